@@ -1,0 +1,27 @@
+"""TOML reading with one-line errors (tomllib on 3.11+, tomli before)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from signalbench.errors import SpecError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["load_toml"]
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file; a missing file or a syntax error becomes one clear SpecError."""
+    try:
+        with Path(path).open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise SpecError(f"file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: invalid TOML: {exc}") from exc

@@ -1,0 +1,118 @@
+"""The controller contract: frozen observations in, phase requests out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+from signalbench.signals import PhaseRequest
+
+if TYPE_CHECKING:
+    from signalbench.networks import IntersectionSpec, NetworkModel
+
+__all__ = [
+    "Controller",
+    "IntersectionObs",
+    "NetworkController",
+    "PhaseRequest",
+]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class IntersectionObs:
+    """What a controller sees of one intersection at a decision (read-only).
+
+    Lane arrays follow the order of ``spec.incoming_lanes`` / ``spec.outgoing_lanes``.
+
+    Attributes:
+        spec: the static intersection description.
+        time_s: simulation time [s].
+        phase: current green phase index; during a transition, the phase being switched to.
+        in_transition: True while yellow or all-red is shown.
+        time_in_phase_s: time since the current green started [s] (0 during a transition).
+        in_vehicles: vehicles on each incoming lane [veh].
+        in_halting: halting vehicles (speed < 0.1 m/s) on each incoming lane [veh].
+        in_occupancy: share of each incoming lane covered by vehicles [0..1].
+        in_mean_speed_m_s: mean vehicle speed on each incoming lane [m/s].
+        out_vehicles: vehicles on each outgoing lane [veh].
+        out_halting: halting vehicles on each outgoing lane [veh].
+    """
+
+    spec: IntersectionSpec
+    time_s: float
+    phase: int
+    in_transition: bool
+    time_in_phase_s: float
+    in_vehicles: np.ndarray
+    in_halting: np.ndarray
+    in_occupancy: np.ndarray
+    in_mean_speed_m_s: np.ndarray
+    out_vehicles: np.ndarray
+    out_halting: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name in (
+            "in_vehicles",
+            "in_halting",
+            "in_occupancy",
+            "in_mean_speed_m_s",
+            "out_vehicles",
+            "out_halting",
+        ):
+            getattr(self, name).flags.writeable = False
+
+    @property
+    def n_phases(self) -> int:
+        """Number of green phases to choose from."""
+        return self.spec.n_phases
+
+    def movement_queues(self) -> np.ndarray:
+        """Halting vehicles on the incoming lane of each movement [veh]."""
+        return self.in_halting[self.spec.movement_in_lane]  # type: ignore[no-any-return]
+
+    def movement_pressures(self) -> np.ndarray:
+        """Per movement: halting vehicles on its incoming lane minus on its outgoing lane."""
+        spec = self.spec
+        return (  # type: ignore[no-any-return]
+            self.in_halting[spec.movement_in_lane] - self.out_halting[spec.movement_out_lane]
+        )
+
+    def phase_pressures(self) -> np.ndarray:
+        """Per green phase: sum of the pressures of the movements it serves."""
+        return self.spec.phase_movements.astype(np.float64) @ self.movement_pressures()  # type: ignore[no-any-return]
+
+
+@runtime_checkable
+class Controller(Protocol):
+    """A policy for one intersection.
+
+    The harness builds one instance per intersection, calls :meth:`reset` once before the
+    episode, then :meth:`act` every ``decision_interval_s`` simulated seconds. Controllers
+    never see the simulation backend; the safety actuator turns their requests into legal
+    signal states (yellow, all-red, min/max green).
+    """
+
+    decision_interval_s: float
+
+    def reset(self, spec: IntersectionSpec, rng: np.random.Generator) -> None:
+        """Prepare for a new episode on intersection ``spec``; use only ``rng`` for randomness."""
+
+    def act(self, obs: IntersectionObs) -> PhaseRequest:
+        """Return the phase request for this decision."""
+
+
+@runtime_checkable
+class NetworkController(Protocol):
+    """A policy for all controlled intersections of a network at once."""
+
+    decision_interval_s: float
+    controls_signals: ClassVar[bool]
+
+    def reset(self, network: NetworkModel, rng: np.random.Generator) -> None:
+        """Prepare for a new episode on ``network``."""
+
+    def act(self, obs: Mapping[str, IntersectionObs]) -> Mapping[str, PhaseRequest]:
+        """Return a request per intersection id (missing ids hold their phase)."""

@@ -1,0 +1,81 @@
+"""Conveniences for writing controllers: a base class with typed parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from signalbench.controllers._api import Controller, IntersectionObs, PhaseRequest
+from signalbench.errors import ControllerError
+
+if TYPE_CHECKING:
+    from signalbench.networks import IntersectionSpec, NetworkModel
+
+__all__ = ["BaseController", "NoParams", "PerIntersection"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoParams:
+    """Parameters of a controller that has none."""
+
+
+class BaseController:
+    """Optional base class: stores typed parameters and the episode's spec and generator.
+
+    Subclasses set ``Params`` to a frozen, keyword-only dataclass and implement :meth:`act`.
+    """
+
+    Params: ClassVar[type[Any]] = NoParams
+    decision_interval_s: float = 5.0
+    controls_signals: ClassVar[bool] = True
+
+    def __init__(self, params: Any = None) -> None:
+        self.params = self.Params() if params is None else params
+        self.spec: IntersectionSpec | None = None
+        self.rng: np.random.Generator = np.random.default_rng(0)
+
+    def reset(self, spec: IntersectionSpec, rng: np.random.Generator) -> None:
+        """Remember the intersection and the generator for this episode."""
+        self.spec = spec
+        self.rng = rng
+
+    def act(self, obs: IntersectionObs) -> PhaseRequest:  # pragma: no cover - abstract
+        """Return the phase request for this decision."""
+        raise NotImplementedError
+
+
+class PerIntersection:
+    """A network controller made of one independent controller per intersection."""
+
+    def __init__(self, factory: Callable[[], Controller], *, name: str) -> None:
+        self._factory = factory
+        self.name = name
+        probe = factory()
+        self.decision_interval_s = float(getattr(probe, "decision_interval_s", 5.0))
+        self.controls_signals: bool = bool(getattr(probe, "controls_signals", True))
+        self.controllers: dict[str, Controller] = {}
+
+    def reset(self, network: NetworkModel, rng: np.random.Generator) -> None:
+        """Build and reset one controller per intersection, each with its own generator."""
+        children = rng.bit_generator.seed_seq.spawn(len(network.intersections))  # type: ignore[attr-defined]
+        self.controllers = {}
+        for spec, seq in zip(network.intersections, children):
+            ctrl = self._factory()
+            ctrl.reset(spec, np.random.default_rng(seq))
+            self.controllers[spec.id] = ctrl
+
+    def act(self, obs: Mapping[str, IntersectionObs]) -> dict[str, PhaseRequest]:
+        """Ask each intersection's controller; an exception names the intersection."""
+        out: dict[str, PhaseRequest] = {}
+        for tls, o in obs.items():
+            try:
+                out[tls] = self.controllers[tls].act(o)
+            except Exception as exc:
+                raise ControllerError(
+                    f"controller {self.name!r} failed at intersection {tls!r} "
+                    f"(t={o.time_s:g} s): {type(exc).__name__}: {exc}"
+                ) from exc
+        return out

@@ -1,0 +1,37 @@
+"""Experiments: specs, trials, the episode loop, launchers and the result store."""
+
+from signalbench.experiments._episode import Episode, EpisodeStats
+from signalbench.experiments._runner import LAUNCHERS, run_experiment
+from signalbench.experiments._spec import (
+    ControllerRef,
+    ExperimentSpec,
+    NetworkRef,
+    bundled_specs,
+    load_spec,
+    spec_from_dict,
+)
+from signalbench.experiments._store import ResultStore, atomic_write_text
+from signalbench.experiments._summary import SummaryRow, mean_ci95, summarise
+from signalbench.experiments._trial import TrialResult, TrialSpec, TrialState, run_trial
+
+__all__ = [
+    "LAUNCHERS",
+    "ControllerRef",
+    "Episode",
+    "EpisodeStats",
+    "ExperimentSpec",
+    "NetworkRef",
+    "ResultStore",
+    "SummaryRow",
+    "TrialResult",
+    "TrialSpec",
+    "TrialState",
+    "atomic_write_text",
+    "bundled_specs",
+    "load_spec",
+    "mean_ci95",
+    "run_experiment",
+    "run_trial",
+    "spec_from_dict",
+    "summarise",
+]

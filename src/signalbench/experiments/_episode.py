@@ -1,0 +1,245 @@
+"""One controlled simulation: observe, decide, actuate, advance, until the end time."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from signalbench.controllers import IntersectionObs, PhaseRequest
+from signalbench.errors import ControllerError
+from signalbench.networks import IntersectionSpec, NetworkModel
+from signalbench.signals import Actuator, InvalidRequest, SignalTiming
+from signalbench.sim import Backend, SimConfig
+
+__all__ = ["Episode", "EpisodeStats"]
+
+_EPS_S = 1e-6
+
+
+@dataclass(frozen=True, kw_only=True)
+class EpisodeStats:
+    """What happened on the control side of an episode.
+
+    Attributes:
+        decisions: controller calls (one per decision time, all intersections at once).
+        switches: phase changes started by the actuator.
+        overrides: requests the actuator did not follow, by reason (min_green, ...).
+        controller_time_s: total wall time spent inside the controller [s].
+        sim_calls: calls that advanced the simulation.
+        intersections: ids of the intersections under Python control.
+        timelines: signal strings set per intersection, if recorded.
+    """
+
+    decisions: int
+    switches: int
+    overrides: dict[str, int]
+    controller_time_s: float
+    sim_calls: int
+    intersections: tuple[str, ...]
+    timelines: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (timelines left out)."""
+        return {
+            "decisions": self.decisions,
+            "switches": self.switches,
+            "overrides": dict(self.overrides),
+            "overrides_total": sum(self.overrides.values()),
+            "controller_time_s": self.controller_time_s,
+            "controller_ms_per_decision": (
+                1000.0 * self.controller_time_s / self.decisions if self.decisions else 0.0
+            ),
+            "sim_calls": self.sim_calls,
+            "controlled_intersections": len(self.intersections),
+        }
+
+
+class Episode:
+    """Couples a started backend, a network model, a controller and the safety actuator.
+
+    Args:
+        backend: an unstarted backend; the episode starts and always closes it.
+        config: the SUMO run.
+        model: the network's static model.
+        controller: a network-level controller (see ``ControllerRegistry.build``).
+        timing: yellow/all-red/min/max green rules.
+        decision_interval_s: overrides the controller's own interval when given.
+        record_timelines: keep every signal string set, for auditing.
+    """
+
+    def __init__(
+        self,
+        *,
+        backend: Backend,
+        config: SimConfig,
+        model: NetworkModel,
+        controller: Any,
+        timing: SignalTiming,
+        decision_interval_s: float | None = None,
+        record_timelines: bool = False,
+    ) -> None:
+        self.backend = backend
+        self.config = config
+        self.model = model
+        self.controller = controller
+        self.timing = timing
+        interval = decision_interval_s or float(getattr(controller, "decision_interval_s", 5.0))
+        if not (interval > 0 and math.isfinite(interval)):
+            raise ControllerError(f"decision interval must be > 0 s, got {interval!r}")
+        self.decision_interval_s = interval
+        self.record_timelines = record_timelines
+        self.name = str(getattr(controller, "name", type(controller).__name__))
+
+    def _aligned(self, t: float) -> float:
+        step = self.config.step_length_s
+        begin = self.config.begin_s
+        return begin + math.ceil((t - begin) / step - _EPS_S) * step
+
+    def run(self) -> EpisodeStats:
+        """Run the whole episode; the backend is closed on every exit path."""
+        backend, cfg = self.backend, self.config
+        try:
+            backend.start(cfg)
+            return self._loop()
+        finally:
+            backend.close()
+
+    def _loop(self) -> EpisodeStats:
+        backend, cfg = self.backend, self.config
+        specs = self.model.intersections
+        if not getattr(self.controller, "controls_signals", True) or not specs:
+            backend.step_until(cfg.end_s)
+            return EpisodeStats(
+                decisions=0, switches=0, overrides={}, controller_time_s=0.0,
+                sim_calls=1, intersections=(),
+            )
+        self.controller.reset(self.model, np.random.default_rng(cfg.seed))
+
+        lane_index: dict[str, int] = {}
+        for spec in specs:
+            for lane in (*spec.incoming_lanes, *spec.outgoing_lanes):
+                lane_index.setdefault(lane.id, len(lane_index))
+        backend.watch_lanes(list(lane_index))
+        rows = {
+            spec.id: (
+                np.array([lane_index[ln.id] for ln in spec.incoming_lanes], dtype=np.intp),
+                np.array([lane_index[ln.id] for ln in spec.outgoing_lanes], dtype=np.intp),
+            )
+            for spec in specs
+        }
+
+        now = backend.time_s()
+        actuators: dict[str, Actuator] = {}
+        timelines: dict[str, list[tuple[float, str]]] = {}
+        for spec in specs:
+            current = backend.signal_state(spec.id)
+            states = [p.state for p in spec.green_phases]
+            initial = states.index(current) if current in states else 0
+            act = Actuator(states, self.timing, now_s=now, initial_phase=initial)
+            actuators[spec.id] = act
+            backend.set_signal_state(spec.id, act.state)
+            if self.record_timelines:
+                timelines[spec.id] = [(now, act.state)]
+
+        decisions = 0
+        sim_calls = 0
+        controller_time = 0.0
+        next_decision = cfg.begin_s + self.decision_interval_s
+        end = cfg.end_s
+        while now < end - _EPS_S:
+            target = min(next_decision, end, *(a.next_event_s() for a in actuators.values()))
+            target = min(self._aligned(target), end)
+            if target > now + _EPS_S:
+                backend.step_until(target)
+                sim_calls += 1
+                now = backend.time_s()
+            for tls, act in actuators.items():
+                changed = act.advance(now)
+                if changed is not None:
+                    self._set(tls, changed, now, timelines)
+            if now >= next_decision - _EPS_S and now < end - _EPS_S:
+                readings = backend.read_lanes()
+                observations = {
+                    spec.id: self._observe(spec, actuators[spec.id], readings, rows[spec.id], now)
+                    for spec in specs
+                }
+                started = time.perf_counter()
+                requests = self.controller.act(observations)
+                controller_time += time.perf_counter() - started
+                decisions += 1
+                self._apply(requests, actuators, now, timelines)
+                while next_decision <= now + _EPS_S:
+                    next_decision += self.decision_interval_s
+        overrides: Counter[str] = Counter()
+        for act in actuators.values():
+            overrides.update(act.overrides)
+        return EpisodeStats(
+            decisions=decisions,
+            switches=sum(a.switches for a in actuators.values()),
+            overrides=dict(sorted(overrides.items())),
+            controller_time_s=controller_time,
+            sim_calls=sim_calls,
+            intersections=tuple(actuators),
+            timelines=timelines,
+        )
+
+    def _set(self, tls: str, state: str, now: float, timelines: dict[str, list[tuple[float, str]]]) -> None:
+        self.backend.set_signal_state(tls, state)
+        if self.record_timelines:
+            timelines[tls].append((now, state))
+
+    def _observe(
+        self,
+        spec: IntersectionSpec,
+        act: Actuator,
+        readings: np.ndarray,
+        rows: tuple[np.ndarray, np.ndarray],
+        now: float,
+    ) -> IntersectionObs:
+        inc, out = readings[rows[0]], readings[rows[1]]
+        return IntersectionObs(
+            spec=spec,
+            time_s=now,
+            phase=act.phase,
+            in_transition=act.in_transition,
+            time_in_phase_s=act.time_in_phase_s(now),
+            in_vehicles=inc[:, 0],
+            in_halting=inc[:, 1],
+            in_occupancy=inc[:, 2],
+            in_mean_speed_m_s=inc[:, 3],
+            out_vehicles=out[:, 0],
+            out_halting=out[:, 1],
+        )
+
+    def _apply(
+        self,
+        requests: object,
+        actuators: dict[str, Actuator],
+        now: float,
+        timelines: dict[str, list[tuple[float, str]]],
+    ) -> None:
+        if not isinstance(requests, Mapping):
+            raise ControllerError(
+                f"controller {self.name!r} returned {type(requests).__name__}, "
+                "expected a mapping of intersection id to PhaseRequest"
+            )
+        for tls, request in requests.items():
+            act = actuators.get(tls)
+            if act is None:
+                raise ControllerError(f"controller {self.name!r} returned a request for unknown intersection {tls!r}")
+            if request is None:
+                request = PhaseRequest.hold()
+            try:
+                changed = act.request(now, request)
+            except InvalidRequest as exc:
+                raise ControllerError(
+                    f"controller {self.name!r} at intersection {tls!r} (t={now:g} s): invalid request: {exc}"
+                ) from exc
+            if changed is not None:
+                self._set(tls, changed, now, timelines)

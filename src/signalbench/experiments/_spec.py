@@ -1,0 +1,397 @@
+"""Experiment specs: a TOML file (or CLI arguments) expanded into frozen trials.
+
+Layout of a spec file (every key optional unless marked)::
+
+    name = "quickstart"                 # required; also the default output folder name
+    description = "..."
+    seeds = [1, 2, 3]                   # or a count: seeds = 3 means [1, 2, 3]
+    backend = "libsumo"                 # or "traci"
+
+    [sim]                               # SUMO options for every trial
+    step_length_s = 1.0
+    time_to_teleport_s = -1             # -1 disables teleports
+    scale = 1.0                         # demand scale (SUMO --scale)
+    duration_s = 900                    # run only the first 900 s of each network's window
+
+    [timing]                            # safety actuator rules for Python controllers
+    yellow_s = 3.0
+    all_red_s = 0.0
+    min_green_s = 5.0
+    max_green_s = 60.0                  # or "none"
+    decision_interval_s = 5.0           # overrides each controller's own interval
+
+    [[networks]]                        # required, one or more
+    id = "cologne3-v0"                  # or: path = "my.sumocfg" / "my.net.xml"
+    route_files = []                    # demand replacing the network's own
+    begin_s = 25200                     # window override
+    end_s = 28800
+
+    [[controllers]]                     # required, one or more
+    id = "max-pressure"                 # registry id, or "controllers/my_policy.py:MyPolicy"
+    label = "max-pressure"
+    params = {}
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from signalbench._resources import data_dir
+from signalbench._toml import load_toml
+from signalbench.controllers import registry
+from signalbench.errors import SignalbenchError, SpecError
+from signalbench.experiments._trial import TrialSpec
+from signalbench.signals import SignalTiming
+from signalbench.sim import BACKENDS
+
+__all__ = ["ControllerRef", "ExperimentSpec", "NetworkRef", "bundled_specs", "load_spec"]
+
+_TOP_KEYS = ("name", "description", "seeds", "backend", "sim", "timing", "networks", "controllers")
+_SIM_KEYS = ("step_length_s", "time_to_teleport_s", "scale", "duration_s", "sumo_binary")
+_TIMING_KEYS = ("yellow_s", "all_red_s", "min_green_s", "max_green_s", "decision_interval_s")
+_NETWORK_KEYS = ("id", "path", "route_files", "begin_s", "end_s")
+_CONTROLLER_KEYS = ("id", "label", "params")
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkRef:
+    """A network in a spec: catalog id or path, optional demand and window overrides."""
+
+    ref: str
+    route_files: tuple[str, ...] = ()
+    begin_s: float | None = None
+    end_s: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ControllerRef:
+    """A controller in a spec, with its parameters and the label shown in tables."""
+
+    id: str
+    label: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExperimentSpec:
+    """A validated batch: networks x controllers x seeds, with shared SUMO and timing options."""
+
+    name: str
+    networks: tuple[NetworkRef, ...]
+    controllers: tuple[ControllerRef, ...]
+    seeds: tuple[int, ...]
+    description: str = ""
+    backend: str = "libsumo"
+    timing: SignalTiming = field(default_factory=SignalTiming)
+    decision_interval_s: float | None = None
+    step_length_s: float = 1.0
+    time_to_teleport_s: float = -1.0
+    scale: float = 1.0
+    duration_s: float | None = None
+    sumo_binary: str | None = None
+
+    def trials(self) -> list[TrialSpec]:
+        """Expand into frozen trials, network-major, then controller, then seed."""
+        out: list[TrialSpec] = []
+        for net in self.networks:
+            for ctrl in self.controllers:
+                for seed in self.seeds:
+                    out.append(
+                        TrialSpec(
+                            network=net.ref,
+                            route_files=net.route_files,
+                            controller=ctrl.id,
+                            params=dict(ctrl.params),
+                            label=ctrl.label,
+                            seed=seed,
+                            timing=self.timing,
+                            decision_interval_s=self.decision_interval_s,
+                            begin_s=net.begin_s,
+                            end_s=net.end_s,
+                            duration_s=self.duration_s,
+                            step_length_s=self.step_length_s,
+                            time_to_teleport_s=self.time_to_teleport_s,
+                            scale=self.scale,
+                            backend=self.backend,
+                            sumo_binary=self.sumo_binary,
+                        )
+                    )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as TOML-ready data; :func:`spec_from_dict` reads it back."""
+        sim: dict[str, Any] = {
+            "step_length_s": self.step_length_s,
+            "time_to_teleport_s": self.time_to_teleport_s,
+            "scale": self.scale,
+        }
+        for key in ("duration_s", "sumo_binary"):
+            if getattr(self, key) is not None:
+                sim[key] = getattr(self, key)
+        timing: dict[str, Any] = {
+            "yellow_s": self.timing.yellow_s,
+            "all_red_s": self.timing.all_red_s,
+            "min_green_s": self.timing.min_green_s,
+            "max_green_s": "none" if self.timing.max_green_s is None else self.timing.max_green_s,
+        }
+        if self.decision_interval_s is not None:
+            timing["decision_interval_s"] = self.decision_interval_s
+        networks = []
+        for net in self.networks:
+            entry: dict[str, Any] = {"path" if _is_path(net.ref) else "id": net.ref}
+            if net.route_files:
+                entry["route_files"] = list(net.route_files)
+            for key in ("begin_s", "end_s"):
+                if getattr(net, key) is not None:
+                    entry[key] = getattr(net, key)
+            networks.append(entry)
+        return {
+            "name": self.name,
+            "description": self.description,
+            "seeds": list(self.seeds),
+            "backend": self.backend,
+            "sim": sim,
+            "timing": timing,
+            "networks": networks,
+            "controllers": [
+                {"id": c.id, "label": c.label, "params": dict(c.params)} for c in self.controllers
+            ],
+        }
+
+    def to_toml(self) -> str:
+        """TOML text that :func:`load_spec` reads back to an equal spec."""
+        return tomli_w.dumps(self.to_dict())
+
+
+def _is_path(ref: str) -> bool:
+    return ref.endswith((".xml", ".sumocfg", ".gz")) or "/" in ref
+
+
+def bundled_specs() -> dict[str, Path]:
+    """The ready-to-run specs shipped in ``experiments/``, by name."""
+    return {p.stem: p for p in sorted(data_dir("experiments").glob("*.toml"))}
+
+
+def load_spec(ref: str | Path) -> ExperimentSpec:
+    """Load a spec from a TOML path or the name of a bundled spec (``quickstart``)."""
+    path = Path(ref)
+    if not path.is_file():
+        bundled = bundled_specs()
+        if str(ref) in bundled:
+            path = bundled[str(ref)]
+        elif str(ref).endswith(".toml") or "/" in str(ref):
+            raise SpecError(f"spec file not found: {ref}")
+        else:
+            close = difflib.get_close_matches(str(ref), list(bundled), n=2)
+            hint = f"; did you mean {', '.join(close)}?" if close else f"; bundled specs: {', '.join(bundled)}"
+            raise SpecError(f"no spec file or bundled spec named {str(ref)!r}{hint}")
+    data = load_toml(path)
+    return spec_from_dict(data, source=str(path), base_dir=path.resolve().parent)
+
+
+class _Errors:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.items: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.items.append(f"{where}: {message}")
+
+    def unknown_keys(self, where: str, table: Mapping[str, Any], known: tuple[str, ...]) -> None:
+        for key in table:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                self.add(f"{where}{key}" if where else key, f"unknown key{hint}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            count = f"{len(self.items)} errors: " if len(self.items) > 1 else ""
+            raise SpecError(f"{self.source}: {count}{'; '.join(self.items)}")
+
+
+def _number(errors: _Errors, where: str, value: Any, *, minimum: float | None = None,
+            positive: bool = False, allow_none: bool = False) -> float | None:
+    if allow_none and (value is None or value == "none"):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        errors.add(where, f"expected a number, got {value!r}")
+        return None
+    if positive and not value > 0:
+        errors.add(where, f"must be > 0, got {value!r}")
+    elif minimum is not None and value < minimum:
+        errors.add(where, f"must be >= {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def spec_from_dict(data: Mapping[str, Any], *, source: str = "spec", base_dir: Path | None = None) -> ExperimentSpec:
+    """Validate raw spec data and build an :class:`ExperimentSpec`; every error at once."""
+    errors = _Errors(source)
+    errors.unknown_keys("", data, _TOP_KEYS)
+
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        errors.add("name", "required: a non-empty string")
+        name = "experiment"
+
+    seeds_raw = data.get("seeds", 3)
+    seeds: tuple[int, ...] = ()
+    if isinstance(seeds_raw, int) and not isinstance(seeds_raw, bool):
+        if seeds_raw < 1:
+            errors.add("seeds", f"a count must be >= 1, got {seeds_raw}")
+        seeds = tuple(range(1, max(seeds_raw, 0) + 1))
+    elif isinstance(seeds_raw, list) and seeds_raw:
+        bad = [s for s in seeds_raw if isinstance(s, bool) or not isinstance(s, int)]
+        if bad:
+            errors.add("seeds", f"seeds must be integers, got {bad[0]!r}")
+        elif len(set(seeds_raw)) != len(seeds_raw):
+            errors.add("seeds", "seeds repeat")
+        elif any(s < 0 for s in seeds_raw):
+            errors.add("seeds", "seeds must be >= 0")
+        seeds = tuple(int(s) for s in seeds_raw if isinstance(s, int))
+    else:
+        errors.add("seeds", f"expected a list of integers or a count, got {seeds_raw!r}")
+
+    backend = data.get("backend", "libsumo")
+    if backend not in BACKENDS:
+        errors.add("backend", f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+    sim = data.get("sim", {})
+    if not isinstance(sim, dict):
+        errors.add("sim", "expected a table")
+        sim = {}
+    errors.unknown_keys("sim.", sim, _SIM_KEYS)
+    step = _number(errors, "sim.step_length_s", sim.get("step_length_s", 1.0), positive=True)
+    teleport = _number(errors, "sim.time_to_teleport_s", sim.get("time_to_teleport_s", -1.0), minimum=-1)
+    scale = _number(errors, "sim.scale", sim.get("scale", 1.0), positive=True)
+    duration = _number(errors, "sim.duration_s", sim["duration_s"], positive=True) if "duration_s" in sim else None
+    binary = sim.get("sumo_binary")
+    if binary is not None and not isinstance(binary, str):
+        errors.add("sim.sumo_binary", "expected a path string")
+        binary = None
+    if binary is not None and backend == "libsumo":
+        errors.add("sim.sumo_binary", "a specific SUMO binary needs backend = 'traci'")
+
+    timing_raw = data.get("timing", {})
+    if not isinstance(timing_raw, dict):
+        errors.add("timing", "expected a table")
+        timing_raw = {}
+    errors.unknown_keys("timing.", timing_raw, _TIMING_KEYS)
+    timing_kwargs: dict[str, Any] = {}
+    for key in ("yellow_s", "all_red_s", "min_green_s"):
+        if key in timing_raw:
+            timing_kwargs[key] = _number(errors, f"timing.{key}", timing_raw[key], minimum=0)
+    if "max_green_s" in timing_raw:
+        timing_kwargs["max_green_s"] = _number(
+            errors, "timing.max_green_s", timing_raw["max_green_s"], positive=True, allow_none=True
+        )
+    interval = None
+    if "decision_interval_s" in timing_raw:
+        interval = _number(errors, "timing.decision_interval_s", timing_raw["decision_interval_s"], positive=True)
+    timing = SignalTiming()
+    if not any(v is None and k != "max_green_s" for k, v in timing_kwargs.items()):
+        try:
+            timing = SignalTiming(**timing_kwargs)
+        except SignalbenchError as exc:
+            errors.add("timing", str(exc).removeprefix("timing."))
+
+    networks: list[NetworkRef] = []
+    raw_networks = data.get("networks")
+    if not isinstance(raw_networks, list) or not raw_networks:
+        errors.add("networks", "required: at least one [[networks]] entry")
+        raw_networks = []
+    for i, net in enumerate(raw_networks):
+        where = f"networks[{i}]"
+        if isinstance(net, str):
+            net = {"id": net}
+        if not isinstance(net, dict):
+            errors.add(where, "expected a table with id or path")
+            continue
+        errors.unknown_keys(f"{where}.", net, _NETWORK_KEYS)
+        ref = net.get("id") or net.get("path")
+        if not isinstance(ref, str) or ("id" in net and "path" in net):
+            errors.add(where, "needs exactly one of id (catalog) or path (file)")
+            continue
+        if "path" in net and base_dir is not None and not Path(ref).is_absolute():
+            candidate = (base_dir / ref)
+            ref = str(candidate) if candidate.exists() or not Path(ref).exists() else ref
+        routes = net.get("route_files", [])
+        if not isinstance(routes, list) or not all(isinstance(r, str) for r in routes):
+            errors.add(f"{where}.route_files", "expected a list of paths")
+            routes = []
+        if base_dir is not None:
+            routes = [str(base_dir / r) if not Path(r).is_absolute() and (base_dir / r).exists() else r for r in routes]
+        nb = _number(errors, f"{where}.begin_s", net["begin_s"], minimum=0) if "begin_s" in net else None
+        ne = _number(errors, f"{where}.end_s", net["end_s"], positive=True) if "end_s" in net else None
+        try:
+            from signalbench.networks import resolve_network
+
+            resolve_network(ref, route_files=tuple(routes), begin_s=nb, end_s=ne)
+        except SignalbenchError as exc:
+            errors.add(where, str(exc))
+        networks.append(NetworkRef(ref=ref, route_files=tuple(routes), begin_s=nb, end_s=ne))
+
+    controllers: list[ControllerRef] = []
+    raw_ctrls = data.get("controllers")
+    if not isinstance(raw_ctrls, list) or not raw_ctrls:
+        errors.add("controllers", "required: at least one [[controllers]] entry")
+        raw_ctrls = []
+    labels: set[str] = set()
+    for i, ctrl in enumerate(raw_ctrls):
+        where = f"controllers[{i}]"
+        if isinstance(ctrl, str):
+            ctrl = {"id": ctrl}
+        if not isinstance(ctrl, dict):
+            errors.add(where, "expected a table with id")
+            continue
+        errors.unknown_keys(f"{where}.", ctrl, _CONTROLLER_KEYS)
+        cid = ctrl.get("id")
+        if not isinstance(cid, str) or not cid:
+            errors.add(f"{where}.id", "required: a controller id or file.py:Class")
+            continue
+        if ":" in cid and base_dir is not None:
+            file_part, _, cls_part = cid.rpartition(":")
+            if file_part.endswith(".py") and not Path(file_part).is_absolute() and (base_dir / file_part).exists():
+                cid = f"{base_dir / file_part}:{cls_part}"
+        params = ctrl.get("params", {})
+        if not isinstance(params, dict):
+            errors.add(f"{where}.params", "expected a table")
+            params = {}
+        try:
+            canonical = registry.canonical_id(cid)
+            registry.check_params(canonical, params)
+        except SignalbenchError as exc:
+            errors.add(where, str(exc))
+            canonical = cid
+        label = ctrl.get("label") or (canonical if ":" not in canonical else cid.rpartition(":")[2])
+        if not isinstance(label, str):
+            errors.add(f"{where}.label", "expected a string")
+            label = canonical
+        if label in labels:
+            errors.add(f"{where}.label", f"label {label!r} is used twice; give each entry its own label")
+        labels.add(label)
+        controllers.append(ControllerRef(id=canonical, label=label, params=dict(params)))
+
+    errors.raise_if_any()
+    return ExperimentSpec(
+        name=str(name),
+        description=str(data.get("description", "")),
+        networks=tuple(networks),
+        controllers=tuple(controllers),
+        seeds=seeds,
+        backend=str(backend),
+        timing=timing,
+        decision_interval_s=interval,
+        step_length_s=step or 1.0,
+        time_to_teleport_s=-1.0 if teleport is None else teleport,
+        scale=scale or 1.0,
+        duration_s=duration,
+        sumo_binary=binary,
+    )

@@ -1,0 +1,235 @@
+"""One trial: a network, a demand, a controller and a seed, run to a result record."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import json
+import math
+import platform
+import shutil
+import socket
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from signalbench._version import __version__
+from signalbench.controllers import registry
+from signalbench.errors import SignalbenchError
+from signalbench.experiments._episode import Episode
+from signalbench.metrics import read_trip_metrics
+from signalbench.networks import load_network_model, resolve_network
+from signalbench.signals import SignalTiming
+from signalbench.sim import SimConfig, make_backend, run_sumo, sumo_version
+
+__all__ = ["TrialResult", "TrialSpec", "TrialState", "run_trial"]
+
+TrialState = Literal["complete", "failed"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrialSpec:
+    """Everything that determines one trial's outcome; its content hash is the trial id.
+
+    Attributes:
+        network: catalog id (``cologne3-v0``) or a path to a ``.sumocfg`` / ``.net.xml``.
+        route_files: demand files replacing the network's own (paths), if any.
+        controller: controller id (``max-pressure-v0``) or reference (``file.py:Class``).
+        params: the controller's parameters.
+        label: the name shown in tables (defaults to the controller id).
+        seed: integer seed for SUMO and the controller.
+        timing: the actuator's timing rules.
+        decision_interval_s: overrides the controller's own decision interval, if set.
+        begin_s: simulation begin [s]; None takes the network's time window.
+        end_s: simulation end [s]; None takes the network's time window.
+        duration_s: run only this long from the begin [s] (a shorter window), if set.
+        step_length_s: SUMO step length [s].
+        time_to_teleport_s: SUMO ``--time-to-teleport`` [s]; -1 disables teleports.
+        scale: demand scale factor (SUMO ``--scale``).
+        backend: ``libsumo`` or ``traci``.
+        sumo_binary: a specific SUMO binary (traci backend), or None for eclipse-sumo's.
+    """
+
+    network: str
+    controller: str
+    seed: int
+    label: str = ""
+    route_files: tuple[str, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    timing: SignalTiming = field(default_factory=SignalTiming)
+    decision_interval_s: float | None = None
+    begin_s: float | None = None
+    end_s: float | None = None
+    duration_s: float | None = None
+    step_length_s: float = 1.0
+    time_to_teleport_s: float = -1.0
+    scale: float = 1.0
+    backend: str = "libsumo"
+    sumo_binary: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; :meth:`from_dict` inverts it."""
+        data = dataclasses.asdict(self)
+        data["params"] = dict(self.params)
+        data["route_files"] = list(self.route_files)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrialSpec:
+        """Rebuild a spec written by :meth:`to_dict`."""
+        values = dict(data)
+        values["timing"] = SignalTiming(**values.get("timing", {}))
+        values["route_files"] = tuple(values.get("route_files", ()))
+        values["params"] = dict(values.get("params", {}))
+        return cls(**values)
+
+    @property
+    def trial_id(self) -> str:
+        """Content hash of the spec (16 hex digits): equal specs share an id."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    @property
+    def display_label(self) -> str:
+        """Label for tables: the explicit label, else the controller id."""
+        return self.label or self.controller
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrialResult:
+    """The immutable outcome of one trial, as stored on disk.
+
+    Attributes:
+        trial_id: :attr:`TrialSpec.trial_id`.
+        spec: what was run.
+        state: ``complete`` or ``failed``.
+        metrics: trip metrics (see :data:`signalbench.metrics.TRIP_METRICS`).
+        control: controller-side statistics (decisions, overrides, compute time).
+        error: one-line reason when failed.
+        sumo_command: the exact SUMO command line; rerun it with plain ``sumo``.
+        versions: signalbench, SUMO, Python versions.
+        scenario_hash: hash of the network and demand files.
+        wall_time_s: wall time of the whole trial [s].
+        started_at: UTC start time (ISO 8601).
+        host: machine name.
+        traceback: full traceback of a failure, for ``--debug``.
+    """
+
+    trial_id: str
+    spec: TrialSpec
+    state: TrialState
+    metrics: dict[str, float | int] = field(default_factory=dict)
+    control: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    sumo_command: list[str] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
+    scenario_hash: str = ""
+    wall_time_s: float = 0.0
+    started_at: str = ""
+    host: str = ""
+    traceback: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (NaN metrics become null)."""
+        data = dataclasses.asdict(self)
+        data["spec"] = self.spec.to_dict()
+        data["metrics"] = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in self.metrics.items()}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrialResult:
+        """Rebuild a result written by :meth:`to_dict`."""
+        values = dict(data)
+        values["spec"] = TrialSpec.from_dict(values["spec"])
+        values["metrics"] = {k: (math.nan if v is None else v) for k, v in values.get("metrics", {}).items()}
+        return cls(**values)
+
+
+def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> TrialResult:
+    """Run one trial; every failure becomes a ``failed`` result, never an exception.
+
+    SUMO writes its outputs under ``workdir/<trial id>/``; they are deleted after reading
+    unless ``keep_outputs``. KeyboardInterrupt still propagates (after SUMO is stopped).
+    """
+    started = time.perf_counter()
+    started_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    trial_id = spec.trial_id
+    outdir = Path(workdir) / trial_id
+    common: dict[str, Any] = {
+        "trial_id": trial_id, "spec": spec, "started_at": started_at, "host": socket.gethostname(),
+    }
+    command: list[str] = []
+    versions: dict[str, str] = {"signalbench": __version__, "python": platform.python_version()}
+    try:
+        scenario = resolve_network(
+            spec.network, route_files=spec.route_files, begin_s=spec.begin_s, end_s=spec.end_s
+        )
+        if spec.duration_s is not None:
+            scenario = dataclasses.replace(
+                scenario, end_s=min(scenario.end_s, scenario.begin_s + spec.duration_s)
+            )
+        binary = Path(spec.sumo_binary) if spec.sumo_binary else None
+        versions["sumo"] = sumo_version(binary)
+        outdir.mkdir(parents=True, exist_ok=True)
+        config = SimConfig(
+            net_file=scenario.net_file,
+            route_files=scenario.route_files,
+            additional_files=scenario.additional_files,
+            begin_s=scenario.begin_s,
+            end_s=scenario.end_s,
+            step_length_s=spec.step_length_s,
+            seed=spec.seed,
+            time_to_teleport_s=spec.time_to_teleport_s,
+            scale=spec.scale,
+            tripinfo_file=outdir / "tripinfo.xml",
+            statistics_file=outdir / "statistics.xml",
+            sumo_binary=binary,
+        )
+        command = config.command(binary or "sumo")
+        controller = registry.build(spec.controller, spec.params)
+        if not getattr(controller, "controls_signals", True):
+            # No Python decisions: plain SUMO, no TraCI round trips at all.
+            run_sumo(config)
+            control: dict[str, Any] = {"decisions": 0, "controlled_intersections": 0}
+        else:
+            model = load_network_model(scenario.net_file)
+            backend = make_backend(spec.backend)
+            stats = Episode(
+                backend=backend,
+                config=config,
+                model=model,
+                controller=controller,
+                timing=spec.timing,
+                decision_interval_s=spec.decision_interval_s,
+            ).run()
+            control = stats.as_dict()
+            control["uncontrolled"] = list(model.problems)
+        metrics = read_trip_metrics(config.tripinfo_file, config.statistics_file)  # type: ignore[arg-type]
+        return TrialResult(
+            **common,
+            state="complete",
+            metrics=metrics.as_dict(),
+            control=control,
+            sumo_command=command,
+            versions=versions,
+            scenario_hash=scenario.content_hash(),
+            wall_time_s=time.perf_counter() - started,
+        )
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, SignalbenchError) else f"{type(exc).__name__}: {exc}"
+        return TrialResult(
+            **common,
+            state="failed",
+            error=message.splitlines()[0] if message else type(exc).__name__,
+            sumo_command=command,
+            versions=versions,
+            wall_time_s=time.perf_counter() - started,
+            traceback=traceback.format_exc(),
+        )
+    finally:
+        if not keep_outputs:
+            shutil.rmtree(outdir, ignore_errors=True)

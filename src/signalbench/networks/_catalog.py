@@ -1,0 +1,237 @@
+"""The network catalog: manifests under the top-level ``networks/`` folder, and user paths."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib.util
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from signalbench._resources import data_dir
+from signalbench._toml import load_toml
+from signalbench.errors import NetworkError
+
+__all__ = ["NetworkEntry", "Scenario", "catalog", "resolve_network"]
+
+_MANIFEST_KEYS = frozenset(
+    {"id", "title", "source", "net_file", "route_files", "additional_files",
+     "begin_s", "end_s", "licence", "notes"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scenario:
+    """Files and time window of one runnable scenario (network plus demand).
+
+    Attributes:
+        id: catalog id, or the path it was given as.
+        net_file: the ``.net.xml``.
+        route_files: demand files.
+        additional_files: additional files (programs, detectors, ...).
+        begin_s: start of the scenario's time window [s].
+        end_s: end of the scenario's time window [s].
+    """
+
+    id: str
+    net_file: Path
+    route_files: tuple[Path, ...]
+    additional_files: tuple[Path, ...] = ()
+    begin_s: float = 0.0
+    end_s: float = 3600.0
+
+    def files(self) -> tuple[Path, ...]:
+        """Every input file, for hashing and provenance."""
+        return (self.net_file, *self.route_files, *self.additional_files)
+
+    def content_hash(self) -> str:
+        """SHA-256 over the input files' bytes (first 16 hex digits)."""
+        digest = hashlib.sha256()
+        for path in self.files():
+            digest.update(path.name.encode())
+            with path.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+        return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkEntry:
+    """A catalogued public network, described by a manifest file."""
+
+    id: str
+    title: str
+    source_package: str
+    source_path: str
+    net_file: str
+    route_files: tuple[str, ...]
+    additional_files: tuple[str, ...]
+    begin_s: float
+    end_s: float
+    licence: str
+    notes: str
+    manifest: Path
+
+    def source_dir(self) -> Path:
+        """Folder of the network's files inside the installed source package."""
+        spec = importlib.util.find_spec(self.source_package)  # does not import the package
+        if spec is None or not spec.submodule_search_locations:
+            raise NetworkError(
+                f"network {self.id!r} needs the Python package {self.source_package!r}: "
+                f"pip install {self.source_package.replace('_', '-')}"
+            )
+        return Path(next(iter(spec.submodule_search_locations))) / self.source_path
+
+    def scenario(self) -> Scenario:
+        """Resolve the manifest to files on disk, checking that they exist."""
+        base = self.source_dir()
+        net = base / self.net_file
+        routes = tuple(base / r for r in self.route_files)
+        adds = tuple(base / a for a in self.additional_files)
+        for path in (net, *routes, *adds):
+            if not path.is_file():
+                raise NetworkError(f"network {self.id!r}: file missing from {self.source_package}: {path}")
+        return Scenario(
+            id=self.id, net_file=net, route_files=routes, additional_files=adds,
+            begin_s=self.begin_s, end_s=self.end_s,
+        )
+
+
+def _entry_from_manifest(path: Path) -> NetworkEntry:
+    data = load_toml(path)
+    unknown = sorted(set(data) - _MANIFEST_KEYS)
+    if unknown:
+        raise NetworkError(f"{path}: unknown field {unknown[0]!r}")
+    try:
+        source = data["source"]
+        return NetworkEntry(
+            id=str(data["id"]),
+            title=str(data.get("title", "")),
+            source_package=str(source["package"]),
+            source_path=str(source.get("path", "")),
+            net_file=str(data["net_file"]),
+            route_files=tuple(str(r) for r in data.get("route_files", ())),
+            additional_files=tuple(str(a) for a in data.get("additional_files", ())),
+            begin_s=float(data.get("begin_s", 0.0)),
+            end_s=float(data.get("end_s", 3600.0)),
+            licence=str(data.get("licence", "")),
+            notes=str(data.get("notes", "")),
+            manifest=path,
+        )
+    except KeyError as exc:
+        raise NetworkError(f"{path}: missing field {exc.args[0]!r}") from exc
+
+
+_CATALOG: dict[str, NetworkEntry] | None = None
+
+
+def catalog() -> dict[str, NetworkEntry]:
+    """Every catalogued network by id, read from the bundled manifests."""
+    global _CATALOG
+    if _CATALOG is None:
+        entries: dict[str, NetworkEntry] = {}
+        for path in sorted(data_dir("networks").glob("*.toml")):
+            entry = _entry_from_manifest(path)
+            if entry.id in entries:
+                raise NetworkError(f"{path}: duplicate network id {entry.id!r}")
+            entries[entry.id] = entry
+        _CATALOG = entries
+    return _CATALOG
+
+
+def _lookup(name: str) -> NetworkEntry:
+    entries = catalog()
+    if name in entries:
+        return entries[name]
+    latest = sorted(e for e in entries if e.rsplit("-v", 1)[0] == name)
+    if latest:
+        return entries[latest[-1]]
+    names = sorted(set(entries) | {e.rsplit("-v", 1)[0] for e in entries})
+    close = difflib.get_close_matches(name, names, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; see `signalbench networks list`"
+    raise NetworkError(f"unknown network {name!r}{hint}")
+
+
+def resolve_network(
+    ref: str,
+    *,
+    route_files: tuple[str, ...] = (),
+    begin_s: float | None = None,
+    end_s: float | None = None,
+) -> Scenario:
+    """Resolve a catalog id, a ``.sumocfg`` path or a ``.net.xml`` path (+ routes) to files."""
+    looks_like_path = ref.endswith((".xml", ".sumocfg")) or "/" in ref or Path(ref).exists()
+    if not looks_like_path:
+        sc = _lookup(ref).scenario()
+        if route_files:
+            sc = Scenario(id=sc.id, net_file=sc.net_file, route_files=_paths(route_files),
+                          additional_files=sc.additional_files, begin_s=sc.begin_s, end_s=sc.end_s)
+    else:
+        path = Path(ref).expanduser()
+        if not path.is_file():
+            raise NetworkError(f"network file not found: {ref}")
+        if path.name.endswith(".sumocfg"):
+            sc = _from_sumocfg(path, route_files)
+        elif path.name.endswith(".net.xml") or path.name.endswith(".net.xml.gz"):
+            if not route_files:
+                raise NetworkError(f"{ref}: a .net.xml needs route files (route_files = [...])")
+            sc = Scenario(id=str(path), net_file=path.resolve(), route_files=_paths(route_files))
+        else:
+            raise NetworkError(f"{ref}: expected a catalog id, a .sumocfg or a .net.xml file")
+    if begin_s is not None or end_s is not None:
+        sc = Scenario(
+            id=sc.id, net_file=sc.net_file, route_files=sc.route_files,
+            additional_files=sc.additional_files,
+            begin_s=sc.begin_s if begin_s is None else float(begin_s),
+            end_s=sc.end_s if end_s is None else float(end_s),
+        )
+    if not sc.end_s > sc.begin_s:
+        raise NetworkError(f"network {ref!r}: end_s ({sc.end_s:g}) must be after begin_s ({sc.begin_s:g})")
+    return sc
+
+
+def _paths(files: tuple[str, ...]) -> tuple[Path, ...]:
+    out = []
+    for f in files:
+        p = Path(f).expanduser()
+        if not p.is_file():
+            raise NetworkError(f"route file not found: {f}")
+        out.append(p.resolve())
+    return tuple(out)
+
+
+def _from_sumocfg(path: Path, route_files: tuple[str, ...]) -> Scenario:
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, OSError) as exc:
+        raise NetworkError(f"{path}: not a readable .sumocfg ({exc})") from exc
+    base = path.resolve().parent
+
+    def values(option: str) -> tuple[Path, ...]:
+        node = root.find(f".//{option}")
+        if node is None:
+            return ()
+        raw: Any = node.get("value", "")
+        return tuple(base / part.strip() for part in str(raw).replace(" ", ",").split(",") if part.strip())
+
+    def number(option: str, default: float) -> float:
+        node = root.find(f".//{option}")
+        try:
+            return float(node.get("value", default)) if node is not None else default
+        except ValueError as exc:
+            raise NetworkError(f"{path}: <{option}> is not a number") from exc
+
+    nets = values("net-file")
+    if not nets:
+        raise NetworkError(f"{path}: no <net-file> in the configuration")
+    routes = _paths(route_files) if route_files else values("route-files")
+    adds = values("additional-files")
+    for p in (*nets, *routes, *adds):
+        if not p.is_file():
+            raise NetworkError(f"{path}: referenced file not found: {p}")
+    return Scenario(
+        id=str(path), net_file=nets[0], route_files=routes, additional_files=adds,
+        begin_s=number("begin", 0.0), end_s=number("end", 3600.0),
+    )

@@ -1,0 +1,282 @@
+"""Static model of a signalised SUMO network, read with sumolib without starting SUMO."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from signalbench.errors import NetworkError
+
+__all__ = [
+    "GreenPhase",
+    "IntersectionSpec",
+    "LaneSpec",
+    "Movement",
+    "NetworkModel",
+    "is_green_state",
+    "load_network_model",
+]
+
+_GREEN = frozenset("Gg")
+_TRANSITION = frozenset("yYu")
+
+
+def is_green_state(state: str) -> bool:
+    """Return True for a signal string that gives green to some link and shows no yellow."""
+    return any(c in _GREEN for c in state) and not any(c in _TRANSITION for c in state)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LaneSpec:
+    """One lane entering or leaving an intersection."""
+
+    id: str
+    edge_id: str
+    length_m: float
+    speed_limit_m_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Movement:
+    """One signal link: a connection from an incoming lane to an outgoing lane.
+
+    Attributes:
+        link_index: position of the link in the traffic light's signal string.
+        from_lane: incoming lane id.
+        to_lane: outgoing lane id.
+        direction: SUMO's direction code: ``s`` straight, ``l``/``r`` left/right,
+            ``L``/``R`` partly left/right, ``t`` turnaround.
+    """
+
+    link_index: int
+    from_lane: str
+    to_lane: str
+    direction: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class GreenPhase:
+    """A green phase of the intersection's own program.
+
+    Attributes:
+        program_index: index of this phase in the original SUMO program.
+        state: its signal string.
+        duration_s: its duration in the original program [s].
+        movements: indices into :attr:`IntersectionSpec.movements` that have green (G or g).
+    """
+
+    program_index: int
+    state: str
+    duration_s: float
+    movements: tuple[int, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class IntersectionSpec:
+    """Static description of one traffic light (which may span several joined junctions).
+
+    Attributes:
+        id: traffic light id (``tlLogic`` id).
+        program_id: id of the program the green phases come from.
+        n_links: length of the signal string.
+        incoming_lanes: lanes with at least one signalised vehicle movement, in link order.
+        outgoing_lanes: lanes those movements lead to, in link order.
+        movements: signalised vehicle movements, by link index.
+        green_phases: green phases of the program, in program order, duplicates removed.
+        program: the whole original program as (state, duration_s) pairs.
+    """
+
+    id: str
+    program_id: str
+    n_links: int
+    incoming_lanes: tuple[LaneSpec, ...]
+    outgoing_lanes: tuple[LaneSpec, ...]
+    movements: tuple[Movement, ...]
+    green_phases: tuple[GreenPhase, ...]
+    program: tuple[tuple[str, float], ...]
+    _index: dict[str, Any] = field(default_factory=dict, repr=False, compare=False, hash=False)
+
+    @property
+    def n_phases(self) -> int:
+        """Number of green phases a controller can choose from."""
+        return len(self.green_phases)
+
+    def _cached(self, key: str, make: Any) -> Any:
+        if key not in self._index:
+            value = make()
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+            self._index[key] = value
+        return self._index[key]
+
+    @property
+    def movement_in_lane(self) -> np.ndarray:
+        """For each movement, the index of its lane in :attr:`incoming_lanes`."""
+        pos = {lane.id: i for i, lane in enumerate(self.incoming_lanes)}
+        return self._cached(  # type: ignore[no-any-return]
+            "in", lambda: np.array([pos[m.from_lane] for m in self.movements], dtype=np.intp)
+        )
+
+    @property
+    def movement_out_lane(self) -> np.ndarray:
+        """For each movement, the index of its lane in :attr:`outgoing_lanes`."""
+        pos = {lane.id: i for i, lane in enumerate(self.outgoing_lanes)}
+        return self._cached(  # type: ignore[no-any-return]
+            "out", lambda: np.array([pos[m.to_lane] for m in self.movements], dtype=np.intp)
+        )
+
+    @property
+    def phase_movements(self) -> np.ndarray:
+        """Boolean matrix (n_phases, n_movements): True where the phase serves the movement."""
+
+        def make() -> np.ndarray:
+            mat = np.zeros((self.n_phases, len(self.movements)), dtype=bool)
+            for k, phase in enumerate(self.green_phases):
+                mat[k, list(phase.movements)] = True
+            return mat
+
+        return self._cached("pm", make)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkModel:
+    """All traffic lights of a network that a controller can drive, plus what was skipped.
+
+    Attributes:
+        net_file: the ``.net.xml`` the model was read from.
+        intersections: controllable traffic lights, sorted by id.
+        problems: one line per traffic light the model could not use, naming it and why.
+    """
+
+    net_file: Path
+    intersections: tuple[IntersectionSpec, ...]
+    problems: tuple[str, ...] = ()
+
+    def __getitem__(self, tls_id: str) -> IntersectionSpec:
+        for spec in self.intersections:
+            if spec.id == tls_id:
+                return spec
+        raise KeyError(tls_id)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Ids of the controllable traffic lights."""
+        return tuple(spec.id for spec in self.intersections)
+
+
+def load_network_model(net_file: str | os.PathLike[str]) -> NetworkModel:
+    """Read every traffic light of ``net_file`` with sumolib (no SUMO process).
+
+    Raises:
+        NetworkError: the file is missing or is not a SUMO network.
+    """
+    path = Path(net_file).resolve()
+    if not path.is_file():
+        raise NetworkError(f"network file not found: {path}")
+    stat = path.stat()
+    return _load_cached(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_cached(path: Path, _mtime_ns: int, _size: int) -> NetworkModel:
+    import sumolib  # imported lazily: reading a network is the only use
+
+    try:
+        net = sumolib.net.readNet(str(path), withPrograms=True)
+    except Exception as exc:  # sumolib raises bare SAX/KeyError on broken files
+        raise NetworkError(f"{path}: not a readable SUMO network ({exc})") from exc
+    intersections: list[IntersectionSpec] = []
+    problems: list[str] = []
+    for tls in sorted(net.getTrafficLights(), key=lambda t: t.getID()):
+        try:
+            intersections.append(_intersection(tls))
+        except _Unusable as exc:
+            problems.append(f"traffic light {tls.getID()!r}: {exc}")
+    return NetworkModel(net_file=path, intersections=tuple(intersections), problems=tuple(problems))
+
+
+class _Unusable(Exception):
+    pass
+
+
+def _lane_spec(lane: Any) -> LaneSpec:
+    return LaneSpec(
+        id=lane.getID(),
+        edge_id=lane.getEdge().getID(),
+        length_m=float(lane.getLength()),
+        speed_limit_m_s=float(lane.getSpeed()),
+    )
+
+
+def _intersection(tls: Any) -> IntersectionSpec:
+    tls_id = tls.getID()
+    programs = tls.getPrograms()
+    if not programs:
+        raise _Unusable("has no signal program")
+    program_id = "0" if "0" in programs else sorted(programs)[0]
+    phases = [(str(p.state), float(p.duration)) for p in programs[program_id].getPhases()]
+    if not phases:
+        raise _Unusable(f"program {program_id!r} has no phases")
+    n_links = len(phases[0][0])
+    if any(len(state) != n_links for state, _ in phases):
+        raise _Unusable(f"program {program_id!r} has signal strings of different lengths")
+
+    # Vehicle connections controlled by this light, with their SUMO direction codes.
+    movements: list[Movement] = []
+    in_lanes: dict[str, LaneSpec] = {}
+    out_lanes: dict[str, LaneSpec] = {}
+    seen: set[tuple[int, str, str]] = set()
+    for in_lane, out_lane, link_index in sorted(tls.getConnections(), key=lambda c: c[2]):
+        key = (int(link_index), in_lane.getID(), out_lane.getID())
+        if key in seen:
+            continue
+        seen.add(key)
+        if not 0 <= link_index < n_links:
+            raise _Unusable(f"link index {link_index} outside its {n_links}-link signal string")
+        direction = ""
+        for conn in in_lane.getOutgoing():
+            if conn.getToLane() is out_lane and conn.getTLLinkIndex() == link_index:
+                direction = str(conn.getDirection())
+                break
+        movements.append(
+            Movement(
+                link_index=int(link_index),
+                from_lane=in_lane.getID(),
+                to_lane=out_lane.getID(),
+                direction=direction,
+            )
+        )
+        in_lanes.setdefault(in_lane.getID(), _lane_spec(in_lane))
+        out_lanes.setdefault(out_lane.getID(), _lane_spec(out_lane))
+    if not movements:
+        raise _Unusable("controls no vehicle connection")
+
+    greens: list[GreenPhase] = []
+    seen_states: set[str] = set()
+    for index, (state, duration) in enumerate(phases):
+        if not is_green_state(state) or state in seen_states:
+            continue
+        served = tuple(i for i, m in enumerate(movements) if state[m.link_index] in _GREEN)
+        if not served:
+            continue  # e.g. a pedestrian-only phase: nothing a vehicle controller can use
+        seen_states.add(state)
+        greens.append(
+            GreenPhase(program_index=index, state=state, duration_s=duration, movements=served)
+        )
+    if not greens:
+        raise _Unusable(f"program {program_id!r} has no green phase serving vehicles")
+    return IntersectionSpec(
+        id=tls_id,
+        program_id=program_id,
+        n_links=n_links,
+        incoming_lanes=tuple(in_lanes.values()),
+        outgoing_lanes=tuple(out_lanes.values()),
+        movements=tuple(movements),
+        green_phases=tuple(greens),
+        program=tuple(phases),
+    )

@@ -1,0 +1,75 @@
+"""Signal timing rules and the transition states between two green phases."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from signalbench.errors import SpecError
+
+__all__ = ["SignalTiming", "all_red_state", "loses_green", "yellow_state"]
+
+_GREEN = frozenset("Gg")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignalTiming:
+    """Timing rules the safety actuator enforces for every Python-controlled signal.
+
+    Defaults follow common practice and the RESCO / sumo-rl conventions: a 3 s yellow, no
+    all-red, 5 s minimum green and 60 s maximum green (``None`` disables the maximum).
+
+    Attributes:
+        yellow_s: yellow interval shown to links that lose green [s].
+        all_red_s: red clearance after the yellow, before the next green [s].
+        min_green_s: shortest green before a controller may switch away [s].
+        max_green_s: longest green before the actuator forces the next phase [s], or None.
+    """
+
+    yellow_s: float = 3.0
+    all_red_s: float = 0.0
+    min_green_s: float = 5.0
+    max_green_s: float | None = 60.0
+
+    def __post_init__(self) -> None:
+        for name in ("yellow_s", "all_red_s", "min_green_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SpecError(f"timing.{name} must be a number of seconds, got {value!r}")
+            if not (math.isfinite(value) and value >= 0):
+                raise SpecError(f"timing.{name} must be >= 0, got {value!r}")
+        if self.max_green_s is not None:
+            if isinstance(self.max_green_s, bool) or not isinstance(self.max_green_s, (int, float)):
+                raise SpecError(f"timing.max_green_s must be seconds or none, got {self.max_green_s!r}")
+            if not self.max_green_s > 0:
+                raise SpecError(f"timing.max_green_s must be > 0, got {self.max_green_s!r}")
+            if self.max_green_s < self.min_green_s:
+                raise SpecError(
+                    f"timing.min_green_s ({self.min_green_s}) exceeds "
+                    f"timing.max_green_s ({self.max_green_s})"
+                )
+
+
+def loses_green(from_state: str, to_state: str) -> bool:
+    """Return True if some link that is green in ``from_state`` is not green in ``to_state``."""
+    return any(a in _GREEN and b not in _GREEN for a, b in zip(from_state, to_state))
+
+
+def yellow_state(from_state: str, to_state: str) -> str:
+    """Yellow between two phases: links losing green turn ``y``, every other link keeps its
+    ``from_state`` signal (links gaining green stay red until the new phase starts)."""
+    _check_lengths(from_state, to_state)
+    return "".join(
+        "y" if a in _GREEN and b not in _GREEN else a for a, b in zip(from_state, to_state)
+    )
+
+
+def all_red_state(from_state: str, to_state: str) -> str:
+    """All-red clearance: links green in both phases keep green, every other link is red."""
+    _check_lengths(from_state, to_state)
+    return "".join(a if a in _GREEN and b in _GREEN else "r" for a, b in zip(from_state, to_state))
+
+
+def _check_lengths(a: str, b: str) -> None:
+    if len(a) != len(b):
+        raise ValueError(f"signal strings differ in length: {len(a)} vs {len(b)}")

@@ -1,0 +1,218 @@
+"""The socket backend: SUMO as a child process driven over TraCI.
+
+Needed for ``sumo-gui``, another SUMO version or binary, or a remote SUMO. Each backend owns
+its own connection object; the global ``traci`` connection pool and ``traci.switch`` are
+never used.
+
+Security: SUMO's TraCI server has no bind-address option, so its port is reachable from the
+network while a run lasts. Ports are therefore never fixed: each run takes a free ephemeral
+port chosen by the OS, and the libsumo backend, which opens no port at all, is the default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from typing import IO, Any
+
+import numpy as np
+
+from signalbench.errors import SimulationError
+from signalbench.sim._backend import LANE_FIELDS, BackendKind
+from signalbench.sim._binaries import sumo_binary, sumo_env
+from signalbench.sim._config import SimConfig
+
+__all__ = ["TraciBackend"]
+
+_START_TIMEOUT_S = 60.0  # large networks take a while to load before the port opens
+_PORT_ATTEMPTS = 3  # another process may grab the chosen port before SUMO binds it
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    # Linux only: SIGKILL the SUMO child if this Python process dies, even by kill -9.
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: S110 - best effort; close() still reaps the child
+        pass
+
+
+class TraciBackend:
+    """SUMO over a TraCI socket, one connection object per instance."""
+
+    kind: BackendKind = "traci"
+
+    def __init__(self, *, host: str = "127.0.0.1") -> None:
+        self._host = host
+        self._conn: Any = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._lanes: tuple[str, ...] = ()
+        self._tc: Any = None
+        self._vars: tuple[int, ...] = ()
+        self._started = False
+
+    def start(self, config: SimConfig) -> None:
+        """Start SUMO on a free port and connect to it."""
+        if self._started:
+            raise SimulationError("a TraciBackend can be started only once")
+        self._started = True
+        traci_connection = importlib.import_module("traci.connection")
+        self._tc = importlib.import_module("traci.constants")
+        binary = sumo_binary("sumo-gui" if config.gui else "sumo", override=config.sumo_binary)
+        last_error = ""
+        for _ in range(_PORT_ATTEMPTS):
+            port = _free_port()
+            cmd = [*config.command(binary), "--remote-port", str(port)]
+            if config.gui:
+                cmd += ["--start", "true", "--quit-on-end", "true"]
+            self._log = tempfile.TemporaryFile()
+            self._proc = subprocess.Popen(
+                cmd,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=sumo_env(),
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
+            deadline = time.monotonic() + _START_TIMEOUT_S
+            while time.monotonic() < deadline:
+                if self._proc.poll() is not None:
+                    break
+                try:
+                    self._conn = traci_connection.Connection(
+                        self._host, port, self._proc, None, False, None
+                    )
+                    break
+                except OSError:
+                    time.sleep(0.01)
+            if self._conn is not None:
+                return
+            last_error = self._child_output()
+            self._kill()
+            if "bind" not in last_error.lower() and "address" not in last_error.lower():
+                break
+        raise SimulationError(f"SUMO failed to start: {last_error or 'no output'}")
+
+    def _child_output(self) -> str:
+        if self._log is None:
+            return ""
+        with contextlib.suppress(OSError, ValueError):
+            self._log.seek(0)
+            text = self._log.read().decode(errors="replace").strip()
+            lines = [ln for ln in text.splitlines() if ln.strip()]
+            return " | ".join(lines[-3:])
+        return ""
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        if proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def close(self) -> None:
+        """Close the connection (SUMO writes its outputs) and reap the child process."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close(wait=False)
+            except Exception:  # noqa: S110 - SUMO already gone; the child is reaped below
+                pass
+        proc = self._proc
+        if proc is not None:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+        self._kill()
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the SUMO child, while it runs."""
+        return self._proc.pid if self._proc is not None else None
+
+    def time_s(self) -> float:
+        """Current simulation time [s]."""
+        return float(self._call(lambda c: c.simulation.getTime()))
+
+    def step_until(self, time_s: float) -> None:
+        """Advance to ``time_s`` in one call; subscriptions are refreshed on the way."""
+        self._call(lambda c: c.simulationStep(time_s))
+
+    def watch_lanes(self, lane_ids: Sequence[str]) -> None:
+        """Subscribe to the lane variables of :data:`LANE_FIELDS`."""
+        tc = self._tc
+        self._vars = (
+            tc.LAST_STEP_VEHICLE_NUMBER,
+            tc.LAST_STEP_VEHICLE_HALTING_NUMBER,
+            tc.LAST_STEP_OCCUPANCY,
+            tc.LAST_STEP_MEAN_SPEED,
+        )
+        assert len(self._vars) == len(LANE_FIELDS)
+        self._lanes = tuple(lane_ids)
+        for lane_id in self._lanes:
+            self._call(lambda c, lane_id=lane_id: c.lane.subscribe(lane_id, self._vars))
+
+    def read_lanes(self) -> np.ndarray:
+        """Return the subscribed lane values (one socket message per step, not per lane)."""
+        results = self._call(lambda c: c.lane.getAllSubscriptionResults())
+        out = np.zeros((len(self._lanes), len(LANE_FIELDS)), dtype=np.float64)
+        for row, lane_id in enumerate(self._lanes):
+            values = results.get(lane_id)
+            if values:
+                out[row] = [values[v] for v in self._vars]
+        return out
+
+    def set_signal_state(self, tls_id: str, state: str) -> None:
+        """Set the full signal string of one traffic light."""
+        self._call(lambda c: c.trafficlight.setRedYellowGreenState(tls_id, state))
+
+    def signal_state(self, tls_id: str) -> str:
+        """Return the current signal string."""
+        return str(self._call(lambda c: c.trafficlight.getRedYellowGreenState(tls_id)))
+
+    def _call(self, fn: Any) -> Any:
+        if self._conn is None:
+            raise SimulationError("the SUMO connection is closed")
+        try:
+            return fn(self._conn)
+        except Exception as exc:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise SimulationError(
+                    f"SUMO exited with status {self._proc.returncode}: {self._child_output()}"
+                ) from exc
+            if type(exc).__name__ in ("FatalTraCIError", "TraCIException"):
+                raise SimulationError(f"TraCI error: {exc}") from exc
+            raise
+
+    def __enter__(self) -> TraciBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: S110 - interpreter shutdown
+            pass
