@@ -22,13 +22,16 @@ def audit_timeline(
     timing: SignalTiming,
     *,
     end_s: float,
+    phases: Sequence[str] | None = None,
     tolerance_s: float = 1e-6,
 ) -> list[str]:
     """Return every violation of ``timing`` in a timeline of (time set [s], signal string).
 
     Checks: a link leaving green shows yellow for at least ``yellow_s`` first (when
     ``yellow_s`` > 0); every green phase that ended lasted at least ``min_green_s``;
-    no green phase lasted longer than ``max_green_s`` (plus ``tolerance_s``).
+    no green phase lasted longer than ``max_green_s`` (plus ``tolerance_s``). With
+    ``phases``, only spans showing one of those strings count as green phases (an all-red
+    clearance that keeps common greens is not a phase); otherwise any green string does.
     """
     problems: list[str] = []
     if not timeline:
@@ -73,7 +76,7 @@ def audit_timeline(
             prev_char = c
     # Per green phase: min and max green. The last span may be cut by the end of the run.
     for idx, (start, stop, state) in enumerate(spans):
-        if not is_green_state(state):
+        if not is_green_state(state) or (phases is not None and state not in phases):
             continue
         duration = stop - start
         is_last = idx == len(spans) - 1

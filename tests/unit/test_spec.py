@@ -1,0 +1,111 @@
+import pytest
+
+from signalbench.errors import SpecError
+from signalbench.experiments import ExperimentSpec, load_spec, spec_from_dict
+from signalbench.signals import SignalTiming
+
+BASE = {
+    "name": "t",
+    "seeds": [1, 2],
+    "networks": [{"id": "cologne3-v0"}],
+    "controllers": [{"id": "fixed-time"}, {"id": "max-pressure", "label": "mp"}],
+}
+
+
+def test_expansion_and_stable_ids():
+    spec = spec_from_dict(BASE)
+    trials = spec.trials()
+    assert [(t.controller, t.seed) for t in trials] == [
+        ("fixed-time-v0", 1), ("fixed-time-v0", 2), ("max-pressure-v0", 1), ("max-pressure-v0", 2),
+    ]
+    assert trials[2].display_label == "mp"
+    assert len({t.trial_id for t in trials}) == 4
+    assert [t.trial_id for t in spec_from_dict(BASE).trials()] == [t.trial_id for t in trials]
+
+
+def test_toml_round_trip(tmp_path):
+    spec = spec_from_dict({**BASE, "timing": {"max_green_s": "none", "decision_interval_s": 10},
+                           "sim": {"duration_s": 300, "scale": 1.5}})
+    path = tmp_path / "s.toml"
+    path.write_text(spec.to_toml())
+    again = load_spec(path)
+    assert again == spec
+    assert again.timing == SignalTiming(max_green_s=None)
+    assert [t.trial_id for t in again.trials()] == [t.trial_id for t in spec.trials()]
+
+
+def test_bundled_spec_by_name():
+    spec = load_spec("quickstart")
+    assert isinstance(spec, ExperimentSpec) and spec.name == "quickstart"
+    assert {c.id for c in spec.controllers} == {"fixed-time-v0", "max-pressure-v0"}
+
+
+def test_seed_count():
+    assert spec_from_dict({**BASE, "seeds": 4}).seeds == (1, 2, 3, 4)
+
+
+def test_every_error_reported_at_once():
+    bad = {
+        "name": "t",
+        "seedz": 3,
+        "seeds": [1, "2"],
+        "backend": "carla",
+        "timing": {"min_green_s": -1, "yelow_s": 3},
+        "networks": [{"id": "colgne3"}],
+        "controllers": [{"id": "max-presure"}, {"id": "max-pressure", "params": {"gain": 1}}],
+    }
+    with pytest.raises(SpecError) as info:
+        spec_from_dict(bad, source="bad.toml")
+    msg = str(info.value)
+    assert "\n" not in msg
+    for part in [
+        "bad.toml:", "seedz: unknown key (did you mean 'seeds'?)", "seeds: seeds must be integers",
+        "backend: unknown backend 'carla'", "timing.min_green_s: must be >= 0",
+        "timing.yelow_s: unknown key (did you mean 'yellow_s'?)", "unknown network 'colgne3'",
+        "did you mean max-pressure", "unknown parameter 'gain'",
+    ]:
+        assert part in msg, part
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"networks": []}, "networks: required"),
+        ({"controllers": []}, "controllers: required"),
+        ({"seeds": 0}, "count must be >= 1"),
+        ({"seeds": [1, 1]}, "seeds repeat"),
+        ({"name": ""}, "name: required"),
+        ({"timing": {"min_green_s": 50, "max_green_s": 40}}, "exceeds"),
+        ({"networks": [{"path": "/nonexistent/x.sumocfg"}]}, "network file not found"),
+        ({"networks": [{"id": "cologne3-v0", "path": "x"}]}, "exactly one of id"),
+        ({"controllers": [{"id": "fixed-time"}, {"id": "fixed-time"}]}, "used twice"),
+        ({"sim": {"step_length_s": 0}}, "sim.step_length_s: must be > 0"),
+        ({"sim": {"sumo_binary": "/usr/bin/sumo"}}, "needs backend = 'traci'"),
+    ],
+)
+def test_single_errors(change, message):
+    with pytest.raises(SpecError, match=message):
+        spec_from_dict({**BASE, **change})
+
+
+def test_malformed_toml_and_missing_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = 'x\n")
+    with pytest.raises(SpecError, match="bad.toml: invalid TOML"):
+        load_spec(bad)
+    with pytest.raises(SpecError, match="spec file not found"):
+        load_spec(tmp_path / "missing.toml")
+    with pytest.raises(SpecError, match="did you mean quickstart"):
+        load_spec("quickstar")
+
+
+def test_relative_paths_resolve_against_spec_file(tmp_path):
+    (tmp_path / "pol.py").write_text(
+        "from signalbench import BaseController, PhaseRequest\n"
+        "class P(BaseController):\n    def act(self, obs):\n        return PhaseRequest.hold()\n"
+    )
+    path = tmp_path / "s.toml"
+    path.write_text('name = "r"\nseeds = 1\n[[networks]]\nid = "cologne1"\n[[controllers]]\nid = "pol.py:P"\n')
+    spec = load_spec(path)
+    assert spec.controllers[0].id == f"{tmp_path / 'pol.py'}:P"
+    assert spec.controllers[0].label == "P"
