@@ -117,7 +117,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     console = _console()
     assert isinstance(console, Console)
-    errc = Console(stderr=True)
+    errc = Console(stderr=True, soft_wrap=True)
     if args.spec:
         if args.network or args.controller:
             raise SpecError("give either a SPEC or --network/--controller, not both")

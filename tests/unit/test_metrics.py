@@ -55,3 +55,11 @@ def test_missing_or_truncated_output(tmp_path):
     (tmp_path / "t.xml").write_text(TRIPINFO[:300])
     with pytest.raises(SimulationError, match="truncated or invalid"):
         read_trip_metrics(tmp_path / "t.xml")
+
+
+def test_sumo_version_is_read_from_the_binary():
+    from signalbench.sim import sumo_version
+
+    import re
+
+    assert re.fullmatch(r"1\.\d+\.\d+.*", sumo_version())

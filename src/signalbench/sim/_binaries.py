@@ -84,5 +84,6 @@ def sumo_version(binary: Path | None = None) -> str:
         ).stdout
     except OSError as exc:
         raise SimulationError(f"cannot run {path}: {exc}") from exc
-    match = re.search(r"Version v?([0-9][0-9A-Za-z._+-]*)", out)
+    # "Eclipse SUMO sumo 1.28.0" (recent) or "Eclipse SUMO sumo Version 1.9.2" (older)
+    match = re.search(r"sumo(?:-gui)?(?: Version)? v?([0-9]+\.[0-9]+[0-9A-Za-z._+-]*)", out)
     return match.group(1) if match else "unknown"

@@ -12,6 +12,7 @@ from signalbench.errors import SimulationError
 from signalbench.sim._backend import LANE_FIELDS, BackendKind
 from signalbench.sim._binaries import prepare_process_env, sumo_binary
 from signalbench.sim._config import SimConfig
+from signalbench.sim._preflight import preflight
 
 __all__ = ["LibsumoBackend"]
 
@@ -59,6 +60,7 @@ class LibsumoBackend:
                 "libsumo already runs a simulation in this process; close it first "
                 "(libsumo holds one simulation per process)"
             )
+        preflight(config)
         ls = _load_libsumo()
         try:
             ls.start(config.command(sumo_binary()))

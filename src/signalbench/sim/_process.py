@@ -8,6 +8,7 @@ import sys
 from signalbench.errors import SimulationError
 from signalbench.sim._binaries import sumo_binary, sumo_env
 from signalbench.sim._config import SimConfig
+from signalbench.sim._preflight import preflight
 
 __all__ = ["run_sumo"]
 
@@ -19,6 +20,7 @@ def run_sumo(config: SimConfig, *, timeout_s: float | None = None) -> list[str]:
     """
     if config.gui:
         raise SimulationError("run_sumo runs the console binary; use the traci backend for sumo-gui")
+    preflight(config)
     cmd = config.command(sumo_binary(override=config.sumo_binary))
     proc = subprocess.Popen(
         cmd,

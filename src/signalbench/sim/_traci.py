@@ -28,6 +28,7 @@ from signalbench.errors import SimulationError
 from signalbench.sim._backend import LANE_FIELDS, BackendKind
 from signalbench.sim._binaries import sumo_binary, sumo_env
 from signalbench.sim._config import SimConfig
+from signalbench.sim._preflight import preflight
 
 __all__ = ["TraciBackend"]
 
@@ -72,6 +73,7 @@ class TraciBackend:
         if self._started:
             raise SimulationError("a TraciBackend can be started only once")
         self._started = True
+        preflight(config)
         traci_connection = importlib.import_module("traci.connection")
         self._tc = importlib.import_module("traci.constants")
         binary = sumo_binary("sumo-gui" if config.gui else "sumo", override=config.sumo_binary)
@@ -102,7 +104,17 @@ class TraciBackend:
                 except OSError:
                     time.sleep(0.01)
             if self._conn is not None:
-                return
+                try:  # SUMO accepts the connection before loading; the first answer proves it loaded
+                    self._conn.simulation.getTime()
+                    return
+                except Exception:
+                    self._conn = None
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        self._proc.wait(timeout=10)
+                    status = self._proc.returncode
+                    last_error = self._child_output() or f"exit status {status}"
+                    self._kill()
+                    break
             last_error = self._child_output()
             self._kill()
             if "bind" not in last_error.lower() and "address" not in last_error.lower():

@@ -1,0 +1,168 @@
+"""One contract, every real SUMO backend: libsumo and traci must behave the same."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from signalbench.errors import SimulationError
+from signalbench.networks import catalog, load_network_model
+from signalbench.sim import LANE_FIELDS, LibsumoBackend, SimConfig, make_backend
+
+pytestmark = pytest.mark.contract
+
+KINDS = ["libsumo", "traci"]
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return catalog()["cologne1-v0"].scenario()
+
+
+def cfg(scenario, tmp_path, *, seed=1, duration_s=300.0, **kw):
+    return SimConfig(
+        net_file=scenario.net_file, route_files=scenario.route_files, begin_s=scenario.begin_s,
+        end_s=scenario.begin_s + duration_s, seed=seed, tripinfo_file=tmp_path / "trips.xml",
+        statistics_file=tmp_path / "stats.xml", **kw,
+    )
+
+
+@pytest.fixture(params=KINDS)
+def kind(request):
+    return request.param
+
+
+def lanes(scenario):
+    spec = load_network_model(scenario.net_file).intersections[0]
+    return spec, [ln.id for ln in (*spec.incoming_lanes, *spec.outgoing_lanes)]
+
+
+def test_time_and_stepping(kind, scenario, tmp_path):
+    with make_backend(kind) as sim:
+        sim.start(cfg(scenario, tmp_path))
+        assert sim.time_s() == scenario.begin_s
+        sim.step_until(scenario.begin_s + 37)
+        assert sim.time_s() == scenario.begin_s + 37
+        sim.step_until(scenario.begin_s + 300)
+        assert sim.time_s() == scenario.begin_s + 300
+
+
+def test_lane_readings(kind, scenario, tmp_path):
+    spec, ids = lanes(scenario)
+    with make_backend(kind) as sim:
+        sim.start(cfg(scenario, tmp_path))
+        sim.watch_lanes(ids)
+        sim.step_until(scenario.begin_s + 120)
+        data = sim.read_lanes()
+        assert data.shape == (len(ids), len(LANE_FIELDS)) and data.dtype == np.float64
+        veh, halt, occ, speed = data.T
+        assert veh.sum() > 0
+        assert np.all(halt <= veh) and np.all(halt >= 0)
+        assert np.all((occ >= 0) & (occ <= 1))
+        assert np.all(speed >= 0)
+
+
+def test_signal_state_is_held_until_changed(kind, scenario, tmp_path):
+    spec, _ = lanes(scenario)
+    state = spec.green_phases[-1].state
+    with make_backend(kind) as sim:
+        sim.start(cfg(scenario, tmp_path))
+        sim.set_signal_state(spec.id, state)
+        sim.step_until(scenario.begin_s + 200)  # far beyond any phase of the program
+        assert sim.signal_state(spec.id) == state
+
+
+def test_outputs_written_on_close_and_close_is_idempotent(kind, scenario, tmp_path):
+    sim = make_backend(kind)
+    sim.start(cfg(scenario, tmp_path))
+    sim.step_until(scenario.begin_s + 60)
+    sim.close()
+    sim.close()
+    assert "<tripinfo " in (tmp_path / "trips.xml").read_text()
+    assert (tmp_path / "stats.xml").is_file()
+
+
+def test_bad_input_fails_with_sumo_message(kind, tmp_path):
+    bad = tmp_path / "bad.net.xml"
+    bad.write_text("<net>")
+    sim = make_backend(kind)
+    with pytest.raises(SimulationError, match="SUMO failed to start"):
+        sim.start(SimConfig(net_file=bad, end_s=10))
+    sim.close()
+
+
+def test_same_readings_on_both_backends(scenario, tmp_path):
+    spec, ids = lanes(scenario)
+    series = {}
+    for kind in KINDS:
+        out = tmp_path / kind
+        out.mkdir()
+        with make_backend(kind) as sim:
+            sim.start(cfg(scenario, out, seed=4))
+            sim.watch_lanes(ids)
+            rows = []
+            for k, t in enumerate(range(10, 300, 10)):
+                sim.step_until(scenario.begin_s + t)
+                if k == 5:
+                    sim.set_signal_state(spec.id, spec.green_phases[1].state)
+                rows.append(sim.read_lanes())
+        series[kind] = np.array(rows)
+    np.testing.assert_array_equal(series["libsumo"], series["traci"])
+    assert (tmp_path / "libsumo" / "trips.xml").read_text().count("<tripinfo ") == (
+        tmp_path / "traci" / "trips.xml").read_text().count("<tripinfo ")
+
+
+def test_libsumo_refuses_a_second_simulation_in_one_process(scenario, tmp_path):
+    first = LibsumoBackend()
+    first.start(cfg(scenario, tmp_path))
+    try:
+        with pytest.raises(SimulationError, match="already runs a simulation"):
+            LibsumoBackend().start(cfg(scenario, tmp_path / "x"))
+    finally:
+        first.close()
+    second = LibsumoBackend()  # sequential start/close works
+    second.start(cfg(scenario, tmp_path))
+    second.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead for our purposes
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
+def test_traci_child_never_orphaned(scenario, tmp_path, exc):
+    from signalbench.sim import TraciBackend
+
+    sim = TraciBackend()
+    with pytest.raises(exc):
+        with sim:
+            sim.start(cfg(scenario, tmp_path))
+            pid = sim.pid
+            assert pid is not None and _alive(pid)
+            raise exc()
+    assert not _alive(pid)
+
+
+def test_traci_ports_are_never_fixed(scenario, tmp_path):
+    from signalbench.sim import TraciBackend
+
+    ports = set()
+    for i in range(2):
+        sim = TraciBackend()
+        sim.start(cfg(scenario, tmp_path / str(i)))
+        with open(f"/proc/{sim.pid}/cmdline") as fh:
+            args = fh.read().split("\0")
+        ports.add(args[args.index("--remote-port") + 1])
+        sim.close()
+    assert len(ports) == 2

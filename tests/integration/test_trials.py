@@ -1,0 +1,147 @@
+"""Short real SUMO runs (<= 300 simulated seconds each) through the whole trial path."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from signalbench.controllers import BaseController, PerIntersection, registry
+from signalbench.experiments import Episode, TrialSpec, run_trial
+from signalbench.metrics import read_statistics, read_trip_metrics
+from signalbench.networks import catalog, load_network_model
+from signalbench.signals import SignalTiming, audit_timeline
+from signalbench.sim import SimConfig, make_backend, run_sumo
+
+pytestmark = pytest.mark.integration
+
+DURATION_S = 300.0
+
+
+def trial(controller="max-pressure", seed=1, network="cologne3-v0", **kw):
+    return TrialSpec(network=network, controller=registry.canonical_id(controller) if ":" not in controller else controller,
+                     seed=seed, duration_s=DURATION_S, **kw)
+
+
+def test_trial_record_is_complete(tmp_path):
+    r = run_trial(trial(), tmp_path)
+    assert r.state == "complete", r.error
+    assert r.metrics["vehicles_arrived"] > 50
+    assert r.metrics["mean_delay_s"] > 0
+    assert r.control["decisions"] == 59 and r.control["controlled_intersections"] == 3
+    assert r.versions["sumo"].startswith("1.") and r.versions["signalbench"]
+    assert r.sumo_command[0] == "sumo" and "--seed" in r.sumo_command
+    assert r.sumo_command[r.sumo_command.index("--end") + 1] == "25500"
+    assert len(r.scenario_hash) == 16 and r.wall_time_s > 0
+    assert not (tmp_path / r.trial_id).exists()  # SUMO outputs cleaned up
+
+
+@pytest.mark.parametrize("backend", ["libsumo", "traci"])
+def test_same_trial_twice_gives_identical_metrics(tmp_path, backend):
+    a = run_trial(trial(backend=backend), tmp_path)
+    b = run_trial(trial(backend=backend), tmp_path)
+    c = run_trial(trial(backend=backend, seed=2), tmp_path)
+    assert a.metrics == b.metrics and a.control["switches"] == b.control["switches"]
+    assert a.metrics != c.metrics
+
+
+def test_backends_agree_exactly(tmp_path):
+    lib = run_trial(trial(backend="libsumo"), tmp_path)
+    soc = run_trial(trial(backend="traci"), tmp_path)
+    assert lib.metrics == soc.metrics
+
+
+def test_fixed_time_without_traci_matches_uncontrolled_libsumo(tmp_path):
+    sc = catalog()["cologne3-v0"].scenario()
+
+    def config(sub):
+        return SimConfig(net_file=sc.net_file, route_files=sc.route_files, begin_s=sc.begin_s,
+                         end_s=sc.begin_s + DURATION_S, seed=3, tripinfo_file=tmp_path / sub / "t.xml",
+                         statistics_file=tmp_path / sub / "s.xml")
+
+    run_sumo(config("plain"))
+    Episode(backend=make_backend("libsumo"), config=config("lib"), model=load_network_model(sc.net_file),
+            controller=registry.build("fixed-time"), timing=SignalTiming()).run()
+    plain = read_trip_metrics(tmp_path / "plain" / "t.xml", tmp_path / "plain" / "s.xml")
+    lib = read_trip_metrics(tmp_path / "lib" / "t.xml", tmp_path / "lib" / "s.xml")
+    assert plain == lib
+
+
+def test_metrics_agree_with_sumo_statistics_output(tmp_path):
+    sc = catalog()["cologne3-v0"].scenario()
+    cfg = SimConfig(net_file=sc.net_file, route_files=sc.route_files, begin_s=sc.begin_s,
+                    end_s=sc.begin_s + DURATION_S, seed=5, tripinfo_file=tmp_path / "t.xml",
+                    statistics_file=tmp_path / "s.xml")
+    Episode(backend=make_backend("libsumo"), config=cfg, model=load_network_model(sc.net_file),
+            controller=registry.build("max-pressure"), timing=SignalTiming()).run()
+    ours = read_trip_metrics(cfg.tripinfo_file, cfg.statistics_file)
+    stats = read_statistics(cfg.statistics_file)
+    assert ours.vehicles_total == stats["vehicleTripStatistics.count"]
+    # SUMO prints its averages with two decimals.
+    assert ours.mean_time_loss_s == pytest.approx(stats["vehicleTripStatistics.timeLoss"], abs=0.006)
+    assert ours.mean_travel_time_s == pytest.approx(stats["vehicleTripStatistics.duration"], abs=0.006)
+    assert ours.mean_waiting_time_s == pytest.approx(stats["vehicleTripStatistics.waitingTime"], abs=0.006)
+    assert ours.mean_depart_delay_s == pytest.approx(stats["vehicleTripStatistics.departDelay"], abs=0.006)
+    assert ours.vehicles_unfinished == stats["vehicles.running"]
+
+
+@pytest.mark.parametrize("network", ["cologne3-v0", "grid4x4-v0", "ingolstadt7-v0"])
+def test_real_signals_follow_the_timing_rules(tmp_path, network):
+    """Record what SUMO actually shows after every change, and audit it."""
+    sc = catalog()[network].scenario()
+    model = load_network_model(sc.net_file)
+    timing = SignalTiming(yellow_s=3, all_red_s=1, min_green_s=5, max_green_s=30)
+    backend = make_backend("libsumo")
+    shown: dict[str, list[tuple[float, str]]] = {s.id: [] for s in model.intersections}
+    original_set = backend.set_signal_state
+
+    def spy(tls, state):
+        original_set(tls, state)
+        shown[tls].append((backend.time_s(), backend.signal_state(tls)))  # read back from SUMO
+
+    backend.set_signal_state = spy  # type: ignore[method-assign]
+    cfg = SimConfig(net_file=sc.net_file, route_files=sc.route_files, begin_s=sc.begin_s,
+                    end_s=sc.begin_s + DURATION_S, seed=1)
+    stats = Episode(backend=backend, config=cfg, model=model, controller=registry.build("max-pressure"),
+                    timing=timing, decision_interval_s=2.0).run()
+    assert stats.switches > 0
+    for spec in model.intersections:
+        phases = [p.state for p in spec.green_phases]
+        assert audit_timeline(shown[spec.id], timing, end_s=cfg.end_s, phases=phases) == [], spec.id
+
+
+def test_controller_failure_is_a_failed_trial_not_a_crash(tmp_path):
+    src = tmp_path / "bad.py"
+    src.write_text(
+        "from signalbench import BaseController\n"
+        "class Bad(BaseController):\n"
+        "    def act(self, obs):\n        raise KeyError('lane')\n"
+    )
+    r = run_trial(trial(controller=f"{src}:Bad"), tmp_path)
+    assert r.state == "failed"
+    assert f"{src}:Bad" in r.error and "failed at intersection" in r.error and "KeyError" in r.error
+    assert "Traceback" in r.traceback
+
+
+def test_invalid_request_is_a_failed_trial_naming_value(tmp_path):
+    src = tmp_path / "bad.py"
+    src.write_text(
+        "from signalbench import BaseController, PhaseRequest\n"
+        "class Bad(BaseController):\n"
+        "    def act(self, obs):\n        return PhaseRequest.switch(42)\n"
+    )
+    r = run_trial(trial(controller=f"{src}:Bad"), tmp_path)
+    assert r.state == "failed" and "phase 42 does not exist" in r.error and "intersection" in r.error
+
+
+def test_uncontrollable_lights_stay_on_their_program(tmp_path):
+    r = run_trial(trial(network="ingolstadt21-v0", seed=1), tmp_path)
+    assert r.state == "complete", r.error
+    assert r.control["controlled_intersections"] == 21
+    assert r.control["uncontrolled"] == []
+
+
+def test_scale_changes_demand(tmp_path):
+    base = run_trial(trial(controller="fixed-time"), tmp_path)
+    more = run_trial(dataclasses.replace(trial(controller="fixed-time"), scale=1.5), tmp_path)
+    assert more.metrics["vehicles_total"] > base.metrics["vehicles_total"]

@@ -1,0 +1,83 @@
+"""Bad input: one line on stderr naming the culprit, exit status 2, no traceback."""
+
+import pytest
+
+from signalbench.cli import main
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, fragment):
+    assert code == 2
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("signalbench: error: ")
+    assert fragment in lines[0]
+    assert "Traceback" not in err
+
+
+def test_missing_network_file(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "run", "--network", str(tmp_path / "nope.sumocfg"), "--controller", "fixed-time", "--out", str(tmp_path / "o"))
+    assert_one_line_error(code, err, "network file not found")
+    assert not (tmp_path / "o").exists()
+
+
+def test_unknown_network_id_suggests(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "run", "--network", "colgne3", "--controller", "fixed-time", "--out", str(tmp_path))
+    assert_one_line_error(code, err, "did you mean")
+
+
+def test_malformed_toml(capsys, tmp_path):
+    spec = tmp_path / "bad.toml"
+    spec.write_text("name = [\n")
+    code, _, err = run_cli(capsys, "run", str(spec))
+    assert_one_line_error(code, err, "bad.toml: invalid TOML")
+
+
+def test_unknown_controller(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "run", "--network", "cologne1", "--controller", "max-presure", "--out", str(tmp_path))
+    assert_one_line_error(code, err, "unknown controller 'max-presure'; did you mean max-pressure")
+
+
+def test_controller_file_missing(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "run", "--network", "cologne1", "--controller", "nowhere/p.py:P", "--out", str(tmp_path))
+    assert_one_line_error(code, err, "controller file not found: nowhere/p.py")
+
+
+def test_controller_class_missing(capsys, tmp_path):
+    f = tmp_path / "p.py"
+    f.write_text("x = 1\n")
+    code, _, err = run_cli(capsys, "run", "--network", "cologne1", "--controller", f"{f}:Policy", "--out", str(tmp_path))
+    assert_one_line_error(code, err, "has no controller class 'Policy'")
+
+
+def test_no_spec_no_network(capsys):
+    code, _, err = run_cli(capsys, "run")
+    assert_one_line_error(code, err, "give a SPEC")
+
+
+def test_debug_shows_traceback(capsys, tmp_path):
+    from signalbench.errors import SpecError
+
+    with pytest.raises(SpecError):
+        main(["--debug", "run", str(tmp_path / "missing.toml")])
+
+
+def test_dry_run_lists_trials_without_running(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "run", "quickstart", "--dry-run", "--out", str(tmp_path / "o"))
+    assert code == 0
+    assert "6 trials (dry run)" in out and "max-pressure-v0" in out
+    assert not (tmp_path / "o").exists()
+
+
+def test_help_explains_itself(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for word in ("--network", "--controller", "--seeds", "--backend", "bundled spec", "examples:"):
+        assert word in out

@@ -1,0 +1,44 @@
+import json
+import math
+
+from signalbench.experiments import ResultStore, TrialResult, TrialSpec, atomic_write_text
+
+
+def result(seed, state="complete"):
+    spec = TrialSpec(network="cologne1-v0", controller="max-pressure-v0", seed=seed)
+    return TrialResult(trial_id=spec.trial_id, spec=spec, state=state,
+                       metrics={"mean_delay_s": 1.5 * seed, "odd": math.nan}, error=None if state == "complete" else "x")
+
+
+def test_round_trip(tmp_path):
+    store = ResultStore(tmp_path)
+    r = result(1)
+    store.put(r)
+    back = store.get(r.trial_id)
+    assert back.spec == r.spec and back.metrics["mean_delay_s"] == 1.5 and math.isnan(back.metrics["odd"])
+    raw = json.loads((tmp_path / "trials" / f"{r.trial_id}.json").read_text())
+    assert raw["metrics"]["odd"] is None  # valid JSON, no NaN token
+
+
+def test_completed_ids_skip_failed(tmp_path):
+    store = ResultStore(tmp_path)
+    store.put(result(1))
+    store.put(result(2, "failed"))
+    assert store.completed_ids() == {result(1).trial_id}
+    assert len(store.results()) == 2
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path):
+    target = tmp_path / "a" / "f.json"
+    atomic_write_text(target, "one")
+    atomic_write_text(target, "two")
+    assert target.read_text() == "two"
+    assert [p.name for p in target.parent.iterdir()] == ["f.json"]
+
+
+def test_trial_id_depends_on_everything_that_matters():
+    a = TrialSpec(network="cologne1-v0", controller="max-pressure-v0", seed=1)
+    assert a.trial_id == TrialSpec(network="cologne1-v0", controller="max-pressure-v0", seed=1).trial_id
+    assert a.trial_id != TrialSpec(network="cologne1-v0", controller="max-pressure-v0", seed=2).trial_id
+    assert a.trial_id != TrialSpec(network="cologne1-v0", controller="max-pressure-v0", seed=1, scale=2.0).trial_id
+    assert TrialSpec.from_dict(a.to_dict()) == a
