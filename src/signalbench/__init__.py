@@ -14,7 +14,14 @@ from signalbench.controllers import (
     registry,
 )
 from signalbench.errors import SignalbenchError
-from signalbench.experiments import ExperimentSpec, TrialResult, TrialSpec, load_spec, run_experiment, run_trial
+from signalbench.experiments import (
+    ExperimentSpec,
+    TrialResult,
+    TrialSpec,
+    load_spec,
+    run_experiment,
+    run_trial,
+)
 from signalbench.networks import IntersectionSpec, NetworkModel, load_network_model
 from signalbench.signals import SignalTiming
 

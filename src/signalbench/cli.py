@@ -61,22 +61,48 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("spec", nargs="?", help="spec file (.toml) or bundled spec name, e.g. quickstart")
-    run.add_argument("--network", action="append", default=[], metavar="ID|PATH",
-                     help="catalog id or .sumocfg/.net.xml path (repeatable; ad-hoc mode)")
-    run.add_argument("--route-files", action="append", default=[], metavar="PATH",
-                     help="demand files for a .net.xml network (repeatable)")
-    run.add_argument("--controller", action="append", default=[], metavar="ID",
-                     help="controller id or file.py:Class (repeatable; ad-hoc mode)")
+    run.add_argument(
+        "--network",
+        action="append",
+        default=[],
+        metavar="ID|PATH",
+        help="catalog id or .sumocfg/.net.xml path (repeatable; ad-hoc mode)",
+    )
+    run.add_argument(
+        "--route-files",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="demand files for a .net.xml network (repeatable)",
+    )
+    run.add_argument(
+        "--controller",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="controller id or file.py:Class (repeatable; ad-hoc mode)",
+    )
     run.add_argument("--seeds", type=int, metavar="N", help="run seeds 1..N (default 3)")
-    run.add_argument("--duration-s", type=float, metavar="S",
-                     help="simulate only the first S seconds of each network's window")
+    run.add_argument(
+        "--duration-s",
+        type=float,
+        metavar="S",
+        help="simulate only the first S seconds of each network's window",
+    )
     run.add_argument("--backend", choices=("libsumo", "traci"), help="SUMO client (default libsumo)")
     run.add_argument("--out", type=Path, metavar="DIR", help="experiment directory (default runs/<name>)")
     run.add_argument("--workers", type=int, metavar="N", help="parallel trials (default: cores)")
-    run.add_argument("--launcher", choices=("process", "serial"), default="process",
-                     help="process pool (default) or serial in this process (debugging)")
-    run.add_argument("--keep-sumo-output", action="store_true",
-                     help="keep SUMO's tripinfo/statistics files under DIR/sumo-output")
+    run.add_argument(
+        "--launcher",
+        choices=("process", "serial"),
+        default="process",
+        help="process pool (default) or serial in this process (debugging)",
+    )
+    run.add_argument(
+        "--keep-sumo-output",
+        action="store_true",
+        help="keep SUMO's tripinfo/statistics files under DIR/sumo-output",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--dry-run", action="store_true", help="print the trial table and stop")
 
@@ -97,8 +123,10 @@ def _adhoc_spec(args: argparse.Namespace) -> object:
         "seeds": args.seeds or 3,
         "backend": args.backend or "libsumo",
         "networks": [
-            {("path" if ("/" in n or n.endswith((".xml", ".sumocfg"))) else "id"): n,
-             **({"route_files": args.route_files} if args.route_files else {})}
+            {
+                ("path" if ("/" in n or n.endswith((".xml", ".sumocfg"))) else "id"): n,
+                **({"route_files": args.route_files} if args.route_files else {}),
+            }
             for n in args.network
         ],
         "controllers": [{"id": c} for c in args.controller],
@@ -161,8 +189,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[failed]} failed"), TimeRemainingColumn(), console=console,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"),
+            TimeRemainingColumn(),
+            console=console,
             transient=True,
         )
         progress.start()
@@ -177,9 +209,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         counts["done"] += 1
         if result.state != "complete":
             counts["failed"] += 1
-            errc.print(f"[red]trial {result.trial_id} failed[/red] ({result.spec.network}, "
-                       f"{result.spec.display_label}, seed {result.spec.seed}): {result.error}",
-                       markup=True, highlight=False)
+            errc.print(
+                f"[red]trial {result.trial_id} failed[/red] ({result.spec.network}, "
+                f"{result.spec.display_label}, seed {result.spec.seed}): {result.error}",
+                markup=True,
+                highlight=False,
+            )
         if progress is not None and task is not None:
             progress.update(task, completed=counts["done"], failed=counts["failed"])
 
@@ -192,8 +227,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         counts["done"] = already
         if progress is not None and task is not None:
             progress.update(task, completed=already)
-        results = run_experiment(spec, out, launcher=args.launcher, workers=args.workers,
-                                 keep_outputs=args.keep_sumo_output, on_result=on_result)
+        results = run_experiment(
+            spec,
+            out,
+            launcher=args.launcher,
+            workers=args.workers,
+            keep_outputs=args.keep_sumo_output,
+            on_result=on_result,
+        )
     finally:
         if progress is not None:
             progress.stop()
@@ -223,8 +264,9 @@ def _fmt(mean: float, ci: float, integer: bool) -> str:
     return text
 
 
-def _print_summary(console: object, name: str, results: Sequence[object], out: Path,
-                   wall_s: float, resumed: int) -> None:
+def _print_summary(
+    console: object, name: str, results: Sequence[object], out: Path, wall_s: float, resumed: int
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -240,7 +282,9 @@ def _print_summary(console: object, name: str, results: Sequence[object], out: P
         table.add_column(header, justify="right")
     for row in rows:
         cells = [
-            _fmt(row.metrics[m][0], math.nan, True) if m.startswith("vehicles") else _fmt(*row.metrics[m], False)
+            _fmt(row.metrics[m][0], math.nan, True)
+            if m.startswith("vehicles")
+            else _fmt(*row.metrics[m], False)
             for m, _ in _TABLE_METRICS
         ]
         seeds = f"{row.trials - row.failed}" + (f" ({row.failed} failed)" if row.failed else "")
@@ -248,9 +292,12 @@ def _print_summary(console: object, name: str, results: Sequence[object], out: P
     console.print(table)
     failed = sum(1 for r in results if getattr(r, "state", "") != "complete")
     note = f", {resumed} reused from an earlier run" if resumed else ""
-    console.print(f"{len(results)} trials ({failed} failed{note}) in {wall_s:.1f} s; records in {out}/trials/")
-    console.print("delay = timeLoss + departDelay per vehicle (SUMO tripinfo, unfinished trips included)",
-                  style="dim")
+    console.print(
+        f"{len(results)} trials ({failed} failed{note}) in {wall_s:.1f} s; records in {out}/trials/"
+    )
+    console.print(
+        "delay = timeLoss + departDelay per vehicle (SUMO tripinfo, unfinished trips included)", style="dim"
+    )
 
 
 def _cmd_controllers() -> int:
@@ -313,8 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"signalbench: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("signalbench: interrupted; completed trials are saved, run again to resume",
-              file=sys.stderr)
+        print("signalbench: interrupted; completed trials are saved, run again to resume", file=sys.stderr)
         return 130
 
 

@@ -23,9 +23,14 @@ def scenario():
 
 def cfg(scenario, tmp_path, *, seed=1, duration_s=300.0, **kw):
     return SimConfig(
-        net_file=scenario.net_file, route_files=scenario.route_files, begin_s=scenario.begin_s,
-        end_s=scenario.begin_s + duration_s, seed=seed, tripinfo_file=tmp_path / "trips.xml",
-        statistics_file=tmp_path / "stats.xml", **kw,
+        net_file=scenario.net_file,
+        route_files=scenario.route_files,
+        begin_s=scenario.begin_s,
+        end_s=scenario.begin_s + duration_s,
+        seed=seed,
+        tripinfo_file=tmp_path / "trips.xml",
+        statistics_file=tmp_path / "stats.xml",
+        **kw,
     )
 
 
@@ -50,7 +55,7 @@ def test_time_and_stepping(kind, scenario, tmp_path):
 
 
 def test_lane_readings(kind, scenario, tmp_path):
-    spec, ids = lanes(scenario)
+    _, ids = lanes(scenario)
     with make_backend(kind) as sim:
         sim.start(cfg(scenario, tmp_path))
         sim.watch_lanes(ids)
@@ -111,7 +116,8 @@ def test_same_readings_on_both_backends(scenario, tmp_path):
         series[kind] = np.array(rows)
     np.testing.assert_array_equal(series["libsumo"], series["traci"])
     assert (tmp_path / "libsumo" / "trips.xml").read_text().count("<tripinfo ") == (
-        tmp_path / "traci" / "trips.xml").read_text().count("<tripinfo ")
+        tmp_path / "traci" / "trips.xml"
+    ).read_text().count("<tripinfo ")
 
 
 def test_libsumo_refuses_a_second_simulation_in_one_process(scenario, tmp_path):
@@ -145,12 +151,11 @@ def test_traci_child_never_orphaned(scenario, tmp_path, exc):
     from signalbench.sim import TraciBackend
 
     sim = TraciBackend()
-    with pytest.raises(exc):
-        with sim:
-            sim.start(cfg(scenario, tmp_path))
-            pid = sim.pid
-            assert pid is not None and _alive(pid)
-            raise exc()
+    with pytest.raises(exc), sim:
+        sim.start(cfg(scenario, tmp_path))
+        pid = sim.pid
+        assert pid is not None and _alive(pid)
+        raise exc()
     assert not _alive(pid)
 
 

@@ -12,14 +12,30 @@ pytestmark = pytest.mark.integration
 
 
 def signalbench(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "signalbench.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "signalbench.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def test_adhoc_run_prints_table_and_resumes(tmp_path):
     out = tmp_path / "exp"
-    args = ["run", "--network", "cologne1", "--controller", "fixed-time", "--controller", "max-pressure",
-            "--seeds", "2", "--duration-s", "300", "--out", str(out), "--workers", "2"]
+    args = [
+        "run",
+        "--network",
+        "cologne1",
+        "--controller",
+        "fixed-time",
+        "--controller",
+        "max-pressure",
+        "--seeds",
+        "2",
+        "--duration-s",
+        "300",
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+    ]
     first = signalbench(*args)
     assert first.returncode == 0, first.stderr
     for word in ("delay s/veh", "fixed-time-v0", "max-pressure-v0", "arrived", "4 trials (0 failed)"):
@@ -35,11 +51,26 @@ def test_adhoc_run_prints_table_and_resumes(tmp_path):
 
 def test_failed_trial_sets_exit_status_and_keeps_the_rest(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("from signalbench import BaseController\nclass Bad(BaseController):\n"
-                   "    def act(self, obs):\n        return 'green please'\n")
+    bad.write_text(
+        "from signalbench import BaseController\nclass Bad(BaseController):\n"
+        "    def act(self, obs):\n        return 'green please'\n"
+    )
     out = tmp_path / "exp"
-    res = signalbench("run", "--network", "cologne1", "--controller", "max-pressure", "--controller",
-                      f"{bad}:Bad", "--seeds", "1", "--duration-s", "120", "--out", str(out))
+    res = signalbench(
+        "run",
+        "--network",
+        "cologne1",
+        "--controller",
+        "max-pressure",
+        "--controller",
+        f"{bad}:Bad",
+        "--seeds",
+        "1",
+        "--duration-s",
+        "120",
+        "--out",
+        str(out),
+    )
     assert res.returncode == 1
     assert "expected a PhaseRequest" in res.stderr
     assert "2 trials (1 failed)" in res.stdout
@@ -48,7 +79,8 @@ def test_failed_trial_sets_exit_status_and_keeps_the_rest(tmp_path):
 
 
 def test_bundled_spec_from_another_directory(tmp_path):
-    res = signalbench("run", "quickstart", "--seeds", "1", "--duration-s", "120", "--out", str(tmp_path / "q"),
-                      cwd=tmp_path)
+    res = signalbench(
+        "run", "quickstart", "--seeds", "1", "--duration-s", "120", "--out", str(tmp_path / "q"), cwd=tmp_path
+    )
     assert res.returncode == 0, res.stderr
     assert "quickstart" in res.stdout and "2 trials (0 failed)" in res.stdout

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from signalbench.controllers import BaseController, PerIntersection, registry
+from signalbench.controllers import registry
 from signalbench.experiments import Episode, TrialSpec, run_trial
 from signalbench.metrics import read_statistics, read_trip_metrics
 from signalbench.networks import catalog, load_network_model
@@ -19,8 +19,13 @@ DURATION_S = 300.0
 
 
 def trial(controller="max-pressure", seed=1, network="cologne3-v0", **kw):
-    return TrialSpec(network=network, controller=registry.canonical_id(controller) if ":" not in controller else controller,
-                     seed=seed, duration_s=DURATION_S, **kw)
+    return TrialSpec(
+        network=network,
+        controller=registry.canonical_id(controller) if ":" not in controller else controller,
+        seed=seed,
+        duration_s=DURATION_S,
+        **kw,
+    )
 
 
 def test_trial_record_is_complete(tmp_path):
@@ -55,13 +60,24 @@ def test_fixed_time_without_traci_matches_uncontrolled_libsumo(tmp_path):
     sc = catalog()["cologne3-v0"].scenario()
 
     def config(sub):
-        return SimConfig(net_file=sc.net_file, route_files=sc.route_files, begin_s=sc.begin_s,
-                         end_s=sc.begin_s + DURATION_S, seed=3, tripinfo_file=tmp_path / sub / "t.xml",
-                         statistics_file=tmp_path / sub / "s.xml")
+        return SimConfig(
+            net_file=sc.net_file,
+            route_files=sc.route_files,
+            begin_s=sc.begin_s,
+            end_s=sc.begin_s + DURATION_S,
+            seed=3,
+            tripinfo_file=tmp_path / sub / "t.xml",
+            statistics_file=tmp_path / sub / "s.xml",
+        )
 
     run_sumo(config("plain"))
-    Episode(backend=make_backend("libsumo"), config=config("lib"), model=load_network_model(sc.net_file),
-            controller=registry.build("fixed-time"), timing=SignalTiming()).run()
+    Episode(
+        backend=make_backend("libsumo"),
+        config=config("lib"),
+        model=load_network_model(sc.net_file),
+        controller=registry.build("fixed-time"),
+        timing=SignalTiming(),
+    ).run()
     plain = read_trip_metrics(tmp_path / "plain" / "t.xml", tmp_path / "plain" / "s.xml")
     lib = read_trip_metrics(tmp_path / "lib" / "t.xml", tmp_path / "lib" / "s.xml")
     assert plain == lib
@@ -69,11 +85,22 @@ def test_fixed_time_without_traci_matches_uncontrolled_libsumo(tmp_path):
 
 def test_metrics_agree_with_sumo_statistics_output(tmp_path):
     sc = catalog()["cologne3-v0"].scenario()
-    cfg = SimConfig(net_file=sc.net_file, route_files=sc.route_files, begin_s=sc.begin_s,
-                    end_s=sc.begin_s + DURATION_S, seed=5, tripinfo_file=tmp_path / "t.xml",
-                    statistics_file=tmp_path / "s.xml")
-    Episode(backend=make_backend("libsumo"), config=cfg, model=load_network_model(sc.net_file),
-            controller=registry.build("max-pressure"), timing=SignalTiming()).run()
+    cfg = SimConfig(
+        net_file=sc.net_file,
+        route_files=sc.route_files,
+        begin_s=sc.begin_s,
+        end_s=sc.begin_s + DURATION_S,
+        seed=5,
+        tripinfo_file=tmp_path / "t.xml",
+        statistics_file=tmp_path / "s.xml",
+    )
+    Episode(
+        backend=make_backend("libsumo"),
+        config=cfg,
+        model=load_network_model(sc.net_file),
+        controller=registry.build("max-pressure"),
+        timing=SignalTiming(),
+    ).run()
     ours = read_trip_metrics(cfg.tripinfo_file, cfg.statistics_file)
     stats = read_statistics(cfg.statistics_file)
     assert ours.vehicles_total == stats["vehicleTripStatistics.count"]
@@ -100,10 +127,21 @@ def test_real_signals_follow_the_timing_rules(tmp_path, network):
         shown[tls].append((backend.time_s(), backend.signal_state(tls)))  # read back from SUMO
 
     backend.set_signal_state = spy  # type: ignore[method-assign]
-    cfg = SimConfig(net_file=sc.net_file, route_files=sc.route_files, begin_s=sc.begin_s,
-                    end_s=sc.begin_s + DURATION_S, seed=1)
-    stats = Episode(backend=backend, config=cfg, model=model, controller=registry.build("max-pressure"),
-                    timing=timing, decision_interval_s=2.0).run()
+    cfg = SimConfig(
+        net_file=sc.net_file,
+        route_files=sc.route_files,
+        begin_s=sc.begin_s,
+        end_s=sc.begin_s + DURATION_S,
+        seed=1,
+    )
+    stats = Episode(
+        backend=backend,
+        config=cfg,
+        model=model,
+        controller=registry.build("max-pressure"),
+        timing=timing,
+        decision_interval_s=2.0,
+    ).run()
     assert stats.switches > 0
     for spec in model.intersections:
         phases = [p.state for p in spec.green_phases]

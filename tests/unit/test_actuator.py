@@ -4,6 +4,7 @@ import itertools
 import math
 
 import pytest
+from tests.conftest import all_signalised_net_files
 
 from signalbench.networks import load_network_model
 from signalbench.signals import (
@@ -15,7 +16,6 @@ from signalbench.signals import (
     audit_timeline,
     yellow_state,
 )
-from tests.conftest import all_signalised_net_files
 
 PHASES = ["GGrrrrGGrrrr", "rrGrrrrrGrrr", "rrrGGrrrrGGr", "rrrrrGrrrrrG"]
 
@@ -130,7 +130,9 @@ def test_random_requests_never_violate_timing():
         SignalTiming(yellow_s=2, all_red_s=0, min_green_s=0, max_green_s=None),
     ):
         act = Actuator(PHASES, timing, now_s=0.0)
-        requests = {float(t): PhaseRequest.switch(int(rng.integers(4))) for t in range(1, 2000) if rng.random() < 0.4}
+        requests = {
+            float(t): PhaseRequest.switch(int(rng.integers(4))) for t in range(1, 2000) if rng.random() < 0.4
+        }
         timeline = drive(act, 2000.0, requests=requests)
         assert audit_timeline(timeline, timing, end_s=2000.0, phases=PHASES) == []
         assert act.switches > 20
@@ -158,7 +160,7 @@ def test_every_phase_pair_of_real_networks_is_safe(net_file):
                     timeline.append((t, changed))
             assert act.state == states[j] and act.mode is Mode.GREEN
             # Every link that loses green shows yellow, then red, before the new green.
-            for link, (a, b) in enumerate(zip(states[i], states[j])):
+            for link, (a, b) in enumerate(zip(states[i], states[j], strict=True)):
                 shown = [s[link] for _, s in timeline]
                 if a in "Gg" and b not in "Gg":
                     assert shown[1] == "y", (spec.id, i, j, link, shown)

@@ -21,7 +21,9 @@ def test_short_yellow():
 
 
 def test_short_green():
-    problems = audit_timeline([(0, "GGrr"), (10, "yyrr"), (13, "rrGG"), (15, "rryy"), (18, "GGrr")], T, end_s=30)
+    problems = audit_timeline(
+        [(0, "GGrr"), (10, "yyrr"), (13, "rrGG"), (15, "rryy"), (18, "GGrr")], T, end_s=30
+    )
     assert any("< min" in p for p in problems)
 
 

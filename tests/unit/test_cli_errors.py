@@ -21,13 +21,24 @@ def assert_one_line_error(code, err, fragment):
 
 
 def test_missing_network_file(capsys, tmp_path):
-    code, _, err = run_cli(capsys, "run", "--network", str(tmp_path / "nope.sumocfg"), "--controller", "fixed-time", "--out", str(tmp_path / "o"))
+    code, _, err = run_cli(
+        capsys,
+        "run",
+        "--network",
+        str(tmp_path / "nope.sumocfg"),
+        "--controller",
+        "fixed-time",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert_one_line_error(code, err, "network file not found")
     assert not (tmp_path / "o").exists()
 
 
 def test_unknown_network_id_suggests(capsys, tmp_path):
-    code, _, err = run_cli(capsys, "run", "--network", "colgne3", "--controller", "fixed-time", "--out", str(tmp_path))
+    code, _, err = run_cli(
+        capsys, "run", "--network", "colgne3", "--controller", "fixed-time", "--out", str(tmp_path)
+    )
     assert_one_line_error(code, err, "did you mean")
 
 
@@ -39,19 +50,25 @@ def test_malformed_toml(capsys, tmp_path):
 
 
 def test_unknown_controller(capsys, tmp_path):
-    code, _, err = run_cli(capsys, "run", "--network", "cologne1", "--controller", "max-presure", "--out", str(tmp_path))
+    code, _, err = run_cli(
+        capsys, "run", "--network", "cologne1", "--controller", "max-presure", "--out", str(tmp_path)
+    )
     assert_one_line_error(code, err, "unknown controller 'max-presure'; did you mean max-pressure")
 
 
 def test_controller_file_missing(capsys, tmp_path):
-    code, _, err = run_cli(capsys, "run", "--network", "cologne1", "--controller", "nowhere/p.py:P", "--out", str(tmp_path))
+    code, _, err = run_cli(
+        capsys, "run", "--network", "cologne1", "--controller", "nowhere/p.py:P", "--out", str(tmp_path)
+    )
     assert_one_line_error(code, err, "controller file not found: nowhere/p.py")
 
 
 def test_controller_class_missing(capsys, tmp_path):
     f = tmp_path / "p.py"
     f.write_text("x = 1\n")
-    code, _, err = run_cli(capsys, "run", "--network", "cologne1", "--controller", f"{f}:Policy", "--out", str(tmp_path))
+    code, _, err = run_cli(
+        capsys, "run", "--network", "cologne1", "--controller", f"{f}:Policy", "--out", str(tmp_path)
+    )
     assert_one_line_error(code, err, "has no controller class 'Policy'")
 
 

@@ -18,10 +18,15 @@ def make_obs(spec, *, phase=0, in_halting=None, out_halting=None, t=10.0):
     n_in, n_out = len(spec.incoming_lanes), len(spec.outgoing_lanes)
     zeros_in, zeros_out = np.zeros(n_in), np.zeros(n_out)
     return IntersectionObs(
-        spec=spec, time_s=t, phase=phase, in_transition=False, time_in_phase_s=10.0,
+        spec=spec,
+        time_s=t,
+        phase=phase,
+        in_transition=False,
+        time_in_phase_s=10.0,
         in_vehicles=np.array(in_halting if in_halting is not None else zeros_in, dtype=float),
         in_halting=np.array(in_halting if in_halting is not None else zeros_in, dtype=float),
-        in_occupancy=zeros_in.copy(), in_mean_speed_m_s=zeros_in.copy(),
+        in_occupancy=zeros_in.copy(),
+        in_mean_speed_m_s=zeros_in.copy(),
         out_vehicles=np.array(out_halting if out_halting is not None else zeros_out, dtype=float),
         out_halting=np.array(out_halting if out_halting is not None else zeros_out, dtype=float),
     )
@@ -89,7 +94,7 @@ def test_registry_latest_version_wins():
 
 
 def test_params_are_checked():
-    with pytest.raises(ControllerError, match="unknown parameter 'gain'.*takes no parameters"):
+    with pytest.raises(ControllerError, match=r"unknown parameter 'gain'.*takes no parameters"):
         registry.build("max-pressure", {"gain": 2})
 
 

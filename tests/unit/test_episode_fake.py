@@ -14,11 +14,19 @@ def config(net, *, end_s=600.0, seed=1, begin_s=0.0):
     return SimConfig(net_file=net, begin_s=begin_s, end_s=end_s, seed=seed)
 
 
-def run(model, controller, timing=SignalTiming(), *, end_s=600.0, seed=1, interval=None):
+DEFAULT_TIMING = SignalTiming()
+
+
+def run(model, controller, timing=DEFAULT_TIMING, *, end_s=600.0, seed=1, interval=None):
     backend = FakeBackend(model, arrival_rate_veh_s=0.08)
     stats = Episode(
-        backend=backend, config=config(model.net_file, end_s=end_s, seed=seed), model=model,
-        controller=controller, timing=timing, decision_interval_s=interval, record_timelines=True,
+        backend=backend,
+        config=config(model.net_file, end_s=end_s, seed=seed),
+        model=model,
+        controller=controller,
+        timing=timing,
+        decision_interval_s=interval,
+        record_timelines=True,
     ).run()
     return backend, stats
 
@@ -34,8 +42,11 @@ class Flipper(BaseController):
 
 @pytest.mark.parametrize(
     "timing",
-    [SignalTiming(), SignalTiming(yellow_s=4, all_red_s=2, min_green_s=10, max_green_s=40),
-     SignalTiming(yellow_s=3, all_red_s=0, min_green_s=0, max_green_s=None)],
+    [
+        SignalTiming(),
+        SignalTiming(yellow_s=4, all_red_s=2, min_green_s=10, max_green_s=40),
+        SignalTiming(yellow_s=3, all_red_s=0, min_green_s=0, max_green_s=None),
+    ],
 )
 def test_no_timing_violation_even_for_an_adversarial_controller(cologne3_model, timing):
     backend, stats = run(cologne3_model, PerIntersection(Flipper, name="flipper"), timing)
@@ -92,7 +103,9 @@ def test_invalid_request_fails_naming_controller_intersection_value(cologne3_mod
         def act(self, obs):
             return answer
 
-    with pytest.raises(ControllerError, match=rf"'bad' at intersection '\d+' \(t=5 s\): invalid request: {message}"):
+    with pytest.raises(
+        ControllerError, match=rf"'bad' at intersection '\d+' \(t=5 s\): invalid request: {message}"
+    ):
         run(cologne3_model, PerIntersection(Bad, name="bad"))
 
 
@@ -119,8 +132,13 @@ def test_backend_closed_on_controller_error(cologne3_model):
 
     backend = FakeBackend(cologne3_model)
     with pytest.raises(ControllerError):
-        Episode(backend=backend, config=config(cologne3_model.net_file), model=cologne3_model,
-                controller=PerIntersection(Boom, name="boom"), timing=SignalTiming()).run()
+        Episode(
+            backend=backend,
+            config=config(cologne3_model.net_file),
+            model=cologne3_model,
+            controller=PerIntersection(Boom, name="boom"),
+            timing=DEFAULT_TIMING,
+        ).run()
     assert backend._closed
 
 

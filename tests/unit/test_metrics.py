@@ -58,8 +58,8 @@ def test_missing_or_truncated_output(tmp_path):
 
 
 def test_sumo_version_is_read_from_the_binary():
-    from signalbench.sim import sumo_version
-
     import re
+
+    from signalbench.sim import sumo_version
 
     assert re.fullmatch(r"1\.\d+\.\d+.*", sumo_version())

@@ -1,11 +1,11 @@
 import subprocess
 
 import pytest
+from tests.conftest import all_signalised_net_files
 
 from signalbench.errors import NetworkError
 from signalbench.networks import is_green_state, load_network_model
 from signalbench.sim import sumo_binary, sumo_env
-from tests.conftest import all_signalised_net_files
 
 
 def test_cologne3_model(cologne3_model):
@@ -20,7 +20,12 @@ def test_cologne3_model(cologne3_model):
     lanes = {lane.id: lane for lane in spec.incoming_lanes}
     assert lanes["-130160207#0_0"].length_m == pytest.approx(135.18)
     mv = spec.movements[0]
-    assert (mv.link_index, mv.from_lane, mv.to_lane, mv.direction) == (0, "-241660955#17_0", "-241660955#16_0", "s")
+    assert (mv.link_index, mv.from_lane, mv.to_lane, mv.direction) == (
+        0,
+        "-241660955#17_0",
+        "-241660955#16_0",
+        "s",
+    )
     # every movement green in a phase is listed by that phase, and only those
     for k, phase in enumerate(spec.green_phases):
         served = {spec.movements[i].link_index for i in phase.movements}
@@ -69,14 +74,26 @@ def _netgenerate(tmp_path, *args):
     out = tmp_path / "gen.net.xml"
     subprocess.run(
         [str(sumo_binary("netgenerate")), *args, "-o", str(out), "--no-turnarounds"],
-        check=True, capture_output=True, env=sumo_env(),
+        check=True,
+        capture_output=True,
+        env=sumo_env(),
     )
     return out
 
 
 def test_any_valid_network_not_only_bundled_ones(tmp_path):
-    net = _netgenerate(tmp_path, "--grid", "--grid.number", "3", "--default.lanenumber", "2",
-                       "--default-junction-type", "traffic_light", "--grid.attach-length", "100")
+    net = _netgenerate(
+        tmp_path,
+        "--grid",
+        "--grid.number",
+        "3",
+        "--default.lanenumber",
+        "2",
+        "--default-junction-type",
+        "traffic_light",
+        "--grid.attach-length",
+        "100",
+    )
     m = load_network_model(net)
     assert len(m.intersections) >= 1
     assert all(s.n_phases >= 2 for s in m.intersections)
@@ -88,15 +105,25 @@ def test_network_without_signals_has_no_intersections(tmp_path):
 
 
 def test_unusable_traffic_light_is_named_in_problems(tmp_path):
-    net = _netgenerate(tmp_path, "--grid", "--grid.number", "3", "--default-junction-type", "traffic_light",
-                       "--grid.attach-length", "100")
+    net = _netgenerate(
+        tmp_path,
+        "--grid",
+        "--grid.number",
+        "3",
+        "--default-junction-type",
+        "traffic_light",
+        "--grid.attach-length",
+        "100",
+    )
     text = net.read_text()
     import re
 
     # Turn every phase of one traffic light red: it can no longer serve anyone.
     first = re.search(r'<tlLogic id="([^"]+)"', text).group(1)
     block = re.search(rf'<tlLogic id="{re.escape(first)}".*?</tlLogic>', text, re.S).group(0)
-    text = text.replace(block, re.sub(r'state="[^"]+"', lambda m: 'state="' + "r" * (len(m.group(0)) - 8) + '"', block))
+    text = text.replace(
+        block, re.sub(r'state="[^"]+"', lambda m: 'state="' + "r" * (len(m.group(0)) - 8) + '"', block)
+    )
     broken = tmp_path / "broken.net.xml"
     broken.write_text(text)
     m = load_network_model(broken)

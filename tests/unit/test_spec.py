@@ -16,7 +16,10 @@ def test_expansion_and_stable_ids():
     spec = spec_from_dict(BASE)
     trials = spec.trials()
     assert [(t.controller, t.seed) for t in trials] == [
-        ("fixed-time-v0", 1), ("fixed-time-v0", 2), ("max-pressure-v0", 1), ("max-pressure-v0", 2),
+        ("fixed-time-v0", 1),
+        ("fixed-time-v0", 2),
+        ("max-pressure-v0", 1),
+        ("max-pressure-v0", 2),
     ]
     assert trials[2].display_label == "mp"
     assert len({t.trial_id for t in trials}) == 4
@@ -24,8 +27,13 @@ def test_expansion_and_stable_ids():
 
 
 def test_toml_round_trip(tmp_path):
-    spec = spec_from_dict({**BASE, "timing": {"max_green_s": "none", "decision_interval_s": 10},
-                           "sim": {"duration_s": 300, "scale": 1.5}})
+    spec = spec_from_dict(
+        {
+            **BASE,
+            "timing": {"max_green_s": "none", "decision_interval_s": 10},
+            "sim": {"duration_s": 300, "scale": 1.5},
+        }
+    )
     path = tmp_path / "s.toml"
     path.write_text(spec.to_toml())
     again = load_spec(path)
@@ -59,10 +67,15 @@ def test_every_error_reported_at_once():
     msg = str(info.value)
     assert "\n" not in msg
     for part in [
-        "bad.toml:", "seedz: unknown key (did you mean 'seeds'?)", "seeds: seeds must be integers",
-        "backend: unknown backend 'carla'", "timing.min_green_s: must be >= 0",
-        "timing.yelow_s: unknown key (did you mean 'yellow_s'?)", "unknown network 'colgne3'",
-        "did you mean max-pressure", "unknown parameter 'gain'",
+        "bad.toml:",
+        "seedz: unknown key (did you mean 'seeds'?)",
+        "seeds: seeds must be integers",
+        "backend: unknown backend 'carla'",
+        "timing.min_green_s: must be >= 0",
+        "timing.yelow_s: unknown key (did you mean 'yellow_s'?)",
+        "unknown network 'colgne3'",
+        "did you mean max-pressure",
+        "unknown parameter 'gain'",
     ]:
         assert part in msg, part
 
@@ -91,7 +104,7 @@ def test_single_errors(change, message):
 def test_malformed_toml_and_missing_file(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("name = 'x\n")
-    with pytest.raises(SpecError, match="bad.toml: invalid TOML"):
+    with pytest.raises(SpecError, match=r"bad\.toml: invalid TOML"):
         load_spec(bad)
     with pytest.raises(SpecError, match="spec file not found"):
         load_spec(tmp_path / "missing.toml")
@@ -105,7 +118,9 @@ def test_relative_paths_resolve_against_spec_file(tmp_path):
         "class P(BaseController):\n    def act(self, obs):\n        return PhaseRequest.hold()\n"
     )
     path = tmp_path / "s.toml"
-    path.write_text('name = "r"\nseeds = 1\n[[networks]]\nid = "cologne1"\n[[controllers]]\nid = "pol.py:P"\n')
+    path.write_text(
+        'name = "r"\nseeds = 1\n[[networks]]\nid = "cologne1"\n[[controllers]]\nid = "pol.py:P"\n'
+    )
     spec = load_spec(path)
     assert spec.controllers[0].id == f"{tmp_path / 'pol.py'}:P"
     assert spec.controllers[0].label == "P"

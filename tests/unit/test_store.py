@@ -6,8 +6,13 @@ from signalbench.experiments import ResultStore, TrialResult, TrialSpec, atomic_
 
 def result(seed, state="complete"):
     spec = TrialSpec(network="cologne1-v0", controller="max-pressure-v0", seed=seed)
-    return TrialResult(trial_id=spec.trial_id, spec=spec, state=state,
-                       metrics={"mean_delay_s": 1.5 * seed, "odd": math.nan}, error=None if state == "complete" else "x")
+    return TrialResult(
+        trial_id=spec.trial_id,
+        spec=spec,
+        state=state,
+        metrics={"mean_delay_s": 1.5 * seed, "odd": math.nan},
+        error=None if state == "complete" else "x",
+    )
 
 
 def test_round_trip(tmp_path):
@@ -40,5 +45,8 @@ def test_trial_id_depends_on_everything_that_matters():
     a = TrialSpec(network="cologne1-v0", controller="max-pressure-v0", seed=1)
     assert a.trial_id == TrialSpec(network="cologne1-v0", controller="max-pressure-v0", seed=1).trial_id
     assert a.trial_id != TrialSpec(network="cologne1-v0", controller="max-pressure-v0", seed=2).trial_id
-    assert a.trial_id != TrialSpec(network="cologne1-v0", controller="max-pressure-v0", seed=1, scale=2.0).trial_id
+    assert (
+        a.trial_id
+        != TrialSpec(network="cologne1-v0", controller="max-pressure-v0", seed=1, scale=2.0).trial_id
+    )
     assert TrialSpec.from_dict(a.to_dict()) == a

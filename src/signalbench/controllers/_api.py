@@ -39,6 +39,7 @@ class IntersectionObs:
         in_mean_speed_m_s: mean vehicle speed on each incoming lane [m/s].
         out_vehicles: vehicles on each outgoing lane [veh].
         out_halting: halting vehicles on each outgoing lane [veh].
+
     """
 
     spec: IntersectionSpec

@@ -62,7 +62,7 @@ class PerIntersection:
         """Build and reset one controller per intersection, each with its own generator."""
         children = rng.bit_generator.seed_seq.spawn(len(network.intersections))  # type: ignore[attr-defined]
         self.controllers = {}
-        for spec, seq in zip(network.intersections, children):
+        for spec, seq in zip(network.intersections, children, strict=True):
             ctrl = self._factory()
             ctrl.reset(spec, np.random.default_rng(seq))
             self.controllers[spec.id] = ctrl

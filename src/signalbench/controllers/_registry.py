@@ -32,6 +32,7 @@ class ControllerEntry:
         cls: the controller class (per intersection unless ``scope == "network"``).
         summary: one line for ``signalbench controllers list``.
         scope: ``"intersection"`` (one instance per signal) or ``"network"``.
+
     """
 
     id: str
@@ -70,6 +71,7 @@ class ControllerRegistry:
 
         Raises:
             ControllerError: nothing matches; the message suggests close ids.
+
         """
         if ":" in name:
             return self._load_reference(name)
@@ -85,7 +87,9 @@ class ControllerRegistry:
             return self._entries[max(versions)[1]]
         names = sorted(set(self._entries) | {_VERSIONED.sub(r"\g<name>", e) for e in self._entries})
         close = difflib.get_close_matches(name, names, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(self._entries))}"
+        hint = (
+            f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(self._entries))}"
+        )
         raise ControllerError(f"unknown controller {name!r}{hint}")
 
     def canonical_id(self, name: str) -> str:
@@ -126,7 +130,9 @@ class ControllerRegistry:
     def _load_reference(self, ref: str) -> ControllerEntry:
         target, _, attr = ref.rpartition(":")
         if not target or not attr:
-            raise ControllerError(f"controller reference {ref!r} must look like 'file.py:Class' or 'module:Class'")
+            raise ControllerError(
+                f"controller reference {ref!r} must look like 'file.py:Class' or 'module:Class'"
+            )
         if target.endswith(".py") or "/" in target or "\\" in target:
             path = Path(target).expanduser().resolve()
             if not path.is_file():
@@ -143,7 +149,9 @@ class ControllerRegistry:
                     spec.loader.exec_module(module)
                 except Exception as exc:
                     del sys.modules[mod_name]
-                    raise ControllerError(f"controller file {target} failed to import: {type(exc).__name__}: {exc}") from exc
+                    raise ControllerError(
+                        f"controller file {target} failed to import: {type(exc).__name__}: {exc}"
+                    ) from exc
         else:
             try:
                 module = importlib.import_module(target)
@@ -155,7 +163,9 @@ class ControllerRegistry:
         if not (callable(getattr(cls, "act", None)) and callable(getattr(cls, "reset", None))):
             raise ControllerError(f"{ref}: class {attr!r} has no reset()/act() methods")
         return ControllerEntry(
-            id=ref, cls=cls, summary=(cls.__doc__ or "").strip().split("\n")[0],
+            id=ref,
+            cls=cls,
+            summary=(cls.__doc__ or "").strip().split("\n")[0],
             scope=getattr(cls, "scope", "intersection"),
         )
 
@@ -168,8 +178,10 @@ def _factory(entry: ControllerEntry, params: dict[str, Any]) -> Callable[[], Any
         unknown = sorted(set(params) - known)
         if unknown:
             close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else (
-                f"; known: {', '.join(sorted(known))}" if known else "; it takes no parameters"
+            hint = (
+                f"; did you mean {close[0]!r}?"
+                if close
+                else (f"; known: {', '.join(sorted(known))}" if known else "; it takes no parameters")
             )
             raise ControllerError(f"controller {entry.id!r}: unknown parameter {unknown[0]!r}{hint}")
         try:
@@ -192,7 +204,8 @@ def _default_registry() -> ControllerRegistry:
     reg = ControllerRegistry()
     reg.register("fixed-time-v0", FixedTime, summary="the network's own signal programs, untouched")
     reg.register(
-        "max-pressure-v0", MaxPressure,
+        "max-pressure-v0",
+        MaxPressure,
         summary="serve the phase with the largest upstream-minus-downstream queue (Varaiya 2013)",
     )
     return reg

@@ -34,6 +34,7 @@ class EpisodeStats:
         sim_calls: calls that advanced the simulation.
         intersections: ids of the intersections under Python control.
         timelines: signal strings set per intersection, if recorded.
+
     """
 
     decisions: int
@@ -71,6 +72,7 @@ class Episode:
         timing: yellow/all-red/min/max green rules.
         decision_interval_s: overrides the controller's own interval when given.
         record_timelines: keep every signal string set, for auditing.
+
     """
 
     def __init__(
@@ -116,8 +118,12 @@ class Episode:
         if not getattr(self.controller, "controls_signals", True) or not specs:
             backend.step_until(cfg.end_s)
             return EpisodeStats(
-                decisions=0, switches=0, overrides={}, controller_time_s=0.0,
-                sim_calls=1, intersections=(),
+                decisions=0,
+                switches=0,
+                overrides={},
+                controller_time_s=0.0,
+                sim_calls=1,
+                intersections=(),
             )
         self.controller.reset(self.model, np.random.default_rng(cfg.seed))
 
@@ -232,7 +238,9 @@ class Episode:
         for tls, request in requests.items():
             act = actuators.get(tls)
             if act is None:
-                raise ControllerError(f"controller {self.name!r} returned a request for unknown intersection {tls!r}")
+                raise ControllerError(
+                    f"controller {self.name!r} returned a request for unknown intersection {tls!r}"
+                )
             if request is None:
                 request = PhaseRequest.hold()
             try:

@@ -126,7 +126,7 @@ class ExperimentSpec:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """The spec as TOML-ready data; :func:`spec_from_dict` reads it back."""
+        """Return the spec as TOML-ready data; :func:`spec_from_dict` reads it back."""
         sim: dict[str, Any] = {
             "step_length_s": self.step_length_s,
             "time_to_teleport_s": self.time_to_teleport_s,
@@ -175,7 +175,7 @@ def _is_path(ref: str) -> bool:
 
 
 def bundled_specs() -> dict[str, Path]:
-    """The ready-to-run specs shipped in ``experiments/``, by name."""
+    """Return the ready-to-run specs shipped in ``experiments/``, by name."""
     return {p.stem: p for p in sorted(data_dir("experiments").glob("*.toml"))}
 
 
@@ -190,7 +190,9 @@ def load_spec(ref: str | Path) -> ExperimentSpec:
             raise SpecError(f"spec file not found: {ref}")
         else:
             close = difflib.get_close_matches(str(ref), list(bundled), n=2)
-            hint = f"; did you mean {', '.join(close)}?" if close else f"; bundled specs: {', '.join(bundled)}"
+            hint = (
+                f"; did you mean {', '.join(close)}?" if close else f"; bundled specs: {', '.join(bundled)}"
+            )
             raise SpecError(f"no spec file or bundled spec named {str(ref)!r}{hint}")
     data = load_toml(path)
     return spec_from_dict(data, source=str(path), base_dir=path.resolve().parent)
@@ -217,8 +219,15 @@ class _Errors:
             raise SpecError(f"{self.source}: {count}{'; '.join(self.items)}")
 
 
-def _number(errors: _Errors, where: str, value: Any, *, minimum: float | None = None,
-            positive: bool = False, allow_none: bool = False) -> float | None:
+def _number(
+    errors: _Errors,
+    where: str,
+    value: Any,
+    *,
+    minimum: float | None = None,
+    positive: bool = False,
+    allow_none: bool = False,
+) -> float | None:
     if allow_none and (value is None or value == "none"):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -231,7 +240,9 @@ def _number(errors: _Errors, where: str, value: Any, *, minimum: float | None = 
     return float(value)
 
 
-def spec_from_dict(data: Mapping[str, Any], *, source: str = "spec", base_dir: Path | None = None) -> ExperimentSpec:
+def spec_from_dict(
+    data: Mapping[str, Any], *, source: str = "spec", base_dir: Path | None = None
+) -> ExperimentSpec:
     """Validate raw spec data and build an :class:`ExperimentSpec`; every error at once."""
     errors = _Errors(source)
     errors.unknown_keys("", data, _TOP_KEYS)
@@ -271,7 +282,9 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str = "spec", base_dir: P
     step = _number(errors, "sim.step_length_s", sim.get("step_length_s", 1.0), positive=True)
     teleport = _number(errors, "sim.time_to_teleport_s", sim.get("time_to_teleport_s", -1.0), minimum=-1)
     scale = _number(errors, "sim.scale", sim.get("scale", 1.0), positive=True)
-    duration = _number(errors, "sim.duration_s", sim["duration_s"], positive=True) if "duration_s" in sim else None
+    duration = (
+        _number(errors, "sim.duration_s", sim["duration_s"], positive=True) if "duration_s" in sim else None
+    )
     binary = sim.get("sumo_binary")
     if binary is not None and not isinstance(binary, str):
         errors.add("sim.sumo_binary", "expected a path string")
@@ -294,7 +307,9 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str = "spec", base_dir: P
         )
     interval = None
     if "decision_interval_s" in timing_raw:
-        interval = _number(errors, "timing.decision_interval_s", timing_raw["decision_interval_s"], positive=True)
+        interval = _number(
+            errors, "timing.decision_interval_s", timing_raw["decision_interval_s"], positive=True
+        )
     timing = SignalTiming()
     if not any(v is None and k != "max_green_s" for k, v in timing_kwargs.items()):
         try:
@@ -320,14 +335,17 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str = "spec", base_dir: P
             errors.add(where, "needs exactly one of id (catalog) or path (file)")
             continue
         if "path" in net and base_dir is not None and not Path(ref).is_absolute():
-            candidate = (base_dir / ref)
+            candidate = base_dir / ref
             ref = str(candidate) if candidate.exists() or not Path(ref).exists() else ref
         routes = net.get("route_files", [])
         if not isinstance(routes, list) or not all(isinstance(r, str) for r in routes):
             errors.add(f"{where}.route_files", "expected a list of paths")
             routes = []
         if base_dir is not None:
-            routes = [str(base_dir / r) if not Path(r).is_absolute() and (base_dir / r).exists() else r for r in routes]
+            routes = [
+                str(base_dir / r) if not Path(r).is_absolute() and (base_dir / r).exists() else r
+                for r in routes
+            ]
         nb = _number(errors, f"{where}.begin_s", net["begin_s"], minimum=0) if "begin_s" in net else None
         ne = _number(errors, f"{where}.end_s", net["end_s"], positive=True) if "end_s" in net else None
         try:
@@ -358,7 +376,11 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str = "spec", base_dir: P
             continue
         if ":" in cid and base_dir is not None:
             file_part, _, cls_part = cid.rpartition(":")
-            if file_part.endswith(".py") and not Path(file_part).is_absolute() and (base_dir / file_part).exists():
+            if (
+                file_part.endswith(".py")
+                and not Path(file_part).is_absolute()
+                and (base_dir / file_part).exists()
+            ):
                 cid = f"{base_dir / file_part}:{cls_part}"
         params = ctrl.get("params", {})
         if not isinstance(params, dict):

@@ -52,6 +52,7 @@ class TrialSpec:
         scale: demand scale factor (SUMO ``--scale``).
         backend: ``libsumo`` or ``traci``.
         sumo_binary: a specific SUMO binary (traci backend), or None for eclipse-sumo's.
+
     """
 
     network: str
@@ -117,6 +118,7 @@ class TrialResult:
         started_at: UTC start time (ISO 8601).
         host: machine name.
         traceback: full traceback of a failure, for ``--debug``.
+
     """
 
     trial_id: str
@@ -137,7 +139,9 @@ class TrialResult:
         """JSON-ready dict (NaN metrics become null)."""
         data = dataclasses.asdict(self)
         data["spec"] = self.spec.to_dict()
-        data["metrics"] = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in self.metrics.items()}
+        data["metrics"] = {
+            k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in self.metrics.items()
+        }
         return data
 
     @classmethod
@@ -160,7 +164,10 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
     trial_id = spec.trial_id
     outdir = Path(workdir) / trial_id
     common: dict[str, Any] = {
-        "trial_id": trial_id, "spec": spec, "started_at": started_at, "host": socket.gethostname(),
+        "trial_id": trial_id,
+        "spec": spec,
+        "started_at": started_at,
+        "host": socket.gethostname(),
     }
     command: list[str] = []
     versions: dict[str, str] = {"signalbench": __version__, "python": platform.python_version()}

@@ -75,7 +75,7 @@ def read_trip_metrics(tripinfo: Path, statistics: Path | None = None) -> TripMet
             if elem.tag != "tripinfo":
                 continue
             get = elem.attrib.get
-            for col, name in zip(cols, _FIELDS):
+            for col, name in zip(cols, _FIELDS, strict=True):
                 col.append(float(get(name, "nan")))
             if float(get("arrival", "-1")) < 0 or get("vaporized") == "end":
                 unfinished += 1

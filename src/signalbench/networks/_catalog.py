@@ -33,6 +33,7 @@ class Scenario:
         additional_files: additional files (programs, detectors, ...).
         begin_s: start of the scenario's time window [s].
         end_s: end of the scenario's time window [s].
+
     """
 
     id: str
@@ -94,8 +95,12 @@ class NetworkEntry:
             if not path.is_file():
                 raise NetworkError(f"network {self.id!r}: file missing from {self.source_package}: {path}")
         return Scenario(
-            id=self.id, net_file=net, route_files=routes, additional_files=adds,
-            begin_s=self.begin_s, end_s=self.end_s,
+            id=self.id,
+            net_file=net,
+            route_files=routes,
+            additional_files=adds,
+            begin_s=self.begin_s,
+            end_s=self.end_s,
         )
 
 
@@ -166,8 +171,14 @@ def resolve_network(
     if not looks_like_path:
         sc = _lookup(ref).scenario()
         if route_files:
-            sc = Scenario(id=sc.id, net_file=sc.net_file, route_files=_paths(route_files),
-                          additional_files=sc.additional_files, begin_s=sc.begin_s, end_s=sc.end_s)
+            sc = Scenario(
+                id=sc.id,
+                net_file=sc.net_file,
+                route_files=_paths(route_files),
+                additional_files=sc.additional_files,
+                begin_s=sc.begin_s,
+                end_s=sc.end_s,
+            )
     else:
         path = Path(ref).expanduser()
         if not path.is_file():
@@ -182,7 +193,9 @@ def resolve_network(
             raise NetworkError(f"{ref}: expected a catalog id, a .sumocfg or a .net.xml file")
     if begin_s is not None or end_s is not None:
         sc = Scenario(
-            id=sc.id, net_file=sc.net_file, route_files=sc.route_files,
+            id=sc.id,
+            net_file=sc.net_file,
+            route_files=sc.route_files,
             additional_files=sc.additional_files,
             begin_s=sc.begin_s if begin_s is None else float(begin_s),
             end_s=sc.end_s if end_s is None else float(end_s),
@@ -232,6 +245,10 @@ def _from_sumocfg(path: Path, route_files: tuple[str, ...]) -> Scenario:
         if not p.is_file():
             raise NetworkError(f"{path}: referenced file not found: {p}")
     return Scenario(
-        id=str(path), net_file=nets[0], route_files=routes, additional_files=adds,
-        begin_s=number("begin", 0.0), end_s=number("end", 3600.0),
+        id=str(path),
+        net_file=nets[0],
+        route_files=routes,
+        additional_files=adds,
+        begin_s=number("begin", 0.0),
+        end_s=number("end", 3600.0),
     )

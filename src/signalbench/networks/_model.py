@@ -51,6 +51,7 @@ class Movement:
         to_lane: outgoing lane id.
         direction: SUMO's direction code: ``s`` straight, ``l``/``r`` left/right,
             ``L``/``R`` partly left/right, ``t`` turnaround.
+
     """
 
     link_index: int
@@ -68,6 +69,7 @@ class GreenPhase:
         state: its signal string.
         duration_s: its duration in the original program [s].
         movements: indices into :attr:`IntersectionSpec.movements` that have green (G or g).
+
     """
 
     program_index: int
@@ -89,6 +91,7 @@ class IntersectionSpec:
         movements: signalised vehicle movements, by link index.
         green_phases: green phases of the program, in program order, duplicates removed.
         program: the whole original program as (state, duration_s) pairs.
+
     """
 
     id: str
@@ -151,6 +154,7 @@ class NetworkModel:
         net_file: the ``.net.xml`` the model was read from.
         intersections: controllable traffic lights, sorted by id.
         problems: one line per traffic light the model could not use, naming it and why.
+
     """
 
     net_file: Path
@@ -174,6 +178,7 @@ def load_network_model(net_file: str | os.PathLike[str]) -> NetworkModel:
 
     Raises:
         NetworkError: the file is missing or is not a SUMO network.
+
     """
     path = Path(net_file).resolve()
     if not path.is_file():
@@ -265,9 +270,7 @@ def _intersection(tls: Any) -> IntersectionSpec:
         if not served:
             continue  # e.g. a pedestrian-only phase: nothing a vehicle controller can use
         seen_states.add(state)
-        greens.append(
-            GreenPhase(program_index=index, state=state, duration_s=duration, movements=served)
-        )
+        greens.append(GreenPhase(program_index=index, state=state, duration_s=duration, movements=served))
     if not greens:
         raise _Unusable(f"program {program_id!r} has no green phase serving vehicles")
     return IntersectionSpec(

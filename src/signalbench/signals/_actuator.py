@@ -71,6 +71,7 @@ class Actuator:
         timing: the rules to enforce.
         now_s: simulation time at which control starts [s].
         initial_phase: green phase shown at ``now_s``.
+
     """
 
     def __init__(
@@ -140,6 +141,7 @@ class Actuator:
 
         Raises:
             InvalidRequest: ``request`` is not a PhaseRequest or names no existing phase.
+
         """
         changed = self.advance(now_s)
         if not isinstance(request, PhaseRequest):
@@ -150,9 +152,7 @@ class Actuator:
         if isinstance(target, bool) or not isinstance(target, int):
             raise InvalidRequest(f"phase must be an int, got {target!r}")
         if not 0 <= target < len(self.phases):
-            raise InvalidRequest(
-                f"phase {target} does not exist (valid: 0..{len(self.phases) - 1})"
-            )
+            raise InvalidRequest(f"phase {target} does not exist (valid: 0..{len(self.phases) - 1})")
         if self._mode is not Mode.GREEN:
             if target != self._green:
                 self.overrides[Override.IN_TRANSITION.value] += 1

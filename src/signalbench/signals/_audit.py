@@ -46,7 +46,7 @@ def audit_timeline(
         spans.append((t, end_s, state))
         del i
     n_links = len(spans[0][2])
-    for start, stop, state in spans:
+    for start, _stop, state in spans:
         if len(state) != n_links:
             problems.append(f"t={start:g}: signal string length changed to {len(state)}")
             return problems

@@ -24,6 +24,7 @@ class SignalTiming:
         all_red_s: red clearance after the yellow, before the next green [s].
         min_green_s: shortest green before a controller may switch away [s].
         max_green_s: longest green before the actuator forces the next phase [s], or None.
+
     """
 
     yellow_s: float = 3.0
@@ -45,29 +46,31 @@ class SignalTiming:
                 raise SpecError(f"timing.max_green_s must be > 0, got {self.max_green_s!r}")
             if self.max_green_s < self.min_green_s:
                 raise SpecError(
-                    f"timing.min_green_s ({self.min_green_s}) exceeds "
-                    f"timing.max_green_s ({self.max_green_s})"
+                    f"timing.min_green_s ({self.min_green_s}) exceeds timing.max_green_s ({self.max_green_s})"
                 )
 
 
 def loses_green(from_state: str, to_state: str) -> bool:
     """Return True if some link that is green in ``from_state`` is not green in ``to_state``."""
-    return any(a in _GREEN and b not in _GREEN for a, b in zip(from_state, to_state))
+    return any(a in _GREEN and b not in _GREEN for a, b in zip(from_state, to_state, strict=True))
 
 
 def yellow_state(from_state: str, to_state: str) -> str:
-    """Yellow between two phases: links losing green turn ``y``, every other link keeps its
-    ``from_state`` signal (links gaining green stay red until the new phase starts)."""
+    """Return the yellow state between two phases.
+
+    Links losing green turn ``y``; every other link keeps its ``from_state`` signal, so links
+    gaining green stay red until the new phase starts.
+    """
     _check_lengths(from_state, to_state)
-    return "".join(
-        "y" if a in _GREEN and b not in _GREEN else a for a, b in zip(from_state, to_state)
-    )
+    pairs = zip(from_state, to_state, strict=True)
+    return "".join("y" if a in _GREEN and b not in _GREEN else a for a, b in pairs)
 
 
 def all_red_state(from_state: str, to_state: str) -> str:
-    """All-red clearance: links green in both phases keep green, every other link is red."""
+    """Return the all-red clearance state: links green in both phases keep green, every other link is red."""
     _check_lengths(from_state, to_state)
-    return "".join(a if a in _GREEN and b in _GREEN else "r" for a, b in zip(from_state, to_state))
+    pairs = zip(from_state, to_state, strict=True)
+    return "".join(a if a in _GREEN and b in _GREEN else "r" for a, b in pairs)
 
 
 def _check_lengths(a: str, b: str) -> None:

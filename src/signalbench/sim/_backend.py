@@ -40,7 +40,7 @@ class Backend(Protocol):
         """Stop SUMO, flush its outputs and release every resource. Safe to call twice."""
 
     def time_s(self) -> float:
-        """Current simulation time [s]."""
+        """Return the current simulation time [s]."""
 
     def step_until(self, time_s: float) -> None:
         """Advance the simulation to ``time_s`` in one call (no per-step Python round trip)."""

@@ -35,6 +35,7 @@ class SimConfig:
         sumo_binary: a specific SUMO binary (e.g. another version); None uses eclipse-sumo's.
         gui: run ``sumo-gui`` instead of ``sumo`` (needs the traci backend and a display).
         extra_args: further SUMO options, appended verbatim.
+
     """
 
     sumocfg: Path | None = None

@@ -31,6 +31,7 @@ class FakeBackend:
         model: the network whose traffic lights and lanes exist in the fake.
         arrival_rate_veh_s: mean arrivals per incoming lane per second.
         saturation_flow_veh_s: discharge per green link per second.
+
     """
 
     kind: BackendKind = "fake"
@@ -80,7 +81,7 @@ class FakeBackend:
         self._closed = True
 
     def time_s(self) -> float:
-        """Current fake time [s]."""
+        """Return the current fake time [s]."""
         return self._time
 
     def step_until(self, time_s: float) -> None:
@@ -94,7 +95,11 @@ class FakeBackend:
 
     def _advance_one(self) -> None:
         dt = self._step
-        for lane, k in zip(self._in_lanes, self._rng.poisson(self.arrival_rate_veh_s * dt, len(self._in_lanes))):
+        for lane, k in zip(
+            self._in_lanes,
+            self._rng.poisson(self.arrival_rate_veh_s * dt, len(self._in_lanes)),
+            strict=True,
+        ):
             self._count[lane] += float(k)
         moved: dict[str, float] = {}
         for spec in self.model.intersections:
@@ -137,7 +142,7 @@ class FakeBackend:
         self.timelines[tls_id].append((self._time, state))
 
     def signal_state(self, tls_id: str) -> str:
-        """Current signal string."""
+        """Return the current signal string."""
         return self._states[tls_id]
 
     def __enter__(self) -> FakeBackend:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Sequence
 from typing import Any
@@ -27,8 +28,7 @@ def _load_libsumo() -> Any:
         return importlib.import_module("libsumo")
     except ImportError as exc:
         raise SimulationError(
-            f"libsumo is not importable ({exc}); install it (pip install libsumo) "
-            "or use backend = 'traci'"
+            f"libsumo is not importable ({exc}); install it (pip install libsumo) or use backend = 'traci'"
         ) from exc
 
 
@@ -83,7 +83,7 @@ class LibsumoBackend:
         _safe_close(self._ls)
 
     def time_s(self) -> float:
-        """Current simulation time [s]."""
+        """Return the current simulation time [s]."""
         return float(self._ls.simulation.getTime())
 
     def step_until(self, time_s: float) -> None:
@@ -123,14 +123,10 @@ class LibsumoBackend:
         self.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:  # noqa: S110 - interpreter shutdown; nothing left to report to
-            pass
 
 
 def _safe_close(ls: Any) -> None:
-    try:
+    with contextlib.suppress(Exception):
         ls.close()
-    except Exception:  # noqa: S110 - closing a simulation that never started
-        pass

@@ -49,7 +49,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: S110 - best effort; close() still reaps the child
+    except Exception:
         pass
 
 
@@ -83,7 +83,7 @@ class TraciBackend:
             cmd = [*config.command(binary), "--remote-port", str(port)]
             if config.gui:
                 cmd += ["--start", "true", "--quit-on-end", "true"]
-            self._log = tempfile.TemporaryFile()
+            self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
             self._proc = subprocess.Popen(
                 cmd,
                 stdout=self._log,
@@ -97,9 +97,7 @@ class TraciBackend:
                 if self._proc.poll() is not None:
                     break
                 try:
-                    self._conn = traci_connection.Connection(
-                        self._host, port, self._proc, None, False, None
-                    )
+                    self._conn = traci_connection.Connection(self._host, port, self._proc, None, False, None)
                     break
                 except OSError:
                     time.sleep(0.01)
@@ -146,16 +144,12 @@ class TraciBackend:
         """Close the connection (SUMO writes its outputs) and reap the child process."""
         conn, self._conn = self._conn, None
         if conn is not None:
-            try:
+            with contextlib.suppress(Exception):
                 conn.close(wait=False)
-            except Exception:  # noqa: S110 - SUMO already gone; the child is reaped below
-                pass
         proc = self._proc
         if proc is not None:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
         self._kill()
 
     @property
@@ -164,7 +158,7 @@ class TraciBackend:
         return self._proc.pid if self._proc is not None else None
 
     def time_s(self) -> float:
-        """Current simulation time [s]."""
+        """Return the current simulation time [s]."""
         return float(self._call(lambda c: c.simulation.getTime()))
 
     def step_until(self, time_s: float) -> None:
@@ -224,7 +218,5 @@ class TraciBackend:
         self.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:  # noqa: S110 - interpreter shutdown
-            pass
