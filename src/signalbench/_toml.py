@@ -20,7 +20,8 @@ def load_toml(path: Path) -> dict[str, Any]:
     """Read a TOML file; a missing file or a syntax error becomes one clear SpecError."""
     try:
         with Path(path).open("rb") as fh:
-            return tomllib.load(fh)
+            data: dict[str, Any] = tomllib.load(fh)
+            return data
     except FileNotFoundError as exc:
         raise SpecError(f"file not found: {path}") from exc
     except tomllib.TOMLDecodeError as exc:

@@ -8,9 +8,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from signalbench._version import __version__
 from signalbench.errors import SignalbenchError, SpecError
+
+if TYPE_CHECKING:
+    from signalbench.experiments import ExperimentSpec
 
 __all__ = ["main"]
 
@@ -111,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _adhoc_spec(args: argparse.Namespace) -> object:
+def _adhoc_spec(args: argparse.Namespace) -> ExperimentSpec:
     from signalbench.experiments import spec_from_dict
 
     if not args.network:
@@ -141,7 +145,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from signalbench.experiments import ExperimentSpec, load_spec, run_experiment
+    from signalbench.experiments import load_spec, run_experiment
 
     console = _console()
     assert isinstance(console, Console)
@@ -163,7 +167,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
             spec = dataclasses.replace(spec, **overrides)  # type: ignore[arg-type]
     else:
         spec = _adhoc_spec(args)
-    assert isinstance(spec, ExperimentSpec)
     if args.workers is not None and args.workers < 1:
         raise SpecError(f"--workers must be >= 1, got {args.workers}")
     trials = spec.trials()

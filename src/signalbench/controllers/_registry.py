@@ -172,7 +172,7 @@ class ControllerRegistry:
 
 def _factory(entry: ControllerEntry, params: dict[str, Any]) -> Callable[[], Any]:
     cls = entry.cls
-    params_cls = getattr(cls, "Params", None)
+    params_cls: Any = getattr(cls, "Params", None)
     if params_cls is not None and dataclasses.is_dataclass(params_cls):
         known = {f.name for f in dataclasses.fields(params_cls) if f.init}
         unknown = sorted(set(params) - known)
@@ -184,8 +184,9 @@ def _factory(entry: ControllerEntry, params: dict[str, Any]) -> Callable[[], Any
                 else (f"; known: {', '.join(sorted(known))}" if known else "; it takes no parameters")
             )
             raise ControllerError(f"controller {entry.id!r}: unknown parameter {unknown[0]!r}{hint}")
+        make_params: Callable[..., Any] = params_cls  # type: ignore[assignment]
         try:
-            built = params_cls(**params)
+            built = make_params(**params)
         except (TypeError, ValueError) as exc:
             raise ControllerError(f"controller {entry.id!r}: {exc}") from exc
         return lambda: cls(built)

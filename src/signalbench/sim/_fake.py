@@ -110,10 +110,11 @@ class FakeBackend:
                     self._count[m.from_lane] -= q
                     moved[m.to_lane] = moved.get(m.to_lane, 0.0) + q
         for spec in self.model.intersections:
-            for lane in spec.outgoing_lanes:
-                self._count[lane.id] = max(0.0, self._count[lane.id] - self.saturation_flow_veh_s * dt)
-        for lane, q in moved.items():
-            self._count[lane] += q
+            for out_lane in spec.outgoing_lanes:
+                left = self._count[out_lane.id] - self.saturation_flow_veh_s * dt
+                self._count[out_lane.id] = max(0.0, left)
+        for lane_id, q in moved.items():
+            self._count[lane_id] += q
         self._time += dt
         self.steps_advanced += 1
 
