@@ -1,0 +1,36 @@
+"""House style is checked in the same run as the tests: ruff (lint, format) and mypy --strict."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = ["src", "tests", "controllers", "benchmarks"]
+
+
+def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.skipif(
+    shutil.which("ruff") is None and not (Path(sys.executable).parent / "ruff").exists(),
+    reason="ruff not installed (pip install '.[test]')",
+)
+def test_ruff_lint_and_format():
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    targets = [t for t in TARGETS if (ROOT / t).exists()]
+    lint = _run(ruff, "check", *targets)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    fmt = _run(ruff, "format", "--check", *targets)
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_mypy_strict():
+    pytest.importorskip("mypy", reason="mypy not installed (pip install '.[test]')")
+    result = _run(sys.executable, "-m", "mypy")
+    assert result.returncode == 0, result.stdout + result.stderr
