@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -171,3 +172,47 @@ def test_traci_ports_are_never_fixed(scenario, tmp_path):
         ports.add(args[args.index("--remote-port") + 1])
         sim.close()
     assert len(ports) == 2
+
+
+def test_traci_child_dies_with_a_killed_parent(scenario, tmp_path):
+    """kill -9 of the Python process must not leave SUMO running (Linux PDEATHSIG).
+
+    The worst case: the parent dies before it connects, while SUMO waits for a client
+    forever. The child script stalls in the connect step to create exactly that moment.
+    """
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("parent-death signal is Linux only")
+    script = (
+        "import time\n"
+        "from pathlib import Path\n"
+        "import traci.connection\n"
+        "from signalbench.sim import SimConfig, TraciBackend\n"
+        "def stall(host, port, process, *args):\n"
+        "    print(process.pid, flush=True)\n"
+        "    time.sleep(60)\n"
+        "traci.connection.Connection = stall\n"
+        f"cfg = SimConfig(net_file=Path({str(scenario.net_file)!r}), "
+        f"route_files=(Path({str(scenario.route_files[0])!r}),), begin_s={scenario.begin_s}, "
+        f"end_s={scenario.begin_s + 300})\n"
+        "TraciBackend().start(cfg)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        sumo_pid = int(parent.stdout.readline())
+        time.sleep(0.3)
+        assert _alive(sumo_pid)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _alive(sumo_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(sumo_pid)
+    finally:
+        parent.kill()
+        with contextlib.suppress(ProcessLookupError, NameError):
+            os.kill(sumo_pid, signal.SIGKILL)
