@@ -58,15 +58,13 @@ def main() -> None:
                 end_s=sc.begin_s + 3600, seed=1, tripinfo_file=Path(tmp) / "t.xml",
                 statistics_file=Path(tmp) / "s.xml",
             )  # fmt: skip
+            run = [*exe, "run", "--network", entry.id, "--controller"]
             variants = {
                 "bare sumo": (cfg.command(sumo_binary()), sumo_env()),
-                "fixed-time": ([*exe, "run", "--network", entry.id, "--controller", "fixed-time"], None),
-                "max-pressure libsumo": (
-                    [*exe, "run", "--network", entry.id, "--controller", "max-pressure"], None),
-                "max-pressure traci": (
-                    [*exe, "run", "--network", entry.id, "--controller", "max-pressure", "--backend", "traci"],
-                    None),
-            }  # fmt: skip
+                "fixed-time": ([*run, "fixed-time"], None),
+                "max-pressure libsumo": ([*run, "max-pressure"], None),
+                "max-pressure traci": ([*run, "max-pressure", "--backend", "traci"], None),
+            }
             best: dict[str, tuple[float, float]] = {}
             for rep in range(args.repeats):
                 for label, (cmd, env) in variants.items():
