@@ -183,3 +183,25 @@ def test_scale_changes_demand(tmp_path):
     base = run_trial(trial(controller="fixed-time"), tmp_path)
     more = run_trial(dataclasses.replace(trial(controller="fixed-time"), scale=1.5), tmp_path)
     assert more.metrics["vehicles_total"] > base.metrics["vehicles_total"]
+
+
+def test_recorded_command_reruns_with_plain_sumo(tmp_path):
+    """The record's command line reproduces the trial's metrics exactly (fixed-time)."""
+    import subprocess
+
+    from signalbench.sim import sumo_binary, sumo_env
+
+    r = run_trial(trial(controller="fixed-time", seed=7), tmp_path)
+    cmd = [str(sumo_binary()), *r.sumo_command[1:]]
+    subprocess.run(cmd, cwd=tmp_path, check=True, capture_output=True, env=sumo_env())
+    again = read_trip_metrics(tmp_path / "tripinfo.xml", tmp_path / "statistics.xml")
+    assert again.as_dict() == r.metrics
+
+
+def test_sumo_warnings_are_kept_out_of_the_terminal_and_in_the_record(tmp_path, capfd):
+    r = run_trial(trial(network="ingolstadt21-v0", controller="max-pressure"), tmp_path)
+    assert r.state == "complete"
+    assert r.sumo_warnings["count"] >= 1
+    assert any("gneJ210" in w for w in r.sumo_warnings["first"])  # the network's unsafe phase
+    out, err = capfd.readouterr()
+    assert "Warning" not in out + err

@@ -111,9 +111,13 @@ class TrialResult:
         metrics: trip metrics (see :data:`signalbench.metrics.TRIP_METRICS`).
         control: controller-side statistics (decisions, overrides, compute time).
         error: one-line reason when failed.
-        sumo_command: the exact SUMO command line; rerun it with plain ``sumo``.
+        sumo_command: the SUMO command line of the run; it reruns as is with plain ``sumo``
+            (outputs go to ``tripinfo.xml`` and ``statistics.xml`` in the current folder; the
+            harness itself also sent SUMO's warnings to a log file).
         versions: signalbench, SUMO, Python versions.
         scenario_hash: hash of the network and demand files.
+        sumo_warnings: how many warnings SUMO reported, and the first ones (emergency
+            braking, unsafe programs, ...): ``{"count": n, "first": [...]}``.
         wall_time_s: wall time of the whole trial [s].
         started_at: UTC start time (ISO 8601).
         host: machine name.
@@ -130,6 +134,7 @@ class TrialResult:
     sumo_command: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
     scenario_hash: str = ""
+    sumo_warnings: dict[str, Any] = field(default_factory=dict)
     wall_time_s: float = 0.0
     started_at: str = ""
     host: str = ""
@@ -151,6 +156,16 @@ class TrialResult:
         values["spec"] = TrialSpec.from_dict(values["spec"])
         values["metrics"] = {k: (math.nan if v is None else v) for k, v in values.get("metrics", {}).items()}
         return cls(**values)
+
+
+_FIRST_WARNINGS = 10
+
+
+def _warnings(path: Path | None) -> dict[str, Any]:
+    if path is None or not path.is_file():
+        return {"count": 0, "first": []}
+    lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.startswith("Warning:")]
+    return {"count": len(lines), "first": lines[:_FIRST_WARNINGS]}
 
 
 def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> TrialResult:
@@ -194,9 +209,16 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             scale=spec.scale,
             tripinfo_file=outdir / "tripinfo.xml",
             statistics_file=outdir / "statistics.xml",
+            message_file=outdir / "sumo-messages.log",
             sumo_binary=binary,
         )
-        command = config.command(binary or "sumo")
+        # Recorded with bare output names, so it reruns as is in any folder.
+        command = dataclasses.replace(
+            config,
+            tripinfo_file=Path("tripinfo.xml"),
+            statistics_file=Path("statistics.xml"),
+            message_file=None,
+        ).command(binary or "sumo")
         controller = registry.build(spec.controller, spec.params)
         if not getattr(controller, "controls_signals", True):
             # No Python decisions: plain SUMO, no TraCI round trips at all.
@@ -221,6 +243,7 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             state="complete",
             metrics=metrics.as_dict(),
             control=control,
+            sumo_warnings=_warnings(config.message_file),
             sumo_command=command,
             versions=versions,
             scenario_hash=scenario.content_hash(),

@@ -57,8 +57,10 @@ def sumo_env() -> dict[str, str]:
     home = sumo_home()
     env.setdefault("SUMO_HOME", str(home))
     proj = home / "data" / "proj"
-    if proj.is_dir() and not env.get("PROJ_DATA"):
-        env["PROJ_DATA"] = env["PROJ_LIB"] = str(proj)
+    if proj.is_dir():
+        # SUMO 1.28's PROJ reads PROJ_LIB (newer PROJ releases read PROJ_DATA): set both.
+        env.setdefault("PROJ_LIB", str(proj))
+        env.setdefault("PROJ_DATA", env["PROJ_LIB"])
     return env
 
 

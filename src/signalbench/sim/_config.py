@@ -32,6 +32,8 @@ class SimConfig:
         scale: demand scale factor (SUMO's ``--scale``).
         tripinfo_file: where SUMO writes tripinfo (with unfinished vehicles), or None.
         statistics_file: where SUMO writes ``--statistic-output``, or None.
+        message_file: where SUMO writes its warnings and errors instead of the terminal
+            (``--error-log`` with ``--no-warnings``), or None to leave them on the terminal.
         sumo_binary: a specific SUMO binary (e.g. another version); None uses eclipse-sumo's.
         gui: run ``sumo-gui`` instead of ``sumo`` (needs the traci backend and a display).
         extra_args: further SUMO options, appended verbatim.
@@ -50,6 +52,7 @@ class SimConfig:
     scale: float = 1.0
     tripinfo_file: Path | None = None
     statistics_file: Path | None = None
+    message_file: Path | None = None
     sumo_binary: Path | None = None
     gui: bool = False
     extra_args: tuple[str, ...] = field(default_factory=tuple)
@@ -95,6 +98,8 @@ class SimConfig:
             ]  # fmt: skip
         if self.statistics_file is not None:
             args += ["--statistic-output", str(self.statistics_file)]
+        if self.message_file is not None:
+            args += ["--error-log", str(self.message_file), "--no-warnings", "true"]
         args += list(self.extra_args)
         return args
 

@@ -43,7 +43,7 @@ def preflight(config: SimConfig) -> None:
                 raise SimulationError(f"SUMO failed to start: {config.sumocfg}: {exc}") from exc
             if node is not None and node.get("value"):
                 paths.append(Path(config.sumocfg).parent / str(node.get("value")))
-    for output in (config.tripinfo_file, config.statistics_file):
+    for output in (config.tripinfo_file, config.statistics_file, config.message_file):
         if output is not None:  # SUMO does not create folders for its outputs
             Path(output).parent.mkdir(parents=True, exist_ok=True)
     for path in paths:
