@@ -293,6 +293,18 @@ def _print_summary(
         seeds = f"{row.trials - row.failed}" + (f" ({row.failed} failed)" if row.failed else "")
         table.add_row(row.network, row.label, seeds, *cells)
     console.print(table)
+    uncontrolled = sorted({p for r in results for p in getattr(r, "control", {}).get("uncontrolled", [])})
+    for problem in uncontrolled:
+        console.print(f"note: left on its own program: {problem}", style="yellow", highlight=False)
+    warned = [r for r in results if getattr(r, "sumo_warnings", {}).get("count")]
+    if warned:
+        total = sum(r.sumo_warnings["count"] for r in warned)  # type: ignore[attr-defined]
+        console.print(
+            f"note: SUMO reported {total} warnings in {len(warned)} trials "
+            "(emergency braking, unsafe programs, ...); see sumo_warnings in the trial records",
+            style="dim",
+            highlight=False,
+        )
     failed = sum(1 for r in results if getattr(r, "state", "") != "complete")
     note = f", {resumed} reused from an earlier run" if resumed else ""
     console.print(

@@ -163,3 +163,32 @@ def test_per_intersection_generators_are_independent_and_seeded(cologne3_model):
     assert draws(5) == draws(5)
     assert draws(5) != draws(6)
     assert len(set(draws(5))) == len(cologne3_model.intersections)
+
+
+def test_entry_point_plugins_are_registered(monkeypatch):
+    """A third-party package's `signalbench.controllers` entry point appears in the registry."""
+    from importlib.metadata import EntryPoint
+
+    import signalbench.controllers._registry as reg_mod
+
+    ep = EntryPoint(
+        name="plugin-policy-v2", value="signalbench.controllers:MaxPressure", group="signalbench.controllers"
+    )
+    monkeypatch.setattr(
+        reg_mod, "entry_points", lambda group: [ep] if group == reg_mod.ENTRY_POINT_GROUP else []
+    )
+    reg = reg_mod._default_registry()
+    assert reg.resolve("plugin-policy").id == "plugin-policy-v2"
+    assert reg.resolve("plugin-policy-v2").cls is MaxPressure
+    assert "plugin-policy-v2" in [e.id for e in reg.entries()]
+
+
+def test_broken_entry_point_is_one_clear_error(monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    import signalbench.controllers._registry as reg_mod
+
+    ep = EntryPoint(name="broken-v0", value="no_such_pkg_xyz:Thing", group="signalbench.controllers")
+    monkeypatch.setattr(reg_mod, "entry_points", lambda group: [ep])
+    with pytest.raises(ControllerError, match=r"entry point 'broken-v0'.*failed to load"):
+        reg_mod._default_registry().resolve("anything")
