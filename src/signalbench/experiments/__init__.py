@@ -1,7 +1,8 @@
 """Experiments: specs, trials, the episode loop, launchers and the result store."""
 
 from signalbench.experiments._episode import Episode, EpisodeStats
-from signalbench.experiments._runner import LAUNCHERS, run_experiment
+from signalbench.experiments._launchers import LAUNCHERS, LaunchOptions, launch
+from signalbench.experiments._runner import run_experiment
 from signalbench.experiments._spec import (
     ControllerRef,
     ExperimentSpec,
@@ -20,6 +21,7 @@ __all__ = [
     "Episode",
     "EpisodeStats",
     "ExperimentSpec",
+    "LaunchOptions",
     "NetworkRef",
     "ResultStore",
     "SummaryRow",
@@ -28,6 +30,7 @@ __all__ = [
     "TrialState",
     "atomic_write_text",
     "bundled_specs",
+    "launch",
     "load_spec",
     "mean_ci95",
     "run_experiment",

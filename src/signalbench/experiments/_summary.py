@@ -31,9 +31,10 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
 
 @dataclass(frozen=True, kw_only=True)
 class SummaryRow:
-    """One network x controller line of the terminal table."""
+    """One network x demand x controller line of the terminal table."""
 
     network: str
+    demand: float
     label: str
     trials: int
     failed: int
@@ -41,16 +42,17 @@ class SummaryRow:
 
 
 def summarise(results: Sequence[TrialResult], metrics: Sequence[str]) -> list[SummaryRow]:
-    """Group results by (network, label), in first-seen order, with mean and CI per metric."""
-    groups: dict[tuple[str, str], list[TrialResult]] = {}
+    """Group results by (network, demand, label), in first-seen order, with mean and CI per metric."""
+    groups: dict[tuple[str, float, str], list[TrialResult]] = {}
     for r in results:
-        groups.setdefault((r.spec.network, r.spec.display_label), []).append(r)
+        groups.setdefault((r.spec.network, r.spec.scale, r.spec.display_label), []).append(r)
     rows = []
-    for (network, label), group in groups.items():
+    for (network, demand, label), group in groups.items():
         ok = [r for r in group if r.state == "complete"]
         rows.append(
             SummaryRow(
                 network=network,
+                demand=demand,
                 label=label,
                 trials=len(group),
                 failed=len(group) - len(ok),

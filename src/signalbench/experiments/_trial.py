@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from signalbench._hashing import file_sha256
 from signalbench._version import __version__
 from signalbench.controllers import registry
 from signalbench.errors import SignalbenchError
@@ -122,6 +123,11 @@ class TrialResult:
         started_at: UTC start time (ISO 8601).
         host: machine name.
         traceback: full traceback of a failure, for ``--debug``.
+        file_sha256: SHA-256 of every network and demand file, by path.
+        sim_time_s: simulated time of the trial [s].
+        attempt: 1 for the first run of this trial, 2 for the first retry, ...
+        provenance: experiment name, spec hash, host, git commits of the working folder
+            and of signalbench (see ``experiments._provenance``).
 
     """
 
@@ -139,6 +145,10 @@ class TrialResult:
     started_at: str = ""
     host: str = ""
     traceback: str | None = None
+    file_sha256: dict[str, str] = field(default_factory=dict)
+    sim_time_s: float = 0.0
+    attempt: int = 1
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (NaN metrics become null)."""
@@ -247,6 +257,8 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             sumo_command=command,
             versions=versions,
             scenario_hash=scenario.content_hash(),
+            file_sha256={str(f): file_sha256(f) for f in scenario.files()},
+            sim_time_s=scenario.end_s - scenario.begin_s,
             wall_time_s=time.perf_counter() - started,
         )
     except Exception as exc:

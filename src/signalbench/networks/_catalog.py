@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from signalbench._hashing import file_sha256
 from signalbench._resources import data_dir
 from signalbench._toml import load_toml
 from signalbench.errors import NetworkError
@@ -48,13 +49,11 @@ class Scenario:
         return (self.net_file, *self.route_files, *self.additional_files)
 
     def content_hash(self) -> str:
-        """SHA-256 over the input files' bytes (first 16 hex digits)."""
+        """SHA-256 over the input files' names and bytes (first 16 hex digits)."""
         digest = hashlib.sha256()
         for path in self.files():
             digest.update(path.name.encode())
-            with path.open("rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(chunk)
+            digest.update(file_sha256(path).encode())
         return digest.hexdigest()[:16]
 
 

@@ -1,0 +1,270 @@
+"""``signalbench run``: build the spec, launch, show progress, print the summary table."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from signalbench.errors import SpecError
+from signalbench.experiments import (
+    ExperimentSpec,
+    LaunchOptions,
+    ResultStore,
+    TrialResult,
+    load_spec,
+    run_experiment,
+    spec_from_dict,
+    summarise,
+)
+
+__all__ = ["cmd_run", "make_console"]
+
+TABLE_METRICS = (
+    ("mean_delay_s", "delay s/veh"),
+    ("mean_travel_time_s", "travel time s"),
+    ("mean_waiting_time_s", "waiting s"),
+    ("vehicles_arrived", "arrived"),
+    ("vehicles_unfinished", "in network"),
+    ("vehicles_not_inserted", "not inserted"),
+)
+
+
+def make_console() -> Console:
+    """Return a console for stdout; logs and pipes get a width at which tables never wrap."""
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
+def _adhoc_spec(args: argparse.Namespace) -> ExperimentSpec:
+    if not args.network:
+        raise SpecError("give a SPEC, or --network with at least one --controller (see --help)")
+    if not args.controller:
+        raise SpecError("ad-hoc runs need at least one --controller (e.g. --controller max-pressure)")
+    data: dict[str, Any] = {
+        "name": "adhoc-" + "-".join(Path(n).name.split(".")[0] for n in args.network),
+        "seeds": args.seeds or 3,
+        "backend": args.backend or "libsumo",
+        "networks": [
+            {
+                ("path" if ("/" in n or n.endswith((".xml", ".sumocfg"))) else "id"): n,
+                **({"route_files": args.route_files} if args.route_files else {}),
+            }
+            for n in args.network
+        ],
+        "controllers": [{"id": c} for c in args.controller],
+    }
+    if args.duration_s is not None:
+        data["sim"] = {"duration_s": args.duration_s}
+    return spec_from_dict(data, source="command line")
+
+
+def _spec(args: argparse.Namespace) -> ExperimentSpec:
+    if not args.spec:
+        return _adhoc_spec(args)
+    if args.network or args.controller:
+        raise SpecError("give either a SPEC or --network/--controller, not both")
+    spec = load_spec(args.spec)
+    overrides: dict[str, Any] = {}
+    if args.seeds is not None:
+        if args.seeds < 1:
+            raise SpecError(f"--seeds must be >= 1, got {args.seeds}")
+        overrides["seeds"] = tuple(range(1, args.seeds + 1))
+    if args.duration_s is not None:
+        if not args.duration_s > 0:
+            raise SpecError(f"--duration-s must be > 0, got {args.duration_s}")
+        overrides["duration_s"] = args.duration_s
+    if args.backend:
+        overrides["backend"] = args.backend
+    return dataclasses.replace(spec, **overrides) if overrides else spec
+
+
+def _options(args: argparse.Namespace) -> LaunchOptions:
+    if args.workers is not None and args.workers < 1:
+        raise SpecError(f"--workers must be >= 1, got {args.workers}")
+    if args.retries < 0:
+        raise SpecError(f"--retries must be >= 0, got {args.retries}")
+    if args.timeout_s is not None and not args.timeout_s > 0:
+        raise SpecError(f"--timeout-s must be > 0, got {args.timeout_s}")
+    if args.address and args.launcher != "ray":
+        raise SpecError("--address is for --launcher ray")
+    return LaunchOptions(
+        workers=args.workers,
+        timeout_s=args.timeout_s,
+        keep_outputs=args.keep_sumo_output,
+        ray_address=args.address,
+    )
+
+
+def _dry_run(console: Console, spec: ExperimentSpec) -> int:
+    trials = spec.trials()
+    table = Table(title=f"{spec.name}: {len(trials)} trials (dry run)", title_justify="left")
+    for col in ("trial id", "network", "demand", "controller", "label", "seed", "backend"):
+        table.add_column(col)
+    for t in trials:
+        table.add_row(
+            t.trial_id, t.network, f"{t.scale:g}", t.controller, t.display_label, str(t.seed), t.backend
+        )
+    console.print(table)
+    return 0
+
+
+class _Progress:
+    """Trials done/failed, ETA and simulated seconds per wall second."""
+
+    def __init__(self, console: Console, errors: Console, name: str, total: int, quiet: bool) -> None:
+        self.errors = errors
+        self.states: dict[str, str] = {}
+        self.sim_s = 0.0
+        self.started = time.perf_counter()
+        self.bar: Any = None
+        if quiet:
+            console.print(f"{name}: {total} trials")
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = self.bar.add_task(name, total=total, failed=0, rate="")
+        self.bar.start()
+
+    def skip(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=n)
+        self.skipped = n
+
+    def __call__(self, result: TrialResult) -> None:
+        self.states[result.trial_id] = result.state
+        self.sim_s += result.sim_time_s
+        if result.state != "complete":
+            retry = f" (attempt {result.attempt})" if result.attempt > 1 else ""
+            self.errors.print(
+                f"[red]trial {result.trial_id} failed{retry}[/red] ({result.spec.network}, "
+                f"{result.spec.display_label}, seed {result.spec.seed}): {result.error}",
+                markup=True,
+                highlight=False,
+            )
+        if self.bar is not None:
+            wall = max(time.perf_counter() - self.started, 1e-9)
+            failed = sum(1 for s in self.states.values() if s != "complete")
+            self.bar.update(
+                self.task,
+                completed=getattr(self, "skipped", 0) + len(self.states),
+                failed=failed,
+                rate=f"{self.sim_s / wall:,.0f} sim-s/s",
+            )
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the ``run`` subcommand; return the exit status (1 if any trial failed)."""
+    console = make_console()
+    errors = Console(stderr=True, soft_wrap=True)
+    spec = _spec(args)
+    options = _options(args)
+    if args.dry_run:
+        return _dry_run(console, spec)
+    out: Path = args.out or Path("runs") / spec.name
+    trials = spec.trials()
+    done_ids = ResultStore(out).completed_ids()
+    resumed = sum(1 for t in trials if t.trial_id in done_ids)
+    progress = _Progress(console, errors, spec.name, len(trials), args.quiet or not console.is_terminal)
+    progress.skip(resumed)
+    started = time.perf_counter()
+    try:
+        results = run_experiment(
+            spec, out, launcher=args.launcher, options=options, retries=args.retries, on_result=progress
+        )
+    finally:
+        progress.stop()
+    wall = time.perf_counter() - started
+    print_summary(console, spec.name, results, out, wall, resumed, sim_s=progress.sim_s)
+    failures = [r for r in results if r.state != "complete"]
+    if failures:
+        errors.print(f"{len(failures)} trials failed:", style="red", highlight=False)
+        for r in failures:
+            errors.print(
+                f"  {r.trial_id}  {r.spec.network}  {r.spec.display_label}  seed {r.spec.seed}: {r.error}",
+                highlight=False,
+            )
+        if args.debug:
+            for r in failures:
+                if r.traceback:
+                    errors.print(r.traceback, markup=False, highlight=False)
+    return 1 if failures else 0
+
+
+def _fmt(mean: float, ci: float, decimals: int) -> str:
+    if math.isnan(mean):
+        return "-"
+    text = f"{mean:.{decimals}f}"
+    if not math.isnan(ci):
+        text += f" ± {ci:.{decimals}f}"
+    return text
+
+
+def print_summary(
+    console: Console,
+    name: str,
+    results: Sequence[TrialResult],
+    out: Path,
+    wall_s: float,
+    resumed: int,
+    *,
+    sim_s: float = 0.0,
+) -> None:
+    """Print the per network x demand x controller table and notes."""
+    rows = summarise(results, [m for m, _ in TABLE_METRICS])
+    table = Table(title=f"{name}: mean over seeds ± 95 % CI", title_justify="left")
+    for col in ("network", "demand", "controller"):
+        table.add_column(col)
+    table.add_column("seeds", justify="right")
+    for _, header in TABLE_METRICS:
+        table.add_column(header, justify="right")
+    for row in rows:
+        cells = [
+            _fmt(row.metrics[m][0], math.nan, 0) if m.startswith("vehicles") else _fmt(*row.metrics[m], 1)
+            for m, _ in TABLE_METRICS
+        ]
+        seeds = f"{row.trials - row.failed}" + (f" ({row.failed} failed)" if row.failed else "")
+        table.add_row(row.network, f"{row.demand:g}", row.label, seeds, *cells)
+    console.print(table)
+    uncontrolled = sorted({p for r in results for p in r.control.get("uncontrolled", [])})
+    for problem in uncontrolled:
+        console.print(f"note: left on its own program: {problem}", style="yellow", highlight=False)
+    warned = [r for r in results if r.sumo_warnings.get("count")]
+    if warned:
+        total = sum(int(r.sumo_warnings["count"]) for r in warned)
+        console.print(
+            f"note: SUMO reported {total} warnings in {len(warned)} trials "
+            "(emergency braking, unsafe programs, ...); see sumo_warnings in the trial records",
+            style="dim",
+            highlight=False,
+        )
+    failed = sum(1 for r in results if r.state != "complete")
+    note = f", {resumed} reused from an earlier run" if resumed else ""
+    rate = f", {sim_s / wall_s:,.0f} simulated s per s" if sim_s and wall_s > 0 else ""
+    console.print(
+        f"{len(results)} trials ({failed} failed{note}) in {wall_s:.1f} s{rate}; records in {out}/trials/"
+    )
+    console.print(
+        "delay = timeLoss + departDelay per vehicle (SUMO tripinfo, unfinished trips included)", style="dim"
+    )
