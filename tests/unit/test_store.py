@@ -50,3 +50,11 @@ def test_trial_id_depends_on_everything_that_matters():
         != TrialSpec(network="cologne1-v0", controller="max-pressure-v0", seed=1, scale=2.0).trial_id
     )
     assert TrialSpec.from_dict(a.to_dict()) == a
+
+
+def test_stale_temp_files_are_removed(tmp_path):
+    store = ResultStore(tmp_path)
+    store.put(result(1))
+    (tmp_path / "trials" / ".abc.json.x.tmp").write_text("{half")
+    assert store.remove_stale_temp_files() == 1
+    assert [p.name for p in (tmp_path / "trials").iterdir()] == [f"{result(1).trial_id}.json"]

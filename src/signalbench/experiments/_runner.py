@@ -37,6 +37,7 @@ def run_experiment(
     options = options or LaunchOptions()
     store = ResultStore(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    store.remove_stale_temp_files()  # only a runner killed mid-write leaves them
     spec_text = spec.to_toml()
     atomic_write_text(out_dir / "experiment.toml", spec_text)
     shared = provenance(experiment=spec.name, spec_text=spec_text)

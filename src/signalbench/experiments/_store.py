@@ -61,6 +61,15 @@ class ResultStore:
         """Every stored record."""
         return list(self)
 
+    def remove_stale_temp_files(self) -> int:
+        """Delete temp files left by a writer that was killed mid-write; return how many."""
+        if not self.trials_dir.is_dir():
+            return 0
+        stale = list(self.trials_dir.glob(".*.tmp"))
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return len(stale)
+
     def completed_ids(self) -> set[str]:
         """Ids of the trials whose record says complete."""
         return {r.trial_id for r in self if r.state == "complete"}
