@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import math
 import time
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from signalbench.experiments import (
     ExperimentSpec,
     LaunchOptions,
     ResultStore,
+    RunSettings,
     TrialResult,
     load_spec,
     run_experiment,
@@ -86,21 +88,28 @@ def _spec(args: argparse.Namespace) -> ExperimentSpec:
     return dataclasses.replace(spec, **overrides) if overrides else spec
 
 
-def _options(args: argparse.Namespace) -> LaunchOptions:
+def _settings(args: argparse.Namespace, spec: ExperimentSpec) -> RunSettings:
+    """Return the spec's [run] table with the command line's flags on top."""
     if args.workers is not None and args.workers < 1:
         raise SpecError(f"--workers must be >= 1, got {args.workers}")
-    if args.retries < 0:
+    if args.retries is not None and args.retries < 0:
         raise SpecError(f"--retries must be >= 0, got {args.retries}")
     if args.timeout_s is not None and not args.timeout_s > 0:
         raise SpecError(f"--timeout-s must be > 0, got {args.timeout_s}")
-    if args.address and args.launcher != "ray":
+    given = {
+        "launcher": args.launcher,
+        "workers": args.workers,
+        "retries": args.retries,
+        "timeout_s": args.timeout_s,
+        "address": args.address,
+        "keep_sumo_output": True if args.keep_sumo_output else None,
+    }
+    settings = dataclasses.replace(spec.run, **{k: v for k, v in given.items() if v is not None})
+    if settings.address and settings.launcher != "ray":
         raise SpecError("--address is for --launcher ray")
-    return LaunchOptions(
-        workers=args.workers,
-        timeout_s=args.timeout_s,
-        keep_outputs=args.keep_sumo_output,
-        ray_address=args.address,
-    )
+    if settings.launcher == "ray" and importlib.util.find_spec("ray") is None:
+        raise SpecError("the ray launcher needs Ray: pip install 'signalbench[ray]'")
+    return settings
 
 
 def _dry_run(console: Console, spec: ExperimentSpec) -> int:
@@ -179,7 +188,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     console = make_console()
     errors = Console(stderr=True, soft_wrap=True)
     spec = _spec(args)
-    options = _options(args)
+    settings = _settings(args, spec)
+    options = LaunchOptions(
+        workers=settings.workers,
+        timeout_s=settings.timeout_s,
+        keep_outputs=settings.keep_sumo_output,
+        ray_address=settings.address,
+    )
     if args.dry_run:
         return _dry_run(console, spec)
     out: Path = args.out or Path("runs") / spec.name
@@ -191,7 +206,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         results = run_experiment(
-            spec, out, launcher=args.launcher, options=options, retries=args.retries, on_result=progress
+            spec,
+            out,
+            launcher=settings.launcher,
+            options=options,
+            retries=settings.retries,
+            on_result=progress,
         )
     finally:
         progress.stop()

@@ -74,13 +74,13 @@ def _parser() -> argparse.ArgumentParser:
     how = run.add_argument_group("execution")
     how.add_argument("--out", type=Path, metavar="DIR", help="experiment directory (default runs/<name>)")
     how.add_argument(
-        "--launcher", choices=("process", "serial", "ray"), default="process",
+        "--launcher", choices=("process", "serial", "ray"),
         help="process: a fresh local process per trial, --workers at a time (default); "
         "serial: in this process, for debugging; ray: Ray tasks (pip install 'signalbench[ray]')",
     )  # fmt: skip
     how.add_argument("--workers", type=int, metavar="N", help="trials at once (default: cores)")
     how.add_argument("--address", metavar="ADDR", help="Ray cluster address (default: start Ray locally)")
-    how.add_argument("--retries", type=int, default=0, metavar="N", help="run failed trials again, N times")
+    how.add_argument("--retries", type=int, metavar="N", help="run failed trials again, N times")
     how.add_argument("--timeout-s", type=float, metavar="S", help="wall-time limit per trial")
     how.add_argument(
         "--keep-sumo-output", action="store_true",

@@ -121,9 +121,11 @@ def test_ray_launcher_matches_local_processes(tmp_path):
 
 def test_kill_9_of_the_runner_loses_nothing_and_resumes(tmp_path):
     out = tmp_path / "exp"
-    cmd = [sys.executable, "-m", "signalbench.cli", "run", "--network", "cologne3", "--controller", "fixed-time",
-           "--controller", "max-pressure", "--seeds", "6", "--duration-s", "900", "--out", str(out),
-           "--workers", "2", "--quiet"]  # fmt: skip
+    cmd = [
+        sys.executable, "-m", "signalbench.cli", "run", "--network", "cologne3",
+        "--controller", "fixed-time", "--controller", "max-pressure", "--seeds", "6",
+        "--duration-s", "900", "--out", str(out), "--workers", "2", "--quiet",
+    ]  # fmt: skip
     runner = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )

@@ -63,3 +63,10 @@ def test_sumo_version_is_read_from_the_binary():
     from signalbench.sim import sumo_version
 
     assert re.fullmatch(r"1\.\d+\.\d+.*", sumo_version())
+
+
+def test_warmup_excludes_vehicles_inserted_before_it(tmp_path):
+    (tmp_path / "t.xml").write_text(TRIPINFO)
+    m = read_trip_metrics(tmp_path / "t.xml", min_depart_s=20.0)
+    assert m.vehicles_total == 2  # 'a' (depart 10) is left out
+    assert m.mean_delay_s == pytest.approx((5 + 68) / 2)

@@ -31,7 +31,9 @@ def test_toml_round_trip(tmp_path):
         {
             **BASE,
             "timing": {"max_green_s": "none", "decision_interval_s": 10},
-            "sim": {"duration_s": 300, "scale": 1.5},
+            "sim": {"duration_s": 300, "warmup_s": 60},
+            "demand": [1.0, 1.5],
+            "run": {"launcher": "serial", "retries": 2, "timeout_s": 60.0},
         }
     )
     path = tmp_path / "s.toml"
@@ -124,3 +126,38 @@ def test_relative_paths_resolve_against_spec_file(tmp_path):
     spec = load_spec(path)
     assert spec.controllers[0].id == f"{tmp_path / 'pol.py'}:P"
     assert spec.controllers[0].label == "P"
+
+
+def test_demand_is_an_axis():
+    spec = spec_from_dict({**BASE, "demand": [0.5, 1.0, 1.5]})
+    trials = spec.trials()
+    assert len(trials) == 3 * 2 * 2
+    assert [t.scale for t in trials[:4]] == [0.5] * 4
+    assert len({t.trial_id for t in trials}) == 12
+
+
+def test_run_settings_are_not_part_of_trial_ids():
+    a = spec_from_dict(BASE)
+    b = spec_from_dict({**BASE, "run": {"workers": 1, "retries": 3, "timeout_s": 10}})
+    assert b.run.retries == 3 and b.run.workers == 1
+    assert [t.trial_id for t in a.trials()] == [t.trial_id for t in b.trials()]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"demand": []}, "demand: expected a non-empty list"),
+        ({"demand": [1.0, -2]}, r"demand\[1\]: must be > 0"),
+        ({"demand": [1, 1.0]}, "demand levels repeat"),
+        ({"run": {"launcher": "slurm"}}, "run.launcher: unknown launcher 'slurm'"),
+        ({"run": {"workers": 0}}, "run.workers: expected an integer >= 1"),
+        ({"run": {"retries": -1}}, "run.retries"),
+        ({"run": {"timeout_s": 0}}, "run.timeout_s: must be > 0"),
+        ({"run": {"address": "auto"}}, "an address is for launcher = 'ray'"),
+        ({"run": {"wokers": 2}}, "did you mean 'workers'"),
+        ({"sim": {"warmup_s": -5}}, "sim.warmup_s: must be >= 0"),
+    ],
+)
+def test_run_and_demand_errors(change, message):
+    with pytest.raises(SpecError, match=message):
+        spec_from_dict({**BASE, **change})

@@ -5,13 +5,23 @@ Layout of a spec file (every key optional unless marked)::
     name = "quickstart"                 # required; also the default output folder name
     description = "..."
     seeds = [1, 2, 3]                   # or a count: seeds = 3 means [1, 2, 3]
+    demand = [1.0, 1.5]                 # demand levels: SUMO --scale factors (default [1.0])
     backend = "libsumo"                 # or "traci"
 
     [sim]                               # SUMO options for every trial
     step_length_s = 1.0
     time_to_teleport_s = -1             # -1 disables teleports
-    scale = 1.0                         # demand scale (SUMO --scale)
     duration_s = 900                    # run only the first 900 s of each network's window
+    warmup_s = 300                      # vehicles inserted before begin + 300 s not counted
+    sumo_binary = "/path/to/sumo"       # another SUMO (needs backend = "traci")
+
+    [run]                               # execution; command-line flags override these
+    launcher = "process"                # "process", "serial" or "ray"
+    workers = 2                         # trials at once (default: cores)
+    retries = 1                         # run failed trials again
+    timeout_s = 600                     # wall-time limit per trial
+    address = "auto"                    # Ray cluster address (launcher = "ray")
+    keep_sumo_output = false            # keep SUMO's own output files
 
     [timing]                            # safety actuator rules for Python controllers
     yellow_s = 3.0
@@ -34,7 +44,9 @@ Layout of a spec file (every key optional unless marked)::
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import importlib.util
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -51,10 +63,14 @@ from signalbench.experiments._trial import TrialSpec
 from signalbench.signals import SignalTiming
 from signalbench.sim import BACKENDS
 
-__all__ = ["ControllerRef", "ExperimentSpec", "NetworkRef", "bundled_specs", "load_spec"]
+__all__ = ["ControllerRef", "ExperimentSpec", "NetworkRef", "RunSettings", "bundled_specs", "load_spec"]
 
-_TOP_KEYS = ("name", "description", "seeds", "backend", "sim", "timing", "networks", "controllers")
-_SIM_KEYS = ("step_length_s", "time_to_teleport_s", "scale", "duration_s", "sumo_binary")
+_TOP_KEYS = (
+    "name", "description", "seeds", "demand", "backend", "sim", "timing", "run", "networks", "controllers",
+)  # fmt: skip
+_SIM_KEYS = ("step_length_s", "time_to_teleport_s", "duration_s", "warmup_s", "sumo_binary")
+_RUN_KEYS = ("launcher", "workers", "retries", "timeout_s", "address", "keep_sumo_output")
+_LAUNCHERS = ("process", "serial", "ray")
 _TIMING_KEYS = ("yellow_s", "all_red_s", "min_green_s", "max_green_s", "decision_interval_s")
 _NETWORK_KEYS = ("id", "path", "route_files", "begin_s", "end_s")
 _CONTROLLER_KEYS = ("id", "label", "params")
@@ -80,49 +96,75 @@ class ControllerRef:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RunSettings:
+    """How a spec is run by default (the command line overrides); not part of trial ids.
+
+    Attributes:
+        launcher: ``process`` (default), ``serial`` or ``ray``.
+        workers: trials at once; None for the number of cores.
+        retries: how many times a failed trial is run again.
+        timeout_s: wall-time limit per trial [s], or None.
+        address: Ray cluster address, or None to start Ray locally.
+        keep_sumo_output: keep SUMO's own output files in the experiment folder.
+
+    """
+
+    launcher: str = "process"
+    workers: int | None = None
+    retries: int = 0
+    timeout_s: float | None = None
+    address: str | None = None
+    keep_sumo_output: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class ExperimentSpec:
-    """A validated batch: networks x controllers x seeds, with shared SUMO and timing options."""
+    """A validated batch: networks x demand x controllers x seeds, with shared options."""
 
     name: str
     networks: tuple[NetworkRef, ...]
     controllers: tuple[ControllerRef, ...]
     seeds: tuple[int, ...]
+    demand: tuple[float, ...] = (1.0,)
     description: str = ""
     backend: str = "libsumo"
     timing: SignalTiming = field(default_factory=SignalTiming)
     decision_interval_s: float | None = None
     step_length_s: float = 1.0
     time_to_teleport_s: float = -1.0
-    scale: float = 1.0
     duration_s: float | None = None
+    warmup_s: float = 0.0
     sumo_binary: str | None = None
+    run: RunSettings = field(default_factory=RunSettings)
 
     def trials(self) -> list[TrialSpec]:
-        """Expand into frozen trials, network-major, then controller, then seed."""
+        """Expand into frozen trials: network, then demand, then controller, then seed."""
         out: list[TrialSpec] = []
         for net in self.networks:
-            for ctrl in self.controllers:
-                for seed in self.seeds:
-                    out.append(
-                        TrialSpec(
-                            network=net.ref,
-                            route_files=net.route_files,
-                            controller=ctrl.id,
-                            params=dict(ctrl.params),
-                            label=ctrl.label,
-                            seed=seed,
-                            timing=self.timing,
-                            decision_interval_s=self.decision_interval_s,
-                            begin_s=net.begin_s,
-                            end_s=net.end_s,
-                            duration_s=self.duration_s,
-                            step_length_s=self.step_length_s,
-                            time_to_teleport_s=self.time_to_teleport_s,
-                            scale=self.scale,
-                            backend=self.backend,
-                            sumo_binary=self.sumo_binary,
+            for scale in self.demand:
+                for ctrl in self.controllers:
+                    for seed in self.seeds:
+                        out.append(
+                            TrialSpec(
+                                network=net.ref,
+                                route_files=net.route_files,
+                                controller=ctrl.id,
+                                params=dict(ctrl.params),
+                                label=ctrl.label,
+                                seed=seed,
+                                timing=self.timing,
+                                decision_interval_s=self.decision_interval_s,
+                                begin_s=net.begin_s,
+                                end_s=net.end_s,
+                                duration_s=self.duration_s,
+                                warmup_s=self.warmup_s,
+                                step_length_s=self.step_length_s,
+                                time_to_teleport_s=self.time_to_teleport_s,
+                                scale=scale,
+                                backend=self.backend,
+                                sumo_binary=self.sumo_binary,
+                            )
                         )
-                    )
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,7 +172,7 @@ class ExperimentSpec:
         sim: dict[str, Any] = {
             "step_length_s": self.step_length_s,
             "time_to_teleport_s": self.time_to_teleport_s,
-            "scale": self.scale,
+            "warmup_s": self.warmup_s,
         }
         for key in ("duration_s", "sumo_binary"):
             if getattr(self, key) is not None:
@@ -156,9 +198,11 @@ class ExperimentSpec:
             "name": self.name,
             "description": self.description,
             "seeds": list(self.seeds),
+            "demand": list(self.demand),
             "backend": self.backend,
             "sim": sim,
             "timing": timing,
+            "run": {k: v for k, v in dataclasses.asdict(self.run).items() if v is not None},
             "networks": networks,
             "controllers": [
                 {"id": c.id, "label": c.label, "params": dict(c.params)} for c in self.controllers
@@ -270,6 +314,17 @@ def spec_from_dict(
     else:
         errors.add("seeds", f"expected a list of integers or a count, got {seeds_raw!r}")
 
+    demand_raw = data.get("demand", [1.0])
+    demand: tuple[float, ...] = (1.0,)
+    if not isinstance(demand_raw, list) or not demand_raw:
+        errors.add("demand", f"expected a non-empty list of scale factors, got {demand_raw!r}")
+    else:
+        levels = [_number(errors, f"demand[{i}]", v, positive=True) for i, v in enumerate(demand_raw)]
+        if all(v is not None for v in levels):
+            demand = tuple(float(v) for v in levels if v is not None)
+            if len(set(demand)) != len(demand):
+                errors.add("demand", "demand levels repeat")
+
     backend = data.get("backend", "libsumo")
     if backend not in BACKENDS:
         errors.add("backend", f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
@@ -281,7 +336,7 @@ def spec_from_dict(
     errors.unknown_keys("sim.", sim, _SIM_KEYS)
     step = _number(errors, "sim.step_length_s", sim.get("step_length_s", 1.0), positive=True)
     teleport = _number(errors, "sim.time_to_teleport_s", sim.get("time_to_teleport_s", -1.0), minimum=-1)
-    scale = _number(errors, "sim.scale", sim.get("scale", 1.0), positive=True)
+    warmup = _number(errors, "sim.warmup_s", sim.get("warmup_s", 0.0), minimum=0)
     duration = (
         _number(errors, "sim.duration_s", sim["duration_s"], positive=True) if "duration_s" in sim else None
     )
@@ -291,6 +346,8 @@ def spec_from_dict(
         binary = None
     if binary is not None and backend == "libsumo":
         errors.add("sim.sumo_binary", "a specific SUMO binary needs backend = 'traci'")
+
+    run = _run_settings(errors, data.get("run", {}))
 
     timing_raw = data.get("timing", {})
     if not isinstance(timing_raw, dict):
@@ -408,12 +465,52 @@ def spec_from_dict(
         networks=tuple(networks),
         controllers=tuple(controllers),
         seeds=seeds,
+        demand=demand,
         backend=str(backend),
         timing=timing,
         decision_interval_s=interval,
         step_length_s=step or 1.0,
         time_to_teleport_s=-1.0 if teleport is None else teleport,
-        scale=scale or 1.0,
         duration_s=duration,
+        warmup_s=warmup or 0.0,
         sumo_binary=binary,
+        run=run,
     )
+
+
+def _run_settings(errors: _Errors, raw: Any) -> RunSettings:
+    if not isinstance(raw, dict):
+        errors.add("run", "expected a table")
+        return RunSettings()
+    errors.unknown_keys("run.", raw, _RUN_KEYS)
+    launcher = raw.get("launcher", "process")
+    if launcher not in _LAUNCHERS:
+        errors.add("run.launcher", f"unknown launcher {launcher!r}; choose one of {', '.join(_LAUNCHERS)}")
+        launcher = "process"
+    elif launcher == "ray" and importlib.util.find_spec("ray") is None:
+        errors.add("run.launcher", "the ray launcher needs Ray: pip install 'signalbench[ray]'")
+    workers = raw.get("workers")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        errors.add("run.workers", f"expected an integer >= 1, got {workers!r}")
+        workers = None
+    retries = raw.get("retries", 0)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        errors.add("run.retries", f"expected an integer >= 0, got {retries!r}")
+        retries = 0
+    timeout = (
+        _number(errors, "run.timeout_s", raw["timeout_s"], positive=True) if "timeout_s" in raw else None
+    )
+    address = raw.get("address")
+    if address is not None and not isinstance(address, str):
+        errors.add("run.address", f"expected a string, got {address!r}")
+        address = None
+    if address is not None and launcher != "ray":
+        errors.add("run.address", "an address is for launcher = 'ray'")
+    keep = raw.get("keep_sumo_output", False)
+    if not isinstance(keep, bool):
+        errors.add("run.keep_sumo_output", f"expected true or false, got {keep!r}")
+        keep = False
+    return RunSettings(
+        launcher=str(launcher), workers=workers, retries=retries, timeout_s=timeout, address=address,
+        keep_sumo_output=keep,
+    )  # fmt: skip

@@ -48,6 +48,8 @@ class TrialSpec:
         begin_s: simulation begin [s]; None takes the network's time window.
         end_s: simulation end [s]; None takes the network's time window.
         duration_s: run only this long from the begin [s] (a shorter window), if set.
+        warmup_s: vehicles inserted before begin + warmup_s are left out of the trip
+            metrics (they still load the network) [s].
         step_length_s: SUMO step length [s].
         time_to_teleport_s: SUMO ``--time-to-teleport`` [s]; -1 disables teleports.
         scale: demand scale factor (SUMO ``--scale``).
@@ -67,6 +69,7 @@ class TrialSpec:
     begin_s: float | None = None
     end_s: float | None = None
     duration_s: float | None = None
+    warmup_s: float = 0.0
     step_length_s: float = 1.0
     time_to_teleport_s: float = -1.0
     scale: float = 1.0
@@ -247,7 +250,11 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             ).run()
             control = stats.as_dict()
             control["uncontrolled"] = list(model.problems)
-        metrics = read_trip_metrics(config.tripinfo_file, config.statistics_file)  # type: ignore[arg-type]
+        metrics = read_trip_metrics(
+            config.tripinfo_file,  # type: ignore[arg-type]
+            config.statistics_file,
+            min_depart_s=scenario.begin_s + spec.warmup_s if spec.warmup_s else None,
+        )
         return TrialResult(
             **common,
             state="complete",

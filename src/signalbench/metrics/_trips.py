@@ -63,8 +63,14 @@ class TripMetrics:
 _FIELDS = ("timeLoss", "departDelay", "duration", "waitingTime", "waitingCount", "routeLength")
 
 
-def read_trip_metrics(tripinfo: Path, statistics: Path | None = None) -> TripMetrics:
-    """Compute :class:`TripMetrics` from a tripinfo file (and the statistics file, if any)."""
+def read_trip_metrics(
+    tripinfo: Path, statistics: Path | None = None, *, min_depart_s: float | None = None
+) -> TripMetrics:
+    """Compute :class:`TripMetrics` from a tripinfo file (and the statistics file, if any).
+
+    With ``min_depart_s`` (a warm-up), only vehicles inserted at or after that time count;
+    the counts from the statistics file (not inserted, teleports, collisions) stay whole-run.
+    """
     if not tripinfo.is_file():
         raise SimulationError(f"SUMO wrote no tripinfo output ({tripinfo})")
     cols: list[list[float]] = [[] for _ in _FIELDS]
@@ -75,6 +81,9 @@ def read_trip_metrics(tripinfo: Path, statistics: Path | None = None) -> TripMet
             if elem.tag != "tripinfo":
                 continue
             get = elem.attrib.get
+            if min_depart_s is not None and float(get("depart", "0")) < min_depart_s:
+                elem.clear()
+                continue
             for col, name in zip(cols, _FIELDS, strict=True):
                 col.append(float(get(name, "nan")))
             if float(get("arrival", "-1")) < 0 or get("vaporized") == "end":
