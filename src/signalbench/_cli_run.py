@@ -65,6 +65,8 @@ def _adhoc_spec(args: argparse.Namespace) -> ExperimentSpec:
     }
     if args.duration_s is not None:
         data["sim"] = {"duration_s": args.duration_s}
+    if args.demand:
+        data["demand"] = args.demand
     return spec_from_dict(data, source="command line")
 
 
@@ -85,6 +87,10 @@ def _spec(args: argparse.Namespace) -> ExperimentSpec:
         overrides["duration_s"] = args.duration_s
     if args.backend:
         overrides["backend"] = args.backend
+    if args.demand:
+        if any(not d > 0 for d in args.demand):
+            raise SpecError(f"--demand must be > 0, got {args.demand}")
+        overrides["demand"] = tuple(dict.fromkeys(args.demand))
     return dataclasses.replace(spec, **overrides) if overrides else spec
 
 

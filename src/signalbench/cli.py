@@ -68,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     over = run.add_argument_group("overrides (with SPEC or ad hoc)")
     over.add_argument("--seeds", type=int, metavar="N", help="run seeds 1..N (default 3)")
     over.add_argument(
+        "--demand", type=float, action="append", metavar="SCALE",
+        help="demand level as a SUMO --scale factor (repeatable: --demand 1 --demand 1.5)",
+    )  # fmt: skip
+    over.add_argument(
         "--duration-s", type=float, metavar="S", help="simulate only the first S seconds of each window"
     )
     over.add_argument("--backend", choices=("libsumo", "traci"), help="SUMO client (default libsumo)")
