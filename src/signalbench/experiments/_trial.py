@@ -8,8 +8,10 @@ import hashlib
 import json
 import math
 import platform
+import resource
 import shutil
 import socket
+import sys
 import time
 import traceback
 from collections.abc import Mapping
@@ -129,6 +131,8 @@ class TrialResult:
         file_sha256: SHA-256 of every network and demand file, by path.
         sim_time_s: simulated time of the trial [s].
         attempt: 1 for the first run of this trial, 2 for the first retry, ...
+        peak_rss_mib: peak resident memory of the trial's process or of its SUMO child,
+            whichever is larger [MiB] (with the process launcher, one process per trial).
         provenance: experiment name, spec hash, host, git commits of the working folder
             and of signalbench (see ``experiments._provenance``).
 
@@ -151,6 +155,7 @@ class TrialResult:
     file_sha256: dict[str, str] = field(default_factory=dict)
     sim_time_s: float = 0.0
     attempt: int = 1
+    peak_rss_mib: float = 0.0
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -172,6 +177,13 @@ class TrialResult:
 
 
 _FIRST_WARNINGS = 10
+
+
+def _peak_rss_mib() -> float:
+    scale = 1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0  # bytes on macOS, KiB on Linux
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, child) / scale
 
 
 def _warnings(path: Path | None) -> dict[str, Any]:
@@ -266,6 +278,7 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             scenario_hash=scenario.content_hash(),
             file_sha256={str(f): file_sha256(f) for f in scenario.files()},
             sim_time_s=scenario.end_s - scenario.begin_s,
+            peak_rss_mib=_peak_rss_mib(),
             wall_time_s=time.perf_counter() - started,
         )
     except Exception as exc:
