@@ -216,3 +216,22 @@ def test_traci_child_dies_with_a_killed_parent(scenario, tmp_path):
         parent.kill()
         with contextlib.suppress(ProcessLookupError, NameError):
             os.kill(sumo_pid, signal.SIGKILL)
+
+
+def test_watching_fewer_fields_reads_the_same_values(kind, scenario, tmp_path):
+    _, ids = lanes(scenario)
+    reads = []
+    for fields in (LANE_FIELDS, ("halting_count",)):
+        out = tmp_path / str(len(fields))
+        with make_backend(kind) as sim:
+            sim.start(cfg(scenario, out, seed=2))
+            sim.watch_lanes(ids, fields)
+            sim.step_until(scenario.begin_s + 150)
+            reads.append(sim.read_lanes())
+    full, halting_only = reads
+    np.testing.assert_array_equal(full[:, 1], halting_only[:, 1])
+    assert np.isnan(halting_only[:, [0, 2, 3]]).all()
+    with make_backend(kind) as sim:
+        sim.start(cfg(scenario, tmp_path / "bad"))
+        with pytest.raises(ValueError, match="unknown lane field 'queue'"):
+            sim.watch_lanes(ids, ("queue",))

@@ -158,3 +158,46 @@ def test_observation_matches_backend_lanes(cologne3_model):
     assert obs.in_halting.shape == (len(counts),)
     assert obs.out_halting.shape == (len(obs.spec.outgoing_lanes),)
     assert obs.in_halting.sum() > 0
+
+
+def test_controller_declares_the_fields_it_reads(cologne3_model):
+    seen = []
+
+    class QueuesOnly(BaseController):
+        observed_lane_fields = ("halting_count",)
+
+        def act(self, obs):
+            seen.append(obs)
+            return PhaseRequest.hold()
+
+    run(cologne3_model, PerIntersection(QueuesOnly, name="q"), end_s=30.0)
+    obs = seen[-1]
+    assert not np.isnan(obs.in_halting).any()
+    assert np.isnan(obs.in_vehicles).all() and np.isnan(obs.in_mean_speed_m_s).all()
+    obs.phase_pressures()  # needs only halting counts
+
+
+def test_helpers_refuse_unobserved_queues(cologne3_model):
+    seen = []
+
+    class SpeedsOnly(BaseController):
+        observed_lane_fields = ("mean_speed_m_s",)
+
+        def act(self, obs):
+            seen.append(obs)
+            return PhaseRequest.hold()
+
+    run(cologne3_model, PerIntersection(SpeedsOnly, name="s"), end_s=10.0)
+    with pytest.raises(ValueError, match="add 'halting_count' to observed_lane_fields"):
+        seen[-1].phase_pressures()
+
+
+def test_unknown_lane_field_is_a_controller_error(cologne3_model):
+    class Typo(BaseController):
+        observed_lane_fields = ("halting",)
+
+        def act(self, obs):
+            return PhaseRequest.hold()
+
+    with pytest.raises(ControllerError, match="'typo': observed_lane_fields: unknown lane field 'halting'"):
+        run(cologne3_model, PerIntersection(Typo, name="typo"))

@@ -10,6 +10,7 @@ import numpy as np
 
 from signalbench.controllers._api import Controller, IntersectionObs, PhaseRequest
 from signalbench.errors import ControllerError
+from signalbench.sim import LANE_FIELDS
 
 if TYPE_CHECKING:
     from signalbench.networks import IntersectionSpec, NetworkModel
@@ -31,6 +32,7 @@ class BaseController:
     Params: ClassVar[type[Any]] = NoParams
     decision_interval_s: float = 5.0
     controls_signals: ClassVar[bool] = True
+    observed_lane_fields: ClassVar[tuple[str, ...]] = LANE_FIELDS
 
     def __init__(self, params: Any = None) -> None:
         self.params = self.Params() if params is None else params
@@ -56,6 +58,7 @@ class PerIntersection:
         probe = factory()
         self.decision_interval_s = float(getattr(probe, "decision_interval_s", 5.0))
         self.controls_signals: bool = bool(getattr(probe, "controls_signals", True))
+        self.observed_lane_fields = tuple(getattr(probe, "observed_lane_fields", LANE_FIELDS))
         self.controllers: dict[str, Controller] = {}
 
     def reset(self, network: NetworkModel, rng: np.random.Generator) -> None:

@@ -28,6 +28,7 @@ class MaxPressure(BaseController):
     """Pick the phase with the largest pressure; ties keep the current phase, else the lowest index."""
 
     Params = MaxPressureParams
+    observed_lane_fields = ("halting_count",)
 
     def act(self, obs: IntersectionObs) -> PhaseRequest:
         """Request the max-pressure phase."""

@@ -15,7 +15,7 @@ from signalbench.controllers import IntersectionObs, PhaseRequest
 from signalbench.errors import ControllerError
 from signalbench.networks import IntersectionSpec, NetworkModel
 from signalbench.signals import Actuator, InvalidRequest, SignalTiming
-from signalbench.sim import Backend, SimConfig
+from signalbench.sim import LANE_FIELDS, Backend, SimConfig, check_fields
 
 __all__ = ["Episode", "EpisodeStats"]
 
@@ -131,7 +131,12 @@ class Episode:
         for spec in specs:
             for lane in (*spec.incoming_lanes, *spec.outgoing_lanes):
                 lane_index.setdefault(lane.id, len(lane_index))
-        backend.watch_lanes(list(lane_index))
+        fields = tuple(getattr(self.controller, "observed_lane_fields", LANE_FIELDS))
+        try:
+            check_fields(fields)
+        except ValueError as exc:
+            raise ControllerError(f"controller {self.name!r}: observed_lane_fields: {exc}") from exc
+        backend.watch_lanes(list(lane_index), fields)
         rows = {
             spec.id: (
                 np.array([lane_index[ln.id] for ln in spec.incoming_lanes], dtype=np.intp),

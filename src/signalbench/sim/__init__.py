@@ -7,7 +7,7 @@ for sumo-gui, another SUMO binary, or a remote SUMO) and ``fake`` (unit tests).
 from __future__ import annotations
 
 from signalbench.errors import SimulationError
-from signalbench.sim._backend import LANE_FIELDS, Backend, BackendKind
+from signalbench.sim._backend import LANE_FIELDS, Backend, BackendKind, check_fields
 from signalbench.sim._binaries import sumo_binary, sumo_env, sumo_home, sumo_version
 from signalbench.sim._config import SimConfig
 from signalbench.sim._fake import FakeBackend
@@ -24,6 +24,7 @@ __all__ = [
     "LibsumoBackend",
     "SimConfig",
     "TraciBackend",
+    "check_fields",
     "make_backend",
     "run_sumo",
     "sumo_binary",

@@ -10,7 +10,7 @@ import numpy as np
 if TYPE_CHECKING:
     from signalbench.sim._config import SimConfig
 
-__all__ = ["LANE_FIELDS", "Backend", "BackendKind"]
+__all__ = ["LANE_FIELDS", "Backend", "BackendKind", "check_fields"]
 
 BackendKind = Literal["libsumo", "traci", "fake"]
 
@@ -21,6 +21,14 @@ LANE_FIELDS: tuple[str, ...] = (
     "occupancy",  # share of the lane length covered by vehicles [0..1]
     "mean_speed_m_s",  # mean speed of vehicles on the lane, lane speed limit if empty [m/s]
 )
+
+
+def check_fields(fields: Sequence[str]) -> tuple[int, ...]:
+    """Column indices of ``fields`` in :data:`LANE_FIELDS`; unknown names raise ValueError."""
+    unknown = [f for f in fields if f not in LANE_FIELDS]
+    if unknown:
+        raise ValueError(f"unknown lane field {unknown[0]!r}; known: {', '.join(LANE_FIELDS)}")
+    return tuple(sorted({LANE_FIELDS.index(f) for f in fields}))
 
 
 @runtime_checkable
@@ -45,11 +53,18 @@ class Backend(Protocol):
     def step_until(self, time_s: float) -> None:
         """Advance the simulation to ``time_s`` in one call (no per-step Python round trip)."""
 
-    def watch_lanes(self, lane_ids: Sequence[str]) -> None:
-        """Declare the lanes :meth:`read_lanes` returns, in this order."""
+    def watch_lanes(self, lane_ids: Sequence[str], fields: Sequence[str] = LANE_FIELDS) -> None:
+        """Declare the lanes :meth:`read_lanes` returns, in this order, and which fields.
+
+        Reading fewer fields is cheaper, above all over a socket: a controller that needs
+        only queues should not pay for speeds and occupancies.
+        """
 
     def read_lanes(self) -> np.ndarray:
-        """Return a float array of shape (len(watched lanes), len(LANE_FIELDS))."""
+        """Return a float array of shape (len(watched lanes), len(LANE_FIELDS)).
+
+        Columns of fields that are not watched hold NaN.
+        """
 
     def set_signal_state(self, tls_id: str, state: str) -> None:
         """Set a traffic light's full signal string; the program's own timers stop."""

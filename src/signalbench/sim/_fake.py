@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from signalbench.errors import SimulationError
-from signalbench.sim._backend import LANE_FIELDS, BackendKind
+from signalbench.sim._backend import LANE_FIELDS, BackendKind, check_fields
 from signalbench.sim._config import SimConfig
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ class FakeBackend:
         self._started = False
         self._closed = False
         self._lanes: tuple[str, ...] = ()
+        self._columns: tuple[int, ...] = tuple(range(len(LANE_FIELDS)))
         self._count: dict[str, float] = {}
         self._states: dict[str, str] = {}
         self._rng = np.random.default_rng(0)
@@ -118,19 +119,21 @@ class FakeBackend:
         self._time += dt
         self.steps_advanced += 1
 
-    def watch_lanes(self, lane_ids: Sequence[str]) -> None:
-        """Declare the lanes to read."""
+    def watch_lanes(self, lane_ids: Sequence[str], fields: Sequence[str] = LANE_FIELDS) -> None:
+        """Declare the lanes and fields to read."""
         unknown = [lane for lane in lane_ids if lane not in self._count]
         if unknown:
             raise SimulationError(f"unknown lane {unknown[0]!r}")
         self._lanes = tuple(lane_ids)
+        self._columns = check_fields(fields)
 
     def read_lanes(self) -> np.ndarray:
         """Queue counts; every queued vehicle counts as halting."""
-        out = np.zeros((len(self._lanes), len(LANE_FIELDS)), dtype=np.float64)
+        out = np.full((len(self._lanes), len(LANE_FIELDS)), np.nan, dtype=np.float64)
+        columns = list(self._columns)
         for row, lane in enumerate(self._lanes):
             n = math.floor(self._count[lane])
-            out[row] = (n, n, min(1.0, n * 7.5 / 100.0), 0.0 if n else 13.9)
+            out[row, columns] = np.array((n, n, min(1.0, n * 7.5 / 100.0), 0.0 if n else 13.9))[columns]
         return out
 
     def set_signal_state(self, tls_id: str, state: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from signalbench.errors import SimulationError
-from signalbench.sim._backend import LANE_FIELDS, BackendKind
+from signalbench.sim._backend import LANE_FIELDS, BackendKind, check_fields
 from signalbench.sim._binaries import prepare_process_env, sumo_binary
 from signalbench.sim._config import SimConfig
 from signalbench.sim._preflight import preflight
@@ -40,6 +40,7 @@ class LibsumoBackend:
     def __init__(self) -> None:
         self._ls: Any = None
         self._lanes: tuple[str, ...] = ()
+        self._columns: tuple[int, ...] = tuple(range(len(LANE_FIELDS)))
         self._open = False
         self._closed = False
 
@@ -93,19 +94,24 @@ class LibsumoBackend:
         except Exception as exc:
             raise SimulationError(f"SUMO stopped: {str(exc).strip()}") from exc
 
-    def watch_lanes(self, lane_ids: Sequence[str]) -> None:
-        """Remember the lanes to read; plain getters beat libsumo subscriptions."""
+    def watch_lanes(self, lane_ids: Sequence[str], fields: Sequence[str] = LANE_FIELDS) -> None:
+        """Remember the lanes and fields to read; plain getters beat libsumo subscriptions."""
         self._lanes = tuple(lane_ids)
+        self._columns = check_fields(fields)
 
     def read_lanes(self) -> np.ndarray:
         """Read the watched lanes with direct getters."""
         lane = self._ls.lane
-        out = np.empty((len(self._lanes), len(LANE_FIELDS)), dtype=np.float64)
-        for row, lane_id in enumerate(self._lanes):
-            out[row, 0] = lane.getLastStepVehicleNumber(lane_id)
-            out[row, 1] = lane.getLastStepHaltingNumber(lane_id)
-            out[row, 2] = lane.getLastStepOccupancy(lane_id)
-            out[row, 3] = lane.getLastStepMeanSpeed(lane_id)
+        getters = (
+            lane.getLastStepVehicleNumber,
+            lane.getLastStepHaltingNumber,
+            lane.getLastStepOccupancy,
+            lane.getLastStepMeanSpeed,
+        )
+        out = np.full((len(self._lanes), len(LANE_FIELDS)), np.nan, dtype=np.float64)
+        for col in self._columns:
+            get = getters[col]
+            out[:, col] = [get(lane_id) for lane_id in self._lanes]
         return out
 
     def set_signal_state(self, tls_id: str, state: str) -> None:

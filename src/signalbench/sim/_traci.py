@@ -25,7 +25,7 @@ from typing import IO, Any
 import numpy as np
 
 from signalbench.errors import SimulationError
-from signalbench.sim._backend import LANE_FIELDS, BackendKind
+from signalbench.sim._backend import LANE_FIELDS, BackendKind, check_fields
 from signalbench.sim._binaries import sumo_binary, sumo_env
 from signalbench.sim._config import SimConfig
 from signalbench.sim._preflight import preflight
@@ -66,6 +66,7 @@ class TraciBackend:
         self._lanes: tuple[str, ...] = ()
         self._tc: Any = None
         self._vars: tuple[int, ...] = ()
+        self._columns: tuple[int, ...] = ()
         self._started = False
 
     def start(self, config: SimConfig) -> None:
@@ -165,16 +166,18 @@ class TraciBackend:
         """Advance to ``time_s`` in one call; subscriptions are refreshed on the way."""
         self._call(lambda c: c.simulationStep(time_s))
 
-    def watch_lanes(self, lane_ids: Sequence[str]) -> None:
-        """Subscribe to the lane variables of :data:`LANE_FIELDS`."""
+    def watch_lanes(self, lane_ids: Sequence[str], fields: Sequence[str] = LANE_FIELDS) -> None:
+        """Subscribe to the watched fields of every lane (parsed at every step: keep it small)."""
         tc = self._tc
-        self._vars = (
+        all_vars = (
             tc.LAST_STEP_VEHICLE_NUMBER,
             tc.LAST_STEP_VEHICLE_HALTING_NUMBER,
             tc.LAST_STEP_OCCUPANCY,
             tc.LAST_STEP_MEAN_SPEED,
         )
-        assert len(self._vars) == len(LANE_FIELDS)
+        assert len(all_vars) == len(LANE_FIELDS)
+        self._columns = check_fields(fields)
+        self._vars = tuple(all_vars[c] for c in self._columns)
         self._lanes = tuple(lane_ids)
         for lane_id in self._lanes:
             self._call(lambda c, lane_id=lane_id: c.lane.subscribe(lane_id, self._vars))
@@ -182,11 +185,12 @@ class TraciBackend:
     def read_lanes(self) -> np.ndarray:
         """Return the subscribed lane values (one socket message per step, not per lane)."""
         results = self._call(lambda c: c.lane.getAllSubscriptionResults())
-        out = np.zeros((len(self._lanes), len(LANE_FIELDS)), dtype=np.float64)
+        out = np.full((len(self._lanes), len(LANE_FIELDS)), np.nan, dtype=np.float64)
+        columns = list(self._columns)
         for row, lane_id in enumerate(self._lanes):
             values = results.get(lane_id)
             if values:
-                out[row] = [values[v] for v in self._vars]
+                out[row, columns] = [values[v] for v in self._vars]
         return out
 
     def set_signal_state(self, tls_id: str, state: str) -> None:
