@@ -26,6 +26,7 @@ from signalbench.experiments import (
     spec_from_dict,
     summarise,
 )
+from signalbench.experiments._launchers import prestart
 
 __all__ = ["cmd_run", "make_console"]
 
@@ -193,6 +194,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the ``run`` subcommand; return the exit status (1 if any trial failed)."""
     console = make_console()
     errors = Console(stderr=True, soft_wrap=True)
+    if args.launcher in (None, "process") and not args.dry_run:
+        prestart()  # the fork server imports SUMO on the other core meanwhile
     spec = _spec(args)
     settings = _settings(args, spec)
     options = LaunchOptions(

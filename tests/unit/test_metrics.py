@@ -70,3 +70,13 @@ def test_warmup_excludes_vehicles_inserted_before_it(tmp_path):
     m = read_trip_metrics(tmp_path / "t.xml", min_depart_s=20.0)
     assert m.vehicles_total == 2  # 'a' (depart 10) is left out
     assert m.mean_delay_s == pytest.approx((5 + 68) / 2)
+
+
+def test_sumo_version_of_another_binary(tmp_path):
+    """An older SUMO prints 'Version 1.9.2'; a user-chosen binary is asked, not the wheel."""
+    from signalbench.sim import sumo_version
+
+    fake = tmp_path / "sumo"
+    fake.write_text('#!/bin/sh\necho "Eclipse SUMO sumo Version 1.9.2"\n')
+    fake.chmod(0o755)
+    assert sumo_version(fake) == "1.9.2"

@@ -21,7 +21,7 @@ from typing import Any
 from signalbench.errors import SpecError
 from signalbench.experiments._trial import TrialResult, TrialSpec, run_trial
 
-__all__ = ["LAUNCHERS", "LaunchOptions", "launch"]
+__all__ = ["LAUNCHERS", "LaunchOptions", "launch", "prestart"]
 
 LAUNCHERS: tuple[str, ...] = ("process", "serial", "ray")
 
@@ -103,6 +103,15 @@ class _Running:
     process: Any
     conn: multiprocessing.connection.Connection
     started: float
+
+
+def prestart() -> None:
+    """Start the fork server now, so that it loads SUMO while the caller validates the spec."""
+    ctx = _context()
+    if ctx.get_start_method() == "forkserver":
+        import multiprocessing.forkserver
+
+        multiprocessing.forkserver.ensure_running()
 
 
 def _context() -> Any:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib.metadata
+import importlib.util
 import os
 import re
 import subprocess
@@ -75,6 +78,13 @@ def prepare_process_env() -> None:
 def sumo_version(binary: Path | None = None) -> str:
     """Return the version of a SUMO binary, e.g. ``"1.28.0"``."""
     path = sumo_binary(override=binary)
+    wheel = importlib.util.find_spec("sumo")
+    if wheel is not None and wheel.submodule_search_locations:
+        # The eclipse-sumo wheel's own binary: its package version, without starting SUMO.
+        package_dir = Path(next(iter(wheel.submodule_search_locations))).resolve()
+        if path.resolve().is_relative_to(package_dir):
+            with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+                return importlib.metadata.version("eclipse-sumo")
     try:
         out = subprocess.run(
             [str(path), "--version"],
