@@ -74,8 +74,8 @@ def _adhoc_spec(args: argparse.Namespace) -> ExperimentSpec:
 def _spec(args: argparse.Namespace) -> ExperimentSpec:
     if not args.spec:
         return _adhoc_spec(args)
-    if args.network or args.controller:
-        raise SpecError("give either a SPEC or --network/--controller, not both")
+    if args.network or args.controller or args.route_files:
+        raise SpecError("give either a SPEC or --network/--controller/--route-files, not both")
     spec = load_spec(args.spec)
     overrides: dict[str, Any] = {}
     if args.seeds is not None:
@@ -92,7 +92,12 @@ def _spec(args: argparse.Namespace) -> ExperimentSpec:
         if any(not d > 0 for d in args.demand):
             raise SpecError(f"--demand must be > 0, got {args.demand}")
         overrides["demand"] = tuple(dict.fromkeys(args.demand))
-    return dataclasses.replace(spec, **overrides) if overrides else spec
+    spec = dataclasses.replace(spec, **overrides) if overrides else spec
+    if spec.sumo_binary is not None and spec.backend == "libsumo":
+        raise SpecError(
+            f"sim.sumo_binary ({spec.sumo_binary}) needs the traci backend, not --backend libsumo"
+        )
+    return spec
 
 
 def _settings(args: argparse.Namespace, spec: ExperimentSpec) -> RunSettings:

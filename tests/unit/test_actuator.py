@@ -167,3 +167,23 @@ def test_every_phase_pair_of_real_networks_is_safe(net_file):
             assert audit_timeline(timeline, timing, end_s=30.0, phases=states) == [], (spec.id, i, j)
             pairs += 1
     assert pairs > 0 or all(s.n_phases == 1 for s in model.intersections)
+
+
+def test_control_starting_on_a_non_green_state_clears_first():
+    """The program may show yellow (or a mixed state) when control starts: no green cut to red."""
+    timing = SignalTiming(yellow_s=3, all_red_s=1)
+    current = "GGyyrrrrrrrr"  # links 0,1 green, 2,3 yellow: a program mid-transition
+    act = Actuator(PHASES, timing, now_s=0.0, initial_phase=2, current_state=current)
+    assert act.mode is Mode.YELLOW and act.state == "yyyyrrrrrrrr"
+    timeline = [(0.0, current), (0.0, act.state)]
+    for t in (3.0, 4.0):
+        changed = act.advance(t)
+        if changed:
+            timeline.append((t, changed))
+    assert act.state == PHASES[2]
+    assert audit_timeline(timeline, timing, end_s=20.0, phases=PHASES) == []
+
+
+def test_control_starting_on_its_own_green_changes_nothing():
+    act = Actuator(PHASES, SignalTiming(), now_s=0.0, initial_phase=1, current_state=PHASES[1])
+    assert act.mode is Mode.GREEN and act.state == PHASES[1]

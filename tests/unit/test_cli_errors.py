@@ -98,3 +98,25 @@ def test_help_explains_itself(capsys):
     out = capsys.readouterr().out
     for word in ("--network", "--controller", "--seeds", "--backend", "bundled spec", "examples:"):
         assert word in out
+
+
+def test_route_files_with_a_spec_is_an_error(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "run", "quickstart", "--route-files", "x.rou.xml", "--out", str(tmp_path))
+    assert_one_line_error(code, err, "not both")
+
+
+def test_libsumo_override_with_a_sumo_binary_is_an_error(capsys, tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(
+        'name = "s"\nbackend = "traci"\n[sim]\nsumo_binary = "/usr/bin/true"\n'
+        '[[networks]]\nid = "cologne1"\n[[controllers]]\nid = "fixed-time"\n'
+    )
+    code, _, err = run_cli(capsys, "run", str(spec), "--backend", "libsumo", "--out", str(tmp_path / "o"))
+    assert_one_line_error(code, err, "needs the traci backend")
+
+
+def test_unknown_network_hint_names_a_real_command(capsys, tmp_path):
+    code, _, err = run_cli(
+        capsys, "run", "--network", "zzzzzz", "--controller", "fixed-time", "--out", str(tmp_path)
+    )
+    assert_one_line_error(code, err, "see `signalbench networks`")

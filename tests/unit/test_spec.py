@@ -161,3 +161,48 @@ def test_run_settings_are_not_part_of_trial_ids():
 def test_run_and_demand_errors(change, message):
     with pytest.raises(SpecError, match=message):
         spec_from_dict({**BASE, **change})
+
+
+def test_network_ids_are_canonical_versioned_ids():
+    bare = spec_from_dict({**BASE, "networks": [{"id": "cologne3"}]})
+    full = spec_from_dict(BASE)
+    assert bare.networks[0].ref == "cologne3-v0"
+    assert [t.trial_id for t in bare.trials()] == [t.trial_id for t in full.trials()]
+
+
+def test_label_does_not_change_trial_ids():
+    renamed = spec_from_dict(
+        {**BASE, "controllers": [{"id": "fixed-time", "label": "FT"}, {"id": "max-pressure", "label": "MP"}]}
+    )
+    assert [t.trial_id for t in renamed.trials()] == [t.trial_id for t in spec_from_dict(BASE).trials()]
+
+
+def test_identical_controller_entries_are_rejected():
+    with pytest.raises(SpecError, match="same controller and parameters as 'a'"):
+        spec_from_dict(
+            {
+                **BASE,
+                "controllers": [
+                    {"id": "max-pressure", "label": "a"},
+                    {"id": "max-pressure-v0", "label": "b"},
+                ],
+            }
+        )
+
+
+def test_warmup_must_leave_something_to_measure():
+    with pytest.raises(SpecError, match=r"sim\.warmup_s: 300 s leaves nothing of the 300 s window"):
+        spec_from_dict({**BASE, "sim": {"duration_s": 300, "warmup_s": 300}})
+
+
+def test_catalog_latest_version_is_numeric(monkeypatch):
+    import signalbench.networks._catalog as cat
+
+    entries = dict(cat.catalog())
+    base = entries["cologne1-v0"]
+    import dataclasses
+
+    for v in ("v2", "v10"):
+        entries[f"cologne1-{v}"] = dataclasses.replace(base, id=f"cologne1-{v}")
+    monkeypatch.setattr(cat, "_CATALOG", entries)
+    assert cat.canonical_network("cologne1") == "cologne1-v10"

@@ -30,7 +30,7 @@ class ControllerEntry:
     Attributes:
         id: versioned id, e.g. ``max-pressure-v0``.
         cls: the controller class (per intersection unless ``scope == "network"``).
-        summary: one line for ``signalbench controllers list``.
+        summary: one line for ``signalbench controllers``.
         scope: ``"intersection"`` (one instance per signal) or ``"network"``.
 
     """

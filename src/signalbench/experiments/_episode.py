@@ -151,12 +151,14 @@ class Episode:
         for spec in specs:
             current = backend.signal_state(spec.id)
             states = [p.state for p in spec.green_phases]
-            initial = states.index(current) if current in states else 0
-            act = Actuator(states, self.timing, now_s=now, initial_phase=initial)
+            initial = states.index(current) if current in states else _closest_green(current, states)
+            # Starting from what the program shows: a clearance first if links would lose green.
+            act = Actuator(states, self.timing, now_s=now, initial_phase=initial, current_state=current)
             actuators[spec.id] = act
-            backend.set_signal_state(spec.id, act.state)
             if self.record_timelines:
-                timelines[spec.id] = [(now, act.state)]
+                timelines[spec.id] = [(now, current)]
+            if act.state != current:
+                self._set(spec.id, act.state, now, timelines)
 
         decisions = 0
         sim_calls = 0
@@ -256,3 +258,12 @@ class Episode:
                 ) from exc
             if changed is not None:
                 self._set(tls, changed, now, timelines)
+
+
+def _closest_green(current: str, states: list[str]) -> int:
+    """Return the green phase keeping most of ``current``'s green links (first one on ties)."""
+
+    def kept(state: str) -> int:
+        return sum(1 for a, b in zip(current, state, strict=True) if a in "Gg" and b in "Gg")
+
+    return max(range(len(states)), key=lambda k: (kept(states[k]), -k))

@@ -47,6 +47,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib.util
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ from signalbench._toml import load_toml
 from signalbench.controllers import registry
 from signalbench.errors import SignalbenchError, SpecError
 from signalbench.experiments._trial import TrialSpec
+from signalbench.networks import canonical_network, resolve_network
 from signalbench.signals import SignalTiming
 from signalbench.sim import BACKENDS
 
@@ -406,9 +408,16 @@ def spec_from_dict(
         nb = _number(errors, f"{where}.begin_s", net["begin_s"], minimum=0) if "begin_s" in net else None
         ne = _number(errors, f"{where}.end_s", net["end_s"], positive=True) if "end_s" in net else None
         try:
-            from signalbench.networks import resolve_network
-
-            resolve_network(ref, route_files=tuple(routes), begin_s=nb, end_s=ne)
+            scenario = resolve_network(ref, route_files=tuple(routes), begin_s=nb, end_s=ne)
+            ref = canonical_network(ref)
+            window = scenario.end_s - scenario.begin_s
+            if duration is not None:
+                window = min(window, duration)
+            if warmup and warmup >= window:
+                errors.add(
+                    "sim.warmup_s",
+                    f"{warmup:g} s leaves nothing of the {window:g} s window of {ref!r} to measure",
+                )
         except SignalbenchError as exc:
             errors.add(where, str(exc))
         networks.append(NetworkRef(ref=ref, route_files=tuple(routes), begin_s=nb, end_s=ne))
@@ -419,6 +428,7 @@ def spec_from_dict(
         errors.add("controllers", "required: at least one [[controllers]] entry")
         raw_ctrls = []
     labels: set[str] = set()
+    configs: dict[tuple[str, str], str] = {}
     for i, ctrl in enumerate(raw_ctrls):
         where = f"controllers[{i}]"
         if isinstance(ctrl, str):
@@ -456,6 +466,12 @@ def spec_from_dict(
         if label in labels:
             errors.add(f"{where}.label", f"label {label!r} is used twice; give each entry its own label")
         labels.add(label)
+        config = (canonical, json.dumps(params, sort_keys=True, default=str))
+        if config in configs:
+            errors.add(
+                where, f"same controller and parameters as {configs[config]!r}: the trials would be identical"
+            )
+        configs.setdefault(config, label)
         controllers.append(ControllerRef(id=canonical, label=label, params=dict(params)))
 
     errors.raise_if_any()

@@ -96,8 +96,13 @@ class TrialSpec:
 
     @property
     def trial_id(self) -> str:
-        """Content hash of the spec (16 hex digits): equal specs share an id."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """Content hash of what determines the outcome (16 hex digits).
+
+        The label is left out: renaming a controller in a table does not rerun its trials.
+        """
+        data = self.to_dict()
+        del data["label"]
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     @property

@@ -1,6 +1,12 @@
 """Networks: the static model of a signalised network, and the catalog of public ones."""
 
-from signalbench.networks._catalog import NetworkEntry, Scenario, catalog, resolve_network
+from signalbench.networks._catalog import (
+    NetworkEntry,
+    Scenario,
+    canonical_network,
+    catalog,
+    resolve_network,
+)
 from signalbench.networks._model import (
     GreenPhase,
     IntersectionSpec,
@@ -19,6 +25,7 @@ __all__ = [
     "NetworkEntry",
     "NetworkModel",
     "Scenario",
+    "canonical_network",
     "catalog",
     "is_green_state",
     "load_network_model",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import importlib.util
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,9 @@ from signalbench._resources import data_dir
 from signalbench._toml import load_toml
 from signalbench.errors import NetworkError
 
-__all__ = ["NetworkEntry", "Scenario", "catalog", "resolve_network"]
+__all__ = ["NetworkEntry", "Scenario", "canonical_network", "catalog", "resolve_network"]
+
+_VERSIONED = re.compile(r"^(.+)-v(\d+)$")
 
 _MANIFEST_KEYS = frozenset(
     {"id", "title", "source", "net_file", "route_files", "additional_files",
@@ -149,13 +152,28 @@ def _lookup(name: str) -> NetworkEntry:
     entries = catalog()
     if name in entries:
         return entries[name]
-    latest = sorted(e for e in entries if e.rsplit("-v", 1)[0] == name)
-    if latest:
-        return entries[latest[-1]]
+    versions = [
+        (int(m.group(2)), eid) for eid in entries if (m := _VERSIONED.match(eid)) and m.group(1) == name
+    ]
+    if versions:
+        return entries[max(versions)[1]]  # numeric: v10 is newer than v2
     names = sorted(set(entries) | {e.rsplit("-v", 1)[0] for e in entries})
     close = difflib.get_close_matches(name, names, n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else "; see `signalbench networks list`"
+    hint = f"; did you mean {', '.join(close)}?" if close else "; see `signalbench networks`"
     raise NetworkError(f"unknown network {name!r}{hint}")
+
+
+def canonical_network(ref: str) -> str:
+    """Return the versioned catalog id a reference means (``cologne3`` -> ``cologne3-v0``).
+
+    Paths are returned unchanged. Trial ids hash the canonical form, so ``cologne3`` and
+    ``cologne3-v0`` are the same trial, and a future ``-v1`` never reuses ``-v0`` results.
+    """
+    return ref if _looks_like_path(ref) else _lookup(ref).id
+
+
+def _looks_like_path(ref: str) -> bool:
+    return ref.endswith((".xml", ".sumocfg", ".gz")) or "/" in ref or Path(ref).exists()
 
 
 def resolve_network(
@@ -166,8 +184,7 @@ def resolve_network(
     end_s: float | None = None,
 ) -> Scenario:
     """Resolve a catalog id, a ``.sumocfg`` path or a ``.net.xml`` path (+ routes) to files."""
-    looks_like_path = ref.endswith((".xml", ".sumocfg")) or "/" in ref or Path(ref).exists()
-    if not looks_like_path:
+    if not _looks_like_path(ref):
         sc = _lookup(ref).scenario()
         if route_files:
             sc = Scenario(

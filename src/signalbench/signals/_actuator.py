@@ -70,7 +70,10 @@ class Actuator:
         phases: the intersection's green signal strings (all the same length).
         timing: the rules to enforce.
         now_s: simulation time at which control starts [s].
-        initial_phase: green phase shown at ``now_s``.
+        initial_phase: green phase to serve first.
+        current_state: what the signal shows when control starts (its own program's state).
+            If links that are green there are not green in ``initial_phase``, control starts
+            with a yellow (and all-red) clearance instead of cutting them to red.
 
     """
 
@@ -81,6 +84,7 @@ class Actuator:
         *,
         now_s: float,
         initial_phase: int = 0,
+        current_state: str | None = None,
     ) -> None:
         if not phases:
             raise ValueError("an actuator needs at least one green phase")
@@ -93,11 +97,16 @@ class Actuator:
         self.overrides: Counter[str] = Counter()
         self.switches = 0
         self._green = initial_phase  # current green, or the target during a transition
-        self._from = initial_phase
+        self._from_state = self.phases[initial_phase]
         self._mode = Mode.GREEN
         self._mode_start_s = now_s
         self._green_start_s = now_s
         self._state = self.phases[initial_phase]
+        if current_state is not None and current_state != self._state:
+            if len(current_state) != len(self._state):
+                raise ValueError("current_state differs in length from the green phases")
+            self._from_state = current_state
+            self._clear(now_s, current_state, self.phases[initial_phase])
 
     # -- read-only view -------------------------------------------------------------------
     @property
@@ -176,7 +185,7 @@ class Actuator:
                 if self.timing.all_red_s > 0:
                     self._mode = Mode.ALL_RED
                     self._mode_start_s = event
-                    self._state = all_red_state(self.phases[self._from], self.phases[self._green])
+                    self._state = all_red_state(self._from_state, self.phases[self._green])
                 else:
                     self._start_green(event)
             elif self._mode is Mode.ALL_RED:
@@ -188,8 +197,11 @@ class Actuator:
 
     def _begin_switch(self, now_s: float, target: int) -> None:
         self.switches += 1
-        self._from, self._green = self._green, target
-        old, new = self.phases[self._from], self.phases[target]
+        self._from_state, self._green = self.phases[self._green], target
+        self._clear(now_s, self._from_state, self.phases[target])
+
+    def _clear(self, now_s: float, old: str, new: str) -> None:
+        """Start the clearance from ``old`` to green ``new`` (``new`` at once if none is needed)."""
         if not loses_green(old, new):
             self._start_green(now_s)  # no link loses green: nothing to clear
         elif self.timing.yellow_s > 0:
