@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
 if TYPE_CHECKING:
     from signalbench.sim._config import SimConfig
 
-__all__ = ["LANE_FIELDS", "Backend", "BackendKind", "check_fields"]
+__all__ = ["LANE_FIELDS", "Backend", "BackendKind", "Closing", "check_fields"]
 
 BackendKind = Literal["libsumo", "traci", "fake"]
 
@@ -75,3 +76,24 @@ class Backend(Protocol):
     def __enter__(self) -> Backend: ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+_B = TypeVar("_B", bound="Closing")
+
+
+class Closing:
+    """Context-manager plumbing shared by the backends: every exit path calls ``close()``."""
+
+    def close(self) -> None:  # pragma: no cover - every backend defines it
+        """Release the simulation."""
+        raise NotImplementedError
+
+    def __enter__(self: _B) -> _B:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # interpreter shutdown: nothing left to report to
+            self.close()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from signalbench.errors import SimulationError
-from signalbench.sim._backend import LANE_FIELDS, BackendKind, check_fields
+from signalbench.sim._backend import LANE_FIELDS, BackendKind, Closing, check_fields
 from signalbench.sim._config import SimConfig
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["FakeBackend"]
 
 
-class FakeBackend:
+class FakeBackend(Closing):
     """In-memory stand-in for SUMO, driven by a :class:`NetworkModel`.
 
     Args:
@@ -148,9 +148,3 @@ class FakeBackend:
     def signal_state(self, tls_id: str) -> str:
         """Return the current signal string."""
         return self._states[tls_id]
-
-    def __enter__(self) -> FakeBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from signalbench.errors import SimulationError
-from signalbench.sim._backend import LANE_FIELDS, BackendKind, check_fields
+from signalbench.sim._backend import LANE_FIELDS, BackendKind, Closing, check_fields
 from signalbench.sim._binaries import prepare_process_env, sumo_binary
 from signalbench.sim._config import SimConfig
 from signalbench.sim._preflight import preflight
@@ -32,7 +32,7 @@ def _load_libsumo() -> Any:
         ) from exc
 
 
-class LibsumoBackend:
+class LibsumoBackend(Closing):
     """SUMO through libsumo: direct calls, ~0.1-1 us per getter, one simulation per process."""
 
     kind: BackendKind = "libsumo"
@@ -121,16 +121,6 @@ class LibsumoBackend:
     def signal_state(self, tls_id: str) -> str:
         """Return the current signal string."""
         return str(self._ls.trafficlight.getRedYellowGreenState(tls_id))
-
-    def __enter__(self) -> LibsumoBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self.close()
 
 
 def _safe_close(ls: Any) -> None:

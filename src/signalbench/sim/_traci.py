@@ -4,9 +4,10 @@ Needed for ``sumo-gui``, another SUMO version or binary, or a remote SUMO. Each 
 its own connection object; the global ``traci`` connection pool and ``traci.switch`` are
 never used.
 
-Security: SUMO's TraCI server has no bind-address option, so its port is reachable from the
-network while a run lasts. Ports are therefore never fixed: each run takes a free ephemeral
-port chosen by the OS, and the libsumo backend, which opens no port at all, is the default.
+Security: SUMO's TraCI server has no bind-address option: it listens on all interfaces until
+its single client connects, so the port is reachable from the network at the start of a run.
+Ports are therefore never fixed: each run takes a free ephemeral port chosen by the OS and
+connects at once, and the libsumo backend, which opens no port at all, is the default.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import IO, Any
 import numpy as np
 
 from signalbench.errors import SimulationError
-from signalbench.sim._backend import LANE_FIELDS, BackendKind, check_fields
+from signalbench.sim._backend import LANE_FIELDS, BackendKind, Closing, check_fields
 from signalbench.sim._binaries import sumo_binary, sumo_env
 from signalbench.sim._config import SimConfig
 from signalbench.sim._preflight import preflight
@@ -53,7 +54,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         pass
 
 
-class TraciBackend:
+class TraciBackend(Closing):
     """SUMO over a TraCI socket, one connection object per instance."""
 
     kind: BackendKind = "traci"
@@ -214,13 +215,3 @@ class TraciBackend:
             if type(exc).__name__ in ("FatalTraCIError", "TraCIException"):
                 raise SimulationError(f"TraCI error: {exc}") from exc
             raise
-
-    def __enter__(self) -> TraciBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self.close()
