@@ -14,6 +14,7 @@ of a worker process. Targets (issue 6): fixed-time <= 1.15x on ingolstadt21; max
 libsumo <= 1.4x on ingolstadt21 and cologne8; traci <= 3x; 2 workers >= 1.8x.
 
     python benchmarks/bench_speed.py [--networks cologne8 ingolstadt21 grid4x4] [--repeats 3]
+    python benchmarks/bench_speed.py --only-scaling     # the 1 vs 2 workers part alone
 """
 
 from __future__ import annotations
@@ -99,6 +100,33 @@ def scaling(network: str, trials: int) -> tuple[float, float, float]:
     return walls[0], walls[1], peak
 
 
+def bare_scaling(network: str, trials: int) -> tuple[float, float]:
+    """The machine's own 2-core scaling: ``trials`` bare sumo runs one at a time, then two."""
+    sc = catalog()[network].scenario()
+    with tempfile.TemporaryDirectory() as tmp:
+        cmds = [
+            SimConfig(
+                net_file=sc.net_file, route_files=sc.route_files, begin_s=sc.begin_s,
+                end_s=sc.begin_s + 3600, seed=seed, tripinfo_file=Path(tmp) / f"t{seed}.xml",
+            ).command(sumo_binary())
+            for seed in range(1, trials + 1)
+        ]  # fmt: skip
+        start = time.perf_counter()
+        for cmd in cmds:
+            subprocess.run(cmd, capture_output=True, env=sumo_env(), check=True)
+        one = time.perf_counter() - start
+        start = time.perf_counter()
+        for pair in zip(cmds[::2], cmds[1::2], strict=False):
+            procs = [
+                subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=sumo_env())
+                for c in pair
+            ]
+            for proc in procs:
+                proc.wait()
+        two = time.perf_counter() - start
+    return one, two
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -107,14 +135,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-network", default="cologne8-v0")
     parser.add_argument("--batch-trials", type=int, default=8)
+    parser.add_argument("--only-scaling", action="store_true", help="skip the per-network comparison")
     args = parser.parse_args()
-    rows = compare(args.networks, args.repeats)
+    rows = [] if args.only_scaling else compare(args.networks, args.repeats)
     one, two, peak = scaling(args.batch_network, args.batch_trials)
+    bare_one, bare_two = bare_scaling(args.batch_network, args.batch_trials)
     print(f"\n{'network':<16} {'variant':<30} {'wall s':>8} {'x bare':>7}")
     for net, label, wall, ratio in rows:
         print(f"{net:<16} {label:<30} {wall:8.2f} {ratio:7.2f}")
     print(f"\nbatch of {args.batch_trials} max-pressure trials on {args.batch_network}: "
           f"1 worker {one:.2f} s, 2 workers {two:.2f} s -> throughput x{one / two:.2f}")  # fmt: skip
+    print(f"the machine itself, {args.batch_trials} bare sumo runs: one at a time {bare_one:.2f} s, "
+          f"two at a time {bare_two:.2f} s -> x{bare_one / bare_two:.2f}")  # fmt: skip
     print(f"peak memory of one trial process: {peak:.0f} MiB")
 
 
