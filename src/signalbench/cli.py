@@ -43,10 +43,10 @@ def _parser() -> argparse.ArgumentParser:
         "run",
         help="run an experiment spec or an ad-hoc comparison",
         description=(
-            "Run every trial of an experiment (networks x demand x controllers x seeds) and print "
-            "mean delay metrics per controller with 95 % confidence intervals over seeds. SPEC is "
-            "a TOML file or the name of a bundled spec; without SPEC, --network and --controller "
-            "describe an ad-hoc experiment."
+            "Run every trial of an experiment (networks x demand x controllers x seeds) and print\n"
+            "mean delay metrics per controller with 95 % confidence intervals over seeds.\n"
+            "SPEC is a TOML file or the name of a bundled spec; without SPEC, --network and\n"
+            "--controller describe an ad-hoc experiment."
         ),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
