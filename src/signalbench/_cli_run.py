@@ -144,6 +144,7 @@ class _Progress:
         self.errors = errors
         self.states: dict[str, str] = {}
         self.sim_s = 0.0
+        self.skipped = 0
         self.started = time.perf_counter()
         self.bar: Any = None
         if quiet:
@@ -185,7 +186,7 @@ class _Progress:
             failed = sum(1 for s in self.states.values() if s != "complete")
             self.bar.update(
                 self.task,
-                completed=getattr(self, "skipped", 0) + len(self.states),
+                completed=self.skipped + len(self.states),
                 failed=failed,
                 rate=f"{self.sim_s / wall:,.0f} sim-s/s",
             )
