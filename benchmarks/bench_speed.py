@@ -147,6 +147,7 @@ def main() -> None:
           f"1 worker {one:.2f} s, 2 workers {two:.2f} s -> throughput x{one / two:.2f}")  # fmt: skip
     print(f"the machine itself, {args.batch_trials} bare sumo runs: one at a time {bare_one:.2f} s, "
           f"two at a time {bare_two:.2f} s -> x{bare_one / bare_two:.2f}")  # fmt: skip
+    print(f"per trial in a batch with 1 worker (start-up paid once): x{one / bare_one:.2f} of bare sumo")
     print(f"peak memory of one trial process: {peak:.0f} MiB")
 
 
