@@ -206,3 +206,8 @@ def test_catalog_latest_version_is_numeric(monkeypatch):
         entries[f"cologne1-{v}"] = dataclasses.replace(base, id=f"cologne1-{v}")
     monkeypatch.setattr(cat, "_CATALOG", entries)
     assert cat.canonical_network("cologne1") == "cologne1-v10"
+
+
+def test_the_same_network_twice_is_rejected():
+    with pytest.raises(SpecError, match=r"networks\[1\]: same network as networks\[0\]"):
+        spec_from_dict({**BASE, "networks": [{"id": "cologne3"}, {"id": "cologne3-v0"}]})

@@ -420,7 +420,12 @@ def spec_from_dict(
                 )
         except SignalbenchError as exc:
             errors.add(where, str(exc))
-        networks.append(NetworkRef(ref=ref, route_files=tuple(routes), begin_s=nb, end_s=ne))
+        entry = NetworkRef(ref=ref, route_files=tuple(routes), begin_s=nb, end_s=ne)
+        if entry in networks:
+            errors.add(
+                where, f"same network as networks[{networks.index(entry)}]: the trials would be identical"
+            )
+        networks.append(entry)
 
     controllers: list[ControllerRef] = []
     raw_ctrls = data.get("controllers")
