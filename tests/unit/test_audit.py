@@ -34,3 +34,13 @@ def test_long_green():
 
 def test_last_green_cut_by_end_is_not_short():
     assert audit_timeline([(0, "GGrr"), (10, "yyrr"), (13, "rrGG")], T, end_s=14) == []
+
+
+def test_short_all_red():
+    timing = SignalTiming(yellow_s=3, all_red_s=2, min_green_s=5, max_green_s=60)
+    ok = [(0, "GGrr"), (10, "yyrr"), (13, "rrrr"), (15, "rrGG")]
+    bad = [(0, "GGrr"), (10, "yyrr"), (13, "rrrr"), (14, "rrGG")]
+    assert audit_timeline(ok, timing, end_s=30, phases=["GGrr", "rrGG"]) == []
+    assert any(
+        "all-red lasted 1" in p for p in audit_timeline(bad, timing, end_s=30, phases=["GGrr", "rrGG"])
+    )

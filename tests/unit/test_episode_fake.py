@@ -201,3 +201,13 @@ def test_unknown_lane_field_is_a_controller_error(cologne3_model):
 
     with pytest.raises(ControllerError, match="'typo': observed_lane_fields: unknown lane field 'halting'"):
         run(cologne3_model, PerIntersection(Typo, name="typo"))
+
+
+def test_timings_between_simulation_steps_are_shown_longer_never_shorter(cologne3_model):
+    """Yellow 3.5 s, all-red 1.5 s, min green 6.5 s with 1 s steps: every interval rounds up."""
+    timing = SignalTiming(yellow_s=3.5, all_red_s=1.5, min_green_s=6.5, max_green_s=30.5)
+    backend, stats = run(cologne3_model, PerIntersection(Flipper, name="flipper"), timing, end_s=900.0)
+    for spec in cologne3_model.intersections:
+        phases = [p.state for p in spec.green_phases]
+        assert audit_timeline(backend.timelines[spec.id], timing, end_s=900.0, phases=phases) == []
+    assert stats.switches > 10 and stats.overrides.get("max_green", 0) >= 0

@@ -175,24 +175,27 @@ class Actuator:
         return self._state
 
     def advance(self, now_s: float) -> str | None:
-        """Run the actuator's own timers up to ``now_s``; return the new string if it changed."""
+        """Run the actuator's own timer at ``now_s``; return the new string if it changed.
+
+        At most one transition per call, starting at ``now_s``: the caller shows the returned
+        string from ``now_s`` on, so an interval that ends between two simulation steps is
+        shown until the next step (longer, never shorter), and no state is skipped.
+        """
+        if self.next_event_s() > now_s + _EPS_S:
+            return None
         before = self._state
-        for _ in range(4):  # at most yellow -> all-red -> green -> (max green) per call
-            event = self.next_event_s()
-            if event > now_s + _EPS_S:
-                break
-            if self._mode is Mode.YELLOW:
-                if self.timing.all_red_s > 0:
-                    self._mode = Mode.ALL_RED
-                    self._mode_start_s = event
-                    self._state = all_red_state(self._from_state, self.phases[self._green])
-                else:
-                    self._start_green(event)
-            elif self._mode is Mode.ALL_RED:
-                self._start_green(event)
-            else:  # max green reached: serve the next phase in program order
-                self.overrides[Override.MAX_GREEN.value] += 1
-                self._begin_switch(event, (self._green + 1) % len(self.phases))
+        if self._mode is Mode.YELLOW:
+            if self.timing.all_red_s > 0:
+                self._mode = Mode.ALL_RED
+                self._mode_start_s = now_s
+                self._state = all_red_state(self._from_state, self.phases[self._green])
+            else:
+                self._start_green(now_s)
+        elif self._mode is Mode.ALL_RED:
+            self._start_green(now_s)
+        else:  # max green reached: serve the next phase in program order
+            self.overrides[Override.MAX_GREEN.value] += 1
+            self._begin_switch(now_s, (self._green + 1) % len(self.phases))
         return self._state if self._state != before else None
 
     def _begin_switch(self, now_s: float, target: int) -> None:

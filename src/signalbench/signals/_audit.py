@@ -28,7 +28,8 @@ def audit_timeline(
     """Return every violation of ``timing`` in a timeline of (time set [s], signal string).
 
     Checks: a link leaving green shows yellow for at least ``yellow_s`` first (when
-    ``yellow_s`` > 0); every green phase that ended lasted at least ``min_green_s``;
+    ``yellow_s`` > 0); with ``phases``, an all-red clearance after a yellow lasts at least
+    ``all_red_s``; every green phase that ended lasted at least ``min_green_s``;
     no green phase lasted longer than ``max_green_s`` (plus ``tolerance_s``). With
     ``phases``, only spans showing one of those strings count as green phases (an all-red
     clearance that keeps common greens is not a phase); otherwise any green string does.
@@ -74,6 +75,14 @@ def audit_timeline(
             else:
                 yellow_since = None
             prev_char = c
+    # With the phases known, a span between a yellow and a green phase is an all-red clearance.
+    if phases is not None and timing.all_red_s > 0:
+        for idx in range(1, len(spans) - 1):
+            start, stop, state = spans[idx]
+            after_yellow = any(c in _YELLOW for c in spans[idx - 1][2])
+            is_all_red = after_yellow and state not in phases and not any(c in _YELLOW for c in state)
+            if is_all_red and stop - start + tolerance_s < timing.all_red_s:
+                problems.append(f"t={start:g}: all-red lasted {stop - start:g} s < {timing.all_red_s:g} s")
     # Per green phase: min and max green. The last span may be cut by the end of the run.
     for idx, (start, stop, state) in enumerate(spans):
         if not is_green_state(state) or (phases is not None and state not in phases):
