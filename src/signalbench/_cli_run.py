@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import math
 import time
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from signalbench.experiments import (
     summarise,
 )
 from signalbench.experiments._launchers import prestart
+from signalbench.networks import looks_like_path
 
 __all__ = ["cmd_run", "make_console"]
 
@@ -57,7 +57,7 @@ def _adhoc_spec(args: argparse.Namespace) -> ExperimentSpec:
         "backend": args.backend or "libsumo",
         "networks": [
             {
-                ("path" if ("/" in n or n.endswith((".xml", ".sumocfg"))) else "id"): n,
+                ("path" if looks_like_path(n) else "id"): n,
                 **({"route_files": args.route_files} if args.route_files else {}),
             }
             for n in args.network
@@ -92,22 +92,12 @@ def _spec(args: argparse.Namespace) -> ExperimentSpec:
         if any(not d > 0 for d in args.demand):
             raise SpecError(f"--demand must be > 0, got {args.demand}")
         overrides["demand"] = tuple(dict.fromkeys(args.demand))
-    spec = dataclasses.replace(spec, **overrides) if overrides else spec
-    if spec.sumo_binary is not None and spec.backend == "libsumo":
-        raise SpecError(
-            f"sim.sumo_binary ({spec.sumo_binary}) needs the traci backend, not --backend libsumo"
-        )
-    return spec
+    # replace() re-validates: e.g. --backend libsumo on a spec with a sumo_binary.
+    return dataclasses.replace(spec, **overrides) if overrides else spec
 
 
 def _settings(args: argparse.Namespace, spec: ExperimentSpec) -> RunSettings:
-    """Return the spec's [run] table with the command line's flags on top."""
-    if args.workers is not None and args.workers < 1:
-        raise SpecError(f"--workers must be >= 1, got {args.workers}")
-    if args.retries is not None and args.retries < 0:
-        raise SpecError(f"--retries must be >= 0, got {args.retries}")
-    if args.timeout_s is not None and not args.timeout_s > 0:
-        raise SpecError(f"--timeout-s must be > 0, got {args.timeout_s}")
+    """Return the spec's [run] table with the command line's flags on top (validated by RunSettings)."""
     given = {
         "launcher": args.launcher,
         "workers": args.workers,
@@ -116,12 +106,7 @@ def _settings(args: argparse.Namespace, spec: ExperimentSpec) -> RunSettings:
         "address": args.address,
         "keep_sumo_output": True if args.keep_sumo_output else None,
     }
-    settings = dataclasses.replace(spec.run, **{k: v for k, v in given.items() if v is not None})
-    if settings.address and settings.launcher != "ray":
-        raise SpecError("--address is for --launcher ray")
-    if settings.launcher == "ray" and importlib.util.find_spec("ray") is None:
-        raise SpecError("the ray launcher needs Ray: pip install 'signalbench[ray]'")
-    return settings
+    return dataclasses.replace(spec.run, **{k: v for k, v in given.items() if v is not None})
 
 
 def _dry_run(console: Console, spec: ExperimentSpec) -> int:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from signalbench._version import __version__
 from signalbench.errors import SignalbenchError
+from signalbench.experiments._launchers import LAUNCHERS
+from signalbench.sim import BACKENDS
 
 __all__ = ["main"]
 
@@ -74,11 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     over.add_argument(
         "--duration-s", type=float, metavar="S", help="simulate only the first S seconds of each window"
     )
-    over.add_argument("--backend", choices=("libsumo", "traci"), help="SUMO client (default libsumo)")
+    over.add_argument("--backend", choices=BACKENDS, help="SUMO client (default libsumo)")
     how = run.add_argument_group("execution")
     how.add_argument("--out", type=Path, metavar="DIR", help="experiment directory (default runs/<name>)")
     how.add_argument(
-        "--launcher", choices=("process", "serial", "ray"),
+        "--launcher", choices=LAUNCHERS,
         help="process: a fresh local process per trial, --workers at a time (default); "
         "serial: in this process, for debugging; ray: Ray tasks (pip install 'signalbench[ray]')",
     )  # fmt: skip

@@ -112,7 +112,7 @@ def test_libsumo_override_with_a_sumo_binary_is_an_error(capsys, tmp_path):
         '[[networks]]\nid = "cologne1"\n[[controllers]]\nid = "fixed-time"\n'
     )
     code, _, err = run_cli(capsys, "run", str(spec), "--backend", "libsumo", "--out", str(tmp_path / "o"))
-    assert_one_line_error(code, err, "needs the traci backend")
+    assert_one_line_error(code, err, "needs backend = 'traci'")
 
 
 def test_unknown_network_hint_names_a_real_command(capsys, tmp_path):
@@ -120,3 +120,18 @@ def test_unknown_network_hint_names_a_real_command(capsys, tmp_path):
         capsys, "run", "--network", "zzzzzz", "--controller", "fixed-time", "--out", str(tmp_path)
     )
     assert_one_line_error(code, err, "see `signalbench networks`")
+
+
+@pytest.mark.parametrize(
+    ("flags", "fragment"),
+    [
+        (["--workers", "0"], "run.workers: expected an integer >= 1"),
+        (["--retries", "-1"], "run.retries: expected an integer >= 0"),
+        (["--timeout-s", "0"], "run.timeout_s: must be > 0"),
+        (["--address", "auto"], "run.address: an address is for launcher = 'ray'"),
+    ],
+)
+def test_bad_execution_flags_are_checked_like_the_spec(capsys, tmp_path, flags, fragment):
+    code, _, err = run_cli(capsys, "run", "quickstart", *flags, "--out", str(tmp_path / "o"))
+    assert_one_line_error(code, err, fragment)
+    assert not (tmp_path / "o").exists()

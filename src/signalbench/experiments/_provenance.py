@@ -41,7 +41,7 @@ def provenance(*, experiment: str, spec_text: str) -> dict[str, Any]:
     return {
         "experiment": experiment,
         "experiment_spec_sha256": hashlib.sha256(spec_text.encode()).hexdigest(),
-        "host": socket.gethostname(),
+        "launched_from": socket.gethostname(),  # the trial's own host is TrialResult.host
         "cwd": os.getcwd(),
         "cwd_git": git_state(os.getcwd()),
         "signalbench_git": git_state(package_dir),

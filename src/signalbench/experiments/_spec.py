@@ -60,8 +60,9 @@ from signalbench._resources import data_dir
 from signalbench._toml import load_toml
 from signalbench.controllers import registry
 from signalbench.errors import SignalbenchError, SpecError
+from signalbench.experiments._launchers import LAUNCHERS
 from signalbench.experiments._trial import TrialSpec
-from signalbench.networks import canonical_network, resolve_network
+from signalbench.networks import canonical_network, looks_like_path, resolve_network
 from signalbench.signals import SignalTiming
 from signalbench.sim import BACKENDS
 
@@ -72,7 +73,6 @@ _TOP_KEYS = (
 )  # fmt: skip
 _SIM_KEYS = ("step_length_s", "time_to_teleport_s", "duration_s", "warmup_s", "sumo_binary")
 _RUN_KEYS = ("launcher", "workers", "retries", "timeout_s", "address", "keep_sumo_output")
-_LAUNCHERS = ("process", "serial", "ray")
 _TIMING_KEYS = ("yellow_s", "all_red_s", "min_green_s", "max_green_s", "decision_interval_s")
 _NETWORK_KEYS = ("id", "path", "route_files", "begin_s", "end_s")
 _CONTROLLER_KEYS = ("id", "label", "params")
@@ -118,6 +118,47 @@ class RunSettings:
     address: str | None = None
     keep_sumo_output: bool = False
 
+    def __post_init__(self) -> None:
+        problems = run_problems(dataclasses.asdict(self))
+        if problems:
+            raise SpecError("; ".join(problems))
+
+
+def run_problems(values: Mapping[str, Any]) -> list[str]:
+    """Every problem of a [run] table (or of command-line overrides), as ``field: message``."""
+    problems: list[str] = []
+    launcher = values.get("launcher", "process")
+    if launcher not in LAUNCHERS:
+        problems.append(f"run.launcher: unknown launcher {launcher!r}; choose one of {', '.join(LAUNCHERS)}")
+    elif launcher == "ray" and importlib.util.find_spec("ray") is None:
+        problems.append("run.launcher: the ray launcher needs Ray: pip install 'signalbench[ray]'")
+    workers = values.get("workers")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        problems.append(f"run.workers: expected an integer >= 1, got {workers!r}")
+    retries = values.get("retries", 0)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        problems.append(f"run.retries: expected an integer >= 0, got {retries!r}")
+    timeout = values.get("timeout_s")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf
+    ):
+        problems.append(f"run.timeout_s: must be > 0 (seconds), got {timeout!r}")
+    address = values.get("address")
+    if address is not None and not isinstance(address, str):
+        problems.append(f"run.address: expected a string, got {address!r}")
+    elif address is not None and launcher != "ray":
+        problems.append("run.address: an address is for launcher = 'ray'")
+    if not isinstance(values.get("keep_sumo_output", False), bool):
+        problems.append(f"run.keep_sumo_output: expected true or false, got {values['keep_sumo_output']!r}")
+    return problems
+
+
+def binary_problem(backend: str, sumo_binary: str | None) -> str | None:
+    """Return the problem, if any, of a SUMO binary with a backend: libsumo runs only its own SUMO."""
+    if sumo_binary is not None and backend == "libsumo":
+        return f"sim.sumo_binary ({sumo_binary}) needs backend = 'traci': libsumo runs only its own SUMO"
+    return None
+
 
 @dataclass(frozen=True, kw_only=True)
 class ExperimentSpec:
@@ -138,6 +179,11 @@ class ExperimentSpec:
     warmup_s: float = 0.0
     sumo_binary: str | None = None
     run: RunSettings = field(default_factory=RunSettings)
+
+    def __post_init__(self) -> None:
+        problem = binary_problem(self.backend, self.sumo_binary)
+        if problem:
+            raise SpecError(problem)
 
     def trials(self) -> list[TrialSpec]:
         """Expand into frozen trials: network, then demand, then controller, then seed."""
@@ -189,7 +235,7 @@ class ExperimentSpec:
             timing["decision_interval_s"] = self.decision_interval_s
         networks = []
         for net in self.networks:
-            entry: dict[str, Any] = {"path" if _is_path(net.ref) else "id": net.ref}
+            entry: dict[str, Any] = {"path" if looks_like_path(net.ref) else "id": net.ref}
             if net.route_files:
                 entry["route_files"] = list(net.route_files)
             for key in ("begin_s", "end_s"):
@@ -214,10 +260,6 @@ class ExperimentSpec:
     def to_toml(self) -> str:
         """TOML text that :func:`load_spec` reads back to an equal spec."""
         return tomli_w.dumps(self.to_dict())
-
-
-def _is_path(ref: str) -> bool:
-    return ref.endswith((".xml", ".sumocfg", ".gz")) or "/" in ref
 
 
 def bundled_specs() -> dict[str, Path]:
@@ -346,8 +388,8 @@ def spec_from_dict(
     if binary is not None and not isinstance(binary, str):
         errors.add("sim.sumo_binary", "expected a path string")
         binary = None
-    if binary is not None and backend == "libsumo":
-        errors.add("sim.sumo_binary", "a specific SUMO binary needs backend = 'traci'")
+    if (problem := binary_problem(str(backend), binary)) is not None:
+        errors.items.append(problem)
 
     run = _run_settings(errors, data.get("run", {}))
 
@@ -504,34 +546,11 @@ def _run_settings(errors: _Errors, raw: Any) -> RunSettings:
         errors.add("run", "expected a table")
         return RunSettings()
     errors.unknown_keys("run.", raw, _RUN_KEYS)
-    launcher = raw.get("launcher", "process")
-    if launcher not in _LAUNCHERS:
-        errors.add("run.launcher", f"unknown launcher {launcher!r}; choose one of {', '.join(_LAUNCHERS)}")
-        launcher = "process"
-    elif launcher == "ray" and importlib.util.find_spec("ray") is None:
-        errors.add("run.launcher", "the ray launcher needs Ray: pip install 'signalbench[ray]'")
-    workers = raw.get("workers")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        errors.add("run.workers", f"expected an integer >= 1, got {workers!r}")
-        workers = None
-    retries = raw.get("retries", 0)
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        errors.add("run.retries", f"expected an integer >= 0, got {retries!r}")
-        retries = 0
-    timeout = (
-        _number(errors, "run.timeout_s", raw["timeout_s"], positive=True) if "timeout_s" in raw else None
-    )
-    address = raw.get("address")
-    if address is not None and not isinstance(address, str):
-        errors.add("run.address", f"expected a string, got {address!r}")
-        address = None
-    if address is not None and launcher != "ray":
-        errors.add("run.address", "an address is for launcher = 'ray'")
-    keep = raw.get("keep_sumo_output", False)
-    if not isinstance(keep, bool):
-        errors.add("run.keep_sumo_output", f"expected true or false, got {keep!r}")
-        keep = False
-    return RunSettings(
-        launcher=str(launcher), workers=workers, retries=retries, timeout_s=timeout, address=address,
-        keep_sumo_output=keep,
-    )  # fmt: skip
+    values = {k: v for k, v in raw.items() if k in _RUN_KEYS}
+    problems = run_problems(values)
+    errors.items.extend(problems)
+    if problems:
+        return RunSettings()
+    if "timeout_s" in values:
+        values["timeout_s"] = float(values["timeout_s"])
+    return RunSettings(**values)

@@ -5,6 +5,7 @@ from signalbench.networks._catalog import (
     Scenario,
     canonical_network,
     catalog,
+    looks_like_path,
     resolve_network,
 )
 from signalbench.networks._model import (
@@ -29,5 +30,6 @@ __all__ = [
     "catalog",
     "is_green_state",
     "load_network_model",
+    "looks_like_path",
     "resolve_network",
 ]

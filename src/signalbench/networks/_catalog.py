@@ -16,7 +16,7 @@ from signalbench._resources import data_dir
 from signalbench._toml import load_toml
 from signalbench.errors import NetworkError
 
-__all__ = ["NetworkEntry", "Scenario", "canonical_network", "catalog", "resolve_network"]
+__all__ = ["NetworkEntry", "Scenario", "canonical_network", "catalog", "looks_like_path", "resolve_network"]
 
 _VERSIONED = re.compile(r"^(.+)-v(\d+)$")
 
@@ -169,10 +169,11 @@ def canonical_network(ref: str) -> str:
     Paths are returned unchanged. Trial ids hash the canonical form, so ``cologne3`` and
     ``cologne3-v0`` are the same trial, and a future ``-v1`` never reuses ``-v0`` results.
     """
-    return ref if _looks_like_path(ref) else _lookup(ref).id
+    return ref if looks_like_path(ref) else _lookup(ref).id
 
 
-def _looks_like_path(ref: str) -> bool:
+def looks_like_path(ref: str) -> bool:
+    """Tell whether a network reference names a file rather than a catalog id."""
     return ref.endswith((".xml", ".sumocfg", ".gz")) or "/" in ref or Path(ref).exists()
 
 
@@ -184,7 +185,7 @@ def resolve_network(
     end_s: float | None = None,
 ) -> Scenario:
     """Resolve a catalog id, a ``.sumocfg`` path or a ``.net.xml`` path (+ routes) to files."""
-    if not _looks_like_path(ref):
+    if not looks_like_path(ref):
         sc = _lookup(ref).scenario()
         if route_files:
             sc = Scenario(
