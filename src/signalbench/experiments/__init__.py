@@ -2,16 +2,9 @@
 
 from signalbench.experiments._episode import Episode, EpisodeStats
 from signalbench.experiments._launchers import LAUNCHERS, LaunchOptions, launch
+from signalbench.experiments._parse import bundled_specs, load_spec, spec_from_dict
 from signalbench.experiments._runner import run_experiment
-from signalbench.experiments._spec import (
-    ControllerRef,
-    ExperimentSpec,
-    NetworkRef,
-    RunSettings,
-    bundled_specs,
-    load_spec,
-    spec_from_dict,
-)
+from signalbench.experiments._spec import ControllerRef, ExperimentSpec, NetworkRef, RunSettings
 from signalbench.experiments._store import ResultStore, atomic_write_text
 from signalbench.experiments._summary import SummaryRow, mean_ci95, summarise
 from signalbench.experiments._trial import TrialResult, TrialSpec, TrialState, run_trial
