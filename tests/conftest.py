@@ -22,6 +22,18 @@ def all_signalised_net_files() -> list[Path]:
     return [f for f in files if load_network_model(f).intersections]
 
 
+def write_controller(folder: Path, body: str) -> str:
+    """Write a controller whose ``act`` runs ``body``; return its ``file.py:Class`` reference."""
+    path = folder / "ctrl.py"
+    path.write_text(
+        "import os, signal, time\nfrom pathlib import Path\n"
+        "from signalbench import BaseController, PhaseRequest\n"
+        "class C(BaseController):\n"
+        "    def act(self, obs):\n" + "".join(f"        {line}\n" for line in body.splitlines())
+    )
+    return f"{path}:C"
+
+
 @pytest.fixture(scope="session")
 def cologne3():
     return catalog()["cologne3-v0"].scenario()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from tests.conftest import write_controller
 
 pytestmark = pytest.mark.integration
 
@@ -50,11 +51,7 @@ def test_adhoc_run_prints_table_and_resumes(tmp_path):
 
 
 def test_failed_trial_sets_exit_status_and_keeps_the_rest(tmp_path):
-    bad = tmp_path / "bad.py"
-    bad.write_text(
-        "from signalbench import BaseController\nclass Bad(BaseController):\n"
-        "    def act(self, obs):\n        return 'green please'\n"
-    )
+    bad = write_controller(tmp_path, "return 'green please'")
     out = tmp_path / "exp"
     res = signalbench(
         "run",
@@ -63,7 +60,7 @@ def test_failed_trial_sets_exit_status_and_keeps_the_rest(tmp_path):
         "--controller",
         "max-pressure",
         "--controller",
-        f"{bad}:Bad",
+        bad,
         "--seeds",
         "1",
         "--duration-s",

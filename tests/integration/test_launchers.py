@@ -8,26 +8,15 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+from tests.conftest import write_controller
 
 from signalbench.experiments import LaunchOptions, launch, run_experiment, spec_from_dict
 
 pytestmark = pytest.mark.integration
 
 DURATION_S = 120
-
-
-def write_controller(folder: Path, body: str) -> str:
-    path = folder / "ctrl.py"
-    path.write_text(
-        "import os, signal, time\nfrom pathlib import Path\n"
-        "from signalbench import BaseController, PhaseRequest\n"
-        "class C(BaseController):\n"
-        "    def act(self, obs):\n" + "".join(f"        {line}\n" for line in body.splitlines())
-    )
-    return f"{path}:C"
 
 
 def spec(controllers, *, seeds=(1,), backend="libsumo", network="cologne1-v0", duration_s=DURATION_S):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from tests.conftest import write_controller
 
 from signalbench.controllers import registry
 from signalbench.experiments import Episode, TrialSpec, run_trial
@@ -149,26 +150,15 @@ def test_real_signals_follow_the_timing_rules(tmp_path, network):
 
 
 def test_controller_failure_is_a_failed_trial_not_a_crash(tmp_path):
-    src = tmp_path / "bad.py"
-    src.write_text(
-        "from signalbench import BaseController\n"
-        "class Bad(BaseController):\n"
-        "    def act(self, obs):\n        raise KeyError('lane')\n"
-    )
-    r = run_trial(trial(controller=f"{src}:Bad"), tmp_path)
+    ref = write_controller(tmp_path, "raise KeyError('lane')")
+    r = run_trial(trial(controller=ref), tmp_path)
     assert r.state == "failed"
-    assert f"{src}:Bad" in r.error and "failed at intersection" in r.error and "KeyError" in r.error
+    assert ref in r.error and "failed at intersection" in r.error and "KeyError" in r.error
     assert "Traceback" in r.traceback
 
 
 def test_invalid_request_is_a_failed_trial_naming_value(tmp_path):
-    src = tmp_path / "bad.py"
-    src.write_text(
-        "from signalbench import BaseController, PhaseRequest\n"
-        "class Bad(BaseController):\n"
-        "    def act(self, obs):\n        return PhaseRequest.switch(42)\n"
-    )
-    r = run_trial(trial(controller=f"{src}:Bad"), tmp_path)
+    r = run_trial(trial(controller=write_controller(tmp_path, "return PhaseRequest.switch(42)")), tmp_path)
     assert r.state == "failed" and "phase 42 does not exist" in r.error and "intersection" in r.error
 
 
