@@ -15,7 +15,7 @@ from signalbench.controllers import IntersectionObs, PhaseRequest
 from signalbench.errors import ControllerError
 from signalbench.networks import IntersectionSpec, NetworkModel
 from signalbench.signals import Actuator, InvalidRequest, SignalTiming
-from signalbench.sim import LANE_FIELDS, Backend, SimConfig, check_fields
+from signalbench.sim import LANE_FIELDS, VEHICLES, Backend, LaneVehicles, SimConfig, check_fields
 
 __all__ = ["Episode", "EpisodeStats"]
 
@@ -137,13 +137,8 @@ class Episode:
         except ValueError as exc:
             raise ControllerError(f"controller {self.name!r}: observed_lane_fields: {exc}") from exc
         backend.watch_lanes(list(lane_index), fields)
-        rows = {
-            spec.id: (
-                np.array([lane_index[ln.id] for ln in spec.incoming_lanes], dtype=np.intp),
-                np.array([lane_index[ln.id] for ln in spec.outgoing_lanes], dtype=np.intp),
-            )
-            for spec in specs
-        }
+        with_vehicles = VEHICLES in fields
+        rows = {spec.id: _Rows.of(spec, lane_index) for spec in specs}
 
         now = backend.time_s()
         actuators: dict[str, Actuator] = {}
@@ -178,8 +173,9 @@ class Episode:
                     self._set(tls, changed, now, timelines)
             if now >= next_decision - _EPS_S and now < end - _EPS_S:
                 readings = backend.read_lanes()
+                vehicles = backend.read_vehicles() if with_vehicles else ()
                 observations = {
-                    spec.id: self._observe(spec, actuators[spec.id], readings, rows[spec.id], now)
+                    spec.id: self._observe(spec, actuators[spec.id], readings, vehicles, rows[spec.id], now)
                     for spec in specs
                 }
                 started = time.perf_counter()
@@ -212,10 +208,24 @@ class Episode:
         spec: IntersectionSpec,
         act: Actuator,
         readings: np.ndarray,
-        rows: tuple[np.ndarray, np.ndarray],
+        vehicles: tuple[LaneVehicles, ...],
+        rows: _Rows,
         now: float,
     ) -> IntersectionObs:
-        inc, out = readings[rows[0]], readings[rows[1]]
+        inc, out = readings[rows.incoming], readings[rows.outgoing]
+        halting = np.nan_to_num(readings[:, 1], nan=0.0) if not np.isnan(readings[:, 1]).all() else None
+        down_halting = (
+            np.array([halting[d].sum() for d in rows.downstream], dtype=np.float64)
+            if halting is not None
+            else np.full(len(rows.downstream), np.nan)
+        )
+        if vehicles:
+            in_veh = tuple(vehicles[i] for i in rows.incoming)
+            out_veh = tuple(vehicles[i] for i in rows.outgoing)
+            down_veh = tuple(tuple(vehicles[i] for i in d) for d in rows.downstream)
+        else:
+            in_veh = out_veh = ()
+            down_veh = ()
         return IntersectionObs(
             spec=spec,
             time_s=now,
@@ -228,6 +238,10 @@ class Episode:
             in_mean_speed_m_s=inc[:, 3],
             out_vehicles=out[:, 0],
             out_halting=out[:, 1],
+            down_halting=down_halting,
+            in_lane_vehicles=in_veh,
+            out_lane_vehicles=out_veh,
+            down_lane_vehicles=down_veh,
         )
 
     def _apply(
@@ -258,6 +272,26 @@ class Episode:
                 ) from exc
             if changed is not None:
                 self._set(tls, changed, now, timelines)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Rows of one intersection's lanes in the backend's readings."""
+
+    incoming: np.ndarray
+    outgoing: np.ndarray
+    downstream: tuple[np.ndarray, ...]
+
+    @classmethod
+    def of(cls, spec: IntersectionSpec, lane_index: dict[str, int]) -> _Rows:
+        return cls(
+            incoming=np.array([lane_index[ln.id] for ln in spec.incoming_lanes], dtype=np.intp),
+            outgoing=np.array([lane_index[ln.id] for ln in spec.outgoing_lanes], dtype=np.intp),
+            downstream=tuple(
+                np.array([lane_index[d] for d in ln.downstream_lanes if d in lane_index], dtype=np.intp)
+                for ln in spec.outgoing_lanes
+            ),
+        )
 
 
 def _closest_green(current: str, states: list[str]) -> int:
