@@ -97,6 +97,17 @@ class Episode:
         self.decision_interval_s = interval
         self.record_timelines = record_timelines
         self.name = str(getattr(controller, "name", type(controller).__name__))
+        self.actuators: dict[str, Actuator] = {}
+        self.timelines: dict[str, list[tuple[float, str]]] = {}
+        self.decisions = 0
+        self.sim_calls = 0
+        self.controller_time_s = 0.0
+        self.done = False
+        self._started = False
+        self._with_vehicles = False
+        self._rows: dict[str, _Rows] = {}
+        self._now = config.begin_s
+        self._next_decision = config.begin_s + interval
 
     def _aligned(self, t: float) -> float:
         step = self.config.step_length_s
@@ -104,27 +115,37 @@ class Episode:
         return begin + math.ceil((t - begin) / step - _EPS_S) * step
 
     def run(self) -> EpisodeStats:
-        """Run the whole episode; the backend is closed on every exit path."""
-        backend, cfg = self.backend, self.config
+        """Run the whole episode with the controller; the backend is closed on every exit path."""
         try:
-            backend.start(cfg)
-            return self._loop()
+            obs = self.start()
+            while obs is not None:
+                started = time.perf_counter()
+                requests = self.controller.act(obs)
+                self.controller_time_s += time.perf_counter() - started
+                obs = self.step(requests)
+            return self.stats()
         finally:
-            backend.close()
+            self.close()
 
-    def _loop(self) -> EpisodeStats:
+    # -- stepping API (used by run() and by the reinforcement-learning environments) ------
+    def start(self) -> dict[str, IntersectionObs] | None:
+        """Start SUMO and advance to the first decision; return its observations.
+
+        Returns None when there is nothing to decide (no controllable light, a controller
+        that does not set signals, or a window shorter than one decision interval); the
+        simulation has then run to its end.
+        """
         backend, cfg = self.backend, self.config
+        if self._started:
+            raise ControllerError("an Episode can be started only once")
+        self._started = True
+        backend.start(cfg)
         specs = self.model.intersections
         if not getattr(self.controller, "controls_signals", True) or not specs:
             backend.step_until(cfg.end_s)
-            return EpisodeStats(
-                decisions=0,
-                switches=0,
-                overrides={},
-                controller_time_s=0.0,
-                sim_calls=1,
-                intersections=(),
-            )
+            self.sim_calls += 1
+            self.done = True
+            return None
         self.controller.reset(self.model, np.random.default_rng(cfg.seed))
 
         lane_index: dict[str, int] = {}
@@ -137,66 +158,90 @@ class Episode:
         except ValueError as exc:
             raise ControllerError(f"controller {self.name!r}: observed_lane_fields: {exc}") from exc
         backend.watch_lanes(list(lane_index), fields)
-        with_vehicles = VEHICLES in fields
-        rows = {spec.id: _Rows.of(spec, lane_index) for spec in specs}
+        self._with_vehicles = VEHICLES in fields
+        self._rows = {spec.id: _Rows.of(spec, lane_index) for spec in specs}
 
         now = backend.time_s()
-        actuators: dict[str, Actuator] = {}
-        timelines: dict[str, list[tuple[float, str]]] = {}
         for spec in specs:
             current = backend.signal_state(spec.id)
             states = [p.state for p in spec.green_phases]
             initial = states.index(current) if current in states else _closest_green(current, states)
             # Starting from what the program shows: a clearance first if links would lose green.
             act = Actuator(states, self.timing, now_s=now, initial_phase=initial, current_state=current)
-            actuators[spec.id] = act
+            self.actuators[spec.id] = act
             if self.record_timelines:
-                timelines[spec.id] = [(now, current)]
+                self.timelines[spec.id] = [(now, current)]
             if act.state != current:
-                self._set(spec.id, act.state, now, timelines)
+                self._set(spec.id, act.state, now, self.timelines)
+        self._now = now
+        self._next_decision = cfg.begin_s + self.decision_interval_s
+        return self._advance()
 
-        decisions = 0
-        sim_calls = 0
-        controller_time = 0.0
-        next_decision = cfg.begin_s + self.decision_interval_s
-        end = cfg.end_s
+    def step(self, requests: Mapping[str, PhaseRequest | None]) -> dict[str, IntersectionObs] | None:
+        """Apply one decision's requests and advance to the next decision.
+
+        Returns the next decision's observations, or None when the episode has ended.
+        """
+        if self.done or not self._started:
+            raise ControllerError("step() called on an episode that is not running")
+        self.decisions += 1
+        self._apply(requests, self.actuators, self._now, self.timelines)
+        while self._next_decision <= self._now + _EPS_S:
+            self._next_decision += self.decision_interval_s
+        return self._advance()
+
+    @property
+    def time_s(self) -> float:
+        """Simulation time of the current decision [s]."""
+        return self._now
+
+    def close(self) -> None:
+        """Stop SUMO (idempotent); its outputs are complete afterwards."""
+        self.backend.close()
+
+    def stats(self) -> EpisodeStats:
+        """Return what happened on the control side so far."""
+        overrides: Counter[str] = Counter()
+        for act in self.actuators.values():
+            overrides.update(act.overrides)
+        return EpisodeStats(
+            decisions=self.decisions,
+            switches=sum(a.switches for a in self.actuators.values()),
+            overrides=dict(sorted(overrides.items())),
+            controller_time_s=self.controller_time_s,
+            sim_calls=self.sim_calls,
+            intersections=tuple(self.actuators),
+            timelines=self.timelines,
+        )
+
+    def _advance(self) -> dict[str, IntersectionObs] | None:
+        """Step SUMO through actuator events to the next decision time; observe there."""
+        backend, end = self.backend, self.config.end_s
+        now = self._now
         while now < end - _EPS_S:
-            target = min(next_decision, end, *(a.next_event_s() for a in actuators.values()))
+            target = min(self._next_decision, end, *(a.next_event_s() for a in self.actuators.values()))
             target = min(self._aligned(target), end)
             if target > now + _EPS_S:
                 backend.step_until(target)
-                sim_calls += 1
+                self.sim_calls += 1
                 now = backend.time_s()
-            for tls, act in actuators.items():
+            for tls, act in self.actuators.items():
                 changed = act.advance(now)
                 if changed is not None:
-                    self._set(tls, changed, now, timelines)
-            if now >= next_decision - _EPS_S and now < end - _EPS_S:
+                    self._set(tls, changed, now, self.timelines)
+            if now >= self._next_decision - _EPS_S and now < end - _EPS_S:
+                self._now = now
                 readings = backend.read_lanes()
-                vehicles = backend.read_vehicles() if with_vehicles else ()
-                observations = {
-                    spec.id: self._observe(spec, actuators[spec.id], readings, vehicles, rows[spec.id], now)
-                    for spec in specs
+                vehicles = backend.read_vehicles() if self._with_vehicles else ()
+                return {
+                    spec.id: self._observe(
+                        spec, self.actuators[spec.id], readings, vehicles, self._rows[spec.id], now
+                    )
+                    for spec in self.model.intersections
                 }
-                started = time.perf_counter()
-                requests = self.controller.act(observations)
-                controller_time += time.perf_counter() - started
-                decisions += 1
-                self._apply(requests, actuators, now, timelines)
-                while next_decision <= now + _EPS_S:
-                    next_decision += self.decision_interval_s
-        overrides: Counter[str] = Counter()
-        for act in actuators.values():
-            overrides.update(act.overrides)
-        return EpisodeStats(
-            decisions=decisions,
-            switches=sum(a.switches for a in actuators.values()),
-            overrides=dict(sorted(overrides.items())),
-            controller_time_s=controller_time,
-            sim_calls=sim_calls,
-            intersections=tuple(actuators),
-            timelines=timelines,
-        )
+        self._now = now
+        self.done = True
+        return None
 
     def _set(self, tls: str, state: str, now: float, timelines: dict[str, list[tuple[float, str]]]) -> None:
         self.backend.set_signal_state(tls, state)
