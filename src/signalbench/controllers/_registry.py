@@ -204,6 +204,7 @@ def _default_registry() -> ControllerRegistry:
     from signalbench.controllers.greedy import Greedy
     from signalbench.controllers.longest_queue import LongestQueueFirst
     from signalbench.controllers.max_pressure import MaxPressure
+    from signalbench.controllers.q_learning import QLearning
     from signalbench.controllers.random_phase import RandomPhase
     from signalbench.controllers.sotl import Sotl
 
@@ -226,6 +227,9 @@ def _default_registry() -> ControllerRegistry:
     )
     reg.register(
         "actuated-v0", Actuated, summary="vehicle-actuated: gap-out / max-out, skip phases without calls"
+    )
+    reg.register(
+        "q-learning-v0", QLearning, summary="tabular Q-learning per light (numpy), from a trained checkpoint"
     )
     return reg
 

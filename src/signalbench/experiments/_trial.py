@@ -25,11 +25,11 @@ from signalbench.controllers import registry
 from signalbench.errors import SignalbenchError
 from signalbench.experiments._episode import Episode
 from signalbench.metrics import read_trip_metrics
-from signalbench.networks import load_network_model, resolve_network
+from signalbench.networks import Scenario, load_network_model, resolve_network
 from signalbench.signals import SignalTiming
 from signalbench.sim import SimConfig, make_backend, run_sumo, sumo_version
 
-__all__ = ["TrialResult", "TrialSpec", "TrialState", "run_trial"]
+__all__ = ["TrialResult", "TrialSpec", "TrialState", "run_trial", "trial_scenario"]
 
 TrialState = Literal["complete", "failed"]
 
@@ -198,6 +198,18 @@ def _warnings(path: Path | None) -> dict[str, Any]:
     return {"count": len(lines), "first": lines[:_FIRST_WARNINGS]}
 
 
+def trial_scenario(spec: TrialSpec) -> Scenario:
+    """Return the files and time window a trial runs on (shortened to ``duration_s``)."""
+    scenario = resolve_network(
+        spec.network, route_files=spec.route_files, begin_s=spec.begin_s, end_s=spec.end_s
+    )
+    if spec.duration_s is not None:
+        scenario = dataclasses.replace(
+            scenario, end_s=min(scenario.end_s, scenario.begin_s + spec.duration_s)
+        )
+    return scenario
+
+
 def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> TrialResult:
     """Run one trial; every failure becomes a ``failed`` result, never an exception.
 
@@ -217,13 +229,7 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
     command: list[str] = []
     versions: dict[str, str] = {"signalbench": __version__, "python": platform.python_version()}
     try:
-        scenario = resolve_network(
-            spec.network, route_files=spec.route_files, begin_s=spec.begin_s, end_s=spec.end_s
-        )
-        if spec.duration_s is not None:
-            scenario = dataclasses.replace(
-                scenario, end_s=min(scenario.end_s, scenario.begin_s + spec.duration_s)
-            )
+        scenario = trial_scenario(spec)
         binary = Path(spec.sumo_binary) if spec.sumo_binary else None
         versions["sumo"] = sumo_version(binary)
         outdir.mkdir(parents=True, exist_ok=True)
@@ -249,7 +255,13 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             statistics_file=Path("statistics.xml"),
             message_file=None,
         ).command(binary or "sumo")
-        controller = registry.build(spec.controller, spec.params)
+        params = dict(spec.params)
+        if "train" in params:  # a learning controller: train (or find the cached training) first
+            from signalbench.experiments._training import ensure_trained
+
+            params.pop("train")
+            params["checkpoint"] = str(ensure_trained(spec))
+        controller = registry.build(spec.controller, params)
         if not getattr(controller, "controls_signals", True):
             # No Python decisions: plain SUMO, no TraCI round trips at all.
             run_sumo(config)
