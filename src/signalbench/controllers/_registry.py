@@ -200,7 +200,11 @@ def _factory(entry: ControllerEntry, params: dict[str, Any]) -> Callable[[], Any
 
 def _default_registry() -> ControllerRegistry:
     from signalbench.controllers.fixed_time import FixedTime
+    from signalbench.controllers.green_wave import GreenWave
     from signalbench.controllers.max_pressure import MaxPressure
+    from signalbench.controllers.sumo_actuated import SumoActuated
+    from signalbench.controllers.sumo_delay_based import SumoDelayBased
+    from signalbench.controllers.webster import Webster
 
     reg = ControllerRegistry()
     reg.register("fixed-time-v0", FixedTime, summary="the network's own signal programs, untouched")
@@ -208,6 +212,30 @@ def _default_registry() -> ControllerRegistry:
         "max-pressure-v0",
         MaxPressure,
         summary="serve the phase with the largest upstream-minus-downstream queue (Varaiya 2013)",
+    )
+    reg.register(
+        "webster-v0",
+        Webster,
+        summary="fixed-time plans from Webster's formulas and the trial's measured flows (Webster 1958)",
+        scope="network",
+    )
+    reg.register(
+        "green-wave-v0",
+        GreenWave,
+        summary="common cycle, Webster splits, offsets from travel times along the main direction",
+        scope="network",
+    )
+    reg.register(
+        "sumo-actuated-v0",
+        SumoActuated,
+        summary="SUMO's gap-based actuated control on the network's own phases",
+        scope="network",
+    )
+    reg.register(
+        "sumo-delay-based-v0",
+        SumoDelayBased,
+        summary="SUMO's delay-based actuated control on the network's own phases (Oertel & Wagner 2011)",
+        scope="network",
     )
     return reg
 
