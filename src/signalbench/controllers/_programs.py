@@ -221,7 +221,7 @@ def split_greens(
     greens = [fixed[i] if i in fixed else share[i] for i in range(n)]
     # Whole seconds adding up to the rounded effective green (largest remainder first).
     rounded = [g if i in fixed else float(math.floor(g)) for i, g in enumerate(greens)]
-    missing = round(sum(greens) - sum(rounded))
+    missing = math.floor(sum(greens) - sum(rounded) + 0.5 + 1e-9)  # half up, despite float noise
     for i in sorted(free, key=lambda i: (rounded[i] - greens[i], i))[: max(missing, 0)]:
         rounded[i] += 1.0
     return [max(g, min_green_s) for g in rounded]
