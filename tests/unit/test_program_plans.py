@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from signalbench.controllers import registry
-from signalbench.controllers._demand import count_edge_pairs
+from signalbench.controllers._demand import count_edge_pairs, route_file_pairs
 from signalbench.controllers._programs import (
     build_cycle,
     phase_flow_ratios,
@@ -212,3 +212,39 @@ def test_program_controllers_are_network_level_and_leave_signals_to_sumo():
         assert entry.scope == "network"
         ctrl = registry.build(name)
         assert ctrl.controls_signals is False and hasattr(ctrl, "write_programs")
+
+
+def test_route_files_with_routes_are_read_directly(tmp_path):
+    path = tmp_path / "demand.rou.xml"
+    path.write_text(
+        "<routes>"
+        '<vType id="car"/>'
+        '<route id="r1" edges="w ab bc"/>'
+        '<routeDistribution id="d"><route refId="r1" probability="3"/><route edges="w x" probability="1"/>'
+        "</routeDistribution>"
+        '<vehicle id="a" depart="5" route="r1"/>'
+        '<vehicle id="b" depart="6"><route edges="x y"/></vehicle>'
+        '<vehicle id="late" depart="100" route="r1"/>'
+        '<vehicle id="c" depart="7" route="d"/>'
+        '<flow id="f" begin="0" end="100" vehsPerHour="360" route="r1"/>'
+        '<flow id="g" begin="40" end="60" number="4"><route edges="y z"/></flow>'
+        "</routes>"
+    )
+    counts = route_file_pairs([path], begin_s=0.0, end_s=50.0)
+    assert counts == pytest.approx(
+        {
+            ("w", "ab"): 1 + 0.75 + 5,
+            ("ab", "bc"): 1 + 0.75 + 5,
+            ("x", "y"): 1,
+            ("w", "x"): 0.25,
+            ("y", "z"): 2,
+        }
+    )
+
+
+def test_trips_need_the_sumo_pre_run(tmp_path):
+    path = tmp_path / "trips.rou.xml"
+    path.write_text('<routes><trip id="t" depart="1" from="a" to="b"/></routes>')
+    assert route_file_pairs([path], begin_s=0.0, end_s=50.0) is None
+    path.write_text('<routes><flow id="f" begin="0" end="9" period="1" from="a" to="b"/></routes>')
+    assert route_file_pairs([path], begin_s=0.0, end_s=50.0) is None
