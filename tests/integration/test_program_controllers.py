@@ -47,6 +47,7 @@ def test_program_controller_runs_safely_and_vehicles_flow(tmp_path, controller, 
     assert result.metrics["vehicles_arrived"] > 20 and result.metrics["collisions"] == 0
     assert "programs.add.xml" in result.sumo_command  # bare name: reruns next to the file
     plans = result.control["programs"]
+    assert isinstance(result.control["uncontrolled"], list)
     root = ET.parse(tmp_path / result.trial_id / "programs.add.xml").getroot()
     logics = root.findall("tlLogic")
     assert sorted(plans) == sorted(lg.get("id", "") for lg in logics) and logics

@@ -247,15 +247,15 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
         if isinstance(controller, ProgramWriter) and not getattr(controller, "controls_signals", True):
             # The controller installs SUMO programs (programs.add.xml, loaded last, so active).
             programs_file = outdir / "programs.add.xml"
-            programs = dict(
-                controller.write_programs(
-                    load_network_model(scenario.net_file),
-                    scenario,
-                    programs_file,
-                    scale=spec.scale,
-                    seed=spec.seed,
-                )
-            )
+            program_model = load_network_model(scenario.net_file)
+            programs = {
+                "programs": dict(
+                    controller.write_programs(
+                        program_model, scenario, programs_file, scale=spec.scale, seed=spec.seed
+                    )
+                ),
+                "uncontrolled": list(program_model.problems),
+            }
             config = dataclasses.replace(config, additional_files=(*config.additional_files, programs_file))
         # Recorded with bare output names, so it reruns as is in any folder.
         command = dataclasses.replace(
@@ -272,7 +272,7 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             run_sumo(config)
             control: dict[str, Any] = {"decisions": 0, "controlled_intersections": 0}
             if programs is not None:
-                control["programs"] = programs
+                control.update(programs)
         else:
             model = load_network_model(scenario.net_file)
             backend = make_backend(spec.backend)
