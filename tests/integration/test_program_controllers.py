@@ -6,8 +6,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from signalbench.controllers import registry
+from signalbench.controllers import GreenWave, SumoActuated, SumoDelayBased, Webster, registry
 from signalbench.experiments import TrialSpec, run_trial
+from signalbench.networks import catalog, load_network_model
 from signalbench.signals import SignalTiming, audit_timeline
 
 pytestmark = pytest.mark.integration
@@ -87,3 +88,39 @@ def test_green_wave_coordinates_the_arterial(tmp_path):
     coordinated = [p for p in plans.values() if "coordinated_from" in p]
     assert len(coordinated) >= 8  # four avenues of four signals: at least 2 links each way
     assert any(p["offset_s"] > 0 for p in coordinated)
+
+
+def audit_program(program, yellow_s: float, min_green_s: float) -> list[str]:
+    timeline, t = [], 0.0
+    for _ in range(3):
+        for p in program.phases:
+            timeline.append((t, p.state))
+            t += p.min_dur_s if p.min_dur_s is not None else p.duration_s
+    greens = [p.state for p in program.phases if "y" not in p.state]
+    timing = SignalTiming(yellow_s=yellow_s, min_green_s=min_green_s, max_green_s=None)
+    return audit_timeline(timeline, timing, end_s=t, phases=greens)
+
+
+@pytest.mark.parametrize("network", sorted(catalog()))
+def test_plans_for_every_catalog_network_are_safe(network):
+    """Every light of every catalog network: the installed program passes the audit (no SUMO run)."""
+    model = load_network_model(catalog()[network].scenario().net_file)
+    # one vehicle per second on every movement of every light: the heaviest plans, all phases used
+    flows = {}
+    for spec in model.intersections:
+        edge = {lane.id: lane.edge_id for lane in (*spec.incoming_lanes, *spec.outgoing_lanes)}
+        for m in spec.movements:
+            flows[(edge[m.from_lane], edge[m.to_lane])] = 3600.0
+    webster = Webster().plans(model, flows)
+    waves, _, cycle = GreenWave().plans(model, flows)
+    actuated = SumoActuated().programs(model) + SumoDelayBased().programs(model)
+    assert {p.program.cycle_s for p in waves.values()} == {cycle}
+    for program in [p.program for p in webster] + [p.program for p in waves.values()] + actuated:
+        spec = model[program.tls_id]
+        yellow = (
+            min(d for s, d in spec.program if "y" in s.lower())
+            if any("y" in s.lower() for s, _ in spec.program)
+            else 0.0
+        )
+        assert audit_program(program, yellow, 5.0) == [], (network, program.tls_id)
+        assert program.phases and all(len(p.state) == spec.n_links for p in program.phases)
