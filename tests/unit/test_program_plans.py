@@ -248,3 +248,8 @@ def test_trips_need_the_sumo_pre_run(tmp_path):
     assert route_file_pairs([path], begin_s=0.0, end_s=50.0) is None
     path.write_text('<routes><flow id="f" begin="0" end="9" period="1" from="a" to="b"/></routes>')
     assert route_file_pairs([path], begin_s=0.0, end_s=50.0) is None
+
+
+def test_green_wave_rejects_a_common_cycle_too_short_for_a_signal():
+    with pytest.raises(ControllerError, match=r"cycle_s 20 is shorter than intersection 'A' needs \(24 s"):
+        GreenWave(GreenWaveParams(cycle_s=20.0)).plans(chain_model(), {})

@@ -21,6 +21,7 @@ from signalbench.controllers._api import IntersectionObs, PhaseRequest
 from signalbench.controllers._demand import edge_pair_flows
 from signalbench.controllers._programs import check_number, primary_phases, write_programs_file
 from signalbench.controllers.webster import WebsterParams, WebsterPlan, webster_plan
+from signalbench.errors import ControllerError
 from signalbench.networks import NetworkModel, Scenario
 
 __all__ = ["CoordinatedLink", "GreenWave", "GreenWaveParams", "coordinated_links"]
@@ -156,10 +157,21 @@ class GreenWave:
     ) -> tuple[dict[str, WebsterPlan], list[CoordinatedLink], float]:
         """Plans with offsets for every signal, the coordinated links and the common cycle."""
         own = {spec.id: webster_plan(spec, flows, self.params) for spec in model.intersections}
+        # The shortest cycle each signal can run: its minimum greens plus its lost time.
+        needed = {tls: len(p.phases) * self.params.min_green_s + p.lost_time_s for tls, p in own.items()}
+        if self.params.cycle_s is not None:
+            for tls, need in needed.items():
+                if self.params.cycle_s < need:
+                    raise ControllerError(
+                        f"green-wave: cycle_s {self.params.cycle_s:g} is shorter than intersection {tls!r} "
+                        f"needs ({need:g} s: {len(own[tls].phases)} phases x min_green_s "
+                        f"{self.params.min_green_s:g} + {own[tls].lost_time_s:g} s lost time)"
+                    )
+            wanted = self.params.cycle_s
+        else:
+            wanted = max([p.webster_cycle_s for p in own.values()] + list(needed.values()), default=60.0)
         # Whole seconds, so that every signal's rounded greens add up to exactly this cycle.
-        cycle = float(
-            math.ceil(self.params.cycle_s or max((p.webster_cycle_s for p in own.values()), default=60.0))
-        )
+        cycle = float(math.ceil(wanted))
         plans = {
             spec.id: webster_plan(spec, flows, self.params, cycle_s=cycle) for spec in model.intersections
         }
