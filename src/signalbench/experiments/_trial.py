@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from signalbench._hashing import file_sha256
 from signalbench._version import __version__
-from signalbench.controllers import registry
+from signalbench.controllers import ProgramWriter, registry
 from signalbench.errors import SignalbenchError
 from signalbench.experiments._episode import Episode
 from signalbench.metrics import read_trip_metrics
@@ -248,13 +248,6 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             message_file=outdir / "sumo-messages.log",
             sumo_binary=binary,
         )
-        # Recorded with bare output names, so it reruns as is in any folder.
-        command = dataclasses.replace(
-            config,
-            tripinfo_file=Path("tripinfo.xml"),
-            statistics_file=Path("statistics.xml"),
-            message_file=None,
-        ).command(binary or "sumo")
         params = dict(spec.params)
         if "train" in params:  # a learning controller: train (or find the cached training) first
             from signalbench.experiments._training import ensure_trained
@@ -262,10 +255,36 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             params.pop("train")
             params["checkpoint"] = str(ensure_trained(spec))
         controller = registry.build(spec.controller, params)
+        programs: dict[str, Any] | None = None
+        if isinstance(controller, ProgramWriter) and not getattr(controller, "controls_signals", True):
+            # The controller installs SUMO programs (programs.add.xml, loaded last, so active).
+            programs_file = outdir / "programs.add.xml"
+            program_model = load_network_model(scenario.net_file)
+            programs = {
+                "programs": dict(
+                    controller.write_programs(
+                        program_model, scenario, programs_file, scale=spec.scale, seed=spec.seed
+                    )
+                ),
+                "uncontrolled": list(program_model.problems),
+            }
+            config = dataclasses.replace(config, additional_files=(*config.additional_files, programs_file))
+        # Recorded with bare output names, so it reruns as is in any folder.
+        command = dataclasses.replace(
+            config,
+            tripinfo_file=Path("tripinfo.xml"),
+            statistics_file=Path("statistics.xml"),
+            message_file=None,
+            additional_files=tuple(
+                Path(f.name) if f.parent == outdir else f for f in config.additional_files
+            ),
+        ).command(binary or "sumo")
         if not getattr(controller, "controls_signals", True):
             # No Python decisions: plain SUMO, no TraCI round trips at all.
             run_sumo(config)
             control: dict[str, Any] = {"decisions": 0, "controlled_intersections": 0}
+            if programs is not None:
+                control.update(programs)
         else:
             model = load_network_model(scenario.net_file)
             backend = make_backend(spec.backend)
