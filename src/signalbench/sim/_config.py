@@ -36,6 +36,7 @@ class SimConfig:
             (``--error-log`` with ``--no-warnings``), or None to leave them on the terminal.
         sumo_binary: a specific SUMO binary (e.g. another version); None uses eclipse-sumo's.
         gui: run ``sumo-gui`` instead of ``sumo`` (needs the traci backend and a display).
+        emissions: equip every vehicle with SUMO's emissions device (CO2, NOx, fuel in tripinfo).
         extra_args: further SUMO options, appended verbatim.
 
     """
@@ -55,6 +56,7 @@ class SimConfig:
     message_file: Path | None = None
     sumo_binary: Path | None = None
     gui: bool = False
+    emissions: bool = False
     extra_args: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -95,7 +97,11 @@ class SimConfig:
             args += [
                 "--tripinfo-output", str(self.tripinfo_file),
                 "--tripinfo-output.write-unfinished", "true",
+                # Unserved demand: vehicles loaded but never inserted (depart="-1").
+                "--tripinfo-output.write-undeparted", "true",
             ]  # fmt: skip
+        if self.emissions:
+            args += ["--device.emissions.probability", "1"]
         if self.statistics_file is not None:
             args += ["--statistic-output", str(self.statistics_file)]
         if self.message_file is not None:
