@@ -269,16 +269,18 @@ def write_report(directory: Path | str, out_dir: Path | str | None = None, optio
             if len(mine) == 0:
                 continue
             slug = _slug(f"{network}_{demand:g}")
-            chosen = [t for t in options.intersections if t in set(mine["tls"])]
-            if not chosen:
-                by_queue = mine.groupby("tls")["queue_mean_veh"].mean().sort_values(ascending=False)
-                chosen = [str(t) for t in by_queue.index[:3]]
-            name = f"queue_{slug}.png"
-            plot_queue_timeseries(ts, str(network), float(demand), chosen, out / name)
-            images.append((name, f"Queue over time, {network}, demand × {demand:g}"))
             name = f"intersections_{slug}.png"
             plot_intersection_delay(inter, str(network), float(demand), out / name)
             images.append((name, f"Delay per signal, {network}, demand × {demand:g}"))
+            in_series = set(ts[(ts["network"] == network) & (ts["demand"] == demand)]["tls"]) if len(ts) else set()
+            chosen = [t for t in options.intersections if t in in_series]
+            if not chosen:
+                by_queue = mine.groupby("tls")["queue_mean_veh"].mean().sort_values(ascending=False)
+                chosen = [str(t) for t in by_queue.index if t in in_series][:3]
+            if chosen:
+                name = f"queue_{slug}.png"
+                plot_queue_timeseries(ts, str(network), float(demand), chosen, out / name)
+                images.append((name, f"Queue over time, {network}, demand × {demand:g}"))
     if images:
         md += ["", "## Plots", ""]
         md += [f"![{alt}]({name})\n" for name, alt in images]
