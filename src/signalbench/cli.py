@@ -106,7 +106,9 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     results.add_argument("dir", type=Path, metavar="DIR", help="experiment directory, e.g. runs/quickstart")
-    results.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (default csv)")
+    results.add_argument(
+        "--format", choices=("csv", "json"), default="csv", help="output format (default csv)"
+    )
     report = sub.add_parser(
         "report",
         help="write a report (tables with 95 % CIs, paired comparisons, plots) for an experiment",
@@ -115,11 +117,15 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     report.add_argument("dir", type=Path, metavar="EXPERIMENT_DIR", help="experiment directory")
-    report.add_argument("--baseline", metavar="LABEL", help="controller label to compare with (default fixed-time)")
-    report.add_argument("--out", type=Path, metavar="DIR", help="output folder (default EXPERIMENT_DIR/report)")
+    report.add_argument(
+        "--baseline", metavar="LABEL", help="controller label to compare with (default fixed-time)"
+    )
+    report.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default EXPERIMENT_DIR/report)"
+    )
     report.add_argument(
         "--metric", action="append", metavar="NAME",
-        help="metric in the tables (repeatable; the first is plotted; default delay, trip time, waiting time)",
+        help="metric in the tables (repeatable; the first is plotted; default: delay, trip time, waiting)",
     )  # fmt: skip
     report.add_argument(
         "--intersection", action="append", metavar="TLS",

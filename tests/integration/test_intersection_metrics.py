@@ -9,8 +9,20 @@ from collections import Counter
 import pytest
 
 import signalbench
-from signalbench.experiments import ReportOptions, TrialSpec, run_experiment, run_trial, spec_from_dict, write_report
-from signalbench.metrics import read_intersection_tables, read_statistics, read_trip_metrics, write_measurement_file
+from signalbench.experiments import (
+    ReportOptions,
+    TrialSpec,
+    run_experiment,
+    run_trial,
+    spec_from_dict,
+    write_report,
+)
+from signalbench.metrics import (
+    read_intersection_tables,
+    read_statistics,
+    read_trip_metrics,
+    write_measurement_file,
+)
 from signalbench.networks import catalog, load_network_model
 from signalbench.sim import SimConfig, run_sumo
 
@@ -20,7 +32,7 @@ DURATION_S = 300.0
 
 
 def test_throughput_equals_edge_exits_and_summary_matches_statistics(tmp_path):
-    """Plain sumo, demand × 2 so some vehicles stay outside: every number checked against SUMO."""
+    """Plain sumo, demand x 2 so some vehicles stay outside: every number checked against SUMO."""
     sc = catalog()["cologne3-v0"].scenario()
     model = load_network_model(sc.net_file)
     measures = write_measurement_file(model, tmp_path, interval_s=60)
@@ -45,8 +57,12 @@ def test_throughput_equals_edge_exits_and_summary_matches_statistics(tmp_path):
     ours = read_trip_metrics(cfg.tripinfo_file, cfg.statistics_file)
     stats = read_statistics(cfg.statistics_file)
     assert ours.vehicles_total == stats["vehicleTripStatistics.count"]
-    for name, key in (("mean_travel_time_s", "duration"), ("mean_waiting_time_s", "waitingTime"),
-                      ("mean_time_loss_s", "timeLoss"), ("mean_depart_delay_s", "departDelay")):
+    for name, key in (
+        ("mean_travel_time_s", "duration"),
+        ("mean_waiting_time_s", "waitingTime"),
+        ("mean_time_loss_s", "timeLoss"),
+        ("mean_depart_delay_s", "departDelay"),
+    ):
         assert getattr(ours, name) == pytest.approx(stats[f"vehicleTripStatistics.{key}"], abs=0.006), name
     assert ours.vehicles_unserved == stats["vehicles.waiting"] > 0  # fmt: skip
     assert ours.mean_delay_incl_unserved_s > ours.mean_delay_s
@@ -91,16 +107,31 @@ def test_controlled_trial_stores_tables_and_report_from_a_real_experiment(tmp_pa
     mp = df[df["controller"] == "max-pressure-v0"]
     assert (mp["decisions"] > 0).all() and (mp["controller_ms_per_decision"] > 0).all()
     ts = signalbench.read_timeseries(tmp_path / "exp")
-    assert set(ts["begin_s"] - ts.groupby("trial_id")["begin_s"].transform("min")) == {0, 30, 60, 90, 120, 150, 180, 210}
+    assert set(ts["begin_s"] - ts.groupby("trial_id")["begin_s"].transform("min")) == {
+        0,
+        30,
+        60,
+        90,
+        120,
+        150,
+        180,
+        210,
+    }
     # Signals driven through TraCI are recorded too: green time moves with the controller.
     green = ts.groupby("label")["green_s"].sum()
     assert green["fixed-time-v0"] > 0 and green["max-pressure-v0"] > 0
     assert green["fixed-time-v0"] != green["max-pressure-v0"]
     html = write_report(tmp_path / "exp", tmp_path / "report", ReportOptions())
     out = tmp_path / "report"
-    assert {p.name for p in out.glob("*.png")} >= {"by_controller.png", "intersections_cologne3-v0_1.png", "queue_cologne3-v0_1.png"}
+    assert {p.name for p in out.glob("*.png")} >= {
+        "by_controller.png",
+        "intersections_cologne3-v0_1.png",
+        "queue_cologne3-v0_1.png",
+    }
     assert html.read_text().count("data:image/png;base64,") == 3
     assert "vs fixed-time-v0" in (out / "report.md").read_text()
     # A record rebuilt from the store carries no tables; one straight from run_trial does.
-    fresh = run_trial(TrialSpec(network="cologne1-v0", controller="fixed-time-v0", seed=1, duration_s=60), tmp_path)
+    fresh = run_trial(
+        TrialSpec(network="cologne1-v0", controller="fixed-time-v0", seed=1, duration_s=60), tmp_path
+    )
     assert fresh.tables["intersections"]["tls"]

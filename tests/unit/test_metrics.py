@@ -95,8 +95,8 @@ def test_sumo_version_of_another_binary(tmp_path):
 
 UNDEPARTED = TRIPINFO.replace(
     "</tripinfos>",
-    """    <tripinfo id="u1" depart="-1" departDelay="40.00" arrival="-1.00" duration="0.00" routeLength="0.00"
-              waitingTime="0.00" waitingCount="0" timeLoss="0.00" vaporized="end"/>
+    """    <tripinfo id="u1" depart="-1" departDelay="40.00" arrival="-1.00" duration="0.00"
+              routeLength="0.00" waitingTime="0.00" waitingCount="0" timeLoss="0.00" vaporized="end"/>
     <tripinfo id="u2" depart="-1" departDelay="20.00" arrival="-1.00" duration="0.00" routeLength="0.00"
               waitingTime="0.00" waitingCount="0" timeLoss="0.00" vaporized="end"/>
     <tripinfo id="later" depart="-1" departDelay="0.00" arrival="-1.00" duration="0.00" routeLength="0.00"

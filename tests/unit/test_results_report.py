@@ -8,7 +8,14 @@ import pytest
 import signalbench
 from signalbench.cli import main
 from signalbench.errors import SignalbenchError
-from signalbench.experiments import ReportOptions, ResultStore, TrialResult, TrialSpec, paired_change, write_report
+from signalbench.experiments import (
+    ReportOptions,
+    ResultStore,
+    TrialResult,
+    TrialSpec,
+    paired_change,
+    write_report,
+)
 
 
 def fake(label, seed, delay, *, state="complete", scale=1.0):
@@ -106,7 +113,10 @@ def test_paired_change_by_hand():
     assert c.change_pct == pytest.approx(100 * -10 / 45)
     # differences -10, -9, -11: s = 1, t(0.975, 2) = 4.303
     half = 4.303 * 1 / math.sqrt(3) * 100 / 45
-    assert (c.ci_low_pct, c.ci_high_pct) == (pytest.approx(c.change_pct - half), pytest.approx(c.change_pct + half))
+    assert (c.ci_low_pct, c.ci_high_pct) == (
+        pytest.approx(c.change_pct - half),
+        pytest.approx(c.change_pct + half),
+    )
     assert c.significant
     assert not paired_change({1: 30.0, 2: 60.0}, {1: 40.0, 2: 50.0}).significant
     assert paired_change({}, base).n_pairs == 0
@@ -115,11 +125,16 @@ def test_paired_change_by_hand():
 def test_report_tables_plots_and_failed_trials(experiment, tmp_path):
     html = write_report(experiment, tmp_path / "rep", ReportOptions(baseline="fixed"))
     md = (tmp_path / "rep" / "report.md").read_text()
-    assert "## cologne1-v0, demand × 1" in md and "## cologne1-v0, demand × 1.5" in md
+    assert "## cologne1-v0, demand x 1" in md and "## cologne1-v0, demand x 1.5" in md
     assert "| `fixed` | 3 | 45.0 ±" in md and "baseline" in md
     assert "-22.2 [" in md and "**significant**" in md  # adaptive vs fixed at demand 1
     assert "## Failed trials" in md and "SUMO crashed: boom" in md
-    for png in ("by_controller.png", "vs_demand.png", "queue_cologne1-v0_1.png", "intersections_cologne1-v0_1.png"):
+    for png in (
+        "by_controller.png",
+        "vs_demand.png",
+        "queue_cologne1-v0_1.png",
+        "intersections_cologne1-v0_1.png",
+    ):
         assert (tmp_path / "rep" / png).read_bytes()[:4] == b"\x89PNG"
     text = html.read_text()
     assert text.count("data:image/png;base64,") == 6 and "<table>" in text

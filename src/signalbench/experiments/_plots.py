@@ -48,7 +48,7 @@ def plot_by_controller(df: pd.DataFrame, metric: str, label: str, unit: str, pat
         x = np.arange(len(labels))
         ax.bar(x, means, yerr=halves, capsize=4, color=[colors(i % 10) for i in range(len(labels))])
         ax.set_xticks(x, [_short(lab, 18) for lab in labels], rotation=30, ha="right")
-        ax.set_title(f"{network}, demand × {demand:g}", fontsize=10)
+        ax.set_title(f"{network}, demand x {demand:g}", fontsize=10)
         ax.set_ylabel(f"{label} [{unit}]")
         ax.grid(axis="y", alpha=0.3)
     for ax in list(axes.flat)[len(groups) :]:
@@ -82,7 +82,7 @@ def plot_vs_demand(df: pd.DataFrame, metric: str, label: str, unit: str, path: P
                 label=_short(str(lab)),
             )
         ax.set_title(str(network), fontsize=10)
-        ax.set_xlabel("demand (× the network's own)")
+        ax.set_xlabel("demand (x the network's own)")
         ax.set_ylabel(f"{label} [{unit}]")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -94,7 +94,9 @@ def plot_vs_demand(df: pd.DataFrame, metric: str, label: str, unit: str, path: P
     plt.close(fig)
 
 
-def plot_queue_timeseries(ts: pd.DataFrame, network: str, demand: float, tls_ids: list[str], path: Path) -> None:
+def plot_queue_timeseries(
+    ts: pd.DataFrame, network: str, demand: float, tls_ids: list[str], path: Path
+) -> None:
     """Queue (halting vehicles, all approaches) over time at chosen signals, mean over seeds."""
     plt = _plt()
     part = ts[(ts["network"] == network) & (ts["demand"] == demand)]
@@ -115,7 +117,9 @@ def plot_queue_timeseries(ts: pd.DataFrame, network: str, demand: float, tls_ids
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="upper left")
     axes[-1, 0].set_xlabel("time since begin of run [min]")
-    fig.suptitle(f"{network}, demand × {demand:g}: mean queue per interval (halting vehicles, mean over seeds)")
+    fig.suptitle(
+        f"{network}, demand x {demand:g}: mean queue per interval (halting vehicles, mean over seeds)"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -137,7 +141,7 @@ def plot_intersection_delay(inter: pd.DataFrame, network: str, demand: float, pa
     ax.set_yticks(y + height * (len(labels) - 1) / 2, [_short(str(t), 30) for t in means.index], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("time loss on the incoming approaches [s/veh]")
-    ax.set_title(f"{network}, demand × {demand:g}: delay per signal (mean over seeds)", fontsize=10)
+    ax.set_title(f"{network}, demand x {demand:g}: delay per signal (mean over seeds)", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

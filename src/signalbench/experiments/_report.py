@@ -25,7 +25,7 @@ from signalbench.metrics import EMISSION_METRICS, TRIP_METRICS
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ReportOptions", "Comparison", "paired_change", "write_report"]
+__all__ = ["Comparison", "ReportOptions", "paired_change", "write_report"]
 
 _ALL_METRICS = {**TRIP_METRICS, **EMISSION_METRICS}
 _NICE = {
@@ -92,7 +92,9 @@ class Comparison:
 
 def paired_change(values: dict[int, float], baseline: dict[int, float]) -> Comparison:
     """Compare per-seed values with the baseline's values for the same seeds."""
-    seeds = sorted(s for s in values if s in baseline and not (math.isnan(values[s]) or math.isnan(baseline[s])))
+    seeds = sorted(
+        s for s in values if s in baseline and not (math.isnan(values[s]) or math.isnan(baseline[s]))
+    )
     if not seeds:
         return Comparison(n_pairs=0, change_pct=math.nan, ci_low_pct=math.nan, ci_high_pct=math.nan)
     diffs = [values[s] - baseline[s] for s in seeds]
@@ -117,7 +119,7 @@ class _Group:
 
 
 def _fmt(value: float, digits: int = 1) -> str:
-    return "–" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+    return "-" if value is None or math.isnan(value) else f"{value:.{digits}f}"
 
 
 def _summary_tables(df: pd.DataFrame, options: ReportOptions, baseline: str) -> list[_Group]:
@@ -179,7 +181,7 @@ def _markdown_table(group: _Group, options: ReportOptions, baseline: str) -> str
             if row["label"] == baseline:
                 cells.append("baseline")
             elif comp is None or comp.n_pairs == 0:
-                cells.append("–")
+                cells.append("-")
             else:
                 text = f"{comp.change_pct:+.1f}"
                 if not math.isnan(comp.ci_low_pct):
@@ -194,7 +196,9 @@ def _markdown_table(group: _Group, options: ReportOptions, baseline: str) -> str
 def _choose_baseline(labels: Sequence[str], wanted: str | None) -> str:
     if wanted is not None:
         if wanted not in labels:
-            raise SignalbenchError(f"--baseline {wanted!r} is not a controller label here; labels: {', '.join(labels)}")
+            raise SignalbenchError(
+                f"--baseline {wanted!r} is not a controller label here; labels: {', '.join(labels)}"
+            )
         return wanted
     return next((lab for lab in labels if lab.startswith("fixed-time")), labels[0])
 
@@ -203,7 +207,9 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
 
 
-def write_report(directory: Path | str, out_dir: Path | str | None = None, options: ReportOptions | None = None) -> Path:
+def write_report(
+    directory: Path | str, out_dir: Path | str | None = None, options: ReportOptions | None = None
+) -> Path:
     """Write ``report.md``, ``report.html`` (PNGs embedded) and the PNGs; return the HTML path.
 
     Raises:
@@ -249,7 +255,12 @@ def write_report(directory: Path | str, out_dir: Path | str | None = None, optio
             "(" + "; ".join(f"`{f}`: {_ALL_METRICS[f][1]}" for f in options.flag_metrics) + ")."
         )
     for group in groups:
-        md += ["", f"## {group.network}, demand × {group.demand:g}", "", _markdown_table(group, options, baseline)]
+        md += [
+            "",
+            f"## {group.network}, demand x {group.demand:g}",
+            "",
+            _markdown_table(group, options, baseline),
+        ]
 
     images: list[tuple[str, str]] = []
     if len(ok):
@@ -271,8 +282,10 @@ def write_report(directory: Path | str, out_dir: Path | str | None = None, optio
             slug = _slug(f"{network}_{demand:g}")
             name = f"intersections_{slug}.png"
             plot_intersection_delay(inter, str(network), float(demand), out / name)
-            images.append((name, f"Delay per signal, {network}, demand × {demand:g}"))
-            in_series = set(ts[(ts["network"] == network) & (ts["demand"] == demand)]["tls"]) if len(ts) else set()
+            images.append((name, f"Delay per signal, {network}, demand x {demand:g}"))
+            in_series = (
+                set(ts[(ts["network"] == network) & (ts["demand"] == demand)]["tls"]) if len(ts) else set()
+            )
             chosen = [t for t in options.intersections if t in in_series]
             if not chosen:
                 by_queue = mine.groupby("tls")["queue_mean_veh"].mean().sort_values(ascending=False)
@@ -280,16 +293,25 @@ def write_report(directory: Path | str, out_dir: Path | str | None = None, optio
             if chosen:
                 name = f"queue_{slug}.png"
                 plot_queue_timeseries(ts, str(network), float(demand), chosen, out / name)
-                images.append((name, f"Queue over time, {network}, demand × {demand:g}"))
+                images.append((name, f"Queue over time, {network}, demand x {demand:g}"))
     if images:
         md += ["", "## Plots", ""]
         md += [f"![{alt}]({name})\n" for name, alt in images]
     failed = df[df["state"] != "complete"]
     if len(failed):
-        md += ["", "## Failed trials", "", "| trial | network | demand | controller | seed | reason |", "|---|---|---|---|---|---|"]
+        md += [
+            "",
+            "## Failed trials",
+            "",
+            "| trial | network | demand | controller | seed | reason |",
+            "|---|---|---|---|---|---|",
+        ]
         for _, r in failed.iterrows():
             reason = str(r["error"]).replace("|", "\\|")
-            md.append(f"| `{r['trial_id']}` | {r['network']} | {r['demand']:g} | `{r['label']}` | {r['seed']} | {reason} |")
+            md.append(
+                f"| `{r['trial_id']}` | {r['network']} | {r['demand']:g} | `{r['label']}` "
+                f"| {r['seed']} | {reason} |"
+            )
     text = "\n".join(md) + "\n"
     atomic_write_text(out / "report.md", text)
     html_path = out / "report.html"
@@ -298,7 +320,7 @@ def write_report(directory: Path | str, out_dir: Path | str | None = None, optio
 
 
 def _html(title: str, markdown: str, folder: Path) -> str:
-    """A small self-contained HTML rendering of the report's Markdown (tables, images inline)."""
+    """Render the report's Markdown as one self-contained HTML page (tables, images inline)."""
     body: list[str] = []
     table: list[list[str]] = []
 

@@ -127,4 +127,3 @@ def read_approaches(directory: Path | str) -> pd.DataFrame:
 def read_timeseries(directory: Path | str) -> pd.DataFrame:
     """Per trial x traffic light x approach x interval (every interval, warm-up included)."""
     return _read_table(directory, "timeseries")
-

@@ -17,7 +17,7 @@ from typing import Any
 from signalbench.errors import SignalbenchError
 from signalbench.experiments._trial import TrialResult
 
-__all__ = ["TABLES", "ResultStore", "atomic_write_text", "atomic_write_parquet"]
+__all__ = ["TABLES", "ResultStore", "atomic_write_parquet", "atomic_write_text"]
 
 #: Per-trial tables stored as Parquet.
 TABLES = ("intersections", "approaches", "timeseries")

@@ -55,12 +55,21 @@ TIMESERIES_COLUMNS: dict[str, tuple[str, str]] = {
     "end_s": ("s", "interval end"),
     "time_loss_s": ("veh·s", "time loss of all vehicles while on the approach (edgeData timeLoss)"),
     "waiting_time_s": ("veh·s", "time vehicles stood (< 0.1 m/s) on the approach (edgeData waitingTime)"),
-    "vehicles": ("veh", "vehicles that entered or were inserted on the approach (edgeData entered + departed)"),
+    "vehicles": (
+        "veh",
+        "vehicles that entered or were inserted on the approach (edgeData entered + departed)",
+    ),
     "throughput_veh": ("veh", "vehicles that left the approach into the junction (edgeData left)"),
     "queue_mean_veh": ("veh", "time-mean number of halting vehicles on the approach's signalised lanes (E2)"),
-    "queue_max_veh": ("veh", "longest queue of any one signalised lane of the approach (E2 maxJamLengthInVehicles)"),
+    "queue_max_veh": (
+        "veh",
+        "longest queue of any one signalised lane of the approach (E2 maxJamLengthInVehicles)",
+    ),
     "green_s": ("lane·s", "green time summed over the approach's signalised lanes (tls states)"),
-    "green_utilisation": ("1", "throughput_veh / (green_s x 0.5 veh/s): degree of saturation at 1800 veh/h/lane"),
+    "green_utilisation": (
+        "1",
+        "throughput_veh / (green_s x 0.5 veh/s): degree of saturation at 1800 veh/h/lane",
+    ),
 }
 _KEYS = ("tls", "approach", "begin_s", "end_s")
 #: Per signal x approach over the measurement window (after warm-up).
@@ -123,7 +132,9 @@ def write_measurement_file(model: NetworkModel, outdir: Path, *, interval_s: flo
                 f'file="{_E2_FILE}" timeThreshold="0" speedThreshold="{HALTING_SPEED_M_S}" '
                 'jamThreshold="10"/>'
             )
-        lines.append(f'    <timedEvent type="SaveTLSSwitchStates" source={quoteattr(spec.id)} dest="{_TLS_FILE}"/>')
+        lines.append(
+            f'    <timedEvent type="SaveTLSSwitchStates" source={quoteattr(spec.id)} dest="{_TLS_FILE}"/>'
+        )
     lines.append("</additional>")
     path = outdir / MEASURES_FILE
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -209,19 +220,19 @@ def read_intersection_tables(
         timeline = sorted(switches.get(spec.id, []), key=lambda x: x[0])
         for approach, lanes in per_tls[spec.id].items():
             for lo, hi in _intervals(begin_s, end_s, interval_s):
-                edge = edge_rows.get((approach, lo), {})
+                data = edge_rows.get((approach, lo), {})
                 queues = [lane_rows.get((lane, lo), (0.0, 0.0)) for lane in lanes]
                 green = sum(_green_seconds(timeline, links_of[lane], lo, hi, end_s) for lane in lanes)
-                throughput = edge.get("throughput_veh", 0.0)
+                throughput = data.get("throughput_veh", 0.0)
                 timeseries.append(
                     {
                         "tls": spec.id,
                         "approach": approach,
                         "begin_s": lo,
                         "end_s": hi,
-                        "time_loss_s": edge.get("time_loss_s", 0.0),
-                        "waiting_time_s": edge.get("waiting_time_s", 0.0),
-                        "vehicles": edge.get("vehicles", 0.0),
+                        "time_loss_s": data.get("time_loss_s", 0.0),
+                        "waiting_time_s": data.get("waiting_time_s", 0.0),
+                        "vehicles": data.get("vehicles", 0.0),
                         "throughput_veh": throughput,
                         "queue_mean_veh": sum(q[0] for q in queues),
                         "queue_max_veh": max((q[1] for q in queues), default=0.0),
@@ -273,7 +284,9 @@ def _aggregate(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[s
                 "queue_mean_veh": queue_mean,
                 "queue_max_veh": float(max(r["queue_max_veh"] for r in group)),
                 "green_utilisation": _utilisation(sums["throughput_veh"], sums["green_s"]),
-                "time_loss_per_veh_s": sums["time_loss_s"] / sums["vehicles"] if sums["vehicles"] else math.nan,
+                "time_loss_per_veh_s": sums["time_loss_s"] / sums["vehicles"]
+                if sums["vehicles"]
+                else math.nan,
             }
         )
     return out

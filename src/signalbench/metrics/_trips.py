@@ -18,7 +18,14 @@ import numpy as np
 
 from signalbench.errors import SimulationError
 
-__all__ = ["EMISSION_METRICS", "STUCK_WAITING_S", "TRIP_METRICS", "TripMetrics", "read_statistics", "read_trip_metrics"]
+__all__ = [
+    "EMISSION_METRICS",
+    "STUCK_WAITING_S",
+    "TRIP_METRICS",
+    "TripMetrics",
+    "read_statistics",
+    "read_trip_metrics",
+]
 
 #: Name -> (unit, definition) of every trip metric, for docs and reports.
 TRIP_METRICS: dict[str, tuple[str, str]] = {
@@ -35,7 +42,10 @@ TRIP_METRICS: dict[str, tuple[str, str]] = {
     "vehicles_not_inserted": ("veh", "vehicles loaded but still waiting to enter at the end (statistics)"),
     "teleports": ("count", "vehicles teleported by SUMO (statistics); > 0 hides gridlock"),
     "collisions": ("count", "collisions reported by SUMO (statistics)"),
-    "vehicles_unserved": ("veh", "vehicles due to depart but never inserted by the end (tripinfo undeparted)"),
+    "vehicles_unserved": (
+        "veh",
+        "vehicles due to depart but never inserted by the end (tripinfo undeparted)",
+    ),
     "mean_unserved_wait_s": ("s/veh", "mean wait of unserved vehicles: end - scheduled departure"),
     "mean_delay_incl_unserved_s": (
         "s/veh",
