@@ -200,6 +200,17 @@ class TrialResult:
 _FIRST_WARNINGS = 10
 
 
+def _version_tuple(version: str) -> tuple[int, ...]:
+    """``"1.9.2"`` -> (1, 9, 2); unreadable parts end the tuple."""
+    parts: list[int] = []
+    for part in version.split("."):
+        digits = "".join(c for c in part if c.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts) or (999,)
+
+
 def _peak_rss_mib() -> float:
     scale = 1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0  # bytes on macOS, KiB on Linux
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -258,6 +269,7 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             message_file=outdir / "sumo-messages.log",
             sumo_binary=binary,
             emissions=spec.emissions,
+            sumo_before_1_10=_version_tuple(versions["sumo"]) < (1, 10),
         )
         # Recorded with bare output names, so it reruns as is in any folder (without the
         # intersection detectors, which live in the trial's output folder).
