@@ -142,3 +142,22 @@ def test_report_tables_plots_and_failed_trials(experiment, tmp_path):
         write_report(experiment, tmp_path / "rep", ReportOptions(baseline="nope"))
     with pytest.raises(SignalbenchError, match="unknown metric"):
         ReportOptions(metrics=("delay",))
+
+
+def test_metrics_table_in_specs_and_stable_trial_ids():
+    from signalbench.experiments import spec_from_dict
+
+    base = {"name": "m", "networks": ["cologne1-v0"], "controllers": ["fixed-time"], "seeds": 1}
+    plain = spec_from_dict(base).trials()[0]
+    measured = spec_from_dict({**base, "metrics": {"emissions": True, "interval_s": 30}}).trials()[0]
+    assert (measured.emissions, measured.interval_s) == (True, 30.0)
+    assert measured.trial_id != plain.trial_id
+    # Measurement options at their defaults leave the ids of earlier stores unchanged.
+    data = plain.to_dict()
+    del data["label"], data["emissions"], data["interval_s"]
+    import hashlib
+
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    assert plain.trial_id == hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    with pytest.raises(SignalbenchError, match=r"metrics.emissions: expected true or false"):
+        spec_from_dict({**base, "metrics": {"emissions": "yes"}})
