@@ -116,12 +116,15 @@ def _parser() -> argparse.ArgumentParser:
         "baseline paired over seeds) and PNG plots, as report.md and a self-contained report.html.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    report.add_argument("dir", type=Path, metavar="EXPERIMENT_DIR", help="experiment directory")
+    report.add_argument(
+        "dir", type=Path, nargs="+", metavar="EXPERIMENT_DIR",
+        help="experiment directory; several are reported together (e.g. one per SUMO version)",
+    )  # fmt: skip
     report.add_argument(
         "--baseline", metavar="LABEL", help="controller label to compare with (default fixed-time)"
     )
     report.add_argument(
-        "--out", type=Path, metavar="DIR", help="output folder (default EXPERIMENT_DIR/report)"
+        "--out", type=Path, metavar="DIR", help="output folder (default: the first EXPERIMENT_DIR/report)"
     )
     report.add_argument(
         "--metric", action="append", metavar="NAME",

@@ -161,3 +161,25 @@ def test_metrics_table_in_specs_and_stable_trial_ids():
     assert plain.trial_id == hashlib.sha256(canonical.encode()).hexdigest()[:16]
     with pytest.raises(SignalbenchError, match=r"metrics.emissions: expected true or false"):
         spec_from_dict({**base, "metrics": {"emissions": "yes"}})
+
+
+def test_report_over_two_sumo_versions_splits_tables(tmp_path):
+    import dataclasses
+
+    for version, root in (("1.9.2", tmp_path / "old"), ("1.28.0", tmp_path / "new")):
+        store = ResultStore(root)
+        for seed in (1, 2):
+            for label, delay in (("fixed", 40.0 + seed), ("adaptive", 30.0 + 2 * seed)):
+                r = fake(label, seed, delay)
+                spec = dataclasses.replace(r.spec, sumo_binary=f"/sumo-{version}", backend="traci")
+                store.put(
+                    dataclasses.replace(r, spec=spec, trial_id=spec.trial_id, versions={"sumo": version})
+                )
+    write_report([tmp_path / "old", tmp_path / "new"], tmp_path / "rep", ReportOptions(baseline="fixed"))
+    md = (tmp_path / "rep" / "report.md").read_text()
+    old, new = (
+        md.index("## cologne1-v0, demand x 1, SUMO 1.9.2"),
+        md.index("## cologne1-v0, demand x 1, SUMO 1.28.0"),
+    )
+    assert old < new and "SUMO version(s): 1.28.0, 1.9.2" in md
+    assert md.count("| `fixed` | 2 | 41.5 ±") == 2  # each version compared within itself

@@ -13,6 +13,7 @@ from signalbench.experiments._summary import mean_ci95
 if TYPE_CHECKING:
     import pandas as pd
 
+# Labels are sorted in every plot so that a controller keeps its colour across plots.
 __all__ = ["plot_by_controller", "plot_intersection_delay", "plot_queue_timeseries", "plot_vs_demand"]
 
 
@@ -36,9 +37,13 @@ def plot_by_controller(df: pd.DataFrame, metric: str, label: str, unit: str, pat
     groups = list(ok.groupby(["network", "demand"], sort=False))
     cols = min(len(groups), 3)
     rows = math.ceil(len(groups) / cols)
-    labels = list(dict.fromkeys(ok["label"]))
+    labels = sorted(set(ok["label"]))
     colors = plt.get_cmap("tab10")
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False)
+    panel_w = max(4.2, 0.8 * len(labels) + 1.6)
+    longest = max((len(_short(lab, 32)) for lab in labels), default=10)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(max(panel_w * cols, 6.5), (3.0 + 0.07 * longest) * rows), squeeze=False
+    )
     for ax, ((network, demand), part) in zip(axes.flat, groups, strict=False):
         means, halves = [], []
         for lab in labels:
@@ -47,13 +52,13 @@ def plot_by_controller(df: pd.DataFrame, metric: str, label: str, unit: str, pat
             halves.append(0.0 if math.isnan(half) else half)
         x = np.arange(len(labels))
         ax.bar(x, means, yerr=halves, capsize=4, color=[colors(i % 10) for i in range(len(labels))])
-        ax.set_xticks(x, [_short(lab, 18) for lab in labels], rotation=30, ha="right")
+        ax.set_xticks(x, [_short(lab, 32) for lab in labels], rotation=30, ha="right", fontsize=8)
         ax.set_title(f"{network}, demand x {demand:g}", fontsize=10)
         ax.set_ylabel(f"{label} [{unit}]")
         ax.grid(axis="y", alpha=0.3)
     for ax in list(axes.flat)[len(groups) :]:
         ax.set_visible(False)
-    fig.suptitle(f"Mean {label} by controller (error bars: 95 % CI over seeds)")
+    fig.suptitle(f"Mean {label} by controller (error bars: 95 % CI over seeds)", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -63,13 +68,13 @@ def plot_vs_demand(df: pd.DataFrame, metric: str, label: str, unit: str, path: P
     """One panel per network: mean and 95 % CI against the demand level, one line per controller."""
     plt = _plt()
     ok = df[df["state"] == "complete"]
-    networks = list(dict.fromkeys(ok["network"]))
+    networks = sorted(set(ok["network"]))
     cols = min(len(networks), 3)
     rows = math.ceil(len(networks) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.8 * cols, 3.6 * rows), squeeze=False)
     for ax, network in zip(axes.flat, networks, strict=False):
         part = ok[ok["network"] == network]
-        for lab in dict.fromkeys(part["label"]):
+        for lab in sorted(set(part["label"])):
             mine = part[part["label"] == lab]
             levels = sorted(set(mine["demand"]))
             stats = [mean_ci95(list(mine[mine["demand"] == d][metric].astype(float))) for d in levels]
@@ -79,7 +84,7 @@ def plot_vs_demand(df: pd.DataFrame, metric: str, label: str, unit: str, path: P
                 yerr=[0.0 if math.isnan(s[1]) else s[1] for s in stats],
                 marker="o",
                 capsize=3,
-                label=_short(str(lab)),
+                label=_short(str(lab), 32),
             )
         ax.set_title(str(network), fontsize=10)
         ax.set_xlabel("demand (x the network's own)")
@@ -106,12 +111,12 @@ def plot_queue_timeseries(
         mine = part[part["tls"] == tls]
         per = mine.groupby(["label", "seed", "begin_s", "end_s"], sort=False)["queue_mean_veh"].sum()
         per = per.reset_index()
-        for lab in dict.fromkeys(per["label"]):
+        for lab in sorted(set(per["label"])):
             curve = per[per["label"] == lab].groupby(["begin_s", "end_s"])["queue_mean_veh"].mean()
             starts = [float(b) for b, _ in curve.index]
             x = [*starts, float(curve.index[-1][1])]
             y = [*curve.values, curve.values[-1]]  # the last interval drawn to its end
-            ax.step([(t - begin) / 60.0 for t in x], y, where="post", label=_short(str(lab)))
+            ax.step([(t - begin) / 60.0 for t in x], y, where="post", label=_short(str(lab), 32))
         ax.set_title(f"{_short(tls, 50)}", fontsize=10)
         ax.set_ylabel("queue [veh]")
         ax.grid(alpha=0.3)
@@ -130,14 +135,14 @@ def plot_intersection_delay(inter: pd.DataFrame, network: str, demand: float, pa
     plt = _plt()
     part = inter[(inter["network"] == network) & (inter["demand"] == demand)]
     means = part.groupby(["tls", "label"], sort=False)["time_loss_per_veh_s"].mean().unstack("label")
-    labels = list(dict.fromkeys(part["label"]))
+    labels = sorted(set(part["label"]))
     means = means[labels]
     n = len(means.index)
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.35 * n * max(len(labels), 1) / 1.5 + 1.2)))
     height = 0.8 / max(len(labels), 1)
     y = np.arange(n)
     for i, lab in enumerate(labels):
-        ax.barh(y + i * height, means[lab].values, height=height, label=_short(str(lab)))
+        ax.barh(y + i * height, means[lab].values, height=height, label=_short(str(lab), 32))
     ax.set_yticks(y + height * (len(labels) - 1) / 2, [_short(str(t), 30) for t in means.index], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("time loss on the incoming approaches [s/veh]")

@@ -115,19 +115,30 @@ def paired_change(values: dict[int, float], baseline: dict[int, float]) -> Compa
 class _Group:
     network: str
     demand: float
+    version: str = ""
     rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        text = f"{self.network}, demand x {self.demand:g}"
+        return f"{text}, SUMO {self.version}" if self.version else text
 
 
 def _fmt(value: float, digits: int = 1) -> str:
     return "-" if value is None or math.isnan(value) else f"{value:.{digits}f}"
 
 
-def _summary_tables(df: pd.DataFrame, options: ReportOptions, baseline: str) -> list[_Group]:
+def _summary_tables(
+    df: pd.DataFrame, options: ReportOptions, baseline: str, by_version: bool
+) -> list[_Group]:
+    """One table per network x demand (x SUMO version when several versions are compared)."""
+    keys = ["network", "demand", "sumo_version"] if by_version else ["network", "demand"]
     ok = df[df["state"] == "complete"]
     groups = []
-    for (network, demand), part in df.groupby(["network", "demand"], sort=True):
-        group = _Group(network=str(network), demand=float(demand))
-        done = ok[(ok["network"] == network) & (ok["demand"] == demand)]
+    for key, part in df.groupby(keys, sort=True):
+        network, demand = key[0], key[1]
+        group = _Group(network=str(network), demand=float(demand), version=str(key[2]) if by_version else "")
+        done = ok[ok["trial_id"].isin(part["trial_id"])]
         base = done[done["label"] == baseline]
         for label in _ordered(part["label"], baseline):
             mine = done[done["label"] == label]
@@ -154,7 +165,10 @@ def _summary_tables(df: pd.DataFrame, options: ReportOptions, baseline: str) -> 
                     )
             group.rows.append(row)
         groups.append(group)
-    return groups
+    # Versions in numeric order (1.9.2 before 1.28.0).
+    return sorted(
+        groups, key=lambda g: (g.network, g.demand, [int(x) for x in g.version.split(".") if x.isdigit()])
+    )
 
 
 def _ordered(labels: Any, baseline: str) -> list[str]:
@@ -207,10 +221,23 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
 
 
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    import pandas as pd
+
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def write_report(
-    directory: Path | str, out_dir: Path | str | None = None, options: ReportOptions | None = None
+    directory: Path | str | Sequence[Path | str],
+    out_dir: Path | str | None = None,
+    options: ReportOptions | None = None,
 ) -> Path:
     """Write ``report.md``, ``report.html`` (PNGs embedded) and the PNGs; return the HTML path.
+
+    ``directory`` may be several experiment directories (e.g. the same matrix run with two SUMO
+    versions). When the completed trials ran on more than one SUMO version, every table is
+    split by version (comparisons stay within a version) and plot labels name the version.
 
     Raises:
         SignalbenchError: the directory holds no trial records, or an option names nothing here.
@@ -224,15 +251,23 @@ def write_report(
     )
 
     options = options or ReportOptions()
-    root = Path(directory)
-    df = read_results(root)
+    roots = [Path(directory)] if isinstance(directory, (str, Path)) else [Path(d) for d in directory]
+    if not roots:
+        raise SignalbenchError("a report needs at least one experiment directory")
+    df = _concat([read_results(r) for r in roots]).drop_duplicates("trial_id")
     df = df.sort_values(["network", "demand", "label", "seed"], kind="stable").reset_index(drop=True)
-    out = Path(out_dir) if out_dir is not None else root / "report"
+    ts = _concat([read_timeseries(r) for r in roots])
+    inter = _concat([read_intersections(r) for r in roots])
+    if len(roots) > 1 and len(ts):
+        ts = ts.drop_duplicates(["trial_id", "tls", "approach", "begin_s"])
+        inter = inter.drop_duplicates(["trial_id", "tls"])
+    out = Path(out_dir) if out_dir is not None else roots[0] / "report"
     out.mkdir(parents=True, exist_ok=True)
     labels = list(dict.fromkeys(df["label"]))
     baseline = _choose_baseline(labels, options.baseline)
-    groups = _summary_tables(df, options, baseline)
-    title = options.title or f"signalbench report: {root.resolve().name}"
+    by_version = df.loc[df["state"] == "complete", "sumo_version"].nunique() > 1
+    groups = _summary_tables(df, options, baseline, by_version)
+    title = options.title or "signalbench report: " + ", ".join(r.resolve().name for r in roots)
     primary = options.metrics[0]
     unit = _ALL_METRICS[primary][0]
     nice = _NICE.get(primary, primary)
@@ -255,12 +290,18 @@ def write_report(
             "(" + "; ".join(f"`{f}`: {_ALL_METRICS[f][1]}" for f in options.flag_metrics) + ")."
         )
     for group in groups:
-        md += [
-            "",
-            f"## {group.network}, demand x {group.demand:g}",
-            "",
-            _markdown_table(group, options, baseline),
-        ]
+        md += ["", f"## {group.title}", "", _markdown_table(group, options, baseline)]
+    if by_version:
+        # Plots: one label per controller and SUMO version.
+        new = {
+            tid: f"{lab} (SUMO {ver})"
+            for tid, lab, ver in zip(df["trial_id"], df["label"], df["sumo_version"], strict=True)
+        }
+        df = df.assign(label=df["trial_id"].map(new))
+        if len(ts):
+            ts = ts.assign(label=ts["trial_id"].map(new))
+        if len(inter):
+            inter = inter.assign(label=inter["trial_id"].map(new))
 
     images: list[tuple[str, str]] = []
     if len(ok):
@@ -271,8 +312,6 @@ def write_report(
             name = "vs_demand.png"
             plot_vs_demand(df, primary, nice, unit, out / name)
             images.append((name, f"Mean {nice} vs demand"))
-        ts = read_timeseries(root)
-        inter = read_intersections(root)
         for (network, demand), _ in ok.groupby(["network", "demand"], sort=False):
             if len(inter) == 0:
                 break
