@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
+import numpy as np
+
 from signalbench.errors import SimulationError
 from signalbench.networks import NetworkModel
 
@@ -160,16 +162,23 @@ def _intervals(begin_s: float, end_s: float, interval_s: float) -> list[tuple[fl
 
 
 def _green_seconds(
-    switches: list[tuple[float, str]], links: list[int], lo: float, hi: float, end_s: float
-) -> float:
-    """Seconds in [lo, hi) during which any of ``links`` shows green (G or g)."""
-    total = 0.0
-    for i, (t, state) in enumerate(switches):
-        t_next = switches[i + 1][0] if i + 1 < len(switches) else end_s
-        a, b = max(t, lo), min(t_next, hi)
-        if b > a and any(k < len(state) and state[k] in "Gg" for k in links):
-            total += b - a
-    return total
+    switches: list[tuple[float, str]], links: list[int], bounds: np.ndarray, end_s: float
+) -> np.ndarray:
+    """Seconds of each interval ``bounds[i]..bounds[i+1]`` in which any of ``links`` is green.
+
+    The signal string holds from one switch to the next (the last until ``end_s``); the
+    cumulative green time is piecewise linear, so an interval's green is a difference of two
+    interpolated values.
+    """
+    if not switches:
+        return np.zeros(len(bounds) - 1)
+    times = np.array([t for t, _ in switches] + [end_s], dtype=np.float64)
+    green = np.array(
+        [any(k < len(state) and state[k] in "Gg" for k in links) for _, state in switches], dtype=np.float64
+    )
+    cumulative = np.concatenate(([0.0], np.cumsum(green * np.diff(times))))
+    at = np.interp(bounds, times, cumulative)
+    return np.diff(at)
 
 
 def read_intersection_tables(
@@ -218,11 +227,16 @@ def read_intersection_tables(
         for m in spec.movements:
             links_of[m.from_lane].append(m.link_index)
         timeline = sorted(switches.get(spec.id, []), key=lambda x: x[0])
+        intervals = _intervals(begin_s, end_s, interval_s)
+        bounds = np.array([lo for lo, _ in intervals] + [end_s], dtype=np.float64)
         for approach, lanes in per_tls[spec.id].items():
-            for lo, hi in _intervals(begin_s, end_s, interval_s):
+            greens = np.sum(
+                [_green_seconds(timeline, links_of[lane], bounds, end_s) for lane in lanes], axis=0
+            )
+            for i, (lo, hi) in enumerate(intervals):
                 data = edge_rows.get((approach, lo), {})
                 queues = [lane_rows.get((lane, lo), (0.0, 0.0)) for lane in lanes]
-                green = sum(_green_seconds(timeline, links_of[lane], lo, hi, end_s) for lane in lanes)
+                green = float(greens[i])
                 throughput = data.get("throughput_veh", 0.0)
                 timeseries.append(
                     {
