@@ -129,7 +129,9 @@ def test_controlled_trial_stores_tables_and_report_from_a_real_experiment(tmp_pa
         "queue_cologne3-v0_1.png",
     }
     assert html.read_text().count("data:image/png;base64,") == 3
-    assert "vs fixed-time-v0" in (out / "report.md").read_text()
+    md = (out / "report.md").read_text()
+    assert "vs fixed-time-v0" in md
+    assert "## Controller side" in md and "| cologne3-v0 | `max-pressure-v0` | 2 |" in md
     # A record rebuilt from the store carries no tables; one straight from run_trial does.
     fresh = run_trial(
         TrialSpec(network="cologne1-v0", controller="fixed-time-v0", seed=1, duration_s=60), tmp_path

@@ -221,6 +221,29 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
 
 
+def _control_table(df: pd.DataFrame) -> list[str]:
+    """Controller-side means per label over completed trials (Python controllers only)."""
+    ok = df[(df["state"] == "complete") & (df["decisions"].fillna(0) > 0)]
+    if not len(ok):
+        return []
+    lines = [
+        "",
+        "## Controller side",
+        "",
+        "Means over completed trials; fixed-time runs plain SUMO and takes no decisions "
+        "(docs/metrics.md, controller-side numbers).",
+        "",
+        "| network | controller | trials | decisions | switches | overrides | compute ms/decision |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (network, label), mine in ok.groupby(["network", "label"], sort=True):
+        means = [mine[c].mean() for c in ("decisions", "switches", "overrides_total")]
+        ms = mine["controller_ms_per_decision"].mean()
+        cells = [str(network), f"`{label}`", str(len(mine)), *(f"{m:.0f}" for m in means), f"{ms:.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     import pandas as pd
 
@@ -303,6 +326,7 @@ def write_report(
         if len(inter):
             inter = inter.assign(label=inter["trial_id"].map(new))
 
+    md += _control_table(df)
     images: list[tuple[str, str]] = []
     if len(ok):
         name = "by_controller.png"
