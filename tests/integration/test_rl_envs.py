@@ -101,3 +101,17 @@ def test_bad_input_is_one_clear_line(tmp_path):
             env.step(99)
         finally:
             env.close()
+
+
+def test_stable_baselines3_example_runs(monkeypatch):
+    pytest.importorskip("stable_baselines3")
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "sb3_dqn.py"
+    spec = importlib.util.spec_from_file_location("sb3_dqn", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    delay = module.main(["--timesteps", "300", "--duration-s", "300"])
+    assert delay > 0
