@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import hashlib
+import importlib.metadata
 import json
 import math
 import platform
@@ -27,7 +28,7 @@ from signalbench.experiments._episode import Episode
 from signalbench.metrics import read_trip_metrics
 from signalbench.networks import load_network_model, resolve_network
 from signalbench.signals import SignalTiming
-from signalbench.sim import SimConfig, make_backend, run_sumo, sumo_version
+from signalbench.sim import SimConfig, make_backend, resolve_sumo, run_sumo, sumo_release, sumo_version
 
 __all__ = ["TrialResult", "TrialSpec", "TrialState", "run_trial"]
 
@@ -57,6 +58,8 @@ class TrialSpec:
         scale: demand scale factor (SUMO ``--scale``).
         backend: ``libsumo`` or ``traci``.
         sumo_binary: a specific SUMO binary (traci backend), or None for eclipse-sumo's.
+        sumo_version: a SUMO release installed with ``signalbench sumo install`` (e.g.
+            ``"1.9.2"``), or None for eclipse-sumo's; left out of the trial id when None.
 
     """
 
@@ -77,6 +80,7 @@ class TrialSpec:
     scale: float = 1.0
     backend: str = "libsumo"
     sumo_binary: str | None = None
+    sumo_version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; :meth:`from_dict` inverts it."""
@@ -102,6 +106,8 @@ class TrialSpec:
         """
         data = self.to_dict()
         del data["label"]
+        if data["sumo_version"] is None:  # added later: ids of trials without it stay as they were
+            del data["sumo_version"]
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -140,6 +146,7 @@ class TrialResult:
             whichever is larger [MiB] (with the process launcher, one process per trial).
         provenance: experiment name, spec hash, host, git commits of the working folder
             and of signalbench (see ``experiments._provenance``).
+        notes: remarks on how the trial ran (e.g. another SUMO over the TraCI socket).
 
     """
 
@@ -162,6 +169,7 @@ class TrialResult:
     attempt: int = 1
     peak_rss_mib: float = 0.0
     provenance: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (NaN metrics become null)."""
@@ -198,6 +206,26 @@ def _warnings(path: Path | None) -> dict[str, Any]:
     return {"count": len(lines), "first": lines[:_FIRST_WARNINGS]}
 
 
+def _client_version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _sumo_notes(versions: dict[str, str], binary: Path | None, backend: str) -> list[str]:
+    """Record the SUMO binary and client in ``versions``; return a note for another SUMO."""
+    versions["sumo_client"] = f"{backend} {_client_version(backend)}"
+    if binary is None:
+        return []
+    versions["sumo_binary"] = str(binary)
+    return [
+        f"SUMO {versions['sumo']} ({binary}) is not the bundled eclipse-sumo {sumo_version()}: libsumo "
+        "runs only the bundled SUMO, so this one ran as a child process (driven over the TraCI socket "
+        f"client, traci {_client_version('traci')}, when Python controllers act)"
+    ]
+
+
 def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> TrialResult:
     """Run one trial; every failure becomes a ``failed`` result, never an exception.
 
@@ -225,7 +253,10 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
                 scenario, end_s=min(scenario.end_s, scenario.begin_s + spec.duration_s)
             )
         binary = Path(spec.sumo_binary) if spec.sumo_binary else None
+        if spec.sumo_version is not None:
+            binary = resolve_sumo(spec.sumo_version)  # None: the bundled SUMO is that release
         versions["sumo"] = sumo_version(binary)
+        notes = _sumo_notes(versions, binary, spec.backend)
         outdir.mkdir(parents=True, exist_ok=True)
         config = SimConfig(
             net_file=scenario.net_file,
@@ -248,10 +279,11 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             tripinfo_file=Path("tripinfo.xml"),
             statistics_file=Path("statistics.xml"),
             message_file=None,
-        ).command(binary or "sumo")
+        ).command(binary or "sumo", version=sumo_release(binary))
         controller = registry.build(spec.controller, spec.params)
         if not getattr(controller, "controls_signals", True):
             # No Python decisions: plain SUMO, no TraCI round trips at all.
+            versions["sumo_client"] = "none (plain sumo)"
             run_sumo(config)
             control: dict[str, Any] = {"decisions": 0, "controlled_intersections": 0}
         else:
@@ -285,6 +317,7 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             sim_time_s=scenario.end_s - scenario.begin_s,
             peak_rss_mib=_peak_rss_mib(),
             wall_time_s=time.perf_counter() - started,
+            notes=notes,
         )
     except Exception as exc:
         message = str(exc) if isinstance(exc, SignalbenchError) else f"{type(exc).__name__}: {exc}"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from signalbench.errors import SimulationError
+from signalbench.sim._versions import SumoVersion, gate_options
 
 __all__ = ["SimConfig"]
 
@@ -103,9 +104,13 @@ class SimConfig:
         args += list(self.extra_args)
         return args
 
-    def command(self, binary: Path | str) -> list[str]:
-        """Return the full command line, starting with ``binary``."""
-        return [str(binary), *self.arguments()]
+    def command(self, binary: Path | str, *, version: SumoVersion | None = None) -> list[str]:
+        """Return the full command line, starting with ``binary``.
+
+        With the binary's ``version``, options that release does not know are left out
+        (see :data:`signalbench.sim._versions.OPTION_SINCE`).
+        """
+        return [str(binary), *gate_options(self.arguments(), version)]
 
 
 def _num(value: float) -> str:
