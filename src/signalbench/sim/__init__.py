@@ -14,6 +14,7 @@ from signalbench.sim._fake import FakeBackend
 from signalbench.sim._install import (
     InstalledSumo,
     bundled_sumo,
+    find_sumo,
     install_sumo,
     installed_sumos,
     normalize_version,
@@ -39,6 +40,7 @@ __all__ = [
     "TraciBackend",
     "bundled_sumo",
     "check_fields",
+    "find_sumo",
     "install_sumo",
     "installed_sumos",
     "make_backend",
