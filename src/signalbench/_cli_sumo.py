@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 __all__ = ["add_sumo_parser", "cmd_sumo"]
@@ -61,5 +62,5 @@ def cmd_sumo(args: argparse.Namespace) -> int:
         console.print(table)
         console.print(f"cache: {sumo_cache_dir()}; add one with: signalbench sumo install VERSION")
         return 0
-    print("usage: signalbench sumo {list,install,remove} ... (see signalbench sumo --help)")
+    print("usage: signalbench sumo {list,install,remove} ... (see signalbench sumo --help)", file=sys.stderr)
     return 2
