@@ -6,11 +6,14 @@ Skipped unless ``signalbench sumo install 1.9.2`` has run (about 6 s and a 52 MB
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 import pytest
 
 from signalbench.experiments import TrialSpec, run_trial
 from signalbench.metrics import read_trip_metrics
-from signalbench.sim import find_sumo
+from signalbench.networks import catalog
+from signalbench.sim import SimConfig, find_sumo, run_sumo
 
 RELEASE = "1.9.2"
 installed = find_sumo(RELEASE)
@@ -51,3 +54,24 @@ def test_trial_under_sumo_1_9_2(tmp_path, controller, client):
     assert read_trip_metrics(tripinfo).mean_delay_s == r.metrics["mean_delay_s"]
     if controller == "max-pressure-v0":
         assert r.control["decisions"] > 0
+
+
+def test_plain_sumo_1_9_2_takes_the_tripinfo_options_without_complaint(tmp_path, capfd):
+    """1.9.2 given write-unfinished and write-undeparted prints an error; the gating avoids it."""
+    assert installed is not None
+    scenario = catalog()["arterial4x4-v0"].scenario()
+    config = SimConfig(
+        net_file=scenario.net_file,
+        route_files=scenario.route_files,
+        end_s=300,
+        tripinfo_file=tmp_path / "tripinfo.xml",
+        extra_args=("--tripinfo-output.write-undeparted", "true"),
+        sumo_binary=installed.binary,
+    )
+    command = run_sumo(config)
+    assert "--tripinfo-output.write-unfinished" not in command
+    assert capfd.readouterr().err == ""
+    trips = [e.attrib for e in ET.parse(tmp_path / "tripinfo.xml").getroot().iter("tripinfo")]
+    assert any(float(t["depart"]) < 0 for t in trips)  # vehicles never inserted
+    # and, implied by write-undeparted, vehicles inserted but unfinished at the end
+    assert any(float(t["depart"]) >= 0 and float(t["arrival"]) < 0 for t in trips)

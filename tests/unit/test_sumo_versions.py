@@ -99,6 +99,25 @@ def test_gating_follows_the_table_given():
     assert gate_options(args, SumoVersion(2, 0, 0), table) == args
 
 
+UNFINISHED = "--tripinfo-output.write-unfinished"
+
+
+def test_an_option_implied_by_another_is_left_out_where_both_clash():
+    args = ["--time-to-teleport", "-1", UNFINISHED, "true", UNDEPARTED, "true"]
+    both_clash = ["--time-to-teleport", "-1", UNDEPARTED, "true"]  # 1.9.2: "already set" error
+    assert gate_options(args, SumoVersion(1, 9, 2)) == both_clash
+    assert gate_options(args, SumoVersion(1, 28, 0)) == args
+    # before 1.9.1 there is no write-undeparted, so write-unfinished stays
+    assert gate_options(args, SumoVersion(1, 8, 0)) == ["--time-to-teleport", "-1", UNFINISHED, "true"]
+    off = [UNFINISHED, "true", UNDEPARTED, "false"]
+    assert gate_options(off, SumoVersion(1, 9, 2)) == off
+
+
+def test_negative_values_are_values_not_options():
+    table = {"--time-to-teleport": SumoVersion(9, 0, 0)}
+    assert gate_options(["--time-to-teleport", "-1", "-c", "x"], SumoVersion(1, 9, 2), table) == ["-c", "x"]
+
+
 def test_command_line_is_gated_by_the_release(tmp_path):
     config = SimConfig(net_file=tmp_path / "n.net.xml", seed=3, extra_args=(UNDEPARTED, "true"))
     assert UNDEPARTED in config.command("sumo")
