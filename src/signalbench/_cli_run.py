@@ -312,6 +312,9 @@ def print_summary(
     console.print(
         f"{len(results)} trials ({failed} failed{note}) in {wall_s:.1f} s{rate}; records in {out}/trials/"
     )
+    sumos = sorted({r.versions["sumo"] for r in results if r.versions.get("sumo")})
     console.print(
-        "delay = timeLoss + departDelay per vehicle (SUMO tripinfo, unfinished trips included)", style="dim"
+        "delay = timeLoss + departDelay per vehicle (SUMO tripinfo, unfinished trips included)"
+        + (f"; SUMO {', '.join(sumos)}" if sumos else ""),
+        style="dim",
     )

@@ -198,6 +198,14 @@ def test_a_failed_install_leaves_nothing_behind(tmp_path, cache, reports, messag
     assert sorted(p.name for p in cache.iterdir()) == [".1.9.2.lock"]
 
 
+def test_an_unusable_cache_is_one_clear_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("SIGNALBENCH_SUMO_CACHE", str(blocker / "sumo"))
+    with pytest.raises(SimulationError, match=r"cannot install SUMO 1\.9\.2 into .*not-a-folder"):
+        install_sumo("1.9.2", quiet=True, command=fake_installer(tmp_path, "1.9.2"))
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="shell-script stand-in for SUMO")
 def test_concurrent_installs_run_the_installer_once(tmp_path, cache):
     errors: list[BaseException] = []

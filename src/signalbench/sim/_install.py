@@ -214,6 +214,15 @@ def install_sumo(
     """
     wanted = normalize_version(version)
     root = cache or sumo_cache_dir()
+    try:
+        return _install(wanted, root, force=force, quiet=quiet, command=command)
+    except OSError as exc:  # a read-only or full cache folder
+        raise SimulationError(f"cannot install SUMO {wanted} into {root}: {exc}") from exc
+
+
+def _install(
+    wanted: str, root: Path, *, force: bool, quiet: bool, command: list[str] | None
+) -> InstalledSumo:
     final = root / wanted
     with _locked(root / f".{wanted}.lock"):
         if _binary_in(final).is_file() and not force:
