@@ -199,8 +199,13 @@ def _factory(entry: ControllerEntry, params: dict[str, Any]) -> Callable[[], Any
 
 
 def _default_registry() -> ControllerRegistry:
+    from signalbench.controllers.actuated import Actuated
     from signalbench.controllers.fixed_time import FixedTime
+    from signalbench.controllers.greedy import Greedy
+    from signalbench.controllers.longest_queue import LongestQueueFirst
     from signalbench.controllers.max_pressure import MaxPressure
+    from signalbench.controllers.random_phase import RandomPhase
+    from signalbench.controllers.sotl import Sotl
 
     reg = ControllerRegistry()
     reg.register("fixed-time-v0", FixedTime, summary="the network's own signal programs, untouched")
@@ -208,6 +213,19 @@ def _default_registry() -> ControllerRegistry:
         "max-pressure-v0",
         MaxPressure,
         summary="serve the phase with the largest upstream-minus-downstream queue (Varaiya 2013)",
+    )
+    reg.register(
+        "greedy-v0", Greedy, summary="serve the phase with most queued + approaching vehicles (max-wave)"
+    )
+    reg.register(
+        "longest-queue-first-v0", LongestQueueFirst, summary="serve the phase with the longest single queue"
+    )
+    reg.register("random-v0", RandomPhase, summary="a random green phase every decision (sanity baseline)")
+    reg.register(
+        "sotl-v0", Sotl, summary="self-organising: switch when red-lane demand x time passes a threshold"
+    )
+    reg.register(
+        "actuated-v0", Actuated, summary="vehicle-actuated: gap-out / max-out, skip phases without calls"
     )
     return reg
 

@@ -5,6 +5,7 @@ The layout of a spec is documented in :mod:`signalbench.experiments._spec`.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import math
@@ -25,8 +26,8 @@ from signalbench.experiments._spec import (
     needs_socket,
     run_problems,
 )
-from signalbench.networks import canonical_network, resolve_network
-from signalbench.signals import SignalTiming
+from signalbench.networks import canonical_network, load_network_model, resolve_network
+from signalbench.signals import SignalTiming, loses_green
 from signalbench.sim import BACKENDS, normalize_version
 
 __all__ = ["bundled_specs", "load_spec", "spec_from_dict"]
@@ -37,8 +38,8 @@ _TOP_KEYS = (
 _SIM_KEYS = ("step_length_s", "time_to_teleport_s", "duration_s", "warmup_s", "sumo_binary", "sumo_version")
 _RUN_KEYS = ("launcher", "workers", "retries", "timeout_s", "address", "keep_sumo_output")
 _TIMING_KEYS = ("yellow_s", "all_red_s", "min_green_s", "max_green_s", "decision_interval_s")
-_NETWORK_KEYS = ("id", "path", "route_files", "begin_s", "end_s")
-_CONTROLLER_KEYS = ("id", "label", "params")
+_NETWORK_KEYS = ("id", "path", "route_files", "begin_s", "end_s", "timing")
+_CONTROLLER_KEYS = ("id", "label", "params", "decision_interval_s")
 
 
 def bundled_specs() -> dict[str, Path]:
@@ -181,23 +182,7 @@ def spec_from_dict(
     run = _run_settings(errors, data.get("run", {}))
 
     timing_raw = data.get("timing", {})
-    if not isinstance(timing_raw, dict):
-        errors.add("timing", "expected a table")
-        timing_raw = {}
-    errors.unknown_keys("timing.", timing_raw, _TIMING_KEYS)
-    timing_kwargs: dict[str, Any] = {}
-    for key in ("yellow_s", "all_red_s", "min_green_s"):
-        if key in timing_raw:
-            timing_kwargs[key] = _number(errors, f"timing.{key}", timing_raw[key], minimum=0)
-    if "max_green_s" in timing_raw:
-        timing_kwargs["max_green_s"] = _number(
-            errors, "timing.max_green_s", timing_raw["max_green_s"], positive=True, allow_none=True
-        )
-    interval = None
-    if "decision_interval_s" in timing_raw:
-        interval = _number(
-            errors, "timing.decision_interval_s", timing_raw["decision_interval_s"], positive=True
-        )
+    timing_kwargs, interval = _timing_table(errors, "timing", timing_raw)
     timing = SignalTiming()
     if not any(v is None and k != "max_green_s" for k, v in timing_kwargs.items()):
         try:
@@ -206,6 +191,7 @@ def spec_from_dict(
             errors.add("timing", str(exc).removeprefix("timing."))
 
     networks: list[NetworkRef] = []
+    no_yellow: list[tuple[str, str, SignalTiming]] = []
     raw_networks = data.get("networks")
     if not isinstance(raw_networks, list) or not raw_networks:
         errors.add("networks", "required: at least one [[networks]] entry")
@@ -249,7 +235,17 @@ def spec_from_dict(
                 )
         except SignalbenchError as exc:
             errors.add(where, str(exc))
-        entry = NetworkRef(ref=ref, route_files=tuple(routes), begin_s=nb, end_s=ne)
+        net_timing, net_interval = _timing_table(errors, f"{where}.timing", net.get("timing", {}))
+        overrides: dict[str, Any] = dict(net_timing)
+        if net_interval is not None:
+            overrides["decision_interval_s"] = net_interval
+        try:
+            effective = dataclasses.replace(timing, **net_timing)
+            if effective.yellow_s == 0:
+                no_yellow.append((where, ref, effective))
+        except SignalbenchError as exc:
+            errors.add(f"{where}.timing", str(exc).removeprefix("timing."))
+        entry = NetworkRef(ref=ref, route_files=tuple(routes), begin_s=nb, end_s=ne, timing=overrides)
         if entry in networks:
             errors.add(
                 where, f"same network as networks[{networks.index(entry)}]: the trials would be identical"
@@ -306,7 +302,19 @@ def spec_from_dict(
                 where, f"same controller and parameters as {configs[config]!r}: the trials would be identical"
             )
         configs.setdefault(config, label)
-        controllers.append(ControllerRef(id=canonical, label=label, params=dict(params)))
+        ctrl_interval = (
+            _number(errors, f"{where}.decision_interval_s", ctrl["decision_interval_s"], positive=True)
+            if "decision_interval_s" in ctrl
+            else None
+        )
+        controllers.append(
+            ControllerRef(id=canonical, label=label, params=dict(params), decision_interval_s=ctrl_interval)
+        )
+
+    if no_yellow and any(_controls_signals(c.id) for c in controllers):
+        for where, ref, _ in no_yellow:
+            if (problem := _conflict_without_yellow(ref)) is not None:
+                errors.add(f"{where}: timing.yellow_s", f"is 0, but {problem}; a yellow interval is required")
 
     errors.raise_if_any()
     return ExperimentSpec(
@@ -327,6 +335,51 @@ def spec_from_dict(
         sumo_version=version,
         run=run,
     )
+
+
+def _timing_table(errors: _Errors, where: str, raw: Any) -> tuple[dict[str, Any], float | None]:
+    """Read a timing table: the SignalTiming fields it sets, and its decision interval."""
+    if not isinstance(raw, dict):
+        errors.add(where, "expected a table")
+        return {}, None
+    errors.unknown_keys(f"{where}.", raw, _TIMING_KEYS)
+    kwargs: dict[str, Any] = {}
+    for key in ("yellow_s", "all_red_s", "min_green_s"):
+        if key in raw:
+            kwargs[key] = _number(errors, f"{where}.{key}", raw[key], minimum=0)
+    if "max_green_s" in raw:
+        kwargs["max_green_s"] = _number(
+            errors, f"{where}.max_green_s", raw["max_green_s"], positive=True, allow_none=True
+        )
+    interval = None
+    if "decision_interval_s" in raw:
+        interval = _number(errors, f"{where}.decision_interval_s", raw["decision_interval_s"], positive=True)
+    return kwargs, interval
+
+
+def _controls_signals(controller_id: str) -> bool:
+    try:
+        return bool(getattr(registry.resolve(controller_id).cls, "controls_signals", True))
+    except SignalbenchError:
+        return False
+
+
+def _conflict_without_yellow(ref: str) -> str | None:
+    """Describe a light of network ``ref`` where a phase change takes green away, if any."""
+    try:
+        model = load_network_model(resolve_network(ref).net_file)
+    except SignalbenchError:
+        return None
+    for spec in model.intersections:
+        states = [p.state for p in spec.green_phases]
+        for a in states:
+            for b in states:
+                if loses_green(a, b):
+                    return (
+                        f"traffic light {spec.id!r} of {ref!r} has conflicting phases "
+                        "(links lose green when it switches)"
+                    )
+    return None
 
 
 def _run_settings(errors: _Errors, raw: Any) -> RunSettings:

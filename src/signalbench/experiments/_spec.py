@@ -75,21 +75,30 @@ __all__ = [
 
 @dataclass(frozen=True, kw_only=True)
 class NetworkRef:
-    """A network in a spec: catalog id or path, optional demand and window overrides."""
+    """A network in a spec: catalog id or path, optional demand, window and timing overrides.
+
+    ``timing`` overrides the experiment's ``[timing]`` for this network (e.g. a shorter
+    yellow where the network's own programs use one); it may set ``decision_interval_s``.
+    """
 
     ref: str
     route_files: tuple[str, ...] = ()
     begin_s: float | None = None
     end_s: float | None = None
+    timing: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ControllerRef:
-    """A controller in a spec, with its parameters and the label shown in tables."""
+    """A controller in a spec, with its parameters and the label shown in tables.
+
+    ``decision_interval_s``, if set, overrides the network's and the experiment's interval.
+    """
 
     id: str
     label: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    decision_interval_s: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -212,6 +221,9 @@ class ExperimentSpec:
         """Expand into frozen trials: network, then demand, then controller, then seed."""
         out: list[TrialSpec] = []
         for net in self.networks:
+            overrides = dict(net.timing)
+            net_interval = overrides.pop("decision_interval_s", None)
+            timing = dataclasses.replace(self.timing, **overrides) if overrides else self.timing
             for scale in self.demand:
                 for ctrl in self.controllers:
                     for seed in self.seeds:
@@ -223,8 +235,10 @@ class ExperimentSpec:
                                 params=dict(ctrl.params),
                                 label=ctrl.label,
                                 seed=seed,
-                                timing=self.timing,
-                                decision_interval_s=self.decision_interval_s,
+                                timing=timing,
+                                decision_interval_s=(
+                                    ctrl.decision_interval_s or net_interval or self.decision_interval_s
+                                ),
                                 begin_s=net.begin_s,
                                 end_s=net.end_s,
                                 duration_s=self.duration_s,
@@ -265,6 +279,8 @@ class ExperimentSpec:
             for key in ("begin_s", "end_s"):
                 if getattr(net, key) is not None:
                     entry[key] = getattr(net, key)
+            if net.timing:
+                entry["timing"] = {k: "none" if v is None else v for k, v in net.timing.items()}
             networks.append(entry)
         return {
             "name": self.name,
@@ -277,7 +293,9 @@ class ExperimentSpec:
             "run": {k: v for k, v in dataclasses.asdict(self.run).items() if v is not None},
             "networks": networks,
             "controllers": [
-                {"id": c.id, "label": c.label, "params": dict(c.params)} for c in self.controllers
+                {"id": c.id, "label": c.label, "params": dict(c.params)}
+                | ({"decision_interval_s": c.decision_interval_s} if c.decision_interval_s else {})
+                for c in self.controllers
             ],
         }
 
