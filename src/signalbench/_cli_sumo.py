@@ -32,9 +32,20 @@ def add_sumo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def cmd_sumo(args: argparse.Namespace) -> int:
     """Run the ``sumo`` subcommand; return the exit status."""
-    from signalbench.sim import install_sumo, installed_sumos, normalize_version, remove_sumo, sumo_cache_dir
+    from signalbench.sim import (
+        bundled_sumo,
+        install_sumo,
+        installed_sumos,
+        normalize_version,
+        remove_sumo,
+        sumo_cache_dir,
+    )
 
     if args.sumo_command == "install":
+        bundled = bundled_sumo()
+        if normalize_version(args.version) == bundled.version and not args.force:
+            print(f"SUMO {bundled.version} is the bundled SUMO ({bundled.binary}): nothing to install")
+            return 0
         started = time.perf_counter()
         found = install_sumo(args.version, force=args.force)
         print(f"SUMO {found.version}: {found.binary} ({time.perf_counter() - started:.0f} s)")

@@ -321,6 +321,8 @@ def test_cli_sumo_version_switches_the_spec_to_traci_unless_libsumo_is_insisted_
 def test_cli_sumo_list_and_bad_install(capsys, cache):
     code, out, _ = run_cli(capsys, "sumo", "list")
     assert code == 0 and BUNDLED in out and "signalbench sumo install" in out
+    code, out, _ = run_cli(capsys, "sumo", "install", BUNDLED)
+    assert code == 0 and "is the bundled SUMO" in out and not cache.exists()
     code, _, err = run_cli(capsys, "sumo", "install", "latest")
     assert code == 2 and err.strip() == (
         "signalbench: error: not a SUMO release number: 'latest' (expected e.g. 1.9.2)"
