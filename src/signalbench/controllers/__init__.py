@@ -5,6 +5,7 @@ from signalbench.controllers._api import (
     IntersectionObs,
     NetworkController,
     PhaseRequest,
+    ProgramWriter,
 )
 from signalbench.controllers._base import BaseController, NoParams, PerIntersection
 from signalbench.controllers._detection import QueueTracker
@@ -17,10 +18,14 @@ from signalbench.controllers._registry import (
 from signalbench.controllers.actuated import Actuated
 from signalbench.controllers.fixed_time import FixedTime
 from signalbench.controllers.greedy import Greedy
+from signalbench.controllers.green_wave import GreenWave
 from signalbench.controllers.longest_queue import LongestQueueFirst
 from signalbench.controllers.max_pressure import MaxPressure
 from signalbench.controllers.random_phase import RandomPhase
 from signalbench.controllers.sotl import Sotl
+from signalbench.controllers.sumo_actuated import SumoActuated
+from signalbench.controllers.sumo_delay_based import SumoDelayBased
+from signalbench.controllers.webster import Webster
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -31,6 +36,7 @@ __all__ = [
     "ControllerRegistry",
     "FixedTime",
     "Greedy",
+    "GreenWave",
     "IntersectionObs",
     "LongestQueueFirst",
     "MaxPressure",
@@ -38,8 +44,12 @@ __all__ = [
     "NoParams",
     "PerIntersection",
     "PhaseRequest",
+    "ProgramWriter",
     "QueueTracker",
     "RandomPhase",
     "Sotl",
+    "SumoActuated",
+    "SumoDelayBased",
+    "Webster",
     "registry",
 ]

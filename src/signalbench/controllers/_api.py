@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -12,13 +13,14 @@ from signalbench.signals import PhaseRequest
 from signalbench.sim import LaneVehicles
 
 if TYPE_CHECKING:
-    from signalbench.networks import IntersectionSpec, NetworkModel
+    from signalbench.networks import IntersectionSpec, NetworkModel, Scenario
 
 __all__ = [
     "Controller",
     "IntersectionObs",
     "NetworkController",
     "PhaseRequest",
+    "ProgramWriter",
 ]
 
 
@@ -154,3 +156,18 @@ class NetworkController(Protocol):
 
     def act(self, obs: Mapping[str, IntersectionObs]) -> Mapping[str, PhaseRequest]:
         """Return a request per intersection id (missing ids hold their phase)."""
+
+
+@runtime_checkable
+class ProgramWriter(Protocol):
+    """Optional: a controller that installs SUMO signal programs instead of deciding in Python.
+
+    Such a controller has ``controls_signals = False``. Before the trial the harness calls
+    :meth:`write_programs`, adds the file to SUMO's additional files and runs plain ``sumo``;
+    the returned description goes into the result's ``control["programs"]``.
+    """
+
+    def write_programs(
+        self, model: NetworkModel, scenario: Scenario, path: Path, *, scale: float, seed: int
+    ) -> Mapping[str, Any]:
+        """Write ``<tlLogic>`` programs to ``path``; return a JSON-ready description per light."""

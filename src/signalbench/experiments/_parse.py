@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from signalbench._hashing import file_sha256
 from signalbench._resources import data_dir
 from signalbench._toml import load_toml
 from signalbench.controllers import registry
@@ -39,7 +40,7 @@ _SIM_KEYS = ("step_length_s", "time_to_teleport_s", "duration_s", "warmup_s", "s
 _RUN_KEYS = ("launcher", "workers", "retries", "timeout_s", "address", "keep_sumo_output")
 _TIMING_KEYS = ("yellow_s", "all_red_s", "min_green_s", "max_green_s", "decision_interval_s")
 _NETWORK_KEYS = ("id", "path", "route_files", "begin_s", "end_s", "timing")
-_CONTROLLER_KEYS = ("id", "label", "params", "decision_interval_s")
+_CONTROLLER_KEYS = ("id", "label", "params", "decision_interval_s", "train")
 
 
 def bundled_specs() -> dict[str, Path]:
@@ -307,8 +308,17 @@ def spec_from_dict(
             if "decision_interval_s" in ctrl
             else None
         )
+        train = ctrl.get("train")
+        if train is not None:
+            train = _train_table(errors, where, canonical, train, seeds)
+            if params.get("checkpoint"):
+                errors.add(where, "give either params.checkpoint (trained already) or train, not both")
+        if "checkpoint" in params and isinstance(params["checkpoint"], str):
+            params = _with_checkpoint_hash(params, base_dir)
         controllers.append(
-            ControllerRef(id=canonical, label=label, params=dict(params), decision_interval_s=ctrl_interval)
+            ControllerRef(
+                id=canonical, label=label, params=dict(params), decision_interval_s=ctrl_interval, train=train
+            )
         )
 
     if no_yellow and any(_controls_signals(c.id) for c in controllers):
@@ -355,6 +365,43 @@ def _timing_table(errors: _Errors, where: str, raw: Any) -> tuple[dict[str, Any]
     if "decision_interval_s" in raw:
         interval = _number(errors, f"{where}.decision_interval_s", raw["decision_interval_s"], positive=True)
     return kwargs, interval
+
+
+def _train_table(
+    errors: _Errors, where: str, controller: str, raw: Any, seeds: tuple[int, ...]
+) -> dict[str, Any] | None:
+    """Check a ``train`` table: a trainable controller, known settings, seeds apart from evaluation."""
+    if controller != "q-learning-v0":
+        errors.add(f"{where}.train", f"controller {controller!r} does not learn; only q-learning takes train")
+        return None
+    if not isinstance(raw, dict):
+        errors.add(f"{where}.train", "expected a table of training settings")
+        return None
+    from signalbench.controllers.q_learning import settings_from
+
+    try:
+        settings = settings_from(raw)
+    except (TypeError, ValueError) as exc:
+        errors.add(f"{where}.train", str(exc).removeprefix("train."))
+        return None
+    shared = sorted(set(settings.seeds) & set(seeds))
+    if shared:
+        errors.add(
+            f"{where}.train.seeds",
+            f"seed {shared[0]} is also an evaluation seed; training and evaluation seeds must not overlap",
+        )
+    return settings.to_dict()
+
+
+def _with_checkpoint_hash(params: dict[str, Any], base_dir: Path | None) -> dict[str, Any]:
+    """Resolve a checkpoint path against the spec's folder and record its SHA-256."""
+    path = Path(params["checkpoint"]).expanduser()
+    if not path.is_absolute() and base_dir is not None and (base_dir / path).is_file():
+        path = base_dir / path
+    out = dict(params, checkpoint=str(path))
+    if path.is_file() and "checkpoint_sha256" not in out:
+        out["checkpoint_sha256"] = file_sha256(path)
+    return out
 
 
 def _controls_signals(controller_id: str) -> bool:

@@ -93,12 +93,15 @@ class ControllerRef:
     """A controller in a spec, with its parameters and the label shown in tables.
 
     ``decision_interval_s``, if set, overrides the network's and the experiment's interval.
+    ``train``, for a learning controller, is its training recipe: each network's checkpoint
+    is trained on the training seeds before the controller is evaluated on the experiment's.
     """
 
     id: str
     label: str
     params: Mapping[str, Any] = field(default_factory=dict)
     decision_interval_s: float | None = None
+    train: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -232,7 +235,8 @@ class ExperimentSpec:
                                 network=net.ref,
                                 route_files=net.route_files,
                                 controller=ctrl.id,
-                                params=dict(ctrl.params),
+                                params=dict(ctrl.params)
+                                | ({"train": dict(ctrl.train)} if ctrl.train else {}),
                                 label=ctrl.label,
                                 seed=seed,
                                 timing=timing,
@@ -295,6 +299,7 @@ class ExperimentSpec:
             "controllers": [
                 {"id": c.id, "label": c.label, "params": dict(c.params)}
                 | ({"decision_interval_s": c.decision_interval_s} if c.decision_interval_s else {})
+                | ({"train": dict(c.train)} if c.train else {})
                 for c in self.controllers
             ],
         }
