@@ -22,6 +22,7 @@ examples:
   signalbench run --network cologne3 --controller fixed-time --controller max-pressure --seeds 3
   signalbench run --network my.sumocfg --controller controllers/my_policy.py:MyPolicy
   signalbench run quickstart --launcher ray --address auto
+  signalbench train q-learning --network cologne1 --out q.json   train a learning controller
   signalbench controllers                         list the registered controllers
   signalbench networks                            list the catalogued networks
   signalbench sumo install 1.9.2                  install another SUMO release (then --sumo-version 1.9.2)
@@ -104,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("controllers", help="list the registered controllers")
     sub.add_parser("networks", help="list the catalogued networks")
+    from signalbench._cli_train import add_train_parser
+
+    add_train_parser(sub)
     add_sumo_parser(sub)
     return parser
 
@@ -155,6 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from signalbench._cli_run import cmd_run
 
             return cmd_run(args)
+        if args.command == "train":
+            from signalbench._cli_train import cmd_train
+
+            return cmd_train(args)
         if args.command == "controllers":
             return _cmd_controllers()
         if args.command == "networks":

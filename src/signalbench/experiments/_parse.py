@@ -313,6 +313,8 @@ def spec_from_dict(
             train = _train_table(errors, where, canonical, train, seeds)
             if params.get("checkpoint"):
                 errors.add(where, "give either params.checkpoint (trained already) or train, not both")
+        elif canonical == "q-learning-v0" and not params.get("checkpoint"):
+            errors.add(where, "q-learning needs params.checkpoint (a trained checkpoint) or a train table")
         if "checkpoint" in params and isinstance(params["checkpoint"], str):
             params = _with_checkpoint_hash(params, base_dir)
         controllers.append(
