@@ -29,7 +29,8 @@ RESCO_MP = {"detection_m": 200.0, "queue": "stopped", "downstream": "signalised"
 
 
 def _controllers(names: list[str] | None) -> list[ControllerRef]:
-    ids = names or [e.id for e in registry.entries()]
+    # q-learning needs training first: its own evidence is experiments/q-learning.toml.
+    ids = names or [e.id for e in registry.entries() if e.id != "q-learning-v0"]
     refs = [
         ControllerRef(id=registry.canonical_id(i), label=registry.canonical_id(i).rsplit("-v", 1)[0])
         for i in ids

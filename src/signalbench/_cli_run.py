@@ -27,7 +27,9 @@ from signalbench.experiments import (
     summarise,
 )
 from signalbench.experiments._launchers import prestart
+from signalbench.experiments._spec import needs_socket
 from signalbench.networks import looks_like_path
+from signalbench.sim import normalize_version, resolve_sumo
 
 __all__ = ["cmd_run", "make_console"]
 
@@ -55,7 +57,6 @@ def _adhoc_spec(args: argparse.Namespace) -> ExperimentSpec:
     data: dict[str, Any] = {
         "name": "adhoc-" + "-".join(Path(n).name.split(".")[0] for n in args.network),
         "seeds": args.seeds or 3,
-        "backend": args.backend or "libsumo",
         "networks": [
             {
                 ("path" if looks_like_path(n) else "id"): n,
@@ -65,8 +66,12 @@ def _adhoc_spec(args: argparse.Namespace) -> ExperimentSpec:
         ],
         "controllers": [{"id": c} for c in args.controller],
     }
+    if args.backend:  # else libsumo, or traci for a SUMO release libsumo cannot run
+        data["backend"] = args.backend
     if args.duration_s is not None:
-        data["sim"] = {"duration_s": args.duration_s}
+        data.setdefault("sim", {})["duration_s"] = args.duration_s
+    if args.sumo_version is not None:
+        data.setdefault("sim", {})["sumo_version"] = args.sumo_version
     if args.demand:
         data["demand"] = args.demand
     return spec_from_dict(data, source="command line")
@@ -89,12 +94,33 @@ def _spec(args: argparse.Namespace) -> ExperimentSpec:
         overrides["duration_s"] = args.duration_s
     if args.backend:
         overrides["backend"] = args.backend
+    if args.sumo_version is not None:
+        # The command line's release replaces the spec's SUMO choice; the spec's libsumo gives
+        # way to the socket client unless --backend libsumo insists (then it is an error).
+        overrides["sumo_version"] = normalize_version(args.sumo_version)
+        overrides["sumo_binary"] = None
+        if not args.backend and needs_socket(overrides["sumo_version"]):
+            overrides["backend"] = "traci"
     if args.demand:
         if any(not d > 0 for d in args.demand):
             raise SpecError(f"--demand must be > 0, got {args.demand}")
         overrides["demand"] = tuple(dict.fromkeys(args.demand))
     # replace() re-validates: e.g. --backend libsumo on a spec with a sumo_binary.
     return dataclasses.replace(spec, **overrides) if overrides else spec
+
+
+def _check_sumo(errors: Console, spec: ExperimentSpec) -> None:
+    """Stop before any trial if the chosen SUMO release is missing; note the socket client."""
+    if spec.sumo_version is None:
+        return
+    binary = resolve_sumo(spec.sumo_version)  # raises with the install command
+    if binary is not None:
+        errors.print(
+            f"note: SUMO {spec.sumo_version} ({binary}) runs over the TraCI socket client; "
+            "libsumo runs only the bundled SUMO",
+            style="dim",
+            highlight=False,
+        )
 
 
 def _settings(args: argparse.Namespace, spec: ExperimentSpec) -> RunSettings:
@@ -198,6 +224,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if args.dry_run:
         return _dry_run(console, spec)
+    _check_sumo(errors, spec)
     out: Path = args.out or Path("runs") / spec.name
     trials = spec.trials()
     done_ids = ResultStore(out).completed_ids()
@@ -303,6 +330,9 @@ def print_summary(
     console.print(
         f"{len(results)} trials ({failed} failed{note}) in {wall_s:.1f} s{rate}; records in {out}/trials/"
     )
+    sumos = sorted({r.versions["sumo"] for r in results if r.versions.get("sumo")})
     console.print(
-        "delay = timeLoss + departDelay per vehicle (SUMO tripinfo, unfinished trips included)", style="dim"
+        "delay = timeLoss + departDelay per vehicle (SUMO tripinfo, unfinished trips included)"
+        + (f"; SUMO {', '.join(sumos)}" if sumos else ""),
+        style="dim",
     )

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from signalbench._cli_sumo import add_sumo_parser, cmd_sumo
 from signalbench._version import __version__
 from signalbench.errors import SignalbenchError
 from signalbench.experiments._launchers import LAUNCHERS
@@ -26,6 +27,7 @@ examples:
   signalbench networks                            list the catalogued networks
   signalbench results runs/quickstart --format csv  one row per trial, for scripts and spreadsheets
   signalbench report runs/quickstart              tables with 95 % CIs, paired comparisons, plots
+  signalbench sumo install 1.9.2                  install another SUMO release (then --sumo-version 1.9.2)
 
 Results go to runs/<spec name>/ (one JSON record per trial); running the same spec again
 skips trials that are already complete. Exit status: 0 all trials complete, 1 some trial
@@ -80,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
         "--duration-s", type=float, metavar="S", help="simulate only the first S seconds of each window"
     )
     over.add_argument("--backend", choices=BACKENDS, help="SUMO client (default libsumo)")
+    over.add_argument(
+        "--sumo-version", metavar="X.Y.Z",
+        help="run this SUMO release (install it first: signalbench sumo install X.Y.Z); "
+        "implies --backend traci unless it is the bundled release",
+    )  # fmt: skip
     how = run.add_argument_group("execution")
     how.add_argument("--out", type=Path, metavar="DIR", help="experiment directory (default runs/<name>)")
     how.add_argument(
@@ -142,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     from signalbench._cli_train import add_train_parser
 
     add_train_parser(sub)
+    add_sumo_parser(sub)
     return parser
 
 
@@ -204,6 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_controllers()
         if args.command == "networks":
             return _cmd_networks()
+        if args.command == "sumo":
+            return cmd_sumo(args)
         parser.print_help()
         return 2
     except SignalbenchError as exc:

@@ -24,11 +24,12 @@ from signalbench.experiments._spec import (
     NetworkRef,
     RunSettings,
     binary_problem,
+    needs_socket,
     run_problems,
 )
 from signalbench.networks import canonical_network, load_network_model, resolve_network
 from signalbench.signals import SignalTiming, loses_green
-from signalbench.sim import BACKENDS
+from signalbench.sim import BACKENDS, normalize_version
 
 __all__ = ["bundled_specs", "load_spec", "spec_from_dict"]
 
@@ -37,7 +38,7 @@ _TOP_KEYS = (
     "metrics",
 )  # fmt: skip
 _METRICS_KEYS = ("emissions", "interval_s")
-_SIM_KEYS = ("step_length_s", "time_to_teleport_s", "duration_s", "warmup_s", "sumo_binary")
+_SIM_KEYS = ("step_length_s", "time_to_teleport_s", "duration_s", "warmup_s", "sumo_binary", "sumo_version")
 _RUN_KEYS = ("launcher", "workers", "retries", "timeout_s", "address", "keep_sumo_output")
 _TIMING_KEYS = ("yellow_s", "all_red_s", "min_green_s", "max_green_s", "decision_interval_s")
 _NETWORK_KEYS = ("id", "path", "route_files", "begin_s", "end_s", "timing")
@@ -170,8 +171,16 @@ def spec_from_dict(
     if binary is not None and not isinstance(binary, str):
         errors.add("sim.sumo_binary", "expected a path string")
         binary = None
-    if (problem := binary_problem(str(backend), binary)) is not None:
+    version = sim.get("sumo_version")
+    if version is not None and not isinstance(version, str):
+        errors.add("sim.sumo_version", f'expected a release number string such as "1.9.2", got {version!r}')
+        version = None
+    if "backend" not in data and needs_socket(version, binary):
+        backend = "traci"  # libsumo runs only the bundled SUMO: another one needs the socket client
+    if (problem := binary_problem(str(backend), binary, version)) is not None:
         errors.items.append(problem)
+    elif version is not None:
+        version = normalize_version(version)
 
     run = _run_settings(errors, data.get("run", {}))
 
@@ -348,6 +357,7 @@ def spec_from_dict(
         duration_s=duration,
         warmup_s=warmup or 0.0,
         sumo_binary=binary,
+        sumo_version=version,
         run=run,
         emissions=emissions,
         interval_s=interval_s or 60.0,

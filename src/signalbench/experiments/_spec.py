@@ -14,6 +14,7 @@ Layout of a spec file (every key optional unless marked)::
     duration_s = 900                    # run only the first 900 s of each network's window
     warmup_s = 300                      # vehicles inserted before begin + 300 s not counted
     sumo_binary = "/path/to/sumo"       # another SUMO (needs backend = "traci")
+    sumo_version = "1.9.2"              # or a SUMO release from `signalbench sumo install 1.9.2`
 
     [metrics]                           # what is measured besides the trip metrics
     emissions = false                   # CO2, NOx, fuel through SUMO's emissions device
@@ -57,13 +58,23 @@ from typing import Any
 
 import tomli_w
 
-from signalbench.errors import SpecError
+from signalbench.errors import SignalbenchError, SpecError
 from signalbench.experiments._launchers import LAUNCHERS
 from signalbench.experiments._trial import TrialSpec
 from signalbench.networks import looks_like_path
 from signalbench.signals import SignalTiming
+from signalbench.sim import SumoVersion, normalize_version
+from signalbench.sim import sumo_version as sumo_version_of
 
-__all__ = ["ControllerRef", "ExperimentSpec", "NetworkRef", "RunSettings", "binary_problem", "run_problems"]
+__all__ = [
+    "ControllerRef",
+    "ExperimentSpec",
+    "NetworkRef",
+    "RunSettings",
+    "binary_problem",
+    "needs_socket",
+    "run_problems",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,11 +164,38 @@ def run_problems(values: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def binary_problem(backend: str, sumo_binary: str | None) -> str | None:
-    """Return the problem, if any, of a SUMO binary with a backend: libsumo runs only its own SUMO."""
+def binary_problem(backend: str, sumo_binary: str | None, sumo_version: str | None = None) -> str | None:
+    """Return the problem, if any, of a SUMO binary or release with a backend.
+
+    libsumo runs only the bundled SUMO; a release number must be a plain ``X.Y.Z``.
+    """
+    if sumo_binary is not None and sumo_version is not None:
+        return "sim.sumo_binary and sim.sumo_version both choose the SUMO: give only one"
     if sumo_binary is not None and backend == "libsumo":
         return f"sim.sumo_binary ({sumo_binary}) needs backend = 'traci': libsumo runs only its own SUMO"
+    if sumo_version is not None:
+        try:
+            wanted = normalize_version(sumo_version)
+        except SignalbenchError as exc:
+            return f"sim.sumo_version: {exc}"
+        if backend == "libsumo" and needs_socket(wanted):
+            return (
+                f"sim.sumo_version ({wanted}) needs backend = 'traci': libsumo runs only the bundled "
+                f"SUMO {sumo_version_of()}"
+            )
     return None
+
+
+def needs_socket(sumo_version: str | None, sumo_binary: str | None = None) -> bool:
+    """Return True if this SUMO choice cannot run under libsumo (a binary, or a release not bundled)."""
+    if sumo_binary is not None:
+        return True
+    if sumo_version is None:
+        return False
+    try:
+        return SumoVersion.parse(sumo_version) != SumoVersion.parse(sumo_version_of())
+    except SignalbenchError:
+        return True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,9 +219,10 @@ class ExperimentSpec:
     run: RunSettings = field(default_factory=RunSettings)
     emissions: bool = False
     interval_s: float = 60.0
+    sumo_version: str | None = None
 
     def __post_init__(self) -> None:
-        problem = binary_problem(self.backend, self.sumo_binary)
+        problem = binary_problem(self.backend, self.sumo_binary, self.sumo_version)
         if problem:
             raise SpecError(problem)
 
@@ -221,6 +260,7 @@ class ExperimentSpec:
                                 sumo_binary=self.sumo_binary,
                                 emissions=self.emissions,
                                 interval_s=self.interval_s,
+                                sumo_version=self.sumo_version,
                             )
                         )
         return out
@@ -232,7 +272,7 @@ class ExperimentSpec:
             "time_to_teleport_s": self.time_to_teleport_s,
             "warmup_s": self.warmup_s,
         }
-        for key in ("duration_s", "sumo_binary"):
+        for key in ("duration_s", "sumo_binary", "sumo_version"):
             if getattr(self, key) is not None:
                 sim[key] = getattr(self, key)
         timing: dict[str, Any] = {

@@ -26,7 +26,7 @@ from signalbench.controllers import registry
 from signalbench.controllers.q_learning import CHECKPOINT_FORMAT, QTables, settings_from, train_q_learning
 from signalbench.errors import ControllerError
 from signalbench.experiments._episode import Episode
-from signalbench.experiments._trial import TrialSpec, trial_scenario
+from signalbench.experiments._trial import TrialSpec, trial_scenario, trial_sumo_binary
 from signalbench.metrics import read_trip_metrics
 from signalbench.networks import load_network_model
 from signalbench.sim import SimConfig, make_backend
@@ -61,6 +61,8 @@ def training_key(spec: TrialSpec) -> str:
         "sumo_binary": spec.sumo_binary,
         "train": spec.params.get("train"),
     }
+    if spec.sumo_version is not None:  # only when set: keys of earlier checkpoints stay valid
+        data["sumo_version"] = spec.sumo_version
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -112,7 +114,7 @@ def train_for_trial(spec: TrialSpec, *, on_episode: EpisodeFn | None = None) -> 
                 scale=spec.scale,
                 tripinfo_file=Path(tmp) / "tripinfo.xml",
                 message_file=Path(tmp) / "sumo-messages.log",
-                sumo_binary=Path(spec.sumo_binary) if spec.sumo_binary else None,
+                sumo_binary=trial_sumo_binary(spec),
             )
             Episode(
                 backend=make_backend(spec.backend),

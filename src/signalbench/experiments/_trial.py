@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import hashlib
+import importlib.metadata
 import json
 import math
 import platform
@@ -27,9 +28,9 @@ from signalbench.experiments._episode import Episode
 from signalbench.metrics import read_intersection_tables, read_trip_metrics, write_measurement_file
 from signalbench.networks import Scenario, load_network_model, resolve_network
 from signalbench.signals import SignalTiming
-from signalbench.sim import SimConfig, make_backend, run_sumo, sumo_version
+from signalbench.sim import SimConfig, make_backend, resolve_sumo, run_sumo, sumo_release, sumo_version
 
-__all__ = ["TrialResult", "TrialSpec", "TrialState", "run_trial", "trial_scenario"]
+__all__ = ["TrialResult", "TrialSpec", "TrialState", "run_trial", "trial_scenario", "trial_sumo_binary"]
 
 TrialState = Literal["complete", "failed"]
 
@@ -59,6 +60,8 @@ class TrialSpec:
         sumo_binary: a specific SUMO binary (traci backend), or None for eclipse-sumo's.
         emissions: equip vehicles with SUMO's emissions device (CO2, NOx, fuel metrics).
         interval_s: interval of the intersection time series [s].
+        sumo_version: a SUMO release installed with ``signalbench sumo install`` (e.g.
+            ``"1.9.2"``), or None for eclipse-sumo's; left out of the trial id when None.
 
     """
 
@@ -81,6 +84,7 @@ class TrialSpec:
     sumo_binary: str | None = None
     emissions: bool = False
     interval_s: float = 60.0
+    sumo_version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; :meth:`from_dict` inverts it."""
@@ -111,6 +115,8 @@ class TrialSpec:
         for key, default in _MEASUREMENT_DEFAULTS.items():
             if data[key] == default:
                 del data[key]
+        if data["sumo_version"] is None:  # added later: ids of trials without it stay as they were
+            del data["sumo_version"]
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -155,6 +161,7 @@ class TrialResult:
         tables: per-intersection tables (``timeseries``, ``approaches``, ``intersections``),
             column-oriented; the result store writes them as Parquet next to the JSON record
             and leaves them out of it.
+        notes: remarks on how the trial ran (e.g. another SUMO over the TraCI socket).
 
     """
 
@@ -178,6 +185,7 @@ class TrialResult:
     peak_rss_mib: float = 0.0
     provenance: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (NaN metrics become null)."""
@@ -200,17 +208,6 @@ class TrialResult:
 _FIRST_WARNINGS = 10
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
-    """``"1.9.2"`` -> (1, 9, 2); unreadable parts end the tuple."""
-    parts: list[int] = []
-    for part in version.split("."):
-        digits = "".join(c for c in part if c.isdigit())
-        if not digits:
-            break
-        parts.append(int(digits))
-    return tuple(parts) or (999,)
-
-
 def _peak_rss_mib() -> float:
     scale = 1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0  # bytes on macOS, KiB on Linux
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -223,6 +220,38 @@ def _warnings(path: Path | None) -> dict[str, Any]:
         return {"count": 0, "first": []}
     lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.startswith("Warning:")]
     return {"count": len(lines), "first": lines[:_FIRST_WARNINGS]}
+
+
+def _client_version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _sumo_notes(versions: dict[str, str], binary: Path | None, backend: str) -> list[str]:
+    """Record the SUMO binary and client in ``versions``; return a note for another SUMO."""
+    versions["sumo_client"] = f"{backend} {_client_version(backend)}"
+    if binary is None:
+        return []
+    versions["sumo_binary"] = str(binary)
+    return [
+        f"SUMO {versions['sumo']} ({binary}) is not the bundled eclipse-sumo {sumo_version()}: libsumo "
+        "runs only the bundled SUMO, so this one ran as a child process (driven over the TraCI socket "
+        f"client, traci {_client_version('traci')}, when Python controllers act)"
+    ]
+
+
+def trial_sumo_binary(spec: TrialSpec) -> Path | None:
+    """Return the SUMO binary a trial runs, or None for the bundled SUMO.
+
+    Raises:
+        SimulationError: ``spec.sumo_version`` is not installed (the message says how to).
+
+    """
+    if spec.sumo_version is not None:
+        return resolve_sumo(spec.sumo_version)  # None: the bundled SUMO is that release
+    return Path(spec.sumo_binary) if spec.sumo_binary else None
 
 
 def trial_scenario(spec: TrialSpec) -> Scenario:
@@ -257,8 +286,9 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
     versions: dict[str, str] = {"signalbench": __version__, "python": platform.python_version()}
     try:
         scenario = trial_scenario(spec)
-        binary = Path(spec.sumo_binary) if spec.sumo_binary else None
+        binary = trial_sumo_binary(spec)
         versions["sumo"] = sumo_version(binary)
+        notes = _sumo_notes(versions, binary, spec.backend)
         outdir.mkdir(parents=True, exist_ok=True)
         config = SimConfig(
             net_file=scenario.net_file,
@@ -275,7 +305,6 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             message_file=outdir / "sumo-messages.log",
             sumo_binary=binary,
             emissions=spec.emissions,
-            sumo_before_1_10=_version_tuple(versions["sumo"]) < (1, 10),
         )
         model = load_network_model(scenario.net_file)
         params = dict(spec.params)
@@ -308,12 +337,13 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             additional_files=tuple(
                 Path(f.name) if f.parent == outdir else f for f in config.additional_files
             ),
-        ).command(binary or "sumo")
+        ).command(binary or "sumo", version=sumo_release(binary))
         if model.intersections:
             measures = write_measurement_file(model, outdir, interval_s=spec.interval_s)
             config = dataclasses.replace(config, additional_files=(*config.additional_files, measures))
         if not getattr(controller, "controls_signals", True):
             # No Python decisions: plain SUMO, no TraCI round trips at all.
+            versions["sumo_client"] = "none (plain sumo)"
             run_sumo(config)
             control: dict[str, Any] = {"decisions": 0, "controlled_intersections": 0}
             if programs is not None:
@@ -362,6 +392,7 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             peak_rss_mib=_peak_rss_mib(),
             wall_time_s=time.perf_counter() - started,
             tables=tables,
+            notes=notes,
         )
     except Exception as exc:
         message = str(exc) if isinstance(exc, SignalbenchError) else f"{type(exc).__name__}: {exc}"

@@ -172,9 +172,10 @@ def read_trip_metrics(
     stats = read_statistics(statistics) if statistics is not None else {}
     not_inserted = int(stats.get("vehicles.waiting", 0))
     if not undeparted_seen and not_inserted:
-        # An output without undeparted entries (another SUMO, or the option off): SUMO's own
-        # mean wait of its insertion queue stands in (departDelayWaiting).
-        unserved = [stats.get("vehicleTripStatistics.departDelayWaiting", math.nan)] * not_inserted
+        # No undeparted entries: a SUMO older than 1.9.1 (or the option off). Its statistics'
+        # departDelayWaiting is in ms there and counts vehicles not yet due (SUMO #8490), so it
+        # cannot stand in: the unserved wait is unknown and "delay incl. unserved" is NaN.
+        unserved = [math.nan] * not_inserted
     delays = time_loss + depart_delay
     n_all = delays.size + len(unserved)
     incl = (float(delays.sum()) + float(sum(unserved))) / n_all if n_all else math.nan

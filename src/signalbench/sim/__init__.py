@@ -16,12 +16,24 @@ from signalbench.sim._backend import (
     LaneVehicles,
     check_fields,
 )
-from signalbench.sim._binaries import sumo_binary, sumo_env, sumo_home, sumo_version
+from signalbench.sim._binaries import sumo_binary, sumo_env, sumo_home, sumo_release, sumo_version
 from signalbench.sim._config import SimConfig
 from signalbench.sim._fake import FakeBackend
+from signalbench.sim._install import (
+    InstalledSumo,
+    bundled_sumo,
+    find_sumo,
+    install_sumo,
+    installed_sumos,
+    normalize_version,
+    remove_sumo,
+    resolve_sumo,
+    sumo_cache_dir,
+)
 from signalbench.sim._libsumo import LibsumoBackend
 from signalbench.sim._process import run_sumo
 from signalbench.sim._traci import TraciBackend
+from signalbench.sim._versions import SumoVersion
 
 __all__ = [
     "BACKENDS",
@@ -31,16 +43,27 @@ __all__ = [
     "Backend",
     "BackendKind",
     "FakeBackend",
+    "InstalledSumo",
     "LaneVehicles",
     "LibsumoBackend",
     "SimConfig",
+    "SumoVersion",
     "TraciBackend",
+    "bundled_sumo",
     "check_fields",
+    "find_sumo",
+    "install_sumo",
+    "installed_sumos",
     "make_backend",
+    "normalize_version",
+    "remove_sumo",
+    "resolve_sumo",
     "run_sumo",
     "sumo_binary",
+    "sumo_cache_dir",
     "sumo_env",
     "sumo_home",
+    "sumo_release",
     "sumo_version",
 ]
 

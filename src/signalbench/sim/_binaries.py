@@ -7,13 +7,13 @@ import functools
 import importlib.metadata
 import importlib.util
 import os
-import re
 import subprocess
 from pathlib import Path
 
 from signalbench.errors import SimulationError
+from signalbench.sim._versions import SumoVersion, version_in_output
 
-__all__ = ["sumo_binary", "sumo_env", "sumo_home", "sumo_version"]
+__all__ = ["binary_home", "sumo_binary", "sumo_env", "sumo_home", "sumo_release", "sumo_version"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,14 +50,31 @@ def sumo_binary(name: str = "sumo", *, override: Path | None = None) -> Path:
     return path
 
 
-def sumo_env() -> dict[str, str]:
+def binary_home(binary: Path) -> Path | None:
+    """Return the SUMO installation a binary belongs to (``<home>/bin/sumo``), if it has its data.
+
+    An installation counts when it ships the XML schemas (``data/xsd``): eclipse-sumo 1.9
+    and later do, 1.8.0 does not.
+    """
+    home = Path(binary).resolve().parent.parent
+    return home if (home / "data" / "xsd").is_dir() else None
+
+
+def sumo_env(binary: Path | None = None) -> dict[str, str]:
     """Return the environment for a SUMO child process: SUMO_HOME and PROJ_DATA set.
 
     Without SUMO_HOME, SUMO skips XML validation with a warning; without PROJ_DATA it
-    prints "Cannot find proj.db" for networks with geo-references.
+    prints "Cannot find proj.db" for networks with geo-references. For another ``binary``
+    (another version), SUMO_HOME is that binary's own installation, so it validates its
+    inputs against its own schemas; an installation without schemas (eclipse-sumo 1.8.0)
+    gets the default one's, whose newer schemas accept older files (an old SUMO with no
+    schemas at all would try to download them and fail offline).
     """
     env = dict(os.environ)
     home = sumo_home()
+    own = binary_home(binary) if binary is not None else None
+    if own is not None and own != home.resolve():
+        env["SUMO_HOME"] = str(own)
     env.setdefault("SUMO_HOME", str(home))
     proj = home / "data" / "proj"
     if proj.is_dir():
@@ -78,6 +95,7 @@ def prepare_process_env() -> None:
 def sumo_version(binary: Path | None = None) -> str:
     """Return the version of a SUMO binary, e.g. ``"1.28.0"``."""
     path = sumo_binary(override=binary)
+    env = sumo_env(path if binary is not None else None)
     wheel = importlib.util.find_spec("sumo")
     if wheel is not None and wheel.submodule_search_locations:
         # The eclipse-sumo wheel's own binary: its package version, without starting SUMO.
@@ -91,11 +109,17 @@ def sumo_version(binary: Path | None = None) -> str:
             capture_output=True,
             text=True,
             timeout=30,
-            env=sumo_env(),
+            env=env,
             check=False,
         ).stdout
     except OSError as exc:
         raise SimulationError(f"cannot run {path}: {exc}") from exc
-    # "Eclipse SUMO sumo 1.28.0" (recent) or "Eclipse SUMO sumo Version 1.9.2" (older)
-    match = re.search(r"sumo(?:-gui)?(?: Version)? v?([0-9]+\.[0-9]+[0-9A-Za-z._+-]*)", out)
-    return match.group(1) if match else "unknown"
+    return version_in_output(out) or "unknown"
+
+
+def sumo_release(binary: Path | None = None) -> SumoVersion | None:
+    """Return :func:`sumo_version` as a :class:`SumoVersion`, or None if it cannot be read."""
+    try:
+        return SumoVersion.parse(sumo_version(binary))
+    except SimulationError:
+        return None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from signalbench.errors import SimulationError
+from signalbench.sim._versions import SumoVersion, gate_options
 
 __all__ = ["SimConfig"]
 
@@ -37,9 +38,6 @@ class SimConfig:
         sumo_binary: a specific SUMO binary (e.g. another version); None uses eclipse-sumo's.
         gui: run ``sumo-gui`` instead of ``sumo`` (needs the traci backend and a display).
         emissions: equip every vehicle with SUMO's emissions device (CO2, NOx, fuel in tripinfo).
-        sumo_before_1_10: the run uses a SUMO older than 1.10, where
-            ``--tripinfo-output.write-undeparted`` already writes unfinished vehicles too and
-            clashes with ``write-unfinished`` (seen on 1.9.2); only the first is passed then.
         extra_args: further SUMO options, appended verbatim.
 
     """
@@ -60,7 +58,6 @@ class SimConfig:
     sumo_binary: Path | None = None
     gui: bool = False
     emissions: bool = False
-    sumo_before_1_10: bool = False
     extra_args: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -99,8 +96,7 @@ class SimConfig:
             args += ["--scale", _num(self.scale)]
         if self.tripinfo_file is not None:
             args += ["--tripinfo-output", str(self.tripinfo_file)]
-            if not self.sumo_before_1_10:
-                args += ["--tripinfo-output.write-unfinished", "true"]
+            args += ["--tripinfo-output.write-unfinished", "true"]
             # Unserved demand: vehicles loaded but never inserted (depart="-1").
             args += ["--tripinfo-output.write-undeparted", "true"]
         if self.emissions:
@@ -112,9 +108,13 @@ class SimConfig:
         args += list(self.extra_args)
         return args
 
-    def command(self, binary: Path | str) -> list[str]:
-        """Return the full command line, starting with ``binary``."""
-        return [str(binary), *self.arguments()]
+    def command(self, binary: Path | str, *, version: SumoVersion | None = None) -> list[str]:
+        """Return the full command line, starting with ``binary``.
+
+        With the binary's ``version``, options that release does not know are left out
+        (see :data:`signalbench.sim._versions.OPTION_SINCE`).
+        """
+        return [str(binary), *gate_options(self.arguments(), version)]
 
 
 def _num(value: float) -> str:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from signalbench.errors import SimulationError
-from signalbench.sim._binaries import sumo_binary, sumo_env
+from signalbench.sim._binaries import sumo_binary, sumo_env, sumo_release
 from signalbench.sim._config import SimConfig
 from signalbench.sim._preflight import preflight
 
@@ -21,13 +21,14 @@ def run_sumo(config: SimConfig, *, timeout_s: float | None = None) -> list[str]:
     if config.gui:
         raise SimulationError("run_sumo runs the console binary; use the traci backend for sumo-gui")
     preflight(config)
-    cmd = config.command(sumo_binary(override=config.sumo_binary))
+    binary = sumo_binary(override=config.sumo_binary)
+    cmd = config.command(binary, version=sumo_release(config.sumo_binary))
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
-        env=sumo_env(),
+        env=sumo_env(config.sumo_binary),
         text=True,
         errors="replace",
     )

@@ -27,7 +27,7 @@ import numpy as np
 
 from signalbench.errors import SimulationError
 from signalbench.sim._backend import LANE_FIELDS, VEHICLES, BackendKind, Closing, LaneVehicles, check_fields
-from signalbench.sim._binaries import sumo_binary, sumo_env
+from signalbench.sim._binaries import sumo_binary, sumo_env, sumo_release
 from signalbench.sim._config import SimConfig
 from signalbench.sim._preflight import preflight
 
@@ -86,7 +86,11 @@ class TraciBackend(Closing):
         last_error = ""
         for _ in range(_PORT_ATTEMPTS):
             port = _free_port()
-            cmd = [*config.command(binary), "--remote-port", str(port)]
+            cmd = [
+                *config.command(binary, version=sumo_release(config.sumo_binary)),
+                "--remote-port",
+                str(port),
+            ]
             if config.gui:
                 cmd += ["--start", "true", "--quit-on-end", "true"]
             self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
@@ -95,7 +99,7 @@ class TraciBackend(Closing):
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env=sumo_env(),
+                env=sumo_env(config.sumo_binary),
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
             deadline = time.monotonic() + _START_TIMEOUT_S
