@@ -23,6 +23,8 @@ examples:
   signalbench run quickstart --launcher ray --address auto
   signalbench controllers                         list the registered controllers
   signalbench networks                            list the catalogued networks
+  signalbench networks show cologne1              intersections, green phases, movements
+  signalbench networks check my.net.xml           lint a network (exit 1 if it cannot be controlled)
 
 Results go to runs/<spec name>/ (one JSON record per trial); running the same spec again
 skips trials that are already complete. Exit status: 0 all trials complete, 1 some trial
@@ -96,7 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     how.add_argument("--dry-run", action="store_true", help="print the trial table and stop")
 
     sub.add_parser("controllers", help="list the registered controllers")
-    sub.add_parser("networks", help="list the catalogued networks")
+    from signalbench._cli_networks import add_networks_parser
+
+    add_networks_parser(sub)
     return parser
 
 
@@ -118,26 +122,6 @@ def _cmd_controllers() -> int:
     return 0
 
 
-def _cmd_networks() -> int:
-    from rich.table import Table
-
-    from signalbench._cli_run import make_console
-    from signalbench.networks import catalog, load_network_model
-
-    table = Table(title="networks")
-    for col in ("id", "signals", "window s", "title", "source"):
-        table.add_column(col)
-    for entry in catalog().values():
-        try:
-            sc = entry.scenario()
-            n = str(len(load_network_model(sc.net_file).intersections))
-        except SignalbenchError as exc:
-            n = f"unavailable: {exc}"
-        table.add_row(entry.id, n, f"{entry.begin_s:g}-{entry.end_s:g}", entry.title, entry.source_package)
-    make_console().print(table)
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``signalbench`` console script; returns the exit status."""
     parser = _parser()
@@ -150,7 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "controllers":
             return _cmd_controllers()
         if args.command == "networks":
-            return _cmd_networks()
+            from signalbench._cli_networks import cmd_networks
+
+            return cmd_networks(args)
         parser.print_help()
         return 2
     except SignalbenchError as exc:
