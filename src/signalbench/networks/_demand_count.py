@@ -64,7 +64,7 @@ def _flow_count(attrs: dict[str, str], lo: float, hi: float) -> float:
     end = parse_time_s(end_raw) if end_raw is not None else None
     number = attrs.get("number")
     if end is None:
-        end = math.inf if number is None else begin + 3600.0  # SUMO's default end for numbered flows
+        end = begin + 86400.0  # SUMO's default: a flow without end lasts 24 hours
     a, b = max(begin, lo), min(end, hi)
     if b <= a:
         return 0.0
