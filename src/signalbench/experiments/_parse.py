@@ -24,7 +24,8 @@ from signalbench.experiments._spec import (
     binary_problem,
     run_problems,
 )
-from signalbench.networks import canonical_network, resolve_network
+from signalbench.networks import canonical_network, catalog, looks_like_path, resolve_network
+from signalbench.networks._generate import RECIPE_KEYS, recipe_from_dict
 from signalbench.signals import SignalTiming
 from signalbench.sim import BACKENDS
 
@@ -208,6 +209,15 @@ def spec_from_dict(
         if not isinstance(net, dict):
             errors.add(where, "expected a table with id or path")
             continue
+        if "generator" in net:
+            generated = _generated_network(errors, where, net, duration, warmup)
+            if generated is not None:
+                if any(n.ref == generated.ref for n in networks):
+                    errors.add(
+                        f"{where}.name", f"name {generated.ref!r} is used twice; give each its own name"
+                    )
+                networks.append(generated)
+            continue
         errors.unknown_keys(f"{where}.", net, _NETWORK_KEYS)
         ref = net.get("id") or net.get("path")
         if not isinstance(ref, str) or ("id" in net and "path" in net):
@@ -317,6 +327,41 @@ def spec_from_dict(
         sumo_binary=binary,
         run=run,
     )
+
+
+def _generated_network(
+    errors: _Errors, where: str, net: Mapping[str, Any], duration: float | None, warmup: float | None
+) -> NetworkRef | None:
+    """Validate a ``generator = ...`` network entry (nothing is built until a trial runs)."""
+    errors.unknown_keys(f"{where}.", net, (*sorted(RECIPE_KEYS), "generator", "name", "flow_veh_h"))
+    recipe = {k: v for k, v in net.items() if k in RECIPE_KEYS or k == "generator"}
+    raw_flows = net.get("flow_veh_h")
+    if raw_flows is None:
+        errors.add(
+            f"{where}.flow_veh_h", "required: demand levels in veh/h per approach, e.g. [300, 600, 900]"
+        )
+        return None
+    flows_list = raw_flows if isinstance(raw_flows, list) else [raw_flows]
+    flows = [_number(errors, f"{where}.flow_veh_h", v, minimum=0) for v in flows_list]
+    if not flows or any(f is None for f in flows):
+        return None
+    if len(set(flows)) != len(flows):
+        errors.add(f"{where}.flow_veh_h", "demand levels repeat")
+    try:
+        net_recipe, flow, _ = recipe_from_dict(recipe, float(flows[0] or 0.0))
+    except SignalbenchError as exc:
+        errors.add(where, str(exc))
+        return None
+    name = net.get("name", net_recipe.default_name())
+    if not isinstance(name, str) or not name or looks_like_path(name) or name in catalog():
+        errors.add(f"{where}.name", f"expected a plain name that is not a catalog id or a path, got {name!r}")
+        return None
+    window = flow.duration_s if duration is None else min(flow.duration_s, duration)
+    if warmup and warmup >= window:
+        errors.add(
+            "sim.warmup_s", f"{warmup:g} s leaves nothing of the {window:g} s window of {name!r} to measure"
+        )
+    return NetworkRef(ref=name, generator=recipe, flows_veh_h=tuple(float(f or 0.0) for f in flows))
 
 
 def _run_settings(errors: _Errors, raw: Any) -> RunSettings:

@@ -36,6 +36,13 @@ Layout of a spec file (every key optional unless marked)::
     begin_s = 25200                     # window override
     end_s = 28800
 
+    [[networks]]                        # a generated network (docs/networks.md#generated-networks)
+    generator = "grid"                  # "intersection", "grid" or "arterial"
+    name = "grid2x3"                    # shown in tables (default from the recipe)
+    rows = 2
+    cols = 3
+    flow_veh_h = [300, 600, 900]        # demand levels: veh/h per approach
+
     [[controllers]]                     # required, one or more
     id = "max-pressure"                 # registry id, or "controllers/my_policy.py:MyPolicy"
     label = "max-pressure"
@@ -64,12 +71,18 @@ __all__ = ["ControllerRef", "ExperimentSpec", "NetworkRef", "RunSettings", "bina
 
 @dataclass(frozen=True, kw_only=True)
 class NetworkRef:
-    """A network in a spec: catalog id or path, optional demand and window overrides."""
+    """A network in a spec: catalog id or path, optional demand and window overrides.
+
+    A generated network has ``generator`` (its recipe, without the flow) and ``flows_veh_h``
+    (its demand levels); ``ref`` is then its display name.
+    """
 
     ref: str
     route_files: tuple[str, ...] = ()
     begin_s: float | None = None
     end_s: float | None = None
+    generator: Mapping[str, Any] | None = None
+    flows_veh_h: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -173,11 +186,14 @@ class ExperimentSpec:
         """Expand into frozen trials: network, then demand, then controller, then seed."""
         out: list[TrialSpec] = []
         for net in self.networks:
-            for scale in self.demand:
+            flows: tuple[float | None, ...] = net.flows_veh_h if net.generator is not None else (None,)
+            for flow, scale in ((f, s) for f in flows for s in self.demand):
                 for ctrl in self.controllers:
                     for seed in self.seeds:
                         out.append(
                             TrialSpec(
+                                generator=None if net.generator is None else dict(net.generator),
+                                flow_veh_h=flow,
                                 network=net.ref,
                                 route_files=net.route_files,
                                 controller=ctrl.id,
@@ -219,6 +235,9 @@ class ExperimentSpec:
             timing["decision_interval_s"] = self.decision_interval_s
         networks = []
         for net in self.networks:
+            if net.generator is not None:
+                networks.append({**net.generator, "name": net.ref, "flow_veh_h": list(net.flows_veh_h)})
+                continue
             entry: dict[str, Any] = {"path" if looks_like_path(net.ref) else "id": net.ref}
             if net.route_files:
                 entry["route_files"] = list(net.route_files)

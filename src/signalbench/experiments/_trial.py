@@ -25,7 +25,7 @@ from signalbench.controllers import registry
 from signalbench.errors import SignalbenchError
 from signalbench.experiments._episode import Episode
 from signalbench.metrics import read_trip_metrics
-from signalbench.networks import load_network_model, resolve_network
+from signalbench.networks import generated_scenario, load_network_model, resolve_network
 from signalbench.signals import SignalTiming
 from signalbench.sim import SimConfig, make_backend, run_sumo, sumo_version
 
@@ -57,6 +57,12 @@ class TrialSpec:
         scale: demand scale factor (SUMO ``--scale``).
         backend: ``libsumo`` or ``traci``.
         sumo_binary: a specific SUMO binary (traci backend), or None for eclipse-sumo's.
+        generator: recipe of a generated network (``{"generator": "grid", "rows": 2, ...}``,
+            see :mod:`signalbench.networks._generate`); ``network`` is then its display name.
+        flow_veh_h: demand level of a generated network: flow per approach [veh/h].
+
+    Fields added after the first release (``generator``, ``flow_veh_h``) are left out of
+    :meth:`to_dict` while unset, so trial ids of existing specs do not change.
 
     """
 
@@ -77,12 +83,19 @@ class TrialSpec:
     scale: float = 1.0
     backend: str = "libsumo"
     sumo_binary: str | None = None
+    generator: Mapping[str, Any] | None = None
+    flow_veh_h: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; :meth:`from_dict` inverts it."""
         data = dataclasses.asdict(self)
         data["params"] = dict(self.params)
         data["route_files"] = list(self.route_files)
+        for key in ("generator", "flow_veh_h"):  # omitted while unset: trial ids stay stable
+            if data[key] is None:
+                del data[key]
+        if self.generator is not None:
+            data["generator"] = dict(self.generator)
         return data
 
     @classmethod
@@ -104,6 +117,13 @@ class TrialSpec:
         del data["label"]
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    @property
+    def demand_label(self) -> str:
+        """Demand level for tables: ``600 veh/h`` for a generated network, else the scale."""
+        if self.flow_veh_h is None:
+            return f"{self.scale:g}"
+        return f"{self.flow_veh_h:g} veh/h" + (f" x{self.scale:g}" if self.scale != 1.0 else "")
 
     @property
     def display_label(self) -> str:
@@ -217,9 +237,20 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
     command: list[str] = []
     versions: dict[str, str] = {"signalbench": __version__, "python": platform.python_version()}
     try:
-        scenario = resolve_network(
-            spec.network, route_files=spec.route_files, begin_s=spec.begin_s, end_s=spec.end_s
-        )
+        if spec.generator is not None:
+            scenario = generated_scenario(
+                spec.generator, flow_veh_h=spec.flow_veh_h or 0.0, seed=spec.seed, name=spec.network
+            )
+            if spec.begin_s is not None or spec.end_s is not None:
+                scenario = dataclasses.replace(
+                    scenario,
+                    begin_s=scenario.begin_s if spec.begin_s is None else spec.begin_s,
+                    end_s=scenario.end_s if spec.end_s is None else spec.end_s,
+                )
+        else:
+            scenario = resolve_network(
+                spec.network, route_files=spec.route_files, begin_s=spec.begin_s, end_s=spec.end_s
+            )
         if spec.duration_s is not None:
             scenario = dataclasses.replace(
                 scenario, end_s=min(scenario.end_s, scenario.begin_s + spec.duration_s)
