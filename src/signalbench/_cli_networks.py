@@ -44,6 +44,26 @@ def add_networks_parser(sub: argparse._SubParsersAction) -> None:  # type: ignor
     )
     check.add_argument("network", metavar="ID|PATH", help="catalog id, .sumocfg, or .net.xml")
     check.add_argument("--route-files", action="append", default=[], metavar="PATH", help="demand files")
+    osm = nsub.add_parser(
+        "import-osm",
+        help="convert an OpenStreetMap .osm file to a SUMO scenario with random demand",
+        description=(
+            "Convert FILE.osm with netconvert (traffic lights guessed from OSM signals and joined;\n"
+            "see docs/networks.md), add random trips between fringe edges (SUMO's randomTrips),\n"
+            "and write OUT_DIR/<name>.net.xml, .rou.xml and .sumocfg. Run it with\n"
+            "  signalbench run --network OUT_DIR/<name>.sumocfg --controller ..."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    osm.add_argument("osm_file", metavar="FILE.osm", type=Path)
+    osm.add_argument("out_dir", metavar="OUT_DIR", type=Path)
+    osm.add_argument(
+        "--flow-veh-h", type=float, default=1200.0, metavar="Q", help="vehicles per hour in total (1200)"
+    )
+    osm.add_argument(
+        "--end-s", type=float, default=3600.0, metavar="S", help="demand from 0 to S seconds (3600)"
+    )
+    osm.add_argument("--seed", type=int, default=1, help="seed of the random trips (1)")
 
 
 def cmd_networks(args: argparse.Namespace) -> int:
@@ -53,7 +73,25 @@ def cmd_networks(args: argparse.Namespace) -> int:
         return _show(args.network, tuple(args.route_files), args.tls)
     if command == "check":
         return _check(args.network, tuple(args.route_files))
+    if command == "import-osm":
+        return _import_osm(args)
     return _list()
+
+
+def _import_osm(args: argparse.Namespace) -> int:
+    from signalbench.networks._osm import import_osm
+
+    cfg = import_osm(
+        args.osm_file, args.out_dir, flow_veh_h=args.flow_veh_h, end_s=args.end_s, seed=args.seed
+    )
+    console = make_console()
+    console.print(
+        f"wrote {escape(str(cfg))} (network, demand and configuration in {escape(str(cfg.parent))})"
+    )
+    code = _check(str(cfg), ())
+    run = f"signalbench run --network {escape(str(cfg))} --controller fixed-time --controller max-pressure"
+    console.print(f"run it: {run}")
+    return code
 
 
 def _scenario(ref: str, route_files: tuple[str, ...]) -> Scenario:
