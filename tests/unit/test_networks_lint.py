@@ -152,3 +152,16 @@ def test_count_vehicles_flows_and_window(tmp_path):
     assert count.persons == 1
     assert parse_time_s("1:00:00") == 3600
     assert parse_time_s("triggered") is None
+
+
+def test_run_on_network_without_traffic_lights_is_bad_input(capsys, tmp_path):
+    nets = sumo_rl_nets() / "Nguyen"
+    code, _, err = run_cli(
+        capsys, "run", "--network", str(nets / "nguyenNoTL.net.xml"),
+        "--route-files", str(nets / "nguyentesteod.rou.xml"), "--controller", "max-pressure",
+        "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert code == 2
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "nguyenNoTL.net.xml: the network has no traffic light" in lines[0], err
+    assert not (tmp_path / "o").exists()

@@ -24,7 +24,13 @@ from signalbench.experiments._spec import (
     binary_problem,
     run_problems,
 )
-from signalbench.networks import canonical_network, catalog, looks_like_path, resolve_network
+from signalbench.networks import (
+    canonical_network,
+    catalog,
+    has_traffic_lights,
+    looks_like_path,
+    resolve_network,
+)
 from signalbench.networks._generate import RECIPE_KEYS, recipe_from_dict
 from signalbench.signals import SignalTiming
 from signalbench.sim import BACKENDS
@@ -240,6 +246,8 @@ def spec_from_dict(
         try:
             scenario = resolve_network(ref, route_files=tuple(routes), begin_s=nb, end_s=ne)
             ref = canonical_network(ref)
+            if not has_traffic_lights(scenario.net_file):
+                errors.add(where, f"{ref}: the network has no traffic light, nothing to control")
             window = scenario.end_s - scenario.begin_s
             if duration is not None:
                 window = min(window, duration)

@@ -15,6 +15,7 @@ from signalbench.networks._model import (
     LaneSpec,
     Movement,
     NetworkModel,
+    has_traffic_lights,
     is_green_state,
     load_network_model,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "canonical_network",
     "catalog",
     "generated_scenario",
+    "has_traffic_lights",
     "is_green_state",
     "load_network_model",
     "looks_like_path",
