@@ -165,3 +165,19 @@ def test_run_on_network_without_traffic_lights_is_bad_input(capsys, tmp_path):
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1 and "nguyenNoTL.net.xml: the network has no traffic light" in lines[0], err
     assert not (tmp_path / "o").exists()
+
+
+def test_lint_movement_never_green(tmp_path):
+    model = _net(
+        tmp_path,
+        """<tlLogic id="J" type="static" programID="0" offset="0">
+<phase duration="30" state="Gr"/><phase duration="3" state="yr"/></tlLogic>""",
+        """<connection from="a" to="c" fromLane="0" toLane="0" tl="J" linkIndex="0" dir="s" state="O"/>
+<connection from="b" to="c" fromLane="0" toLane="0" tl="J" linkIndex="1" dir="l" state="O"/>""",
+    )
+    findings = {f.code: f for f in lint_model(model)}
+    assert findings["movement-never-green"].message.startswith(
+        "1 movement(s) get green in no phase: link 1 (b_0->c_0)"
+    )
+    assert findings["movement-never-green"].severity == "warning"
+    assert "yellowless-transition" not in findings  # G -> y -> G
