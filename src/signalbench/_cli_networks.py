@@ -12,6 +12,7 @@ from signalbench._cli_run import make_console
 from signalbench.errors import NetworkError, SignalbenchError
 from signalbench.networks._catalog import Scenario, catalog, looks_like_path, resolve_network
 from signalbench.networks._demand_count import count_vehicles
+from signalbench.networks._generate import GENERATORS
 from signalbench.networks._lint import lint_scenario
 from signalbench.networks._model import load_network_model
 
@@ -128,6 +129,8 @@ def _list() -> int:
     console = make_console()
     console.print(table)
     console.print("Details: signalbench networks show ID; lint: signalbench networks check ID|PATH")
+    kinds = ", ".join(f"{k} ({v})" for k, v in GENERATORS.items())
+    console.print(f"Generated networks (generator = ... in a spec): {kinds}", highlight=False)
     return 0
 
 
