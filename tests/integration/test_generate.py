@@ -10,6 +10,7 @@ import pytest
 from signalbench.errors import NetworkError, SpecError
 from signalbench.experiments import TrialResult, TrialSpec, load_spec, run_trial, spec_from_dict, summarise
 from signalbench.networks import load_network_model
+from signalbench.networks._lint import lint_model
 from signalbench.networks._generate import (
     FlowRecipe,
     NetRecipe,
@@ -69,6 +70,7 @@ def test_generated_networks_are_modelled(recipe, signals, phases):
     model = load_network_model(generate_network(net))
     assert len(model.intersections) == signals and not model.problems
     assert max(spec.n_phases for spec in model.intersections) == phases
+    assert lint_model(model) == []  # docs/networks.md: the lint finds nothing on generated networks
 
 
 def test_turning_ratios_and_volume(tmp_path):
