@@ -185,3 +185,16 @@ def test_generated_trial_runs_and_records_demand(tmp_path):
         ("intersection", "300 veh/h"),
         ("intersection", "900 veh/h"),
     ]
+
+
+def test_bundled_demand_sweep_spec():
+    trials = load_spec("demand-sweep").trials()
+    assert len(trials) == 36
+    assert sorted({(t.network, t.demand_label) for t in trials}) == [
+        ("grid3x3", "200 veh/h"),
+        ("grid3x3", "300 veh/h"),
+        ("grid3x3", "400 veh/h"),
+        ("intersection", "300 veh/h"),
+        ("intersection", "600 veh/h"),
+        ("intersection", "900 veh/h"),
+    ]
