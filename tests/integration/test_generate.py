@@ -10,7 +10,6 @@ import pytest
 from signalbench.errors import NetworkError, SpecError
 from signalbench.experiments import TrialResult, TrialSpec, load_spec, run_trial, spec_from_dict, summarise
 from signalbench.networks import load_network_model
-from signalbench.networks._lint import lint_model
 from signalbench.networks._generate import (
     FlowRecipe,
     NetRecipe,
@@ -19,6 +18,7 @@ from signalbench.networks._generate import (
     generated_scenario,
     recipe_from_dict,
 )
+from signalbench.networks._lint import lint_model
 
 pytestmark = pytest.mark.integration
 
