@@ -198,3 +198,13 @@ def test_bundled_demand_sweep_spec():
         ("intersection", "600 veh/h"),
         ("intersection", "900 veh/h"),
     ]
+
+
+def test_integer_and_float_parameters_are_one_recipe(tmp_path):
+    a = generated_scenario(
+        {"generator": "intersection", "block_m": 200}, flow_veh_h=300, seed=1, cache=tmp_path
+    )
+    b = generated_scenario(
+        {"generator": "intersection", "block_m": 200.0}, flow_veh_h=300.0, seed=1, cache=tmp_path
+    )
+    assert (a.net_file, a.route_files) == (b.net_file, b.route_files)

@@ -157,6 +157,8 @@ class NetRecipe:
     def to_dict(self) -> dict[str, Any]:
         """Return the fields that matter for this kind (a stable, minimal form)."""
         data = dataclasses.asdict(self)
+        for key in ("left_turn_bay_m", "block_m", "approach_m", "speed_m_s"):
+            data[key] = float(data[key])  # 200 and 200.0 are the same recipe
         skip = {
             "intersection": ("rows", "cols", "signals"),
             "grid": ("signals",),
@@ -227,6 +229,10 @@ class FlowRecipe:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready form."""
         data = dataclasses.asdict(self)
+        for key in ("flow_veh_h", "left", "straight", "right", "duration_s"):
+            data[key] = float(data[key])
+        if self.side_flow_veh_h is not None:
+            data["side_flow_veh_h"] = float(self.side_flow_veh_h)
         data["profile"] = list(self.profile)
         data["od"] = [list(o) for o in self.od]
         return data
