@@ -23,7 +23,7 @@ def add_networks_parser(sub: argparse._SubParsersAction) -> None:  # type: ignor
     """Add the ``networks`` command and its ``list``/``show``/``check`` subcommands."""
     nets = sub.add_parser(
         "networks",
-        help="list, show or check networks",
+        help="list, show, check (lint) or import (OpenStreetMap) networks",
         description="The network catalog. Without a subcommand: list.",
     )
     nsub = nets.add_subparsers(dest="networks_command", metavar="SUBCOMMAND")
