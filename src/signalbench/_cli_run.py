@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from signalbench.experiments import (
     ResultStore,
     RunSettings,
     TrialResult,
+    TrialSpec,
     load_spec,
     run_experiment,
     spec_from_dict,
@@ -212,6 +213,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             options=options,
             retries=settings.retries,
             on_result=progress,
+            on_training=None if args.quiet else _training_line(errors),
         )
     finally:
         progress.stop()
@@ -230,6 +232,21 @@ def cmd_run(args: argparse.Namespace) -> int:
                 if r.traceback:
                     errors.print(r.traceback, markup=False, highlight=False)
     return 1 if failures else 0
+
+
+def _training_line(console: Console) -> Callable[[TrialSpec, int, dict[str, float]], None]:
+    """One line per training episode of a learning controller (on stderr)."""
+
+    def show(trial: TrialSpec, episode: int, record: dict[str, float]) -> None:
+        total = trial.params["train"].get("episodes", "?")
+        console.print(
+            f"training {trial.display_label} on {trial.network}: episode {episode + 1}/{total} "
+            f"(seed {record['seed']:.0f}, epsilon {record['epsilon']:.2f}): "
+            f"mean delay {record['mean_delay_s']:.1f} s/veh",
+            highlight=False,
+        )
+
+    return show
 
 
 def _fmt(mean: float, ci: float, decimals: int) -> str:

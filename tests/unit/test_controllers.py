@@ -95,7 +95,11 @@ def test_registry_latest_version_wins():
 
 def test_params_are_checked():
     with pytest.raises(ControllerError, match=r"unknown parameter 'gain'.*takes no parameters"):
-        registry.build("max-pressure", {"gain": 2})
+        registry.build("random", {"gain": 2})
+    with pytest.raises(
+        ControllerError, match=r"'max-pressure-v0': unknown parameter 'detection'.*'detection_m'"
+    ):
+        registry.build("max-pressure", {"detection": 200})
 
 
 def test_user_controller_from_file(tmp_path, cologne3_model):

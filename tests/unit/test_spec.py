@@ -211,3 +211,45 @@ def test_catalog_latest_version_is_numeric(monkeypatch):
 def test_the_same_network_twice_is_rejected():
     with pytest.raises(SpecError, match=r"networks\[1\]: same network as networks\[0\]"):
         spec_from_dict({**BASE, "networks": [{"id": "cologne3"}, {"id": "cologne3-v0"}]})
+
+
+def test_network_timing_and_controller_interval_override(tmp_path):
+    spec = spec_from_dict(
+        {
+            **BASE,
+            "timing": {"yellow_s": 3, "decision_interval_s": 10},
+            "networks": [
+                {"id": "cologne3-v0"},
+                {"id": "arterial4x4-v0", "timing": {"yellow_s": 2, "decision_interval_s": 5}},
+            ],
+            "controllers": [
+                {"id": "max-pressure"},
+                {"id": "sotl", "decision_interval_s": 1},
+            ],
+        }
+    )
+    got = {(t.network, t.controller): (t.timing.yellow_s, t.decision_interval_s) for t in spec.trials()}
+    assert got == {
+        ("cologne3-v0", "max-pressure-v0"): (3.0, 10.0),
+        ("cologne3-v0", "sotl-v0"): (3.0, 1.0),
+        ("arterial4x4-v0", "max-pressure-v0"): (2.0, 5.0),
+        ("arterial4x4-v0", "sotl-v0"): (2.0, 1.0),
+    }
+    path = tmp_path / "s.toml"
+    path.write_text(spec.to_toml())
+    assert load_spec(path) == spec
+
+
+def test_zero_yellow_rejected_where_phases_conflict():
+    with pytest.raises(
+        SpecError, match=r"networks\[0\]: timing.yellow_s: is 0, but traffic light .* conflicting"
+    ):
+        spec_from_dict({**BASE, "timing": {"yellow_s": 0}})
+    # Fixed-time alone never sets a signal: the harness's yellow is irrelevant.
+    spec_from_dict({**BASE, "timing": {"yellow_s": 0}, "controllers": [{"id": "fixed-time"}]})
+    with pytest.raises(SpecError, match=r"networks\[0\].timing.min_green_s: must be >= 0"):
+        spec_from_dict({**BASE, "networks": [{"id": "cologne3-v0", "timing": {"min_green_s": -1}}]})
+    with pytest.raises(SpecError, match=r"controllers\[1\].decision_interval_s"):
+        spec_from_dict(
+            {**BASE, "controllers": [{"id": "fixed-time"}, {"id": "sotl", "decision_interval_s": 0}]}
+        )

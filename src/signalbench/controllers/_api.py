@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
 from signalbench.signals import PhaseRequest
+from signalbench.sim import LaneVehicles
 
 if TYPE_CHECKING:
-    from signalbench.networks import IntersectionSpec, NetworkModel
+    from signalbench.networks import IntersectionSpec, NetworkModel, Scenario
 
 __all__ = [
     "Controller",
     "IntersectionObs",
     "NetworkController",
     "PhaseRequest",
+    "ProgramWriter",
 ]
 
 
@@ -40,6 +43,14 @@ class IntersectionObs:
         in_mean_speed_m_s: mean vehicle speed on each incoming lane [m/s].
         out_vehicles: vehicles on each outgoing lane [veh].
         out_halting: halting vehicles on each outgoing lane [veh].
+        down_halting: per outgoing lane, halting vehicles on the incoming lanes of the next
+            traffic light it leads to (``LaneSpec.downstream_lanes``); 0 where there is none.
+        in_lane_vehicles: the vehicles on each incoming lane (ids, distance to the stop
+            line, speed, waiting time); empty unless the controller observes ``vehicles``.
+        out_lane_vehicles: the same for each outgoing lane (distance to its end, i.e. to
+            the next signal when the lane leads straight into one).
+        down_lane_vehicles: per outgoing lane, the vehicles on each of its
+            ``downstream_lanes`` (distance to the next signal's stop line).
 
     """
 
@@ -54,6 +65,10 @@ class IntersectionObs:
     in_mean_speed_m_s: np.ndarray
     out_vehicles: np.ndarray
     out_halting: np.ndarray
+    down_halting: np.ndarray | None = None
+    in_lane_vehicles: tuple[LaneVehicles, ...] = ()
+    out_lane_vehicles: tuple[LaneVehicles, ...] = ()
+    down_lane_vehicles: tuple[tuple[LaneVehicles, ...], ...] = ()
 
     def __post_init__(self) -> None:
         for name in (
@@ -63,8 +78,11 @@ class IntersectionObs:
             "in_mean_speed_m_s",
             "out_vehicles",
             "out_halting",
+            "down_halting",
         ):
-            getattr(self, name).flags.writeable = False
+            value = getattr(self, name)
+            if value is not None:
+                value.flags.writeable = False
 
     @property
     def n_phases(self) -> int:
@@ -74,6 +92,15 @@ class IntersectionObs:
     def _halting(self) -> None:
         if np.isnan(self.in_halting).any() or np.isnan(self.out_halting).any():
             raise ValueError("halting counts were not observed: add 'halting_count' to observed_lane_fields")
+
+    def _need_vehicles(self) -> None:
+        if len(self.in_lane_vehicles) != len(self.spec.incoming_lanes):
+            raise ValueError("vehicles were not observed: add 'vehicles' to observed_lane_fields")
+
+    def vehicles_within(self, max_dist_m: float) -> np.ndarray:
+        """Vehicles at most ``max_dist_m`` from the stop line, per incoming lane [veh]."""
+        self._need_vehicles()
+        return np.array([lv.within(max_dist_m) for lv in self.in_lane_vehicles], dtype=np.float64)
 
     def movement_queues(self) -> np.ndarray:
         """Halting vehicles on the incoming lane of each movement [veh]."""
@@ -103,7 +130,8 @@ class Controller(Protocol):
     signal states (yellow, all-red, min/max green).
 
     Optional attribute ``observed_lane_fields``: the lane fields the controller reads, out
-    of ``vehicle_count``, ``halting_count``, ``occupancy``, ``mean_speed_m_s`` (default all).
+    of ``vehicle_count``, ``halting_count``, ``occupancy``, ``mean_speed_m_s`` (default: these
+    four), plus ``vehicles`` for per-vehicle positions, speeds and waiting times (costlier).
     Fewer fields make each decision cheaper, above all with the traci backend.
     """
 
@@ -128,3 +156,18 @@ class NetworkController(Protocol):
 
     def act(self, obs: Mapping[str, IntersectionObs]) -> Mapping[str, PhaseRequest]:
         """Return a request per intersection id (missing ids hold their phase)."""
+
+
+@runtime_checkable
+class ProgramWriter(Protocol):
+    """Optional: a controller that installs SUMO signal programs instead of deciding in Python.
+
+    Such a controller has ``controls_signals = False``. Before the trial the harness calls
+    :meth:`write_programs`, adds the file to SUMO's additional files and runs plain ``sumo``;
+    the returned description goes into the result's ``control["programs"]``.
+    """
+
+    def write_programs(
+        self, model: NetworkModel, scenario: Scenario, path: Path, *, scale: float, seed: int
+    ) -> Mapping[str, Any]:
+        """Write ``<tlLogic>`` programs to ``path``; return a JSON-ready description per light."""

@@ -32,7 +32,7 @@ class BaseController:
     Params: ClassVar[type[Any]] = NoParams
     decision_interval_s: float = 5.0
     controls_signals: ClassVar[bool] = True
-    observed_lane_fields: ClassVar[tuple[str, ...]] = LANE_FIELDS
+    observed_lane_fields: tuple[str, ...] = LANE_FIELDS
 
     def __init__(self, params: Any = None) -> None:
         self.params = self.Params() if params is None else params

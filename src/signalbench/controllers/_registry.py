@@ -199,8 +199,18 @@ def _factory(entry: ControllerEntry, params: dict[str, Any]) -> Callable[[], Any
 
 
 def _default_registry() -> ControllerRegistry:
+    from signalbench.controllers.actuated import Actuated
     from signalbench.controllers.fixed_time import FixedTime
+    from signalbench.controllers.greedy import Greedy
+    from signalbench.controllers.green_wave import GreenWave
+    from signalbench.controllers.longest_queue import LongestQueueFirst
     from signalbench.controllers.max_pressure import MaxPressure
+    from signalbench.controllers.q_learning import QLearning
+    from signalbench.controllers.random_phase import RandomPhase
+    from signalbench.controllers.sotl import Sotl
+    from signalbench.controllers.sumo_actuated import SumoActuated
+    from signalbench.controllers.sumo_delay_based import SumoDelayBased
+    from signalbench.controllers.webster import Webster
 
     reg = ControllerRegistry()
     reg.register("fixed-time-v0", FixedTime, summary="the network's own signal programs, untouched")
@@ -208,6 +218,46 @@ def _default_registry() -> ControllerRegistry:
         "max-pressure-v0",
         MaxPressure,
         summary="serve the phase with the largest upstream-minus-downstream queue (Varaiya 2013)",
+    )
+    reg.register(
+        "greedy-v0", Greedy, summary="serve the phase with most queued + approaching vehicles (max-wave)"
+    )
+    reg.register(
+        "longest-queue-first-v0", LongestQueueFirst, summary="serve the phase with the longest single queue"
+    )
+    reg.register("random-v0", RandomPhase, summary="a random green phase every decision (sanity baseline)")
+    reg.register(
+        "sotl-v0", Sotl, summary="self-organising: switch when red-lane demand x time passes a threshold"
+    )
+    reg.register(
+        "actuated-v0", Actuated, summary="vehicle-actuated: gap-out / max-out, skip phases without calls"
+    )
+    reg.register(
+        "q-learning-v0", QLearning, summary="tabular Q-learning per light (numpy), from a trained checkpoint"
+    )
+    reg.register(
+        "webster-v0",
+        Webster,
+        summary="fixed-time plans from Webster's formulas and the trial's measured flows (Webster 1958)",
+        scope="network",
+    )
+    reg.register(
+        "green-wave-v0",
+        GreenWave,
+        summary="common cycle, Webster splits, offsets from travel times along the main direction",
+        scope="network",
+    )
+    reg.register(
+        "sumo-actuated-v0",
+        SumoActuated,
+        summary="SUMO's gap-based actuated control on the network's own phases",
+        scope="network",
+    )
+    reg.register(
+        "sumo-delay-based-v0",
+        SumoDelayBased,
+        summary="SUMO's delay-based actuated control on the network's own phases (Oertel & Wagner 2011)",
+        scope="network",
     )
     return reg
 

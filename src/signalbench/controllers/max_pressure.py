@@ -3,36 +3,112 @@
 Varaiya (2013), "Max pressure control of a network of signalized intersections",
 Transportation Research Part C 36: the pressure of a movement is its upstream queue minus its
 downstream queue; the phase whose served movements have the largest summed pressure gets green.
-Here a queue is the number of halting vehicles (speed < 0.1 m/s) on the whole lane, and turning
-ratios are taken as 1 per movement, as in most open-source implementations.
+Turning ratios are taken as 1 per movement, as in most open-source implementations.
+
+Defaults: a queue is the number of halting vehicles (speed < 0.1 m/s) on the whole lane, and
+the downstream queue is the one on the movement's outgoing lane. The options reproduce the
+variant of the RESCO benchmark (Ault & Sharon 2021): ``detection_m = 200``,
+``queue = "stopped"``, ``downstream = "signalised"``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from signalbench.controllers._api import IntersectionObs, PhaseRequest
 from signalbench.controllers._base import BaseController
+from signalbench.controllers._detection import QUEUE_RULES, QueueRule, QueueTracker
+from signalbench.networks import IntersectionSpec
 
-__all__ = ["MaxPressure"]
+__all__ = ["MaxPressure", "MaxPressureParams"]
+
+Downstream = Literal["out-lane", "signalised", "none"]
+_DOWNSTREAM = ("out-lane", "signalised", "none")
 
 
 @dataclass(frozen=True, kw_only=True)
 class MaxPressureParams:
-    """Parameters of :class:`MaxPressure` (none yet beyond the experiment's timing)."""
+    """Parameters of :class:`MaxPressure`.
+
+    Attributes:
+        detection_m: vehicles count only within this distance of the stop line [m]; None
+            counts the whole lane (cheapest: no per-vehicle data needed).
+        queue: ``halting`` (slower than 0.1 m/s now) or ``stopped`` (stopped at some time
+            since it was first detected, and still detected).
+        downstream: ``out-lane``: the queue on the movement's outgoing lane; ``signalised``:
+            the queue on the next traffic light's incoming lanes that this movement feeds,
+            and nothing when no controlled light follows; ``none``: no downstream term.
+
+    """
+
+    detection_m: float | None = None
+    queue: QueueRule = "halting"
+    downstream: Downstream = "out-lane"
+
+    def __post_init__(self) -> None:
+        if self.detection_m is not None and not (
+            isinstance(self.detection_m, (int, float))
+            and math.isfinite(self.detection_m)
+            and self.detection_m > 0
+        ):
+            raise ValueError(f"detection_m must be a distance > 0 m or omitted, got {self.detection_m!r}")
+        if self.queue not in QUEUE_RULES:
+            raise ValueError(f"queue must be one of {', '.join(QUEUE_RULES)}, got {self.queue!r}")
+        if self.downstream not in _DOWNSTREAM:
+            raise ValueError(f"downstream must be one of {', '.join(_DOWNSTREAM)}, got {self.downstream!r}")
+
+    @property
+    def needs_vehicles(self) -> bool:
+        """True when per-vehicle observations are needed (a range or the stopped rule)."""
+        return self.detection_m is not None or self.queue == "stopped"
 
 
 class MaxPressure(BaseController):
     """Pick the phase with the largest pressure; ties keep the current phase, else the lowest index."""
 
     Params = MaxPressureParams
-    observed_lane_fields = ("halting_count",)
+    params: MaxPressureParams
+
+    def __init__(self, params: MaxPressureParams | None = None) -> None:
+        super().__init__(params)
+        self.observed_lane_fields = ("vehicles",) if self.params.needs_vehicles else ("halting_count",)
+        self._tracker = QueueTracker()
+
+    def reset(self, spec: IntersectionSpec, rng: np.random.Generator) -> None:
+        """Start a new episode with an empty queue memory."""
+        super().reset(spec, rng)
+        p = self.params
+        self._tracker = QueueTracker(p.detection_m if p.detection_m is not None else math.inf, p.queue)
+        self._phase_movements = spec.phase_movements.astype(np.float64)
+        self._has_downstream = np.array([bool(ln.downstream_lanes) for ln in spec.outgoing_lanes])
+
+    def pressures(self, obs: IntersectionObs) -> np.ndarray:
+        """Pressure of every green phase [veh]."""
+        spec, p = obs.spec, self.params
+        if p.needs_vehicles:
+            q_in, q_out, *q_down_lanes = self._tracker.update(
+                obs.in_lane_vehicles, obs.out_lane_vehicles, *obs.down_lane_vehicles
+            )
+            q_down = np.array([q.sum() for q in q_down_lanes], dtype=np.float64)
+        else:
+            q_in, q_out = obs.in_halting, obs.out_halting
+            q_down = obs.down_halting if obs.down_halting is not None else np.zeros(len(q_out))
+        if p.downstream == "out-lane":
+            down = q_out
+        elif p.downstream == "signalised":
+            down = np.where(self._has_downstream, q_down, 0.0)
+        else:
+            down = np.zeros(len(spec.outgoing_lanes))
+        movement = q_in[spec.movement_in_lane] - down[spec.movement_out_lane]
+        return self._phase_movements @ movement  # type: ignore[no-any-return]
 
     def act(self, obs: IntersectionObs) -> PhaseRequest:
         """Request the max-pressure phase."""
-        pressures = obs.phase_pressures()
+        pressures = self.pressures(obs)
         best = float(np.max(pressures))
         if pressures[obs.phase] >= best:
             return PhaseRequest.hold()

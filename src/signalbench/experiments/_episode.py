@@ -15,7 +15,7 @@ from signalbench.controllers import IntersectionObs, PhaseRequest
 from signalbench.errors import ControllerError
 from signalbench.networks import IntersectionSpec, NetworkModel
 from signalbench.signals import Actuator, InvalidRequest, SignalTiming
-from signalbench.sim import LANE_FIELDS, Backend, SimConfig, check_fields
+from signalbench.sim import LANE_FIELDS, VEHICLES, Backend, LaneVehicles, SimConfig, check_fields
 
 __all__ = ["Episode", "EpisodeStats"]
 
@@ -97,6 +97,17 @@ class Episode:
         self.decision_interval_s = interval
         self.record_timelines = record_timelines
         self.name = str(getattr(controller, "name", type(controller).__name__))
+        self.actuators: dict[str, Actuator] = {}
+        self.timelines: dict[str, list[tuple[float, str]]] = {}
+        self.decisions = 0
+        self.sim_calls = 0
+        self.controller_time_s = 0.0
+        self.done = False
+        self._started = False
+        self._with_vehicles = False
+        self._rows: dict[str, _Rows] = {}
+        self._now = config.begin_s
+        self._next_decision = config.begin_s + interval
 
     def _aligned(self, t: float) -> float:
         step = self.config.step_length_s
@@ -104,27 +115,37 @@ class Episode:
         return begin + math.ceil((t - begin) / step - _EPS_S) * step
 
     def run(self) -> EpisodeStats:
-        """Run the whole episode; the backend is closed on every exit path."""
-        backend, cfg = self.backend, self.config
+        """Run the whole episode with the controller; the backend is closed on every exit path."""
         try:
-            backend.start(cfg)
-            return self._loop()
+            obs = self.start()
+            while obs is not None:
+                started = time.perf_counter()
+                requests = self.controller.act(obs)
+                self.controller_time_s += time.perf_counter() - started
+                obs = self.step(requests)
+            return self.stats()
         finally:
-            backend.close()
+            self.close()
 
-    def _loop(self) -> EpisodeStats:
+    # -- stepping API (used by run() and by the reinforcement-learning environments) ------
+    def start(self) -> dict[str, IntersectionObs] | None:
+        """Start SUMO and advance to the first decision; return its observations.
+
+        Returns None when there is nothing to decide (no controllable light, a controller
+        that does not set signals, or a window shorter than one decision interval); the
+        simulation has then run to its end.
+        """
         backend, cfg = self.backend, self.config
+        if self._started:
+            raise ControllerError("an Episode can be started only once")
+        self._started = True
+        backend.start(cfg)
         specs = self.model.intersections
         if not getattr(self.controller, "controls_signals", True) or not specs:
             backend.step_until(cfg.end_s)
-            return EpisodeStats(
-                decisions=0,
-                switches=0,
-                overrides={},
-                controller_time_s=0.0,
-                sim_calls=1,
-                intersections=(),
-            )
+            self.sim_calls += 1
+            self.done = True
+            return None
         self.controller.reset(self.model, np.random.default_rng(cfg.seed))
 
         lane_index: dict[str, int] = {}
@@ -137,70 +158,90 @@ class Episode:
         except ValueError as exc:
             raise ControllerError(f"controller {self.name!r}: observed_lane_fields: {exc}") from exc
         backend.watch_lanes(list(lane_index), fields)
-        rows = {
-            spec.id: (
-                np.array([lane_index[ln.id] for ln in spec.incoming_lanes], dtype=np.intp),
-                np.array([lane_index[ln.id] for ln in spec.outgoing_lanes], dtype=np.intp),
-            )
-            for spec in specs
-        }
+        self._with_vehicles = VEHICLES in fields
+        self._rows = {spec.id: _Rows.of(spec, lane_index) for spec in specs}
 
         now = backend.time_s()
-        actuators: dict[str, Actuator] = {}
-        timelines: dict[str, list[tuple[float, str]]] = {}
         for spec in specs:
             current = backend.signal_state(spec.id)
             states = [p.state for p in spec.green_phases]
             initial = states.index(current) if current in states else _closest_green(current, states)
             # Starting from what the program shows: a clearance first if links would lose green.
             act = Actuator(states, self.timing, now_s=now, initial_phase=initial, current_state=current)
-            actuators[spec.id] = act
+            self.actuators[spec.id] = act
             if self.record_timelines:
-                timelines[spec.id] = [(now, current)]
+                self.timelines[spec.id] = [(now, current)]
             if act.state != current:
-                self._set(spec.id, act.state, now, timelines)
+                self._set(spec.id, act.state, now, self.timelines)
+        self._now = now
+        self._next_decision = cfg.begin_s + self.decision_interval_s
+        return self._advance()
 
-        decisions = 0
-        sim_calls = 0
-        controller_time = 0.0
-        next_decision = cfg.begin_s + self.decision_interval_s
-        end = cfg.end_s
+    def step(self, requests: Mapping[str, PhaseRequest | None]) -> dict[str, IntersectionObs] | None:
+        """Apply one decision's requests and advance to the next decision.
+
+        Returns the next decision's observations, or None when the episode has ended.
+        """
+        if self.done or not self._started:
+            raise ControllerError("step() called on an episode that is not running")
+        self.decisions += 1
+        self._apply(requests, self.actuators, self._now, self.timelines)
+        while self._next_decision <= self._now + _EPS_S:
+            self._next_decision += self.decision_interval_s
+        return self._advance()
+
+    @property
+    def time_s(self) -> float:
+        """Simulation time of the current decision [s]."""
+        return self._now
+
+    def close(self) -> None:
+        """Stop SUMO (idempotent); its outputs are complete afterwards."""
+        self.backend.close()
+
+    def stats(self) -> EpisodeStats:
+        """Return what happened on the control side so far."""
+        overrides: Counter[str] = Counter()
+        for act in self.actuators.values():
+            overrides.update(act.overrides)
+        return EpisodeStats(
+            decisions=self.decisions,
+            switches=sum(a.switches for a in self.actuators.values()),
+            overrides=dict(sorted(overrides.items())),
+            controller_time_s=self.controller_time_s,
+            sim_calls=self.sim_calls,
+            intersections=tuple(self.actuators),
+            timelines=self.timelines,
+        )
+
+    def _advance(self) -> dict[str, IntersectionObs] | None:
+        """Step SUMO through actuator events to the next decision time; observe there."""
+        backend, end = self.backend, self.config.end_s
+        now = self._now
         while now < end - _EPS_S:
-            target = min(next_decision, end, *(a.next_event_s() for a in actuators.values()))
+            target = min(self._next_decision, end, *(a.next_event_s() for a in self.actuators.values()))
             target = min(self._aligned(target), end)
             if target > now + _EPS_S:
                 backend.step_until(target)
-                sim_calls += 1
+                self.sim_calls += 1
                 now = backend.time_s()
-            for tls, act in actuators.items():
+            for tls, act in self.actuators.items():
                 changed = act.advance(now)
                 if changed is not None:
-                    self._set(tls, changed, now, timelines)
-            if now >= next_decision - _EPS_S and now < end - _EPS_S:
+                    self._set(tls, changed, now, self.timelines)
+            if now >= self._next_decision - _EPS_S and now < end - _EPS_S:
+                self._now = now
                 readings = backend.read_lanes()
-                observations = {
-                    spec.id: self._observe(spec, actuators[spec.id], readings, rows[spec.id], now)
-                    for spec in specs
+                vehicles = backend.read_vehicles() if self._with_vehicles else ()
+                return {
+                    spec.id: self._observe(
+                        spec, self.actuators[spec.id], readings, vehicles, self._rows[spec.id], now
+                    )
+                    for spec in self.model.intersections
                 }
-                started = time.perf_counter()
-                requests = self.controller.act(observations)
-                controller_time += time.perf_counter() - started
-                decisions += 1
-                self._apply(requests, actuators, now, timelines)
-                while next_decision <= now + _EPS_S:
-                    next_decision += self.decision_interval_s
-        overrides: Counter[str] = Counter()
-        for act in actuators.values():
-            overrides.update(act.overrides)
-        return EpisodeStats(
-            decisions=decisions,
-            switches=sum(a.switches for a in actuators.values()),
-            overrides=dict(sorted(overrides.items())),
-            controller_time_s=controller_time,
-            sim_calls=sim_calls,
-            intersections=tuple(actuators),
-            timelines=timelines,
-        )
+        self._now = now
+        self.done = True
+        return None
 
     def _set(self, tls: str, state: str, now: float, timelines: dict[str, list[tuple[float, str]]]) -> None:
         self.backend.set_signal_state(tls, state)
@@ -212,10 +253,24 @@ class Episode:
         spec: IntersectionSpec,
         act: Actuator,
         readings: np.ndarray,
-        rows: tuple[np.ndarray, np.ndarray],
+        vehicles: tuple[LaneVehicles, ...],
+        rows: _Rows,
         now: float,
     ) -> IntersectionObs:
-        inc, out = readings[rows[0]], readings[rows[1]]
+        inc, out = readings[rows.incoming], readings[rows.outgoing]
+        halting = np.nan_to_num(readings[:, 1], nan=0.0) if not np.isnan(readings[:, 1]).all() else None
+        down_halting = (
+            np.array([halting[d].sum() for d in rows.downstream], dtype=np.float64)
+            if halting is not None
+            else np.full(len(rows.downstream), np.nan)
+        )
+        if vehicles:
+            in_veh = tuple(vehicles[i] for i in rows.incoming)
+            out_veh = tuple(vehicles[i] for i in rows.outgoing)
+            down_veh = tuple(tuple(vehicles[i] for i in d) for d in rows.downstream)
+        else:
+            in_veh = out_veh = ()
+            down_veh = ()
         return IntersectionObs(
             spec=spec,
             time_s=now,
@@ -228,6 +283,10 @@ class Episode:
             in_mean_speed_m_s=inc[:, 3],
             out_vehicles=out[:, 0],
             out_halting=out[:, 1],
+            down_halting=down_halting,
+            in_lane_vehicles=in_veh,
+            out_lane_vehicles=out_veh,
+            down_lane_vehicles=down_veh,
         )
 
     def _apply(
@@ -258,6 +317,26 @@ class Episode:
                 ) from exc
             if changed is not None:
                 self._set(tls, changed, now, timelines)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Rows of one intersection's lanes in the backend's readings."""
+
+    incoming: np.ndarray
+    outgoing: np.ndarray
+    downstream: tuple[np.ndarray, ...]
+
+    @classmethod
+    def of(cls, spec: IntersectionSpec, lane_index: dict[str, int]) -> _Rows:
+        return cls(
+            incoming=np.array([lane_index[ln.id] for ln in spec.incoming_lanes], dtype=np.intp),
+            outgoing=np.array([lane_index[ln.id] for ln in spec.outgoing_lanes], dtype=np.intp),
+            downstream=tuple(
+                np.array([lane_index[d] for d in ln.downstream_lanes if d in lane_index], dtype=np.intp)
+                for ln in spec.outgoing_lanes
+            ),
+        )
 
 
 def _closest_green(current: str, states: list[str]) -> int:

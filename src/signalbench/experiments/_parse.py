@@ -5,6 +5,7 @@ The layout of a spec is documented in :mod:`signalbench.experiments._spec`.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import math
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from signalbench._hashing import file_sha256
 from signalbench._resources import data_dir
 from signalbench._toml import load_toml
 from signalbench.controllers import registry
@@ -28,11 +30,12 @@ from signalbench.networks import (
     canonical_network,
     catalog,
     has_traffic_lights,
+    load_network_model,
     looks_like_path,
     resolve_network,
 )
 from signalbench.networks._generate import RECIPE_KEYS, recipe_from_dict
-from signalbench.signals import SignalTiming
+from signalbench.signals import SignalTiming, loses_green
 from signalbench.sim import BACKENDS
 
 __all__ = ["bundled_specs", "load_spec", "spec_from_dict"]
@@ -43,8 +46,8 @@ _TOP_KEYS = (
 _SIM_KEYS = ("step_length_s", "time_to_teleport_s", "duration_s", "warmup_s", "sumo_binary")
 _RUN_KEYS = ("launcher", "workers", "retries", "timeout_s", "address", "keep_sumo_output")
 _TIMING_KEYS = ("yellow_s", "all_red_s", "min_green_s", "max_green_s", "decision_interval_s")
-_NETWORK_KEYS = ("id", "path", "route_files", "begin_s", "end_s")
-_CONTROLLER_KEYS = ("id", "label", "params")
+_NETWORK_KEYS = ("id", "path", "route_files", "begin_s", "end_s", "timing")
+_CONTROLLER_KEYS = ("id", "label", "params", "decision_interval_s", "train")
 
 
 def bundled_specs() -> dict[str, Path]:
@@ -179,23 +182,7 @@ def spec_from_dict(
     run = _run_settings(errors, data.get("run", {}))
 
     timing_raw = data.get("timing", {})
-    if not isinstance(timing_raw, dict):
-        errors.add("timing", "expected a table")
-        timing_raw = {}
-    errors.unknown_keys("timing.", timing_raw, _TIMING_KEYS)
-    timing_kwargs: dict[str, Any] = {}
-    for key in ("yellow_s", "all_red_s", "min_green_s"):
-        if key in timing_raw:
-            timing_kwargs[key] = _number(errors, f"timing.{key}", timing_raw[key], minimum=0)
-    if "max_green_s" in timing_raw:
-        timing_kwargs["max_green_s"] = _number(
-            errors, "timing.max_green_s", timing_raw["max_green_s"], positive=True, allow_none=True
-        )
-    interval = None
-    if "decision_interval_s" in timing_raw:
-        interval = _number(
-            errors, "timing.decision_interval_s", timing_raw["decision_interval_s"], positive=True
-        )
+    timing_kwargs, interval = _timing_table(errors, "timing", timing_raw)
     timing = SignalTiming()
     if not any(v is None and k != "max_green_s" for k, v in timing_kwargs.items()):
         try:
@@ -204,6 +191,7 @@ def spec_from_dict(
             errors.add("timing", str(exc).removeprefix("timing."))
 
     networks: list[NetworkRef] = []
+    no_yellow: list[tuple[str, str, SignalTiming]] = []
     raw_networks = data.get("networks")
     if not isinstance(raw_networks, list) or not raw_networks:
         errors.add("networks", "required: at least one [[networks]] entry")
@@ -217,7 +205,15 @@ def spec_from_dict(
             continue
         if "generator" in net:
             generated = _generated_network(errors, where, net, duration, warmup)
+            gen_timing, gen_interval = _timing_table(errors, f"{where}.timing", net.get("timing", {}))
+            try:
+                dataclasses.replace(timing, **gen_timing)
+            except SignalbenchError as exc:
+                errors.add(f"{where}.timing", str(exc).removeprefix("timing."))
+            if gen_interval is not None:
+                gen_timing["decision_interval_s"] = gen_interval
             if generated is not None:
+                generated = dataclasses.replace(generated, timing=gen_timing)
                 if any(n.ref == generated.ref for n in networks):
                     errors.add(
                         f"{where}.name", f"name {generated.ref!r} is used twice; give each its own name"
@@ -258,7 +254,17 @@ def spec_from_dict(
                 )
         except SignalbenchError as exc:
             errors.add(where, str(exc))
-        entry = NetworkRef(ref=ref, route_files=tuple(routes), begin_s=nb, end_s=ne)
+        net_timing, net_interval = _timing_table(errors, f"{where}.timing", net.get("timing", {}))
+        overrides: dict[str, Any] = dict(net_timing)
+        if net_interval is not None:
+            overrides["decision_interval_s"] = net_interval
+        try:
+            effective = dataclasses.replace(timing, **net_timing)
+            if effective.yellow_s == 0:
+                no_yellow.append((where, ref, effective))
+        except SignalbenchError as exc:
+            errors.add(f"{where}.timing", str(exc).removeprefix("timing."))
+        entry = NetworkRef(ref=ref, route_files=tuple(routes), begin_s=nb, end_s=ne, timing=overrides)
         if entry in networks:
             errors.add(
                 where, f"same network as networks[{networks.index(entry)}]: the trials would be identical"
@@ -315,7 +321,28 @@ def spec_from_dict(
                 where, f"same controller and parameters as {configs[config]!r}: the trials would be identical"
             )
         configs.setdefault(config, label)
-        controllers.append(ControllerRef(id=canonical, label=label, params=dict(params)))
+        ctrl_interval = (
+            _number(errors, f"{where}.decision_interval_s", ctrl["decision_interval_s"], positive=True)
+            if "decision_interval_s" in ctrl
+            else None
+        )
+        train = ctrl.get("train")
+        if train is not None:
+            train = _train_table(errors, where, canonical, train, seeds)
+            if params.get("checkpoint"):
+                errors.add(where, "give either params.checkpoint (trained already) or train, not both")
+        if "checkpoint" in params and isinstance(params["checkpoint"], str):
+            params = _with_checkpoint_hash(params, base_dir)
+        controllers.append(
+            ControllerRef(
+                id=canonical, label=label, params=dict(params), decision_interval_s=ctrl_interval, train=train
+            )
+        )
+
+    if no_yellow and any(_controls_signals(c.id) for c in controllers):
+        for where, ref, _ in no_yellow:
+            if (problem := _conflict_without_yellow(ref)) is not None:
+                errors.add(f"{where}: timing.yellow_s", f"is 0, but {problem}; a yellow interval is required")
 
     errors.raise_if_any()
     return ExperimentSpec(
@@ -341,7 +368,7 @@ def _generated_network(
     errors: _Errors, where: str, net: Mapping[str, Any], duration: float | None, warmup: float | None
 ) -> NetworkRef | None:
     """Validate a ``generator = ...`` network entry (nothing is built until a trial runs)."""
-    errors.unknown_keys(f"{where}.", net, (*sorted(RECIPE_KEYS), "generator", "name", "flow_veh_h"))
+    errors.unknown_keys(f"{where}.", net, (*sorted(RECIPE_KEYS), "generator", "name", "flow_veh_h", "timing"))
     recipe = {k: v for k, v in net.items() if k in RECIPE_KEYS or k == "generator"}
     raw_flows = net.get("flow_veh_h")
     if raw_flows is None:
@@ -370,6 +397,88 @@ def _generated_network(
             "sim.warmup_s", f"{warmup:g} s leaves nothing of the {window:g} s window of {name!r} to measure"
         )
     return NetworkRef(ref=name, generator=recipe, flows_veh_h=tuple(float(f or 0.0) for f in flows))
+
+
+def _timing_table(errors: _Errors, where: str, raw: Any) -> tuple[dict[str, Any], float | None]:
+    """Read a timing table: the SignalTiming fields it sets, and its decision interval."""
+    if not isinstance(raw, dict):
+        errors.add(where, "expected a table")
+        return {}, None
+    errors.unknown_keys(f"{where}.", raw, _TIMING_KEYS)
+    kwargs: dict[str, Any] = {}
+    for key in ("yellow_s", "all_red_s", "min_green_s"):
+        if key in raw:
+            kwargs[key] = _number(errors, f"{where}.{key}", raw[key], minimum=0)
+    if "max_green_s" in raw:
+        kwargs["max_green_s"] = _number(
+            errors, f"{where}.max_green_s", raw["max_green_s"], positive=True, allow_none=True
+        )
+    interval = None
+    if "decision_interval_s" in raw:
+        interval = _number(errors, f"{where}.decision_interval_s", raw["decision_interval_s"], positive=True)
+    return kwargs, interval
+
+
+def _train_table(
+    errors: _Errors, where: str, controller: str, raw: Any, seeds: tuple[int, ...]
+) -> dict[str, Any] | None:
+    """Check a ``train`` table: a trainable controller, known settings, seeds apart from evaluation."""
+    if controller != "q-learning-v0":
+        errors.add(f"{where}.train", f"controller {controller!r} does not learn; only q-learning takes train")
+        return None
+    if not isinstance(raw, dict):
+        errors.add(f"{where}.train", "expected a table of training settings")
+        return None
+    from signalbench.controllers.q_learning import settings_from
+
+    try:
+        settings = settings_from(raw)
+    except (TypeError, ValueError) as exc:
+        errors.add(f"{where}.train", str(exc).removeprefix("train."))
+        return None
+    shared = sorted(set(settings.seeds) & set(seeds))
+    if shared:
+        errors.add(
+            f"{where}.train.seeds",
+            f"seed {shared[0]} is also an evaluation seed; training and evaluation seeds must not overlap",
+        )
+    return settings.to_dict()
+
+
+def _with_checkpoint_hash(params: dict[str, Any], base_dir: Path | None) -> dict[str, Any]:
+    """Resolve a checkpoint path against the spec's folder and record its SHA-256."""
+    path = Path(params["checkpoint"]).expanduser()
+    if not path.is_absolute() and base_dir is not None and (base_dir / path).is_file():
+        path = base_dir / path
+    out = dict(params, checkpoint=str(path))
+    if path.is_file() and "checkpoint_sha256" not in out:
+        out["checkpoint_sha256"] = file_sha256(path)
+    return out
+
+
+def _controls_signals(controller_id: str) -> bool:
+    try:
+        return bool(getattr(registry.resolve(controller_id).cls, "controls_signals", True))
+    except SignalbenchError:
+        return False
+
+
+def _conflict_without_yellow(ref: str) -> str | None:
+    """Describe a light of network ``ref`` where a phase change takes green away, if any."""
+    try:
+        model = load_network_model(resolve_network(ref).net_file)
+    except SignalbenchError:
+        return None
+    for spec in model.intersections:
+        states = [p.state for p in spec.green_phases]
+        for a in states:
+            for b in states:
+                if loses_green(a, b):
+                    return (
+                        f"traffic light {spec.id!r} of {ref!r} has conflicting phases "
+                        "(links lose green when it switches)"
+                    )
+    return None
 
 
 def _run_settings(errors: _Errors, raw: Any) -> RunSettings:

@@ -8,11 +8,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from signalbench.errors import SignalbenchError
 from signalbench.experiments._launchers import LAUNCHERS, LaunchOptions, launch
 from signalbench.experiments._provenance import provenance
 from signalbench.experiments._spec import ExperimentSpec
 from signalbench.experiments._store import ResultStore, atomic_write_text
-from signalbench.experiments._trial import TrialResult
+from signalbench.experiments._trial import TrialResult, TrialSpec
 
 __all__ = ["LAUNCHERS", "run_experiment"]
 
@@ -27,12 +28,15 @@ def run_experiment(
     options: LaunchOptions | None = None,
     retries: int = 0,
     on_result: ResultFn | None = None,
+    on_training: TrainingFn | None = None,
 ) -> list[TrialResult]:
     """Run every trial of ``spec`` not already complete in ``out_dir``; return all results.
 
     Each result is stored (atomically) as soon as its trial ends, so an interrupted batch
     resumes where it stopped. Failed trials are run again up to ``retries`` times; the
-    record keeps the last attempt and its number.
+    record keeps the last attempt and its number. Learning controllers with a ``train``
+    recipe are trained first, once per network (``on_training`` hears of every episode); a
+    copy of each checkpoint goes to ``out_dir/checkpoints/``.
     """
     options = options or LaunchOptions()
     store = ResultStore(out_dir)
@@ -44,6 +48,7 @@ def run_experiment(
     trials = spec.trials()
     done = store.completed_ids()
     todo = [t for t in trials if t.trial_id not in done]
+    _train_first(todo, out_dir, on_training)
     scratch = (
         out_dir / "sumo-output" if options.keep_outputs else Path(tempfile.mkdtemp(prefix="signalbench-"))
     )
@@ -68,3 +73,35 @@ def run_experiment(
             shutil.rmtree(scratch, ignore_errors=True)
     by_id = {r.trial_id: r for r in store}
     return [by_id[t.trial_id] for t in trials if t.trial_id in by_id]
+
+
+TrainingFn = Callable[[TrialSpec, int, dict[str, float]], None]
+
+
+def _train_first(todo: list[TrialSpec], out_dir: Path, on_training: TrainingFn | None) -> None:
+    """Train every checkpoint the pending trials need, before any trial starts."""
+    from signalbench.experiments._training import ensure_trained, training_key
+
+    seen: set[str] = set()
+    for trial in todo:
+        if "train" not in trial.params:
+            continue
+        try:
+            key = training_key(trial)
+        except SignalbenchError:
+            continue  # the trial itself will fail with the reason
+        if key in seen:
+            continue
+        seen.add(key)
+
+        def report(episode: int, record: dict[str, float], trial: TrialSpec = trial) -> None:
+            if on_training is not None:
+                on_training(trial, episode, record)
+
+        try:
+            path = ensure_trained(trial, on_episode=report)
+        except SignalbenchError:
+            continue  # recorded as the trial's failure when it runs
+        copy = out_dir / "checkpoints" / f"{trial.display_label}-{trial.network.replace('/', '_')}-{key}.json"
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)

@@ -71,8 +71,10 @@ __all__ = ["ControllerRef", "ExperimentSpec", "NetworkRef", "RunSettings", "bina
 
 @dataclass(frozen=True, kw_only=True)
 class NetworkRef:
-    """A network in a spec: catalog id or path, optional demand and window overrides.
+    """A network in a spec: catalog id or path, optional demand, window and timing overrides.
 
+    ``timing`` overrides the experiment's ``[timing]`` for this network (e.g. a shorter
+    yellow where the network's own programs use one); it may set ``decision_interval_s``.
     A generated network has ``generator`` (its recipe, without the flow) and ``flows_veh_h``
     (its demand levels); ``ref`` is then its display name.
     """
@@ -81,17 +83,25 @@ class NetworkRef:
     route_files: tuple[str, ...] = ()
     begin_s: float | None = None
     end_s: float | None = None
+    timing: Mapping[str, Any] = field(default_factory=dict)
     generator: Mapping[str, Any] | None = None
     flows_veh_h: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
 class ControllerRef:
-    """A controller in a spec, with its parameters and the label shown in tables."""
+    """A controller in a spec, with its parameters and the label shown in tables.
+
+    ``decision_interval_s``, if set, overrides the network's and the experiment's interval.
+    ``train``, for a learning controller, is its training recipe: each network's checkpoint
+    is trained on the training seeds before the controller is evaluated on the experiment's.
+    """
 
     id: str
     label: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    decision_interval_s: float | None = None
+    train: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -186,6 +196,9 @@ class ExperimentSpec:
         """Expand into frozen trials: network, then demand, then controller, then seed."""
         out: list[TrialSpec] = []
         for net in self.networks:
+            overrides = dict(net.timing)
+            net_interval = overrides.pop("decision_interval_s", None)
+            timing = dataclasses.replace(self.timing, **overrides) if overrides else self.timing
             flows: tuple[float | None, ...] = net.flows_veh_h if net.generator is not None else (None,)
             for flow, scale in ((f, s) for f in flows for s in self.demand):
                 for ctrl in self.controllers:
@@ -197,11 +210,14 @@ class ExperimentSpec:
                                 network=net.ref,
                                 route_files=net.route_files,
                                 controller=ctrl.id,
-                                params=dict(ctrl.params),
+                                params=dict(ctrl.params)
+                                | ({"train": dict(ctrl.train)} if ctrl.train else {}),
                                 label=ctrl.label,
                                 seed=seed,
-                                timing=self.timing,
-                                decision_interval_s=self.decision_interval_s,
+                                timing=timing,
+                                decision_interval_s=(
+                                    ctrl.decision_interval_s or net_interval or self.decision_interval_s
+                                ),
                                 begin_s=net.begin_s,
                                 end_s=net.end_s,
                                 duration_s=self.duration_s,
@@ -236,7 +252,10 @@ class ExperimentSpec:
         networks = []
         for net in self.networks:
             if net.generator is not None:
-                networks.append({**net.generator, "name": net.ref, "flow_veh_h": list(net.flows_veh_h)})
+                gen: dict[str, Any] = {**net.generator, "name": net.ref, "flow_veh_h": list(net.flows_veh_h)}
+                if net.timing:
+                    gen["timing"] = {k: "none" if v is None else v for k, v in net.timing.items()}
+                networks.append(gen)
                 continue
             entry: dict[str, Any] = {"path" if looks_like_path(net.ref) else "id": net.ref}
             if net.route_files:
@@ -244,6 +263,8 @@ class ExperimentSpec:
             for key in ("begin_s", "end_s"):
                 if getattr(net, key) is not None:
                     entry[key] = getattr(net, key)
+            if net.timing:
+                entry["timing"] = {k: "none" if v is None else v for k, v in net.timing.items()}
             networks.append(entry)
         return {
             "name": self.name,
@@ -256,7 +277,10 @@ class ExperimentSpec:
             "run": {k: v for k, v in dataclasses.asdict(self.run).items() if v is not None},
             "networks": networks,
             "controllers": [
-                {"id": c.id, "label": c.label, "params": dict(c.params)} for c in self.controllers
+                {"id": c.id, "label": c.label, "params": dict(c.params)}
+                | ({"decision_interval_s": c.decision_interval_s} if c.decision_interval_s else {})
+                | ({"train": dict(c.train)} if c.train else {})
+                for c in self.controllers
             ],
         }
 

@@ -21,15 +21,15 @@ from typing import Any, Literal
 
 from signalbench._hashing import file_sha256
 from signalbench._version import __version__
-from signalbench.controllers import registry
+from signalbench.controllers import ProgramWriter, registry
 from signalbench.errors import SignalbenchError
 from signalbench.experiments._episode import Episode
 from signalbench.metrics import read_trip_metrics
-from signalbench.networks import generated_scenario, load_network_model, resolve_network
+from signalbench.networks import Scenario, generated_scenario, load_network_model, resolve_network
 from signalbench.signals import SignalTiming
 from signalbench.sim import SimConfig, make_backend, run_sumo, sumo_version
 
-__all__ = ["TrialResult", "TrialSpec", "TrialState", "run_trial"]
+__all__ = ["TrialResult", "TrialSpec", "TrialState", "run_trial", "trial_scenario"]
 
 TrialState = Literal["complete", "failed"]
 
@@ -218,6 +218,32 @@ def _warnings(path: Path | None) -> dict[str, Any]:
     return {"count": len(lines), "first": lines[:_FIRST_WARNINGS]}
 
 
+def trial_scenario(spec: TrialSpec) -> Scenario:
+    """Return the files and time window a trial runs on (shortened to ``duration_s``).
+
+    A generated network (``spec.generator``) is built, or taken from the cache, here.
+    """
+    if spec.generator is not None:
+        scenario = generated_scenario(
+            spec.generator, flow_veh_h=spec.flow_veh_h or 0.0, seed=spec.seed, name=spec.network
+        )
+        if spec.begin_s is not None or spec.end_s is not None:
+            scenario = dataclasses.replace(
+                scenario,
+                begin_s=scenario.begin_s if spec.begin_s is None else spec.begin_s,
+                end_s=scenario.end_s if spec.end_s is None else spec.end_s,
+            )
+    else:
+        scenario = resolve_network(
+            spec.network, route_files=spec.route_files, begin_s=spec.begin_s, end_s=spec.end_s
+        )
+    if spec.duration_s is not None:
+        scenario = dataclasses.replace(
+            scenario, end_s=min(scenario.end_s, scenario.begin_s + spec.duration_s)
+        )
+    return scenario
+
+
 def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> TrialResult:
     """Run one trial; every failure becomes a ``failed`` result, never an exception.
 
@@ -237,24 +263,7 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
     command: list[str] = []
     versions: dict[str, str] = {"signalbench": __version__, "python": platform.python_version()}
     try:
-        if spec.generator is not None:
-            scenario = generated_scenario(
-                spec.generator, flow_veh_h=spec.flow_veh_h or 0.0, seed=spec.seed, name=spec.network
-            )
-            if spec.begin_s is not None or spec.end_s is not None:
-                scenario = dataclasses.replace(
-                    scenario,
-                    begin_s=scenario.begin_s if spec.begin_s is None else spec.begin_s,
-                    end_s=scenario.end_s if spec.end_s is None else spec.end_s,
-                )
-        else:
-            scenario = resolve_network(
-                spec.network, route_files=spec.route_files, begin_s=spec.begin_s, end_s=spec.end_s
-            )
-        if spec.duration_s is not None:
-            scenario = dataclasses.replace(
-                scenario, end_s=min(scenario.end_s, scenario.begin_s + spec.duration_s)
-            )
+        scenario = trial_scenario(spec)
         binary = Path(spec.sumo_binary) if spec.sumo_binary else None
         versions["sumo"] = sumo_version(binary)
         outdir.mkdir(parents=True, exist_ok=True)
@@ -273,18 +282,43 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             message_file=outdir / "sumo-messages.log",
             sumo_binary=binary,
         )
+        params = dict(spec.params)
+        if "train" in params:  # a learning controller: train (or find the cached training) first
+            from signalbench.experiments._training import ensure_trained
+
+            params.pop("train")
+            params["checkpoint"] = str(ensure_trained(spec))
+        controller = registry.build(spec.controller, params)
+        programs: dict[str, Any] | None = None
+        if isinstance(controller, ProgramWriter) and not getattr(controller, "controls_signals", True):
+            # The controller installs SUMO programs (programs.add.xml, loaded last, so active).
+            programs_file = outdir / "programs.add.xml"
+            program_model = load_network_model(scenario.net_file)
+            programs = {
+                "programs": dict(
+                    controller.write_programs(
+                        program_model, scenario, programs_file, scale=spec.scale, seed=spec.seed
+                    )
+                ),
+                "uncontrolled": list(program_model.problems),
+            }
+            config = dataclasses.replace(config, additional_files=(*config.additional_files, programs_file))
         # Recorded with bare output names, so it reruns as is in any folder.
         command = dataclasses.replace(
             config,
             tripinfo_file=Path("tripinfo.xml"),
             statistics_file=Path("statistics.xml"),
             message_file=None,
+            additional_files=tuple(
+                Path(f.name) if f.parent == outdir else f for f in config.additional_files
+            ),
         ).command(binary or "sumo")
-        controller = registry.build(spec.controller, spec.params)
         if not getattr(controller, "controls_signals", True):
             # No Python decisions: plain SUMO, no TraCI round trips at all.
             run_sumo(config)
             control: dict[str, Any] = {"decisions": 0, "controlled_intersections": 0}
+            if programs is not None:
+                control.update(programs)
         else:
             model = load_network_model(scenario.net_file)
             backend = make_backend(spec.backend)

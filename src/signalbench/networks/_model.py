@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from dataclasses import dataclass, field
@@ -34,12 +35,26 @@ def is_green_state(state: str) -> bool:
 
 @dataclass(frozen=True, kw_only=True)
 class LaneSpec:
-    """One lane entering or leaving an intersection."""
+    """One lane entering or leaving an intersection.
+
+    Attributes:
+        id: lane id.
+        edge_id: id of the lane's edge.
+        length_m: lane length [m].
+        speed_limit_m_s: lane speed limit [m/s].
+        downstream_signal: for an outgoing lane, the next modelled traffic light its traffic
+            reaches (straight on through unsignalised junctions, at most 1 km), or None.
+        downstream_lanes: that light's incoming lanes on the edge this lane's traffic
+            arrives on (the lane itself when it leads straight into the light).
+
+    """
 
     id: str
     edge_id: str
     length_m: float
     speed_limit_m_s: float
+    downstream_signal: str | None = None
+    downstream_lanes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -224,7 +239,50 @@ def _load_cached(path: Path, _mtime_ns: int, _size: int) -> NetworkModel:
             intersections.append(_intersection(tls))
         except _Unusable as exc:
             problems.append(f"traffic light {tls.getID()!r}: {exc}")
-    return NetworkModel(net_file=path, intersections=tuple(intersections), problems=tuple(problems))
+    return NetworkModel(
+        net_file=path, intersections=_link_downstream(net, intersections), problems=tuple(problems)
+    )
+
+
+_DOWNSTREAM_MAX_M = 1000.0
+_DOWNSTREAM_MAX_HOPS = 8
+
+
+def _link_downstream(net: Any, intersections: list[IntersectionSpec]) -> tuple[IntersectionSpec, ...]:
+    """Fill ``downstream_signal``/``downstream_lanes`` of every outgoing lane."""
+    owner = {lane.id: spec.id for spec in intersections for lane in spec.incoming_lanes}
+
+    def follow(lane_id: str, own: str) -> tuple[str | None, tuple[str, ...]]:
+        edge = net.getLane(lane_id).getEdge()
+        travelled = 0.0
+        for _ in range(_DOWNSTREAM_MAX_HOPS):
+            lanes = [ln.getID() for ln in edge.getLanes()]
+            signals = {owner[ln] for ln in lanes if ln in owner}
+            if len(signals) == 1 and own not in signals:
+                (signal,) = signals
+                return signal, tuple(ln for ln in lanes if owner.get(ln) == signal)
+            if signals:
+                return None, ()
+            travelled += float(edge.getLength())
+            straight = {
+                conn.getTo()
+                for ln in edge.getLanes()
+                for conn in ln.getOutgoing()
+                if conn.getDirection() == "s" and conn.getTLSID() == ""
+            }
+            if len(straight) != 1 or travelled > _DOWNSTREAM_MAX_M:
+                return None, ()
+            edge = straight.pop()
+        return None, ()
+
+    linked = []
+    for spec in intersections:
+        outgoing = []
+        for lane in spec.outgoing_lanes:
+            signal, lanes = follow(lane.id, spec.id)
+            outgoing.append(dataclasses.replace(lane, downstream_signal=signal, downstream_lanes=lanes))
+        linked.append(dataclasses.replace(spec, outgoing_lanes=tuple(outgoing), _index={}))
+    return tuple(linked)
 
 
 class _Unusable(Exception):

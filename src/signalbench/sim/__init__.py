@@ -7,7 +7,15 @@ for sumo-gui, another SUMO binary, or a remote SUMO) and ``fake`` (unit tests).
 from __future__ import annotations
 
 from signalbench.errors import SimulationError
-from signalbench.sim._backend import LANE_FIELDS, Backend, BackendKind, check_fields
+from signalbench.sim._backend import (
+    LANE_FIELDS,
+    OBSERVABLE_FIELDS,
+    VEHICLES,
+    Backend,
+    BackendKind,
+    LaneVehicles,
+    check_fields,
+)
 from signalbench.sim._binaries import sumo_binary, sumo_env, sumo_home, sumo_version
 from signalbench.sim._config import SimConfig
 from signalbench.sim._fake import FakeBackend
@@ -18,9 +26,12 @@ from signalbench.sim._traci import TraciBackend
 __all__ = [
     "BACKENDS",
     "LANE_FIELDS",
+    "OBSERVABLE_FIELDS",
+    "VEHICLES",
     "Backend",
     "BackendKind",
     "FakeBackend",
+    "LaneVehicles",
     "LibsumoBackend",
     "SimConfig",
     "TraciBackend",

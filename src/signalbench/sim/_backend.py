@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
@@ -11,7 +12,16 @@ import numpy as np
 if TYPE_CHECKING:
     from signalbench.sim._config import SimConfig
 
-__all__ = ["LANE_FIELDS", "Backend", "BackendKind", "Closing", "check_fields"]
+__all__ = [
+    "LANE_FIELDS",
+    "OBSERVABLE_FIELDS",
+    "VEHICLES",
+    "Backend",
+    "BackendKind",
+    "Closing",
+    "LaneVehicles",
+    "check_fields",
+]
 
 BackendKind = Literal["libsumo", "traci", "fake"]
 
@@ -24,12 +34,73 @@ LANE_FIELDS: tuple[str, ...] = (
 )
 
 
+#: Pseudo-field: the vehicles on each watched lane (see :meth:`Backend.read_vehicles`).
+VEHICLES = "vehicles"
+
+#: Every name a controller may list in ``observed_lane_fields``.
+OBSERVABLE_FIELDS: tuple[str, ...] = (*LANE_FIELDS, VEHICLES)
+
+
 def check_fields(fields: Sequence[str]) -> tuple[int, ...]:
-    """Column indices of ``fields`` in :data:`LANE_FIELDS`; unknown names raise ValueError."""
-    unknown = [f for f in fields if f not in LANE_FIELDS]
+    """Column indices of ``fields`` in :data:`LANE_FIELDS`; unknown names raise ValueError.
+
+    :data:`VEHICLES` is accepted and has no column.
+    """
+    unknown = [f for f in fields if f not in OBSERVABLE_FIELDS]
     if unknown:
-        raise ValueError(f"unknown lane field {unknown[0]!r}; known: {', '.join(LANE_FIELDS)}")
-    return tuple(sorted({LANE_FIELDS.index(f) for f in fields}))
+        raise ValueError(f"unknown lane field {unknown[0]!r}; known: {', '.join(OBSERVABLE_FIELDS)}")
+    return tuple(sorted({LANE_FIELDS.index(f) for f in fields if f != VEHICLES}))
+
+
+def _frozen(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64)
+    arr.flags.writeable = False
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class LaneVehicles:
+    """The vehicles on one lane in the last step, nearest to the lane's end first.
+
+    Attributes:
+        ids: vehicle ids.
+        dist_m: distance from the vehicle's front to the end of the lane (the stop line of
+            an incoming lane) [m].
+        speed_m_s: speed [m/s].
+        waiting_s: SUMO's waiting time: time since the vehicle last drove faster than
+            0.1 m/s, 0 while it moves [s].
+
+    """
+
+    ids: tuple[str, ...] = ()
+    dist_m: np.ndarray = field(default_factory=lambda: _frozen(()))
+    speed_m_s: np.ndarray = field(default_factory=lambda: _frozen(()))
+    waiting_s: np.ndarray = field(default_factory=lambda: _frozen(()))
+
+    @classmethod
+    def build(
+        cls,
+        ids: Sequence[str],
+        dist_m: Sequence[float],
+        speed_m_s: Sequence[float],
+        waiting_s: Sequence[float],
+    ) -> LaneVehicles:
+        """Build from parallel sequences, sorted by distance to the lane's end."""
+        dist = np.asarray(dist_m, dtype=np.float64)
+        order = np.argsort(dist, kind="stable")
+        return cls(
+            ids=tuple(ids[i] for i in order),
+            dist_m=_frozen(dist[order]),
+            speed_m_s=_frozen(np.asarray(speed_m_s, dtype=np.float64)[order]),
+            waiting_s=_frozen(np.asarray(waiting_s, dtype=np.float64)[order]),
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def within(self, max_dist_m: float) -> int:
+        """Count the vehicles at most ``max_dist_m`` from the lane's end."""
+        return int(np.searchsorted(self.dist_m, max_dist_m, side="right"))
 
 
 @runtime_checkable
@@ -65,6 +136,14 @@ class Backend(Protocol):
         """Return a float array of shape (len(watched lanes), len(LANE_FIELDS)).
 
         Columns of fields that are not watched hold NaN.
+        """
+
+    def read_vehicles(self) -> tuple[LaneVehicles, ...]:
+        """Return the vehicles on each watched lane (only if :data:`VEHICLES` is watched).
+
+        Raises:
+            SimulationError: the ``vehicles`` field was not watched.
+
         """
 
     def set_signal_state(self, tls_id: str, state: str) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from signalbench.errors import SimulationError
-from signalbench.sim._backend import LANE_FIELDS, BackendKind, Closing, check_fields
+from signalbench.sim._backend import LANE_FIELDS, VEHICLES, BackendKind, Closing, LaneVehicles, check_fields
 from signalbench.sim._config import SimConfig
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ class FakeBackend(Closing):
         self._closed = False
         self._lanes: tuple[str, ...] = ()
         self._columns: tuple[int, ...] = tuple(range(len(LANE_FIELDS)))
+        self._vehicles = False
         self._count: dict[str, float] = {}
         self._states: dict[str, str] = {}
         self._rng = np.random.default_rng(0)
@@ -126,6 +127,24 @@ class FakeBackend(Closing):
             raise SimulationError(f"unknown lane {unknown[0]!r}")
         self._lanes = tuple(lane_ids)
         self._columns = check_fields(fields)
+        self._vehicles = VEHICLES in fields
+
+    def read_vehicles(self) -> tuple[LaneVehicles, ...]:
+        """Return each lane's queue as stopped vehicles 7.5 m apart from the lane's end."""
+        if not self._vehicles:
+            raise SimulationError("read_vehicles() needs the 'vehicles' field in watch_lanes()")
+        out = []
+        for lane in self._lanes:
+            n = math.floor(self._count[lane])
+            out.append(
+                LaneVehicles.build(
+                    [f"{lane}#{k}" for k in range(n)],
+                    [7.5 * k for k in range(n)],
+                    [0.0] * n,
+                    [1.0] * n,
+                )
+            )
+        return tuple(out)
 
     def read_lanes(self) -> np.ndarray:
         """Queue counts; every queued vehicle counts as halting."""

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from signalbench.errors import SimulationError
-from signalbench.sim._backend import LANE_FIELDS, BackendKind, Closing, check_fields
+from signalbench.sim._backend import LANE_FIELDS, VEHICLES, BackendKind, Closing, LaneVehicles, check_fields
 from signalbench.sim._binaries import prepare_process_env, sumo_binary
 from signalbench.sim._config import SimConfig
 from signalbench.sim._preflight import preflight
@@ -41,6 +41,8 @@ class LibsumoBackend(Closing):
         self._ls: Any = None
         self._lanes: tuple[str, ...] = ()
         self._columns: tuple[int, ...] = tuple(range(len(LANE_FIELDS)))
+        self._vehicles = False
+        self._lengths: tuple[float, ...] = ()
         self._open = False
         self._closed = False
 
@@ -98,6 +100,8 @@ class LibsumoBackend(Closing):
         """Remember the lanes and fields to read; plain getters beat libsumo subscriptions."""
         self._lanes = tuple(lane_ids)
         self._columns = check_fields(fields)
+        self._vehicles = VEHICLES in fields
+        self._lengths = tuple(float(self._ls.lane.getLength(lane_id)) for lane_id in self._lanes)
 
     def read_lanes(self) -> np.ndarray:
         """Read the watched lanes with direct getters."""
@@ -113,6 +117,24 @@ class LibsumoBackend(Closing):
             get = getters[col]
             out[:, col] = [get(lane_id) for lane_id in self._lanes]
         return out
+
+    def read_vehicles(self) -> tuple[LaneVehicles, ...]:
+        """Read each watched lane's vehicles with direct getters."""
+        if not self._vehicles:
+            raise SimulationError("read_vehicles() needs the 'vehicles' field in watch_lanes()")
+        lane, veh = self._ls.lane, self._ls.vehicle
+        out = []
+        for lane_id, length in zip(self._lanes, self._lengths, strict=True):
+            ids = lane.getLastStepVehicleIDs(lane_id)
+            out.append(
+                LaneVehicles.build(
+                    ids,
+                    [length - veh.getLanePosition(v) for v in ids],
+                    [veh.getSpeed(v) for v in ids],
+                    [veh.getWaitingTime(v) for v in ids],
+                )
+            )
+        return tuple(out)
 
     def set_signal_state(self, tls_id: str, state: str) -> None:
         """Set the full signal string of one traffic light."""

@@ -26,7 +26,7 @@ from typing import IO, Any
 import numpy as np
 
 from signalbench.errors import SimulationError
-from signalbench.sim._backend import LANE_FIELDS, BackendKind, Closing, check_fields
+from signalbench.sim._backend import LANE_FIELDS, VEHICLES, BackendKind, Closing, LaneVehicles, check_fields
 from signalbench.sim._binaries import sumo_binary, sumo_env
 from signalbench.sim._config import SimConfig
 from signalbench.sim._preflight import preflight
@@ -68,6 +68,10 @@ class TraciBackend(Closing):
         self._tc: Any = None
         self._vars: tuple[int, ...] = ()
         self._columns: tuple[int, ...] = ()
+        self._vehicles = False
+        self._lengths: tuple[float, ...] = ()
+        self._veh_vars: tuple[int, ...] = ()
+        self._veh_subscribed: set[str] = set()
         self._started = False
 
     def start(self, config: SimConfig) -> None:
@@ -180,7 +184,15 @@ class TraciBackend(Closing):
         self._columns = check_fields(fields)
         self._vars = tuple(all_vars[c] for c in self._columns)
         self._lanes = tuple(lane_ids)
-        for lane_id in self._lanes:
+        self._vehicles = VEHICLES in fields
+        if self._vehicles:
+            self._lengths = tuple(
+                float(self._call(lambda c, lane_id=lane_id: c.lane.getLength(lane_id)))
+                for lane_id in self._lanes
+            )
+            self._veh_vars = (tc.VAR_LANEPOSITION, tc.VAR_SPEED, tc.VAR_WAITING_TIME)
+            self._vars = (*self._vars, tc.LAST_STEP_VEHICLE_ID_LIST)
+        for lane_id in self._lanes if self._vars else ():  # no variables would unsubscribe
             self._call(lambda c, lane_id=lane_id: c.lane.subscribe(lane_id, self._vars))
 
     def read_lanes(self) -> np.ndarray:
@@ -190,9 +202,41 @@ class TraciBackend(Closing):
         columns = list(self._columns)
         for row, lane_id in enumerate(self._lanes):
             values = results.get(lane_id)
-            if values:
-                out[row, columns] = [values[v] for v in self._vars]
+            if values and columns:
+                out[row, columns] = [values[v] for v in self._vars[: len(columns)]]
         return out
+
+    def read_vehicles(self) -> tuple[LaneVehicles, ...]:
+        """Each watched lane's vehicles, from subscriptions kept for vehicles on those lanes."""
+        if not self._vehicles:
+            raise SimulationError("read_vehicles() needs the 'vehicles' field in watch_lanes()")
+        tc = self._tc
+        lanes = self._call(lambda c: c.lane.getAllSubscriptionResults())
+        per_lane = [
+            tuple(lanes.get(lane_id, {}).get(tc.LAST_STEP_VEHICLE_ID_LIST, ())) for lane_id in self._lanes
+        ]
+        present = {v for ids in per_lane for v in ids}
+        alive = self._call(lambda c: c.vehicle.getAllSubscriptionResults())
+        for vid in self._veh_subscribed - present:
+            if vid in alive:  # left our lanes but still driving: stop paying for it
+                self._call(lambda c, vid=vid: c.vehicle.unsubscribe(vid))
+        for vid in present - self._veh_subscribed:
+            self._call(lambda c, vid=vid: c.vehicle.subscribe(vid, self._veh_vars))
+        self._veh_subscribed = present
+        values = self._call(lambda c: c.vehicle.getAllSubscriptionResults())
+        pos_v, speed_v, wait_v = self._veh_vars
+        out = []
+        for ids, length in zip(per_lane, self._lengths, strict=True):
+            rows = [values[v] for v in ids]
+            out.append(
+                LaneVehicles.build(
+                    ids,
+                    [length - r[pos_v] for r in rows],
+                    [r[speed_v] for r in rows],
+                    [r[wait_v] for r in rows],
+                )
+            )
+        return tuple(out)
 
     def set_signal_state(self, tls_id: str, state: str) -> None:
         """Set the full signal string of one traffic light."""

@@ -1,0 +1,78 @@
+"""Detection helpers shared by controllers: which vehicles count as queued near a stop line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+
+from signalbench.sim import LaneVehicles
+
+__all__ = ["QUEUE_RULES", "QueueRule", "QueueTracker"]
+
+QueueRule = Literal["halting", "stopped"]
+
+#: ``halting``: slower than 0.1 m/s now. ``stopped``: has stopped since it was first
+#: detected and is still detected (RESCO's rule: a vehicle that creeps forward in a queue
+#: stays queued).
+QUEUE_RULES: tuple[str, ...] = ("halting", "stopped")
+
+_HALTING_SPEED_M_S = 0.1  # SUMO's own threshold for a halting vehicle
+
+
+class QueueTracker:
+    """Counts queued and approaching vehicles within a detection range of each lane's end.
+
+    Args:
+        detection_m: only vehicles at most this far from the lane's end are detected [m].
+        rule: what makes a detected vehicle queued (see :data:`QUEUE_RULES`).
+
+
+    One tracker serves one intersection for one episode; call :meth:`update` once per
+    decision with every lane it should know about, so that vehicles no longer detected are
+    forgotten.
+
+    """
+
+    def __init__(self, detection_m: float = float("inf"), rule: QueueRule = "halting") -> None:
+        if rule not in QUEUE_RULES:
+            raise ValueError(f"queue rule must be one of {', '.join(QUEUE_RULES)}, got {rule!r}")
+        if not detection_m > 0:
+            raise ValueError(f"detection distance must be > 0 m, got {detection_m!r}")
+        self.detection_m = float(detection_m)
+        self.rule = rule
+        self._queued: set[str] = set()
+
+    def update(self, *groups: Sequence[LaneVehicles]) -> tuple[np.ndarray, ...]:
+        """Return, per group, the queued vehicles on each lane [veh]; also refreshes the state.
+
+        :attr:`approaching` holds the matching counts of detected vehicles not queued.
+        """
+        seen: set[str] = set()
+        queues: list[np.ndarray] = []
+        approaching: list[np.ndarray] = []
+        for lanes in groups:
+            q = np.zeros(len(lanes), dtype=np.float64)
+            a = np.zeros(len(lanes), dtype=np.float64)
+            for i, lane in enumerate(lanes):
+                n = lane.within(self.detection_m)
+                for vid, speed, wait in zip(
+                    lane.ids[:n], lane.speed_m_s[:n], lane.waiting_s[:n], strict=True
+                ):
+                    seen.add(vid)
+                    if self.rule == "halting":
+                        queued = speed < _HALTING_SPEED_M_S
+                    else:
+                        queued = vid in self._queued or wait > 0
+                        if queued:
+                            self._queued.add(vid)
+                    if queued:
+                        q[i] += 1
+                    else:
+                        a[i] += 1
+            queues.append(q)
+            approaching.append(a)
+        self._queued &= seen
+        self.approaching: tuple[np.ndarray, ...] = tuple(approaching)
+        return tuple(queues)

@@ -1,0 +1,256 @@
+"""Signal programs installed in SUMO instead of decided from Python, and the plan arithmetic.
+
+A *program controller* writes ``<tlLogic>`` programs into an additional file before the trial;
+SUMO then runs them by itself (no TraCI). A program loaded from an additional file with a new
+``programID`` becomes the active program of its traffic light. Its ``offset`` is absolute: the
+first phase starts at ``offset + k * cycle`` simulated seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from signalbench.networks import IntersectionSpec
+from signalbench.signals import all_red_state, loses_green, yellow_state
+
+__all__ = [
+    "PROGRAM_ID",
+    "ProgramPhase",
+    "SignalProgram",
+    "build_cycle",
+    "check_number",
+    "network_yellow_s",
+    "phase_flow_ratios",
+    "primary_phases",
+    "split_greens",
+    "webster_cycle_s",
+    "write_programs_file",
+]
+
+#: programID of every program signalbench installs (the network's own keep theirs).
+PROGRAM_ID = "signalbench"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgramPhase:
+    """One phase of an installed program (SUMO ``<phase>``); min/max only for actuated types."""
+
+    state: str
+    duration_s: float
+    min_dur_s: float | None = None
+    max_dur_s: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignalProgram:
+    """A whole ``<tlLogic>`` for one traffic light.
+
+    Attributes:
+        tls_id: traffic light id.
+        kind: SUMO program type: ``static``, ``actuated`` or ``delay_based``.
+        phases: the phases in order.
+        offset_s: absolute offset [s]: the first phase starts at offset + k * cycle.
+        params: SUMO ``<param>`` entries (detector settings of actuated types).
+        green_names: for a description: which original green phase each green phase is.
+
+    """
+
+    tls_id: str
+    kind: str
+    phases: tuple[ProgramPhase, ...]
+    offset_s: float = 0.0
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def cycle_s(self) -> float:
+        """Sum of the phase durations [s] (the cycle of a static program)."""
+        return sum(p.duration_s for p in self.phases)
+
+    def describe(self) -> dict[str, Any]:
+        """Compact, JSON-ready description: type, cycle, offset and the green durations."""
+        greens = [p for p in self.phases if _is_green(p.state)]
+        out: dict[str, Any] = {"type": self.kind, "cycle_s": round(self.cycle_s, 3)}
+        if self.kind == "static":
+            out["offset_s"] = round(self.offset_s, 3)
+            out["greens_s"] = [round(p.duration_s, 3) for p in greens]
+        else:
+            out["greens_min_max_s"] = [[p.min_dur_s, p.max_dur_s] for p in greens]
+        return out
+
+    def to_element(self) -> ET.Element:
+        """Return the ``<tlLogic>`` element."""
+        elem = ET.Element(
+            "tlLogic",
+            id=self.tls_id,
+            type=self.kind,
+            programID=PROGRAM_ID,
+            offset=_num(self.offset_s),
+        )
+        for key, value in sorted(self.params.items()):
+            ET.SubElement(elem, "param", key=key, value=value)
+        for phase in self.phases:
+            attrs = {"duration": _num(phase.duration_s), "state": phase.state}
+            if phase.min_dur_s is not None:
+                attrs["minDur"] = _num(phase.min_dur_s)
+            if phase.max_dur_s is not None:
+                attrs["maxDur"] = _num(phase.max_dur_s)
+            ET.SubElement(elem, "phase", attrs)
+        return elem
+
+
+def check_number(name: str, value: float | None, *, allow_zero: bool = False) -> None:
+    """Raise ValueError naming ``name`` unless ``value`` is None or a finite number > 0 (>= 0)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+
+
+def write_programs_file(programs: Sequence[SignalProgram], path: Path) -> None:
+    """Write ``programs`` as a SUMO additional file."""
+    root = ET.Element("additional")
+    for program in programs:
+        root.append(program.to_element())
+    ET.indent(root)
+    Path(path).write_text(ET.tostring(root, encoding="unicode") + "\n", encoding="utf-8")
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.3f}".rstrip("0")
+
+
+def _is_green(state: str) -> bool:
+    return any(c in "Gg" for c in state) and not any(c in "yYu" for c in state)
+
+
+def network_yellow_s(spec: IntersectionSpec, default_s: float = 3.0) -> float:
+    """Return the longest yellow phase of the intersection's own program [s] (``default_s`` if none)."""
+    yellows = [d for state, d in spec.program if any(c in "yY" for c in state)]
+    return max(yellows) if yellows else default_s
+
+
+def primary_phases(spec: IntersectionSpec) -> tuple[list[int], list[int]]:
+    """Assign each movement to one green phase and return (kept phases, phase per movement).
+
+    A movement's phase is the first green phase (program order) giving it priority green
+    (``G``), else the first giving it permissive green (``g``). Kept are the phases that are
+    some movement's phase, in program order: overlapping phases of the network's own program
+    (e.g. a leading left with its through) are then not counted twice in Webster's sum.
+    """
+    per_movement: list[int] = []
+    for m in spec.movements:
+        chars = [phase.state[m.link_index] for phase in spec.green_phases]
+        if "G" in chars:
+            per_movement.append(chars.index("G"))
+        else:
+            per_movement.append(chars.index("g"))  # every movement model's movement has a green
+    kept = sorted(set(per_movement))
+    return kept, per_movement
+
+
+def phase_flow_ratios(
+    spec: IntersectionSpec,
+    pair_flow_veh_h: Mapping[tuple[str, str], float],
+    saturation_flow_veh_h_lane: float,
+) -> dict[int, float]:
+    """Webster's critical flow ratio y of each kept green phase.
+
+    The flow of an edge pair (incoming edge, outgoing edge) is split equally over the
+    movements (lane-to-lane links) that connect those edges. The flow ratio of a lane in a
+    phase is the flow of its movements assigned to that phase over the saturation flow of a
+    lane; a phase's critical ratio is the largest over its lanes.
+    """
+    kept, per_movement = primary_phases(spec)
+    edge_of = {lane.id: lane.edge_id for lane in (*spec.incoming_lanes, *spec.outgoing_lanes)}
+    pairs = [(edge_of[m.from_lane], edge_of[m.to_lane]) for m in spec.movements]
+    n_links = {p: pairs.count(p) for p in set(pairs)}
+    lane_phase_flow: dict[tuple[str, int], float] = {}
+    for m, pair, k in zip(spec.movements, pairs, per_movement, strict=True):
+        q = pair_flow_veh_h.get(pair, 0.0) / n_links[pair]
+        key = (m.from_lane, k)
+        lane_phase_flow[key] = lane_phase_flow.get(key, 0.0) + q
+    ratios = dict.fromkeys(kept, 0.0)
+    for (_, k), q in lane_phase_flow.items():
+        ratios[k] = max(ratios[k], q / saturation_flow_veh_h_lane)
+    return ratios
+
+
+def webster_cycle_s(lost_time_s: float, y_total: float, *, min_cycle_s: float, max_cycle_s: float) -> float:
+    """Webster's optimal cycle C0 = (1.5 L + 5) / (1 - Y), bounded to [min, max] [s].
+
+    At or above saturation (Y >= 1) the formula has no solution and the maximum is used.
+    """
+    if y_total >= 1.0:
+        return max_cycle_s
+    c0 = (1.5 * lost_time_s + 5.0) / (1.0 - y_total)
+    return min(max(c0, min_cycle_s), max_cycle_s)
+
+
+def split_greens(
+    cycle_s: float, lost_time_s: float, ratios: Sequence[float], *, min_green_s: float
+) -> list[float]:
+    """Greens proportional to the flow ratios, each at least ``min_green_s``, whole seconds [s].
+
+    The effective green C - L is shared by y_i / Y (equally if there is no flow); phases that
+    would get less than the minimum get the minimum, and the rest is shared among the others.
+    Greens are whole seconds (SUMO's usual step) adding up to the effective green rounded to
+    whole seconds (largest remainders first), unless a non-integer minimum green needs more.
+    """
+    n = len(ratios)
+    available = max(cycle_s - lost_time_s, min_green_s * n)
+    fixed: dict[int, float] = {}
+    while True:
+        free = [i for i in range(n) if i not in fixed]
+        left = available - sum(fixed.values())
+        weight = sum(ratios[i] for i in free)
+        share = {
+            i: left * (ratios[i] / weight if weight > 0 else 1.0 / len(free)) for i in free
+        }  # fmt: skip
+        short = [i for i, g in share.items() if g < min_green_s]
+        if not short:
+            break
+        for i in short:
+            fixed[i] = min_green_s
+    greens = [fixed[i] if i in fixed else share[i] for i in range(n)]
+    # Whole seconds adding up to the rounded effective green (largest remainder first).
+    rounded = [g if i in fixed else float(math.floor(g)) for i, g in enumerate(greens)]
+    missing = math.floor(sum(greens) - sum(rounded) + 0.5 + 1e-9)  # half up, despite float noise
+    for i in sorted(free, key=lambda i: (rounded[i] - greens[i], i))[: max(missing, 0)]:
+        rounded[i] += 1.0
+    return [max(g, min_green_s) for g in rounded]
+
+
+def build_cycle(
+    states: Sequence[str], greens_s: Sequence[float], *, yellow_s: float, all_red_s: float
+) -> tuple[list[ProgramPhase], float]:
+    """Phases of a cycle through ``states`` with yellow and all-red between them.
+
+    Returns the phases and the lost time (sum of the yellow and all-red intervals) [s]. A
+    switch in which no link loses green needs neither.
+    """
+    phases: list[ProgramPhase] = []
+    lost = 0.0
+    n = len(states)
+    for i, (state, green) in enumerate(zip(states, greens_s, strict=True)):
+        phases.append(ProgramPhase(state=state, duration_s=green))
+        nxt = states[(i + 1) % n]
+        if n > 1 and loses_green(state, nxt):
+            phases.append(ProgramPhase(state=yellow_state(state, nxt), duration_s=yellow_s))
+            lost += yellow_s
+            if all_red_s > 0:
+                phases.append(ProgramPhase(state=all_red_state(state, nxt), duration_s=all_red_s))
+                lost += all_red_s
+    return phases, lost
+
+
+def transition_lost_time_s(states: Sequence[str], *, yellow_s: float, all_red_s: float) -> float:
+    """Lost time of a cycle through ``states`` (yellow + all-red of each switch that needs them) [s]."""
+    _, lost = build_cycle(states, [0.0] * len(states), yellow_s=yellow_s, all_red_s=all_red_s)
+    return lost

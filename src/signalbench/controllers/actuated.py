@@ -1,0 +1,97 @@
+"""``actuated``: vehicle-actuated control with gap-out, max-out and calls, in Python.
+
+The textbook fully-actuated controller (FHWA Traffic Signal Timing Manual, 2nd ed., 2015,
+ch. 5): a detection zone of ``detector_m`` ahead of each stop line; while the green phase's
+zones keep detecting vehicles, the green is extended, and it ends when no vehicle has been
+detected for ``passage_s`` (gap-out) or when it has lasted ``max_green_s`` (max-out), never
+before ``min_green_s``. The next phase is the next one in program order with a call (a
+vehicle within ``call_m`` of a stop line it serves); phases without calls are skipped, and
+with no call anywhere the green rests where it is.
+
+Detection is emulated from vehicle positions (presence of any vehicle in the zone) rather
+than with SUMO induction loops; ``sumo-actuated`` is SUMO's own loop-based equivalent.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from signalbench.controllers._api import IntersectionObs, PhaseRequest
+from signalbench.controllers._base import BaseController
+from signalbench.controllers._phases import phase_lanes
+from signalbench.networks import IntersectionSpec
+
+__all__ = ["Actuated", "ActuatedParams"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActuatedParams:
+    """Parameters of :class:`Actuated`.
+
+    Attributes:
+        min_green_s: shortest green [s] (the harness's minimum green applies as well).
+        max_green_s: longest green while other phases have calls [s].
+        passage_s: gap after the last detection that ends the green [s].
+        detector_m: length of the detection zone ahead of each stop line [m].
+        call_m: a vehicle this close to a red stop line places a call [m].
+
+    """
+
+    min_green_s: float = 5.0
+    max_green_s: float = 45.0
+    passage_s: float = 3.0
+    detector_m: float = 30.0
+    call_m: float = 100.0
+
+    def __post_init__(self) -> None:
+        for name in ("min_green_s", "max_green_s", "passage_s", "detector_m", "call_m"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a number, got {value!r}")
+            if value < 0 or (value == 0 and name != "min_green_s"):
+                raise ValueError(
+                    f"{name} must be {'>= 0' if name == 'min_green_s' else '> 0'}, got {value!r}"
+                )
+        if self.min_green_s > self.max_green_s:
+            raise ValueError(f"min_green_s ({self.min_green_s}) exceeds max_green_s ({self.max_green_s})")
+
+
+class Actuated(BaseController):
+    """Extend the green while vehicles keep arriving; gap-out or max-out to the next called phase."""
+
+    Params = ActuatedParams
+    params: ActuatedParams
+    decision_interval_s = 1.0
+    observed_lane_fields = ("vehicles",)
+
+    def reset(self, spec: IntersectionSpec, rng: np.random.Generator) -> None:
+        """Start with no detection memory."""
+        super().reset(spec, rng)
+        self._lanes = phase_lanes(spec)
+        self._last_detection_s = -math.inf
+
+    def act(self, obs: IntersectionObs) -> PhaseRequest:
+        """Extend, gap out or max out."""
+        p = self.params
+        if obs.in_transition:
+            self._last_detection_s = obs.time_s
+            return PhaseRequest.hold()
+        green = self._lanes[obs.phase]
+        if obs.vehicles_within(p.detector_m)[green].sum() > 0:
+            self._last_detection_s = obs.time_s
+        if obs.time_in_phase_s < p.min_green_s:
+            return PhaseRequest.hold()
+        gap_out = obs.time_s - self._last_detection_s >= p.passage_s
+        max_out = obs.time_in_phase_s >= p.max_green_s
+        if not (gap_out or max_out):
+            return PhaseRequest.hold()
+        # A call counts for a phase only on lanes the current green does not already serve.
+        calls = (self._lanes & ~green).astype(np.float64) @ obs.vehicles_within(p.call_m)
+        for i in range(1, obs.n_phases):
+            k = (obs.phase + i) % obs.n_phases
+            if calls[k] > 0:
+                return PhaseRequest.switch(k)
+        return PhaseRequest.hold()

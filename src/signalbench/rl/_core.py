@@ -1,0 +1,207 @@
+"""The simulation behind both environments: one Episode, stepped from outside."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from signalbench.controllers import IntersectionObs, PhaseRequest
+from signalbench.errors import NetworkError, SimulationError, SpecError
+from signalbench.experiments._episode import Episode
+from signalbench.metrics import read_trip_metrics
+from signalbench.networks import IntersectionSpec, NetworkModel, load_network_model, resolve_network
+from signalbench.rl._components import ObservationFn, RewardFn, make_observation, make_reward
+from signalbench.signals import SignalTiming
+from signalbench.sim import SimConfig, make_backend
+
+__all__ = ["SignalSim"]
+
+
+class _Agent:
+    """Stands in for a controller inside the Episode: declares what to observe, never acts."""
+
+    controls_signals = True
+    name = "rl-environment"
+
+    def __init__(self, fields: tuple[str, ...], interval_s: float) -> None:
+        self.observed_lane_fields = fields
+        self.decision_interval_s = interval_s
+
+    def reset(self, network: NetworkModel, rng: np.random.Generator) -> None:
+        """Nothing to prepare."""
+
+    def act(self, obs: Mapping[str, IntersectionObs]) -> dict[str, PhaseRequest]:  # pragma: no cover
+        """Never called: the environment steps the episode."""
+        return {}
+
+
+class SignalSim:
+    """A catalog (or user) network run decision by decision, with components per intersection.
+
+    Args:
+        network: catalog id or path (as in experiment specs).
+        intersections: ids of the lights to control (default: every controllable light);
+            the others keep their own programs.
+        observation: observation component or its name.
+        reward: reward component or its name.
+        timing: the safety actuator's rules.
+        decision_interval_s: simulated time between two actions [s].
+        duration_s: run only this long from the window's begin [s] (default: whole window).
+        scale: demand scale factor.
+        route_files: demand files replacing the network's own.
+        backend: ``libsumo`` or ``traci``.
+
+    """
+
+    def __init__(
+        self,
+        network: str,
+        *,
+        intersections: Sequence[str] | None = None,
+        observation: str | ObservationFn = "queue-density",
+        reward: str | RewardFn = "diff-waiting-time",
+        timing: SignalTiming | None = None,
+        decision_interval_s: float = 5.0,
+        duration_s: float | None = None,
+        scale: float = 1.0,
+        route_files: Sequence[str] = (),
+        backend: str = "libsumo",
+    ) -> None:
+        self.scenario = resolve_network(network, route_files=tuple(route_files))
+        if duration_s is not None:
+            if not duration_s > 0:
+                raise SpecError(f"duration_s must be > 0 s, got {duration_s!r}")
+            end = min(self.scenario.end_s, self.scenario.begin_s + duration_s)
+            self.scenario = dataclasses.replace(self.scenario, end_s=end)
+        model = load_network_model(self.scenario.net_file)
+        if not model.intersections:
+            detail = f" ({'; '.join(model.problems)})" if model.problems else ""
+            raise NetworkError(f"network {network!r} has no traffic light a controller can drive{detail}")
+        if intersections is not None:
+            unknown = [i for i in intersections if i not in model.ids]
+            if unknown:
+                raise NetworkError(
+                    f"network {network!r} has no controllable traffic light {unknown[0]!r}; "
+                    f"known: {', '.join(model.ids)}"
+                )
+            model = dataclasses.replace(
+                model, intersections=tuple(s for s in model.intersections if s.id in intersections)
+            )
+        if not decision_interval_s > 0:
+            raise SpecError(f"decision_interval_s must be > 0 s, got {decision_interval_s!r}")
+        self.network = network
+        self.model = model
+        self.timing = timing or SignalTiming()
+        self.decision_interval_s = float(decision_interval_s)
+        self.scale = scale
+        self.backend = backend
+        self.observations: dict[str, ObservationFn] = {}
+        self.rewards: dict[str, RewardFn] = {}
+        self.bounds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        fields: set[str] = set()
+        for spec in model.intersections:
+            obs_fn, reward_fn = make_observation(observation), make_reward(reward)
+            shared = obs_fn is observation or reward_fn is reward
+            if shared and len(model.intersections) > 1:  # one instance cannot serve several lights
+                raise SpecError("pass observation and reward by name when controlling several lights")
+            self.observations[spec.id] = obs_fn
+            self.rewards[spec.id] = reward_fn
+            self.bounds[spec.id] = obs_fn.bind(spec, self.timing)
+            fields |= set(obs_fn.observed_lane_fields) | set(reward_fn.observed_lane_fields)
+        self._fields = tuple(sorted(fields))
+        self._tmp = tempfile.TemporaryDirectory(prefix="signalbench-env-")
+        self._episode: Episode | None = None
+        self._last: dict[str, IntersectionObs] = {}
+        self.seed: int | None = None
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Ids of the controlled lights, in a fixed order."""
+        return self.model.ids
+
+    def spec(self, tls: str) -> IntersectionSpec:
+        """Return the static description of light ``tls``."""
+        return self.model[tls]
+
+    def reset(self, seed: int) -> dict[str, np.ndarray]:
+        """Start a new episode with SUMO seed ``seed``; return the first observations."""
+        self.close()
+        sc = self.scenario
+        out = Path(self._tmp.name)
+        config = SimConfig(
+            net_file=sc.net_file,
+            route_files=sc.route_files,
+            additional_files=sc.additional_files,
+            begin_s=sc.begin_s,
+            end_s=sc.end_s,
+            seed=int(seed),
+            scale=self.scale,
+            tripinfo_file=out / "tripinfo.xml",
+            statistics_file=out / "statistics.xml",
+            message_file=out / "sumo-messages.log",
+        )
+        self.seed = int(seed)
+        self._config = config
+        self._episode = Episode(
+            backend=make_backend(self.backend),
+            config=config,
+            model=self.model,
+            controller=_Agent(self._fields, self.decision_interval_s),
+            timing=self.timing,
+        )
+        first = self._episode.start()
+        if first is None:
+            self.close()
+            raise SimulationError(
+                f"network {self.network!r}: the window ends before the first decision "
+                f"({self.decision_interval_s:g} s); lengthen duration_s"
+            )
+        for tls, reward_fn in self.rewards.items():
+            reward_fn.reset(self.model[tls])
+            reward_fn(first[tls])  # the first reading is the baseline of the first reward
+        self._last = first
+        return {tls: self.observations[tls](o) for tls, o in first.items()}
+
+    def step(
+        self, actions: Mapping[str, int]
+    ) -> tuple[dict[str, np.ndarray], dict[str, float], bool, dict[str, Any]]:
+        """Request green phase ``actions[tls]`` at each light; run to the next decision.
+
+        Returns observations, rewards, whether the window has ended, and info (the time, and
+        at the end the trip metrics of the whole episode).
+        """
+        episode = self._episode
+        if episode is None or episode.done:
+            raise SimulationError("step() before reset(), or after the episode ended")
+        requests = {}
+        for tls in self.ids:
+            action = actions.get(tls)
+            if action is None:
+                continue
+            if not 0 <= int(action) < self.model[tls].n_phases:
+                raise SpecError(f"action {action!r} for light {tls!r} is not a green phase index")
+            requests[tls] = PhaseRequest.switch(int(action))
+        nxt = episode.step(requests)
+        done = nxt is None
+        current = self._last if nxt is None else nxt
+        self._last = current
+        rewards = {tls: 0.0 if done else float(self.rewards[tls](current[tls])) for tls in self.ids}
+        info: dict[str, Any] = {"time_s": episode.time_s}
+        if done:
+            info["control"] = episode.stats().as_dict()
+            self.close()
+            tripinfo = self._config.tripinfo_file
+            assert tripinfo is not None
+            info["metrics"] = read_trip_metrics(tripinfo, self._config.statistics_file).as_dict()
+        return {tls: self.observations[tls](o) for tls, o in current.items()}, rewards, done, info
+
+    def close(self) -> None:
+        """Stop SUMO if it runs (safe to call twice)."""
+        if self._episode is not None:
+            self._episode.close()
+            self._episode = None
