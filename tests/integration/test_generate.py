@@ -125,7 +125,10 @@ SPEC = {
     "name": "g",
     "seeds": [1, 2],
     "sim": {"duration_s": 120},
-    "networks": [{"id": "cologne1-v0"}, {**GRID, "name": "g23", "flow_veh_h": [300, 600]}],
+    "networks": [
+        {"id": "cologne1-v0"},
+        {**GRID, "name": "g23", "flow_veh_h": [300, 600], "timing": {"yellow_s": 4.0}},
+    ],
     "controllers": [{"id": "fixed-time"}],
 }
 
@@ -142,6 +145,7 @@ def test_spec_axis_and_round_trip(tmp_path):
         ("g23", 600.0, 2),
     ]
     assert trials[0].demand_label == "1" and trials[4].demand_label == "600 veh/h"
+    assert trials[0].timing.yellow_s == 3.0 and trials[4].timing.yellow_s == 4.0
     assert "generator" not in trials[0].to_dict() and "flow_veh_h" not in trials[0].to_dict()
     for t in trials:
         assert TrialSpec.from_dict(json.loads(json.dumps(t.to_dict()))) == t
