@@ -226,6 +226,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             errors.print(
                 f"  {r.trial_id}  {r.spec.network}  {r.spec.display_label}  seed {r.spec.seed}: {r.error}",
                 highlight=False,
+                markup=False,
             )
         if args.debug:
             for r in failures:

@@ -21,10 +21,13 @@ examples:
   signalbench run --network cologne3 --controller fixed-time --controller max-pressure --seeds 3
   signalbench run --network my.sumocfg --controller controllers/my_policy.py:MyPolicy
   signalbench run quickstart --launcher ray --address auto
+  signalbench train q-learning --network cologne1 --out q.json   train a learning controller
   signalbench controllers                         list the registered controllers
   signalbench networks                            list the catalogued networks
   signalbench networks show cologne1              intersections, green phases, movements
   signalbench networks check my.net.xml           lint a network (exit 1 if it cannot be controlled)
+  signalbench results runs/quickstart --format csv  one row per trial, for scripts and spreadsheets
+  signalbench report runs/quickstart              tables with 95 % CIs, paired comparisons, plots
 
 Results go to runs/<spec name>/ (one JSON record per trial); running the same spec again
 skips trials that are already complete. Exit status: 0 all trials complete, 1 some trial
@@ -97,10 +100,52 @@ def _parser() -> argparse.ArgumentParser:
     how.add_argument("--quiet", action="store_true", help="no progress bar (CI logs)")
     how.add_argument("--dry-run", action="store_true", help="print the trial table and stop")
 
+    results = sub.add_parser(
+        "results",
+        help="print an experiment's trials as CSV or JSON (one row per trial)",
+        description="One row (csv) or object (json) per trial: trial id, network, demand, controller,\n"
+        "label, seed, state, error, every metric under its documented name (docs/metrics.md),\n"
+        "controller statistics, SUMO version and the SUMO command line.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    results.add_argument("dir", type=Path, metavar="DIR", help="experiment directory, e.g. runs/quickstart")
+    results.add_argument(
+        "--format", choices=("csv", "json"), default="csv", help="output format (default csv)"
+    )
+    report = sub.add_parser(
+        "report",
+        help="write a report (tables with 95 % CIs, paired comparisons, plots) for an experiment",
+        description="Tables per network x demand (mean, 95 % CI over seeds, median, change versus a\n"
+        "baseline paired over seeds) and PNG plots, as report.md and a self-contained report.html.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument(
+        "dir", type=Path, nargs="+", metavar="EXPERIMENT_DIR",
+        help="experiment directory; several are reported together (e.g. one per SUMO version)",
+    )  # fmt: skip
+    report.add_argument(
+        "--baseline", metavar="LABEL", help="controller label to compare with (default fixed-time)"
+    )
+    report.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default: the first EXPERIMENT_DIR/report)"
+    )
+    report.add_argument(
+        "--metric", action="append", metavar="NAME",
+        help="metric in the tables (repeatable; the first is plotted; default: delay, trip time, waiting)",
+    )  # fmt: skip
+    report.add_argument(
+        "--intersection", action="append", metavar="TLS",
+        help="traffic light whose queue is plotted over time (repeatable; default the 3 longest queues)",
+    )  # fmt: skip
+    report.add_argument("--title", help="report title")
+
     sub.add_parser("controllers", help="list the registered controllers")
     from signalbench._cli_networks import add_networks_parser
 
     add_networks_parser(sub)
+    from signalbench._cli_train import add_train_parser
+
+    add_train_parser(sub)
     return parser
 
 
@@ -131,6 +176,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from signalbench._cli_run import cmd_run
 
             return cmd_run(args)
+        if args.command == "train":
+            from signalbench._cli_train import cmd_train
+
+            return cmd_train(args)
+        if args.command in ("results", "report"):
+            from signalbench._cli_results import cmd_report, cmd_results
+
+            return cmd_results(args) if args.command == "results" else cmd_report(args)
         if args.command == "controllers":
             return _cmd_controllers()
         if args.command == "networks":

@@ -9,6 +9,7 @@ import pytest
 
 from signalbench.errors import NetworkError, SpecError
 from signalbench.experiments import TrialResult, TrialSpec, load_spec, run_trial, spec_from_dict, summarise
+from signalbench.experiments._results import result_rows
 from signalbench.networks import load_network_model
 from signalbench.networks._generate import (
     FlowRecipe,
@@ -184,6 +185,8 @@ def test_generated_trial_runs_and_records_demand(tmp_path):
         assert again.spec.flow_veh_h == r.spec.flow_veh_h
     low, high = results
     assert low.metrics["vehicles_arrived"] < high.metrics["vehicles_arrived"]
+    table = result_rows(results)  # read_results / signalbench results / report
+    assert [(r["demand"], r["flow_veh_h"]) for r in table] == [(300.0, 300.0), (900.0, 900.0)]
     rows = summarise(results, ["mean_delay_s"])
     assert [(row.network, row.demand_label) for row in rows] == [
         ("intersection", "300 veh/h"),
@@ -212,3 +215,13 @@ def test_integer_and_float_parameters_are_one_recipe(tmp_path):
         {"generator": "intersection", "block_m": 200.0}, flow_veh_h=300.0, seed=1, cache=tmp_path
     )
     assert (a.net_file, a.route_files) == (b.net_file, b.route_files)
+
+
+def test_report_names_flow_levels():
+    import pandas as pd
+
+    from signalbench.experiments._results import demand_text
+
+    assert demand_text(600.0, pd.DataFrame({"flow_veh_h": [600.0]})) == "600 veh/h"
+    assert demand_text(1.5, pd.DataFrame({"flow_veh_h": [float("nan")]})) == "demand x 1.5"
+    assert demand_text(1.5) == "demand x 1.5"

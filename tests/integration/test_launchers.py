@@ -130,8 +130,10 @@ def test_kill_9_of_the_runner_loses_nothing_and_resumes(tmp_path):
         if runner.poll() is None:
             os.killpg(runner.pid, signal.SIGKILL)
     survivors = sorted((out / "trials").iterdir())
-    assert all(p.suffix == ".json" or p.name.endswith(".tmp") for p in survivors)
+    assert all(p.suffix in (".json", ".parquet") or p.name.endswith(".tmp") for p in survivors)
     records = [json.loads(p.read_text()) for p in survivors if p.suffix == ".json"]
+    # Tables are written before the record: a record's presence means its tables are whole.
+    assert all((out / "trials" / f"{r['trial_id']}.intersections.parquet").is_file() for r in records)
     assert 3 <= len(records) < 12
     assert all(r["state"] == "complete" for r in records)
     resumed = subprocess.run(cmd, capture_output=True, text=True, timeout=300)

@@ -74,7 +74,7 @@ class TrainSettings:
 
     """
 
-    episodes: int = 30
+    episodes: int = 60
     seeds: tuple[int, ...] = tuple(range(1001, 1021))
     alpha: float = 0.1
     gamma: float = 0.9

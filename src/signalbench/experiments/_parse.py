@@ -42,7 +42,9 @@ __all__ = ["bundled_specs", "load_spec", "spec_from_dict"]
 
 _TOP_KEYS = (
     "name", "description", "seeds", "demand", "backend", "sim", "timing", "run", "networks", "controllers",
+    "metrics",
 )  # fmt: skip
+_METRICS_KEYS = ("emissions", "interval_s")
 _SIM_KEYS = ("step_length_s", "time_to_teleport_s", "duration_s", "warmup_s", "sumo_binary")
 _RUN_KEYS = ("launcher", "workers", "retries", "timeout_s", "address", "keep_sumo_output")
 _TIMING_KEYS = ("yellow_s", "all_red_s", "min_green_s", "max_green_s", "decision_interval_s")
@@ -180,6 +182,17 @@ def spec_from_dict(
         errors.items.append(problem)
 
     run = _run_settings(errors, data.get("run", {}))
+
+    metrics_raw = data.get("metrics", {})
+    if not isinstance(metrics_raw, dict):
+        errors.add("metrics", "expected a table")
+        metrics_raw = {}
+    errors.unknown_keys("metrics.", metrics_raw, _METRICS_KEYS)
+    emissions = metrics_raw.get("emissions", False)
+    if not isinstance(emissions, bool):
+        errors.add("metrics.emissions", f"expected true or false, got {emissions!r}")
+        emissions = False
+    interval_s = _number(errors, "metrics.interval_s", metrics_raw.get("interval_s", 60.0), positive=True)
 
     timing_raw = data.get("timing", {})
     timing_kwargs, interval = _timing_table(errors, "timing", timing_raw)
@@ -331,6 +344,8 @@ def spec_from_dict(
             train = _train_table(errors, where, canonical, train, seeds)
             if params.get("checkpoint"):
                 errors.add(where, "give either params.checkpoint (trained already) or train, not both")
+        elif canonical == "q-learning-v0" and not params.get("checkpoint"):
+            errors.add(where, "q-learning needs params.checkpoint (a trained checkpoint) or a train table")
         if "checkpoint" in params and isinstance(params["checkpoint"], str):
             params = _with_checkpoint_hash(params, base_dir)
         controllers.append(
@@ -361,6 +376,8 @@ def spec_from_dict(
         warmup_s=warmup or 0.0,
         sumo_binary=binary,
         run=run,
+        emissions=emissions,
+        interval_s=interval_s or 60.0,
     )
 
 

@@ -15,6 +15,10 @@ Layout of a spec file (every key optional unless marked)::
     warmup_s = 300                      # vehicles inserted before begin + 300 s not counted
     sumo_binary = "/path/to/sumo"       # another SUMO (needs backend = "traci")
 
+    [metrics]                           # what is measured besides the trip metrics
+    emissions = false                   # CO2, NOx, fuel through SUMO's emissions device
+    interval_s = 60                     # interval of the intersection time series
+
     [run]                               # execution; command-line flags override these
     launcher = "process"                # "process", "serial" or "ray"
     workers = 2                         # trials at once (default: cores)
@@ -186,6 +190,8 @@ class ExperimentSpec:
     warmup_s: float = 0.0
     sumo_binary: str | None = None
     run: RunSettings = field(default_factory=RunSettings)
+    emissions: bool = False
+    interval_s: float = 60.0
 
     def __post_init__(self) -> None:
         problem = binary_problem(self.backend, self.sumo_binary)
@@ -227,6 +233,8 @@ class ExperimentSpec:
                                 scale=scale,
                                 backend=self.backend,
                                 sumo_binary=self.sumo_binary,
+                                emissions=self.emissions,
+                                interval_s=self.interval_s,
                             )
                         )
         return out
@@ -275,6 +283,7 @@ class ExperimentSpec:
             "sim": sim,
             "timing": timing,
             "run": {k: v for k, v in dataclasses.asdict(self.run).items() if v is not None},
+            "metrics": {"emissions": self.emissions, "interval_s": self.interval_s},
             "networks": networks,
             "controllers": [
                 {"id": c.id, "label": c.label, "params": dict(c.params)}

@@ -1,4 +1,9 @@
-"""The result store: one directory per experiment, one JSON record per trial, atomic writes."""
+"""The result store: one directory per experiment, one JSON record per trial, atomic writes.
+
+Next to each record, the trial's intersection tables are Parquet files
+(``trials/<id>.<table>.parquet``, table in :data:`TABLES`), written before the record so
+that a record's presence means its tables are complete.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,15 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from signalbench.errors import SignalbenchError
 from signalbench.experiments._trial import TrialResult
 
-__all__ = ["ResultStore", "atomic_write_text"]
+__all__ = ["TABLES", "ResultStore", "atomic_write_parquet", "atomic_write_text"]
+
+#: Per-trial tables stored as Parquet.
+TABLES = ("intersections", "approaches", "timeseries")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -23,6 +32,22 @@ def atomic_write_text(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_parquet(path: Path, columns: dict[str, list[Any]]) -> None:
+    """Write a column-oriented table as Parquet, atomically (temp file + rename)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(pa.table(columns), tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -42,9 +67,21 @@ class ResultStore:
 
     def put(self, result: TrialResult) -> Path:
         """Store (or replace) the record of one trial."""
+        for name in TABLES:
+            table_path = self.table_path(result.trial_id, name)
+            if name in result.tables:
+                atomic_write_parquet(table_path, result.tables[name])
+            else:
+                table_path.unlink(missing_ok=True)  # a failed retry leaves no stale table
         path = self.trials_dir / f"{result.trial_id}.json"
-        atomic_write_text(path, json.dumps(result.to_dict(), indent=1, sort_keys=True))
+        record = result.to_dict()
+        record.pop("tables", None)
+        atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True))
         return path
+
+    def table_path(self, trial_id: str, table: str) -> Path:
+        """Where a trial's table (one of :data:`TABLES`) is stored."""
+        return self.trials_dir / f"{trial_id}.{table}.parquet"
 
     def get(self, trial_id: str) -> TrialResult | None:
         """Return one stored record, or None."""

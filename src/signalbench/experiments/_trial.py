@@ -24,7 +24,7 @@ from signalbench._version import __version__
 from signalbench.controllers import ProgramWriter, registry
 from signalbench.errors import SignalbenchError
 from signalbench.experiments._episode import Episode
-from signalbench.metrics import read_trip_metrics
+from signalbench.metrics import read_intersection_tables, read_trip_metrics, write_measurement_file
 from signalbench.networks import Scenario, generated_scenario, load_network_model, resolve_network
 from signalbench.signals import SignalTiming
 from signalbench.sim import SimConfig, make_backend, run_sumo, sumo_version
@@ -57,6 +57,8 @@ class TrialSpec:
         scale: demand scale factor (SUMO ``--scale``).
         backend: ``libsumo`` or ``traci``.
         sumo_binary: a specific SUMO binary (traci backend), or None for eclipse-sumo's.
+        emissions: equip vehicles with SUMO's emissions device (CO2, NOx, fuel metrics).
+        interval_s: interval of the intersection time series [s].
         generator: recipe of a generated network (``{"generator": "grid", "rows": 2, ...}``,
             see :mod:`signalbench.networks._generate`); ``network`` is then its display name.
         flow_veh_h: demand level of a generated network: flow per approach [veh/h].
@@ -83,6 +85,8 @@ class TrialSpec:
     scale: float = 1.0
     backend: str = "libsumo"
     sumo_binary: str | None = None
+    emissions: bool = False
+    interval_s: float = 60.0
     generator: Mapping[str, Any] | None = None
     flow_veh_h: float | None = None
 
@@ -115,6 +119,11 @@ class TrialSpec:
         """
         data = self.to_dict()
         del data["label"]
+        # Measurement options added later enter the hash only when set, so the ids of
+        # existing stores stay valid.
+        for key, default in _MEASUREMENT_DEFAULTS.items():
+            if data[key] == default:
+                del data[key]
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -129,6 +138,9 @@ class TrialSpec:
     def display_label(self) -> str:
         """Label for tables: the explicit label, else the controller id."""
         return self.label or self.controller
+
+
+_MEASUREMENT_DEFAULTS: dict[str, Any] = {"emissions": False, "interval_s": 60.0}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,6 +172,9 @@ class TrialResult:
             whichever is larger [MiB] (with the process launcher, one process per trial).
         provenance: experiment name, spec hash, host, git commits of the working folder
             and of signalbench (see ``experiments._provenance``).
+        tables: per-intersection tables (``timeseries``, ``approaches``, ``intersections``),
+            column-oriented; the result store writes them as Parquet next to the JSON record
+            and leaves them out of it.
 
     """
 
@@ -182,6 +197,7 @@ class TrialResult:
     attempt: int = 1
     peak_rss_mib: float = 0.0
     provenance: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (NaN metrics become null)."""
@@ -202,6 +218,17 @@ class TrialResult:
 
 
 _FIRST_WARNINGS = 10
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    """``"1.9.2"`` -> (1, 9, 2); unreadable parts end the tuple."""
+    parts: list[int] = []
+    for part in version.split("."):
+        digits = "".join(c for c in part if c.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts) or (999,)
 
 
 def _peak_rss_mib() -> float:
@@ -281,7 +308,10 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             statistics_file=outdir / "statistics.xml",
             message_file=outdir / "sumo-messages.log",
             sumo_binary=binary,
+            emissions=spec.emissions,
+            sumo_before_1_10=_version_tuple(versions["sumo"]) < (1, 10),
         )
+        model = load_network_model(scenario.net_file)
         params = dict(spec.params)
         if "train" in params:  # a learning controller: train (or find the cached training) first
             from signalbench.experiments._training import ensure_trained
@@ -293,17 +323,17 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
         if isinstance(controller, ProgramWriter) and not getattr(controller, "controls_signals", True):
             # The controller installs SUMO programs (programs.add.xml, loaded last, so active).
             programs_file = outdir / "programs.add.xml"
-            program_model = load_network_model(scenario.net_file)
             programs = {
                 "programs": dict(
                     controller.write_programs(
-                        program_model, scenario, programs_file, scale=spec.scale, seed=spec.seed
+                        model, scenario, programs_file, scale=spec.scale, seed=spec.seed
                     )
                 ),
-                "uncontrolled": list(program_model.problems),
+                "uncontrolled": list(model.problems),
             }
             config = dataclasses.replace(config, additional_files=(*config.additional_files, programs_file))
-        # Recorded with bare output names, so it reruns as is in any folder.
+        # Recorded with bare output names, so it reruns as is in any folder (without the
+        # intersection detectors, which live in the trial's output folder).
         command = dataclasses.replace(
             config,
             tripinfo_file=Path("tripinfo.xml"),
@@ -313,6 +343,9 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
                 Path(f.name) if f.parent == outdir else f for f in config.additional_files
             ),
         ).command(binary or "sumo")
+        if model.intersections:
+            measures = write_measurement_file(model, outdir, interval_s=spec.interval_s)
+            config = dataclasses.replace(config, additional_files=(*config.additional_files, measures))
         if not getattr(controller, "controls_signals", True):
             # No Python decisions: plain SUMO, no TraCI round trips at all.
             run_sumo(config)
@@ -320,7 +353,6 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             if programs is not None:
                 control.update(programs)
         else:
-            model = load_network_model(scenario.net_file)
             backend = make_backend(spec.backend)
             stats = Episode(
                 backend=backend,
@@ -337,6 +369,19 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             config.statistics_file,
             min_depart_s=scenario.begin_s + spec.warmup_s if spec.warmup_s else None,
         )
+        tables = (
+            read_intersection_tables(
+                outdir,
+                model,
+                begin_s=scenario.begin_s,
+                end_s=scenario.end_s,
+                interval_s=spec.interval_s,
+                step_length_s=spec.step_length_s,
+                measure_from_s=scenario.begin_s + spec.warmup_s,
+            ).as_columns()
+            if model.intersections
+            else {}
+        )
         return TrialResult(
             **common,
             state="complete",
@@ -350,6 +395,7 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             sim_time_s=scenario.end_s - scenario.begin_s,
             peak_rss_mib=_peak_rss_mib(),
             wall_time_s=time.perf_counter() - started,
+            tables=tables,
         )
     except Exception as exc:
         message = str(exc) if isinstance(exc, SignalbenchError) else f"{type(exc).__name__}: {exc}"

@@ -36,6 +36,10 @@ class SimConfig:
             (``--error-log`` with ``--no-warnings``), or None to leave them on the terminal.
         sumo_binary: a specific SUMO binary (e.g. another version); None uses eclipse-sumo's.
         gui: run ``sumo-gui`` instead of ``sumo`` (needs the traci backend and a display).
+        emissions: equip every vehicle with SUMO's emissions device (CO2, NOx, fuel in tripinfo).
+        sumo_before_1_10: the run uses a SUMO older than 1.10, where
+            ``--tripinfo-output.write-undeparted`` already writes unfinished vehicles too and
+            clashes with ``write-unfinished`` (seen on 1.9.2); only the first is passed then.
         extra_args: further SUMO options, appended verbatim.
 
     """
@@ -55,6 +59,8 @@ class SimConfig:
     message_file: Path | None = None
     sumo_binary: Path | None = None
     gui: bool = False
+    emissions: bool = False
+    sumo_before_1_10: bool = False
     extra_args: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -92,10 +98,13 @@ class SimConfig:
         if self.scale != 1.0:
             args += ["--scale", _num(self.scale)]
         if self.tripinfo_file is not None:
-            args += [
-                "--tripinfo-output", str(self.tripinfo_file),
-                "--tripinfo-output.write-unfinished", "true",
-            ]  # fmt: skip
+            args += ["--tripinfo-output", str(self.tripinfo_file)]
+            if not self.sumo_before_1_10:
+                args += ["--tripinfo-output.write-unfinished", "true"]
+            # Unserved demand: vehicles loaded but never inserted (depart="-1").
+            args += ["--tripinfo-output.write-undeparted", "true"]
+        if self.emissions:
+            args += ["--device.emissions.probability", "1"]
         if self.statistics_file is not None:
             args += ["--statistic-output", str(self.statistics_file)]
         if self.message_file is not None:

@@ -1,0 +1,155 @@
+"""PNG plots of a report (matplotlib, Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from signalbench.experiments._results import demand_text
+from signalbench.experiments._summary import mean_ci95
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Labels are sorted in every plot so that a controller keeps its colour across plots.
+__all__ = ["plot_by_controller", "plot_intersection_delay", "plot_queue_timeseries", "plot_vs_demand"]
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _short(name: str, width: int = 24) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def plot_by_controller(df: pd.DataFrame, metric: str, label: str, unit: str, path: Path) -> None:
+    """One panel per network x demand: each controller's mean with its 95 % CI over seeds."""
+    plt = _plt()
+    ok = df[df["state"] == "complete"]
+    groups = list(ok.groupby(["network", "demand"], sort=False))
+    cols = min(len(groups), 3)
+    rows = math.ceil(len(groups) / cols)
+    labels = sorted(set(ok["label"]))
+    colors = plt.get_cmap("tab10")
+    panel_w = max(4.2, 0.8 * len(labels) + 1.6)
+    longest = max((len(_short(lab, 32)) for lab in labels), default=10)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(max(panel_w * cols, 6.5), (3.0 + 0.07 * longest) * rows), squeeze=False
+    )
+    for ax, ((network, demand), part) in zip(axes.flat, groups, strict=False):
+        means, halves = [], []
+        for lab in labels:
+            mean, half = mean_ci95(list(part[part["label"] == lab][metric].astype(float)))
+            means.append(mean)
+            halves.append(0.0 if math.isnan(half) else half)
+        x = np.arange(len(labels))
+        ax.bar(x, means, yerr=halves, capsize=4, color=[colors(i % 10) for i in range(len(labels))])
+        ax.set_xticks(x, [_short(lab, 32) for lab in labels], rotation=30, ha="right", fontsize=8)
+        ax.set_title(f"{network}, {demand_text(demand, part)}", fontsize=10)
+        ax.set_ylabel(f"{label} [{unit}]")
+        ax.grid(axis="y", alpha=0.3)
+    for ax in list(axes.flat)[len(groups) :]:
+        ax.set_visible(False)
+    fig.suptitle(f"Mean {label} by controller (error bars: 95 % CI over seeds)", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_vs_demand(df: pd.DataFrame, metric: str, label: str, unit: str, path: Path) -> None:
+    """One panel per network: mean and 95 % CI against the demand level, one line per controller."""
+    plt = _plt()
+    ok = df[df["state"] == "complete"]
+    networks = sorted(set(ok["network"]))
+    cols = min(len(networks), 3)
+    rows = math.ceil(len(networks) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.8 * cols, 3.6 * rows), squeeze=False)
+    for ax, network in zip(axes.flat, networks, strict=False):
+        part = ok[ok["network"] == network]
+        for lab in sorted(set(part["label"])):
+            mine = part[part["label"] == lab]
+            levels = sorted(set(mine["demand"]))
+            stats = [mean_ci95(list(mine[mine["demand"] == d][metric].astype(float))) for d in levels]
+            ax.errorbar(
+                levels,
+                [s[0] for s in stats],
+                yerr=[0.0 if math.isnan(s[1]) else s[1] for s in stats],
+                marker="o",
+                capsize=3,
+                label=_short(str(lab), 32),
+            )
+        ax.set_title(str(network), fontsize=10)
+        ax.set_xlabel("demand (x the network's own)")
+        ax.set_ylabel(f"{label} [{unit}]")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    for ax in list(axes.flat)[len(networks) :]:
+        ax.set_visible(False)
+    fig.suptitle(f"Mean {label} vs demand (error bars: 95 % CI over seeds)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_queue_timeseries(
+    ts: pd.DataFrame, network: str, demand: float, tls_ids: list[str], path: Path
+) -> None:
+    """Queue (halting vehicles, all approaches) over time at chosen signals, mean over seeds."""
+    plt = _plt()
+    part = ts[(ts["network"] == network) & (ts["demand"] == demand)]
+    fig, axes = plt.subplots(len(tls_ids), 1, figsize=(8, 2.8 * len(tls_ids)), squeeze=False, sharex=True)
+    begin = float(part["begin_s"].min())
+    for ax, tls in zip(axes[:, 0], tls_ids, strict=True):
+        mine = part[part["tls"] == tls]
+        per = mine.groupby(["label", "seed", "begin_s", "end_s"], sort=False)["queue_mean_veh"].sum()
+        per = per.reset_index()
+        for lab in sorted(set(per["label"])):
+            curve = per[per["label"] == lab].groupby(["begin_s", "end_s"])["queue_mean_veh"].mean()
+            starts = [float(b) for b, _ in curve.index]
+            x = [*starts, float(curve.index[-1][1])]
+            y = [*curve.values, curve.values[-1]]  # the last interval drawn to its end
+            ax.step([(t - begin) / 60.0 for t in x], y, where="post", label=_short(str(lab), 32))
+        ax.set_title(f"{_short(tls, 50)}", fontsize=10)
+        ax.set_ylabel("queue [veh]")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left")
+    axes[-1, 0].set_xlabel("time since begin of run [min]")
+    fig.suptitle(
+        f"{network}, {demand_text(demand, part)}: mean queue per interval (halting vehicles, mean over seeds)"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_intersection_delay(inter: pd.DataFrame, network: str, demand: float, path: Path) -> None:
+    """Time loss per vehicle at each signal (incoming approaches), by controller, mean over seeds."""
+    plt = _plt()
+    part = inter[(inter["network"] == network) & (inter["demand"] == demand)]
+    means = part.groupby(["tls", "label"], sort=False)["time_loss_per_veh_s"].mean().unstack("label")
+    labels = sorted(set(part["label"]))
+    means = means[labels]
+    n = len(means.index)
+    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.35 * n * max(len(labels), 1) / 1.5 + 1.2)))
+    height = 0.8 / max(len(labels), 1)
+    y = np.arange(n)
+    for i, lab in enumerate(labels):
+        ax.barh(y + i * height, means[lab].values, height=height, label=_short(str(lab), 32))
+    ax.set_yticks(y + height * (len(labels) - 1) / 2, [_short(str(t), 30) for t in means.index], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("time loss on the incoming approaches [s/veh]")
+    ax.set_title(f"{network}, {demand_text(demand, part)}: delay per signal (mean over seeds)", fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

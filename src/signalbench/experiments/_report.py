@@ -1,0 +1,437 @@
+"""``signalbench report``: tables with confidence intervals, paired comparisons and plots.
+
+Everything is computed from the result store (:func:`read_results` and the Parquet tables),
+so a report can be regenerated at any time without rerunning a trial.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from signalbench.errors import SignalbenchError
+from signalbench.experiments._results import demand_text, read_intersections, read_results, read_timeseries
+from signalbench.experiments._store import atomic_write_text
+from signalbench.experiments._summary import mean_ci95
+from signalbench.metrics import EMISSION_METRICS, TRIP_METRICS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Comparison", "ReportOptions", "paired_change", "write_report"]
+
+_ALL_METRICS = {**TRIP_METRICS, **EMISSION_METRICS}
+_NICE = {
+    "mean_delay_s": "delay",
+    "mean_delay_incl_unserved_s": "delay incl. unserved",
+    "mean_travel_time_s": "trip time",
+    "mean_waiting_time_s": "waiting time",
+    "mean_time_loss_s": "time loss",
+    "mean_depart_delay_s": "depart delay",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportOptions:
+    """What a report shows.
+
+    Attributes:
+        metrics: trip metrics in the tables; the first one is plotted.
+        baseline: label of the controller the others are compared with (paired over seeds);
+            None takes the first ``fixed-time`` label, else the first label.
+        intersections: traffic lights whose queue time series are plotted; empty picks, per
+            network, the three with the longest mean queue.
+        flag_metrics: 0/1 metrics counted per group as "runs flagged" columns
+            (e.g. ``gridlocked``, ``flagged`` for teleports or collisions).
+        title: report title; None uses the directory name.
+
+    """
+
+    metrics: tuple[str, ...] = ("mean_delay_s", "mean_travel_time_s", "mean_waiting_time_s")
+    baseline: str | None = None
+    intersections: tuple[str, ...] = ()
+    flag_metrics: tuple[str, ...] = ("gridlocked", "flagged")
+    title: str | None = None
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in (*self.metrics, *self.flag_metrics) if m not in _ALL_METRICS]
+        if unknown:
+            raise SignalbenchError(
+                f"unknown metric {unknown[0]!r}; choose from {', '.join(sorted(_ALL_METRICS))}"
+            )
+        if not self.metrics:
+            raise SignalbenchError("a report needs at least one metric")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Comparison:
+    """Change of one controller against the baseline over the seeds both completed.
+
+    ``change_pct`` = 100 x mean(x - b) / mean(b); its interval is the paired 95 % interval of
+    the differences (Student t over n - 1 degrees of freedom) divided by mean(b), the
+    baseline mean being taken as fixed. Significant when the interval excludes 0.
+    """
+
+    n_pairs: int
+    change_pct: float
+    ci_low_pct: float
+    ci_high_pct: float
+
+    @property
+    def significant(self) -> bool:
+        """True when the paired interval excludes zero."""
+        return self.n_pairs >= 2 and (self.ci_low_pct > 0 or self.ci_high_pct < 0)
+
+
+def paired_change(values: dict[int, float], baseline: dict[int, float]) -> Comparison:
+    """Compare per-seed values with the baseline's values for the same seeds."""
+    seeds = sorted(
+        s for s in values if s in baseline and not (math.isnan(values[s]) or math.isnan(baseline[s]))
+    )
+    if not seeds:
+        return Comparison(n_pairs=0, change_pct=math.nan, ci_low_pct=math.nan, ci_high_pct=math.nan)
+    diffs = [values[s] - baseline[s] for s in seeds]
+    base = float(np.mean([baseline[s] for s in seeds]))
+    mean_d, half = mean_ci95(diffs)
+    if base == 0:
+        return Comparison(n_pairs=len(seeds), change_pct=math.nan, ci_low_pct=math.nan, ci_high_pct=math.nan)
+    scale = 100.0 / base
+    return Comparison(
+        n_pairs=len(seeds),
+        change_pct=mean_d * scale,
+        ci_low_pct=(mean_d - half) * scale if not math.isnan(half) else math.nan,
+        ci_high_pct=(mean_d + half) * scale if not math.isnan(half) else math.nan,
+    )
+
+
+@dataclass
+class _Group:
+    network: str
+    demand: float
+    version: str = ""
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    demand_text: str = ""
+
+    @property
+    def title(self) -> str:
+        text = f"{self.network}, {self.demand_text or f'demand x {self.demand:g}'}"
+        return f"{text}, SUMO {self.version}" if self.version else text
+
+
+def _fmt(value: float, digits: int = 1) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _summary_tables(
+    df: pd.DataFrame, options: ReportOptions, baseline: str, by_version: bool
+) -> list[_Group]:
+    """One table per network x demand (x SUMO version when several versions are compared)."""
+    keys = ["network", "demand", "sumo_version"] if by_version else ["network", "demand"]
+    ok = df[df["state"] == "complete"]
+    groups = []
+    for key, part in df.groupby(keys, sort=True):
+        network, demand = key[0], key[1]
+        group = _Group(
+            network=str(network),
+            demand=float(demand),
+            version=str(key[2]) if by_version else "",
+            demand_text=demand_text(float(demand), part),
+        )
+        done = ok[ok["trial_id"].isin(part["trial_id"])]
+        base = done[done["label"] == baseline]
+        for label in _ordered(part["label"], baseline):
+            mine = done[done["label"] == label]
+            row: dict[str, Any] = {
+                "label": label,
+                "seeds": len(mine),
+                "failed": int(((part["label"] == label) & (part["state"] != "complete")).sum()),
+            }
+            for flag in options.flag_metrics:
+                row[flag] = int((mine[flag].fillna(0) > 0).sum()) if flag in mine else 0
+            for metric in options.metrics:
+                vals = mine[metric].astype(float)
+                mean, half = mean_ci95(list(vals))
+                row[metric] = {
+                    "mean": mean,
+                    "ci95": half,
+                    "median": float(vals.median()) if len(vals) else math.nan,
+                    "per_seed": dict(zip(mine["seed"].astype(int), vals, strict=True)),
+                }
+                if label != baseline and len(base):
+                    row[metric]["vs_baseline"] = paired_change(
+                        row[metric]["per_seed"],
+                        dict(zip(base["seed"].astype(int), base[metric].astype(float), strict=True)),
+                    )
+            group.rows.append(row)
+        groups.append(group)
+    # Versions in numeric order (1.9.2 before 1.28.0).
+    return sorted(
+        groups, key=lambda g: (g.network, g.demand, [int(x) for x in g.version.split(".") if x.isdigit()])
+    )
+
+
+def _ordered(labels: Any, baseline: str) -> list[str]:
+    """Baseline first, then the other labels alphabetically."""
+    rest = sorted({str(x) for x in labels} - {baseline})
+    return ([baseline] if baseline in set(labels) else []) + rest
+
+
+def _markdown_table(group: _Group, options: ReportOptions, baseline: str) -> str:
+    head = ["controller", "seeds"]
+    for metric in options.metrics:
+        unit = _ALL_METRICS[metric][0]
+        name = _NICE.get(metric, metric)
+        head += [f"{name} {unit} mean ± 95 % CI", "median", f"vs {baseline} % [95 % CI]"]
+    head += ["failed", *options.flag_metrics]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in group.rows:
+        cells = [f"`{row['label']}`", str(row["seeds"])]
+        for metric in options.metrics:
+            m = row[metric]
+            ci = "" if math.isnan(m["ci95"]) else f" ± {_fmt(m['ci95'])}"
+            cells += [f"{_fmt(m['mean'])}{ci}", _fmt(m["median"])]
+            comp: Comparison | None = m.get("vs_baseline")
+            if row["label"] == baseline:
+                cells.append("baseline")
+            elif comp is None or comp.n_pairs == 0:
+                cells.append("-")
+            else:
+                text = f"{comp.change_pct:+.1f}"
+                if not math.isnan(comp.ci_low_pct):
+                    text += f" [{comp.ci_low_pct:+.1f}, {comp.ci_high_pct:+.1f}]"
+                text += " **significant**" if comp.significant else " n.s."
+                cells.append(text)
+        cells += [str(row["failed"]), *(str(row[f]) for f in options.flag_metrics)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _choose_baseline(labels: Sequence[str], wanted: str | None) -> str:
+    if wanted is not None:
+        if wanted not in labels:
+            raise SignalbenchError(
+                f"--baseline {wanted!r} is not a controller label here; labels: {', '.join(labels)}"
+            )
+        return wanted
+    return next((lab for lab in labels if lab.startswith("fixed-time")), labels[0])
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
+
+
+def _control_table(df: pd.DataFrame) -> list[str]:
+    """Controller-side means per label over completed trials (Python controllers only)."""
+    ok = df[(df["state"] == "complete") & (df["decisions"].fillna(0) > 0)]
+    if not len(ok):
+        return []
+    lines = [
+        "",
+        "## Controller side",
+        "",
+        "Means over completed trials; fixed-time runs plain SUMO and takes no decisions "
+        "(docs/metrics.md, controller-side numbers).",
+        "",
+        "| network | controller | trials | decisions | switches | overrides | compute ms/decision |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (network, label), mine in ok.groupby(["network", "label"], sort=True):
+        means = [mine[c].mean() for c in ("decisions", "switches", "overrides_total")]
+        ms = mine["controller_ms_per_decision"].mean()
+        cells = [str(network), f"`{label}`", str(len(mine)), *(f"{m:.0f}" for m in means), f"{ms:.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    import pandas as pd
+
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def write_report(
+    directory: Path | str | Sequence[Path | str],
+    out_dir: Path | str | None = None,
+    options: ReportOptions | None = None,
+) -> Path:
+    """Write ``report.md``, ``report.html`` (PNGs embedded) and the PNGs; return the HTML path.
+
+    ``directory`` may be several experiment directories (e.g. the same matrix run with two SUMO
+    versions). When the completed trials ran on more than one SUMO version, every table is
+    split by version (comparisons stay within a version) and plot labels name the version.
+
+    Raises:
+        SignalbenchError: the directory holds no trial records, or an option names nothing here.
+
+    """
+    from signalbench.experiments._plots import (
+        plot_by_controller,
+        plot_intersection_delay,
+        plot_queue_timeseries,
+        plot_vs_demand,
+    )
+
+    options = options or ReportOptions()
+    roots = [Path(directory)] if isinstance(directory, (str, Path)) else [Path(d) for d in directory]
+    if not roots:
+        raise SignalbenchError("a report needs at least one experiment directory")
+    df = _concat([read_results(r) for r in roots]).drop_duplicates("trial_id")
+    df = df.sort_values(["network", "demand", "label", "seed"], kind="stable").reset_index(drop=True)
+    ts = _concat([read_timeseries(r) for r in roots])
+    inter = _concat([read_intersections(r) for r in roots])
+    if len(roots) > 1 and len(ts):
+        ts = ts.drop_duplicates(["trial_id", "tls", "approach", "begin_s"])
+        inter = inter.drop_duplicates(["trial_id", "tls"])
+    out = Path(out_dir) if out_dir is not None else roots[0] / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    labels = list(dict.fromkeys(df["label"]))
+    baseline = _choose_baseline(labels, options.baseline)
+    by_version = df.loc[df["state"] == "complete", "sumo_version"].nunique() > 1
+    groups = _summary_tables(df, options, baseline, by_version)
+    title = options.title or "signalbench report: " + ", ".join(r.resolve().name for r in roots)
+    primary = options.metrics[0]
+    unit = _ALL_METRICS[primary][0]
+    nice = _NICE.get(primary, primary)
+
+    md: list[str] = [f"# {title}", ""]
+    ok = df[df["state"] == "complete"]
+    md.append(
+        f"{len(df)} trials: {len(ok)} complete, {len(df) - len(ok)} failed. Baseline: `{baseline}`. "
+        "Means over seeds with the half-width of their 95 % confidence interval (Student t); "
+        "changes versus the baseline are paired over the seeds both completed, with the 95 % "
+        "interval of the paired differences (significant: the interval excludes 0). "
+        "Metric definitions: docs/metrics.md."
+    )
+    versions = sorted(set(ok["sumo_version"])) if len(ok) else []
+    if versions:
+        md.append(f"\nSUMO version(s): {', '.join(versions)}.")
+    if options.flag_metrics:
+        md.append(
+            "\nColumns " + ", ".join(f"`{f}`" for f in options.flag_metrics) + ": runs with that flag "
+            "(" + "; ".join(f"`{f}`: {_ALL_METRICS[f][1]}" for f in options.flag_metrics) + ")."
+        )
+    for group in groups:
+        md += ["", f"## {group.title}", "", _markdown_table(group, options, baseline)]
+    if by_version:
+        # Plots: one label per controller and SUMO version.
+        new = {
+            tid: f"{lab} (SUMO {ver})"
+            for tid, lab, ver in zip(df["trial_id"], df["label"], df["sumo_version"], strict=True)
+        }
+        df = df.assign(label=df["trial_id"].map(new))
+        if len(ts):
+            ts = ts.assign(label=ts["trial_id"].map(new))
+        if len(inter):
+            inter = inter.assign(label=inter["trial_id"].map(new))
+
+    md += _control_table(df)
+    images: list[tuple[str, str]] = []
+    if len(ok):
+        name = "by_controller.png"
+        plot_by_controller(df, primary, nice, unit, out / name)
+        images.append((name, f"Mean {nice} by controller"))
+        if ok.groupby("network")["demand"].nunique().max() > 1:
+            name = "vs_demand.png"
+            plot_vs_demand(df, primary, nice, unit, out / name)
+            images.append((name, f"Mean {nice} vs demand"))
+        for (network, demand), _ in ok.groupby(["network", "demand"], sort=False):
+            if len(inter) == 0:
+                break
+            mine = inter[(inter["network"] == network) & (inter["demand"] == demand)]
+            if len(mine) == 0:
+                continue
+            slug = _slug(f"{network}_{demand:g}")
+            name = f"intersections_{slug}.png"
+            plot_intersection_delay(inter, str(network), float(demand), out / name)
+            images.append((name, f"Delay per signal, {network}, {demand_text(demand, mine)}"))
+            in_series = (
+                set(ts[(ts["network"] == network) & (ts["demand"] == demand)]["tls"]) if len(ts) else set()
+            )
+            chosen = [t for t in options.intersections if t in in_series]
+            if not chosen:
+                by_queue = mine.groupby("tls")["queue_mean_veh"].mean().sort_values(ascending=False)
+                chosen = [str(t) for t in by_queue.index if t in in_series][:3]
+            if chosen:
+                name = f"queue_{slug}.png"
+                plot_queue_timeseries(ts, str(network), float(demand), chosen, out / name)
+                images.append((name, f"Queue over time, {network}, {demand_text(demand, mine)}"))
+    if images:
+        md += ["", "## Plots", ""]
+        md += [f"![{alt}]({name})\n" for name, alt in images]
+    failed = df[df["state"] != "complete"]
+    if len(failed):
+        md += [
+            "",
+            "## Failed trials",
+            "",
+            "| trial | network | demand | controller | seed | reason |",
+            "|---|---|---|---|---|---|",
+        ]
+        for _, r in failed.iterrows():
+            reason = str(r["error"]).replace("|", "\\|")
+            md.append(
+                f"| `{r['trial_id']}` | {r['network']} | {r['demand']:g} | `{r['label']}` "
+                f"| {r['seed']} | {reason} |"
+            )
+    text = "\n".join(md) + "\n"
+    atomic_write_text(out / "report.md", text)
+    html_path = out / "report.html"
+    atomic_write_text(html_path, _html(title, text, out))
+    return html_path
+
+
+def _html(title: str, markdown: str, folder: Path) -> str:
+    """Render the report's Markdown as one self-contained HTML page (tables, images inline)."""
+    body: list[str] = []
+    table: list[list[str]] = []
+
+    def inline(text: str) -> str:
+        out = html.escape(text)
+        while "**" in out:
+            out = out.replace("**", "<b>", 1).replace("**", "</b>", 1)
+        parts = out.split("`")
+        return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+    def flush() -> None:
+        if not table:
+            return
+        head, rows = table[0], table[2:]
+        body.append("<table><tr>" + "".join(f"<th>{inline(c)}</th>" for c in head) + "</tr>")
+        body.extend("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in r) + "</tr>" for r in rows)
+        body.append("</table>")
+        table.clear()
+
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            table.append([c.strip() for c in line.strip().strip("|").split(" | ")])
+            continue
+        flush()
+        if line.startswith("## "):
+            body.append(f"<h2>{inline(line[3:])}</h2>")
+        elif line.startswith("# "):
+            body.append(f"<h1>{inline(line[2:])}</h1>")
+        elif line.startswith("!["):
+            alt, _, rest = line[2:].partition("](")
+            data = base64.b64encode((folder / rest.rstrip(")")).read_bytes()).decode()
+            body.append(f'<p><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></p>')
+        elif line.strip():
+            body.append(f"<p>{inline(line)}</p>")
+    flush()
+    style = (
+        "body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;margin:1em 0;font-size:90%}"
+        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+        "td:first-child,th:first-child{text-align:left}img{max-width:100%}"
+    )
+    return (
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )

@@ -1,0 +1,119 @@
+"""Q-learning: training is deterministic and cached, checkpoints are bound to their network,
+experiments train first and keep training and evaluation seeds apart."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from signalbench.cli import main
+from signalbench.controllers.q_learning import QTables
+from signalbench.errors import SpecError
+from signalbench.experiments import TrialSpec, run_experiment, run_trial, spec_from_dict
+from signalbench.experiments._training import ensure_trained, training_key
+
+TRAIN = {"episodes": 2, "seeds": [11, 12]}
+
+
+def _spec(**kw):
+    return TrialSpec(
+        network="cologne1-v0",
+        controller="q-learning-v0",
+        params={"train": TRAIN},
+        seed=1,
+        duration_s=300,
+        **kw,
+    )
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIGNALBENCH_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_training_is_deterministic_and_cached(cache, tmp_path):
+    first = ensure_trained(_spec())
+    assert first.parent == cache / "checkpoints"
+    text = first.read_text()
+    tables = QTables.load(first)
+    assert tables.episodes_done == 2 and [h["seed"] for h in tables.history] == [11, 12]
+    assert tables.tables["GS_cluster_357187_359543"]  # something was learnt
+    first.unlink()
+    again = ensure_trained(_spec())
+    assert again.read_text() == text  # same recipe, same seeds: byte-identical checkpoint
+    mtime = again.stat().st_mtime_ns
+    assert ensure_trained(_spec(label="other name")) == again and again.stat().st_mtime_ns == mtime
+    assert training_key(_spec(scale=1.2)) != training_key(_spec())
+
+
+def test_trial_with_train_table_and_checkpoint_on_the_wrong_network(cache, tmp_path):
+    result = run_trial(_spec(), tmp_path / "w")
+    assert result.state == "complete", result.error
+    assert result.metrics["vehicles_arrived"] > 0
+    checkpoint = ensure_trained(_spec())
+    wrong = TrialSpec(
+        network="cologne3-v0",
+        controller="q-learning",
+        params={"checkpoint": str(checkpoint)},
+        seed=1,
+        duration_s=60,
+    )
+    failed = run_trial(wrong, tmp_path / "w")
+    assert failed.state == "failed"
+    assert "trained on 'cologne1-v0'" in failed.error and "does not match this network" in failed.error
+
+
+def test_experiment_trains_first_and_records_the_checkpoint(cache, tmp_path):
+    spec = spec_from_dict(
+        {
+            "name": "q",
+            "seeds": [1, 2],
+            "sim": {"duration_s": 300},
+            "networks": ["cologne1-v0"],
+            "controllers": [{"id": "q-learning", "train": TRAIN}],
+        }
+    )
+    heard = []
+    results = run_experiment(
+        spec, tmp_path / "out", launcher="serial", on_training=lambda t, e, r: heard.append((e, r["seed"]))
+    )
+    assert [r.state for r in results] == ["complete", "complete"]
+    assert heard == [(0, 11.0), (1, 12.0)]
+    assert results[0].spec.params["train"]["seeds"] == [11, 12]
+    copies = list((tmp_path / "out" / "checkpoints").glob("q-learning-v0-cologne1-v0-*.json"))
+    assert len(copies) == 1 and json.loads(copies[0].read_text())["network"] == "cologne1-v0"
+
+
+def test_spec_rules_for_learning_controllers(tmp_path):
+    base = {"name": "q", "seeds": [1, 2], "networks": ["cologne1-v0"]}
+    with pytest.raises(SpecError, match=r"controllers\[0\].train.seeds: seed 2 is also an evaluation seed"):
+        spec_from_dict({**base, "controllers": [{"id": "q-learning", "train": {"seeds": [2, 3]}}]})
+    with pytest.raises(
+        SpecError, match=r"controllers\[0\].train: controller 'max-pressure-v0' does not learn"
+    ):
+        spec_from_dict({**base, "controllers": [{"id": "max-pressure", "train": {}}]})
+    with pytest.raises(SpecError, match=r"unknown training setting 'epochs'"):
+        spec_from_dict({**base, "controllers": [{"id": "q-learning", "train": {"epochs": 3, "seeds": [9]}}]})
+    with pytest.raises(SpecError, match=r"q-learning needs params.checkpoint"):
+        spec_from_dict({**base, "controllers": [{"id": "q-learning"}]})
+    ckpt = tmp_path / "c.json"
+    ckpt.write_text("{}")
+    spec = spec_from_dict(
+        {**base, "controllers": [{"id": "q-learning", "params": {"checkpoint": str(ckpt)}}]}
+    )
+    params = spec.controllers[0].params
+    assert params["checkpoint_sha256"]  # a retrained checkpoint gives new trial ids
+
+
+def test_train_command_writes_a_usable_checkpoint(tmp_path, capsys):
+    out = tmp_path / "q.json"
+    code = main(
+        ["train", "q-learning", "--network", "cologne1", "--out", str(out), "--episodes", "1", "--seeds", "5",
+         "--duration-s", "120"]
+    )  # fmt: skip
+    assert code == 0 and out.is_file()
+    assert "checkpoint written" in capsys.readouterr().out
+    assert main(["train", "max-pressure", "--network", "cologne1", "--out", str(out)]) == 2
+    assert "does not learn" in capsys.readouterr().err

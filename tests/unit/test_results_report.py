@@ -1,0 +1,185 @@
+"""Parquet tables in the store, read_results, the results/report commands, paired comparisons."""
+
+import json
+import math
+
+import pytest
+
+import signalbench
+from signalbench.cli import main
+from signalbench.errors import SignalbenchError
+from signalbench.experiments import (
+    ReportOptions,
+    ResultStore,
+    TrialResult,
+    TrialSpec,
+    paired_change,
+    write_report,
+)
+
+
+def fake(label, seed, delay, *, state="complete", scale=1.0):
+    controller = "fixed-time-v0" if label == "fixed" else "max-pressure-v0"
+    spec = TrialSpec(network="cologne1-v0", controller=controller, label=label, seed=seed, scale=scale)
+    tables = {}
+    if state == "complete":
+        ts = {
+            "tls": ["J", "J", "J", "J"],
+            "approach": ["n", "n", "w", "w"],
+            "begin_s": [0.0, 60.0, 0.0, 60.0],
+            "end_s": [60.0, 120.0, 60.0, 120.0],
+            "queue_mean_veh": [1.0, delay / 10, 0.5, 0.5],
+            "time_loss_s": [10.0, 20.0, 5.0, 5.0],
+        }
+        inter = {"tls": ["J", "K"], "time_loss_per_veh_s": [delay, delay / 2], "queue_mean_veh": [2.0, 1.0]}
+        tables = {"timeseries": ts, "intersections": inter, "approaches": {"tls": ["J"], "approach": ["n"]}}
+    return TrialResult(
+        trial_id=spec.trial_id,
+        spec=spec,
+        state=state,
+        metrics={"mean_delay_s": delay, "mean_travel_time_s": delay + 30, "mean_waiting_time_s": delay / 2,
+                 "gridlocked": int(delay > 100), "flagged": 0} if state == "complete" else {},
+        error=None if state == "complete" else "SUMO crashed: boom",
+        sumo_command=["sumo", "--seed", str(seed)],
+        tables=tables,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def experiment(tmp_path):
+    store = ResultStore(tmp_path / "exp")
+    for seed, (base, new) in enumerate([(40.0, 30.0), (50.0, 41.0), (45.0, 34.0)], start=1):
+        store.put(fake("fixed", seed, base))
+        store.put(fake("adaptive", seed, new))
+        store.put(fake("fixed", seed, base * 2, scale=1.5))
+        store.put(fake("adaptive", seed, new * 2, scale=1.5))
+    store.put(fake("adaptive", 4, math.nan, state="failed"))
+    return tmp_path / "exp"
+
+
+def test_tables_are_parquet_next_to_the_record_not_in_it(experiment):
+    store = ResultStore(experiment)
+    r = next(iter(store))
+    raw = json.loads((experiment / "trials" / f"{r.trial_id}.json").read_text())
+    assert "tables" not in raw and r.tables == {}
+    assert store.table_path(r.trial_id, "timeseries").is_file()
+    assert not list((experiment / "trials").glob(".*.tmp"))
+
+
+def test_failed_retry_removes_stale_tables(tmp_path):
+    store = ResultStore(tmp_path)
+    ok = fake("fixed", 1, 10.0)
+    store.put(ok)
+    store.put(fake("fixed", 1, math.nan, state="failed"))
+    assert not store.table_path(ok.trial_id, "intersections").exists()
+
+
+def test_read_results_one_row_per_trial(experiment):
+    df = signalbench.read_results(experiment)
+    assert len(df) == 13 and set(df["state"]) == {"complete", "failed"}
+    failed = df[df["state"] == "failed"].iloc[0]
+    assert failed["error"] == "SUMO crashed: boom" and math.isnan(failed["mean_delay_s"])
+    assert {"trial_id", "network", "demand", "controller", "label", "seed", "sumo_command"} <= set(df.columns)
+    assert "mean_delay_incl_unserved_s" in df.columns and "controller_ms_per_decision" in df.columns
+    inter = signalbench.read_intersections(experiment)
+    assert len(inter) == 12 * 2 and {"trial_id", "label", "seed", "tls"} <= set(inter.columns)
+    assert len(signalbench.read_timeseries(experiment)) == 12 * 4
+
+
+def test_empty_or_foreign_directory_is_one_clear_error(tmp_path, capsys):
+    with pytest.raises(SignalbenchError, match="not a signalbench experiment directory"):
+        signalbench.read_results(tmp_path)
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a signalbench experiment directory" in err[0]
+    assert main(["results", str(tmp_path / "nope")]) == 2
+
+
+def test_results_command_csv_and_json(experiment, capsys):
+    assert main(["results", str(experiment), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 13 and rows[0]["sumo_command"].startswith("sumo --seed")
+    assert any(r["state"] == "failed" and r["mean_delay_s"] is None for r in rows)
+    assert main(["results", str(experiment)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 14 and lines[0].startswith("trial_id,network,demand,controller,label,seed,state")
+
+
+def test_paired_change_by_hand():
+    base = {1: 40.0, 2: 50.0, 3: 45.0}
+    new = {1: 30.0, 2: 41.0, 3: 34.0, 9: 1.0}  # seed 9 has no partner
+    c = paired_change(new, base)
+    assert c.n_pairs == 3
+    assert c.change_pct == pytest.approx(100 * -10 / 45)
+    # differences -10, -9, -11: s = 1, t(0.975, 2) = 4.303
+    half = 4.303 * 1 / math.sqrt(3) * 100 / 45
+    assert (c.ci_low_pct, c.ci_high_pct) == (
+        pytest.approx(c.change_pct - half),
+        pytest.approx(c.change_pct + half),
+    )
+    assert c.significant
+    assert not paired_change({1: 30.0, 2: 60.0}, {1: 40.0, 2: 50.0}).significant
+    assert paired_change({}, base).n_pairs == 0
+
+
+def test_report_tables_plots_and_failed_trials(experiment, tmp_path):
+    html = write_report(experiment, tmp_path / "rep", ReportOptions(baseline="fixed"))
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "## cologne1-v0, demand x 1" in md and "## cologne1-v0, demand x 1.5" in md
+    assert "| `fixed` | 3 | 45.0 ±" in md and "baseline" in md
+    assert "-22.2 [" in md and "**significant**" in md  # adaptive vs fixed at demand 1
+    assert "## Failed trials" in md and "SUMO crashed: boom" in md
+    for png in (
+        "by_controller.png",
+        "vs_demand.png",
+        "queue_cologne1-v0_1.png",
+        "intersections_cologne1-v0_1.png",
+    ):
+        assert (tmp_path / "rep" / png).read_bytes()[:4] == b"\x89PNG"
+    text = html.read_text()
+    assert text.count("data:image/png;base64,") == 6 and "<table>" in text
+    with pytest.raises(SignalbenchError, match="not a controller label"):
+        write_report(experiment, tmp_path / "rep", ReportOptions(baseline="nope"))
+    with pytest.raises(SignalbenchError, match="unknown metric"):
+        ReportOptions(metrics=("delay",))
+
+
+def test_metrics_table_in_specs_and_stable_trial_ids():
+    from signalbench.experiments import spec_from_dict
+
+    base = {"name": "m", "networks": ["cologne1-v0"], "controllers": ["fixed-time"], "seeds": 1}
+    plain = spec_from_dict(base).trials()[0]
+    measured = spec_from_dict({**base, "metrics": {"emissions": True, "interval_s": 30}}).trials()[0]
+    assert (measured.emissions, measured.interval_s) == (True, 30.0)
+    assert measured.trial_id != plain.trial_id
+    # Measurement options at their defaults leave the ids of earlier stores unchanged.
+    data = plain.to_dict()
+    del data["label"], data["emissions"], data["interval_s"]
+    import hashlib
+
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    assert plain.trial_id == hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    with pytest.raises(SignalbenchError, match=r"metrics.emissions: expected true or false"):
+        spec_from_dict({**base, "metrics": {"emissions": "yes"}})
+
+
+def test_report_over_two_sumo_versions_splits_tables(tmp_path):
+    import dataclasses
+
+    for version, root in (("1.9.2", tmp_path / "old"), ("1.28.0", tmp_path / "new")):
+        store = ResultStore(root)
+        for seed in (1, 2):
+            for label, delay in (("fixed", 40.0 + seed), ("adaptive", 30.0 + 2 * seed)):
+                r = fake(label, seed, delay)
+                spec = dataclasses.replace(r.spec, sumo_binary=f"/sumo-{version}", backend="traci")
+                store.put(
+                    dataclasses.replace(r, spec=spec, trial_id=spec.trial_id, versions={"sumo": version})
+                )
+    write_report([tmp_path / "old", tmp_path / "new"], tmp_path / "rep", ReportOptions(baseline="fixed"))
+    md = (tmp_path / "rep" / "report.md").read_text()
+    old, new = (
+        md.index("## cologne1-v0, demand x 1, SUMO 1.9.2"),
+        md.index("## cologne1-v0, demand x 1, SUMO 1.28.0"),
+    )
+    assert old < new and "SUMO version(s): 1.28.0, 1.9.2" in md
+    assert md.count("| `fixed` | 2 | 41.5 ±") == 2  # each version compared within itself
