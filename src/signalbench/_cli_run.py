@@ -143,7 +143,7 @@ def _dry_run(console: Console, spec: ExperimentSpec) -> int:
         table.add_column(col)
     for t in trials:
         table.add_row(
-            t.trial_id, t.network, f"{t.scale:g}", t.controller, t.display_label, str(t.seed), t.backend
+            t.trial_id, t.network, t.demand_label, t.controller, t.display_label, str(t.seed), t.backend
         )
     console.print(table)
     return 0
@@ -310,7 +310,7 @@ def print_summary(
             for m, _ in TABLE_METRICS
         ]
         seeds = f"{row.trials - row.failed}" + (f" ({row.failed} failed)" if row.failed else "")
-        table.add_row(row.network, f"{row.demand:g}", row.label, seeds, *cells)
+        table.add_row(row.network, row.demand_label or f"{row.demand:g}", row.label, seeds, *cells)
     console.print(table)
     uncontrolled = sorted({p for r in results for p in r.control.get("uncontrolled", [])})
     for problem in uncontrolled:

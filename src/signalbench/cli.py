@@ -25,6 +25,8 @@ examples:
   signalbench train q-learning --network cologne1 --out q.json   train a learning controller
   signalbench controllers                         list the registered controllers
   signalbench networks                            list the catalogued networks
+  signalbench networks show cologne1              intersections, green phases, movements
+  signalbench networks check my.net.xml           lint a network (exit 1 if it cannot be controlled)
   signalbench results runs/quickstart --format csv  one row per trial, for scripts and spreadsheets
   signalbench report runs/quickstart              tables with 95 % CIs, paired comparisons, plots
   signalbench sumo install 1.9.2                  install another SUMO release (then --sumo-version 1.9.2)
@@ -145,7 +147,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--title", help="report title")
 
     sub.add_parser("controllers", help="list the registered controllers")
-    sub.add_parser("networks", help="list the catalogued networks")
+    from signalbench._cli_networks import add_networks_parser
+
+    add_networks_parser(sub)
     from signalbench._cli_train import add_train_parser
 
     add_train_parser(sub)
@@ -171,26 +175,6 @@ def _cmd_controllers() -> int:
     return 0
 
 
-def _cmd_networks() -> int:
-    from rich.table import Table
-
-    from signalbench._cli_run import make_console
-    from signalbench.networks import catalog, load_network_model
-
-    table = Table(title="networks")
-    for col in ("id", "signals", "window s", "title", "source"):
-        table.add_column(col)
-    for entry in catalog().values():
-        try:
-            sc = entry.scenario()
-            n = str(len(load_network_model(sc.net_file).intersections))
-        except SignalbenchError as exc:
-            n = f"unavailable: {exc}"
-        table.add_row(entry.id, n, f"{entry.begin_s:g}-{entry.end_s:g}", entry.title, entry.source_package)
-    make_console().print(table)
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``signalbench`` console script; returns the exit status."""
     parser = _parser()
@@ -211,7 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "controllers":
             return _cmd_controllers()
         if args.command == "networks":
-            return _cmd_networks()
+            from signalbench._cli_networks import cmd_networks
+
+            return cmd_networks(args)
         if args.command == "sumo":
             return cmd_sumo(args)
         parser.print_help()

@@ -27,7 +27,15 @@ from signalbench.experiments._spec import (
     needs_socket,
     run_problems,
 )
-from signalbench.networks import canonical_network, load_network_model, resolve_network
+from signalbench.networks import (
+    canonical_network,
+    catalog,
+    has_traffic_lights,
+    load_network_model,
+    looks_like_path,
+    resolve_network,
+)
+from signalbench.networks._generate import RECIPE_KEYS, recipe_from_dict
 from signalbench.signals import SignalTiming, loses_green
 from signalbench.sim import BACKENDS, normalize_version
 
@@ -217,6 +225,23 @@ def spec_from_dict(
         if not isinstance(net, dict):
             errors.add(where, "expected a table with id or path")
             continue
+        if "generator" in net:
+            generated = _generated_network(errors, where, net, duration, warmup)
+            gen_timing, gen_interval = _timing_table(errors, f"{where}.timing", net.get("timing", {}))
+            try:
+                dataclasses.replace(timing, **gen_timing)
+            except SignalbenchError as exc:
+                errors.add(f"{where}.timing", str(exc).removeprefix("timing."))
+            if gen_interval is not None:
+                gen_timing["decision_interval_s"] = gen_interval
+            if generated is not None:
+                generated = dataclasses.replace(generated, timing=gen_timing)
+                if any(n.ref == generated.ref for n in networks):
+                    errors.add(
+                        f"{where}.name", f"name {generated.ref!r} is used twice; give each its own name"
+                    )
+                networks.append(generated)
+            continue
         errors.unknown_keys(f"{where}.", net, _NETWORK_KEYS)
         ref = net.get("id") or net.get("path")
         if not isinstance(ref, str) or ("id" in net and "path" in net):
@@ -239,6 +264,8 @@ def spec_from_dict(
         try:
             scenario = resolve_network(ref, route_files=tuple(routes), begin_s=nb, end_s=ne)
             ref = canonical_network(ref)
+            if not has_traffic_lights(scenario.net_file):
+                errors.add(where, f"{ref}: the network has no traffic light, nothing to control")
             window = scenario.end_s - scenario.begin_s
             if duration is not None:
                 window = min(window, duration)
@@ -362,6 +389,41 @@ def spec_from_dict(
         emissions=emissions,
         interval_s=interval_s or 60.0,
     )
+
+
+def _generated_network(
+    errors: _Errors, where: str, net: Mapping[str, Any], duration: float | None, warmup: float | None
+) -> NetworkRef | None:
+    """Validate a ``generator = ...`` network entry (nothing is built until a trial runs)."""
+    errors.unknown_keys(f"{where}.", net, (*sorted(RECIPE_KEYS), "generator", "name", "flow_veh_h", "timing"))
+    recipe = {k: v for k, v in net.items() if k in RECIPE_KEYS or k == "generator"}
+    raw_flows = net.get("flow_veh_h")
+    if raw_flows is None:
+        errors.add(
+            f"{where}.flow_veh_h", "required: demand levels in veh/h per approach, e.g. [300, 600, 900]"
+        )
+        return None
+    flows_list = raw_flows if isinstance(raw_flows, list) else [raw_flows]
+    flows = [_number(errors, f"{where}.flow_veh_h", v, minimum=0) for v in flows_list]
+    if not flows or any(f is None for f in flows):
+        return None
+    if len(set(flows)) != len(flows):
+        errors.add(f"{where}.flow_veh_h", "demand levels repeat")
+    try:
+        net_recipe, flow, _ = recipe_from_dict(recipe, float(flows[0] or 0.0))
+    except SignalbenchError as exc:
+        errors.add(where, str(exc))
+        return None
+    name = net.get("name", net_recipe.default_name())
+    if not isinstance(name, str) or not name or looks_like_path(name) or name in catalog():
+        errors.add(f"{where}.name", f"expected a plain name that is not a catalog id or a path, got {name!r}")
+        return None
+    window = flow.duration_s if duration is None else min(flow.duration_s, duration)
+    if warmup and warmup >= window:
+        errors.add(
+            "sim.warmup_s", f"{warmup:g} s leaves nothing of the {window:g} s window of {name!r} to measure"
+        )
+    return NetworkRef(ref=name, generator=recipe, flows_veh_h=tuple(float(f or 0.0) for f in flows))
 
 
 def _timing_table(errors: _Errors, where: str, raw: Any) -> tuple[dict[str, Any], float | None]:

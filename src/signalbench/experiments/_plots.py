@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from signalbench.experiments._results import demand_text
 from signalbench.experiments._summary import mean_ci95
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def plot_by_controller(df: pd.DataFrame, metric: str, label: str, unit: str, pat
         x = np.arange(len(labels))
         ax.bar(x, means, yerr=halves, capsize=4, color=[colors(i % 10) for i in range(len(labels))])
         ax.set_xticks(x, [_short(lab, 32) for lab in labels], rotation=30, ha="right", fontsize=8)
-        ax.set_title(f"{network}, demand x {demand:g}", fontsize=10)
+        ax.set_title(f"{network}, {demand_text(demand, part)}", fontsize=10)
         ax.set_ylabel(f"{label} [{unit}]")
         ax.grid(axis="y", alpha=0.3)
     for ax in list(axes.flat)[len(groups) :]:
@@ -123,7 +124,7 @@ def plot_queue_timeseries(
         ax.legend(fontsize=8, loc="upper left")
     axes[-1, 0].set_xlabel("time since begin of run [min]")
     fig.suptitle(
-        f"{network}, demand x {demand:g}: mean queue per interval (halting vehicles, mean over seeds)"
+        f"{network}, {demand_text(demand, part)}: mean queue per interval (halting vehicles, mean over seeds)"
     )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -146,7 +147,7 @@ def plot_intersection_delay(inter: pd.DataFrame, network: str, demand: float, pa
     ax.set_yticks(y + height * (len(labels) - 1) / 2, [_short(str(t), 30) for t in means.index], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("time loss on the incoming approaches [s/veh]")
-    ax.set_title(f"{network}, demand x {demand:g}: delay per signal (mean over seeds)", fontsize=10)
+    ax.set_title(f"{network}, {demand_text(demand, part)}: delay per signal (mean over seeds)", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

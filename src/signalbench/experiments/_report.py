@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from signalbench.errors import SignalbenchError
-from signalbench.experiments._results import read_intersections, read_results, read_timeseries
+from signalbench.experiments._results import demand_text, read_intersections, read_results, read_timeseries
 from signalbench.experiments._store import atomic_write_text
 from signalbench.experiments._summary import mean_ci95
 from signalbench.metrics import EMISSION_METRICS, TRIP_METRICS
@@ -117,10 +117,11 @@ class _Group:
     demand: float
     version: str = ""
     rows: list[dict[str, Any]] = field(default_factory=list)
+    demand_text: str = ""
 
     @property
     def title(self) -> str:
-        text = f"{self.network}, demand x {self.demand:g}"
+        text = f"{self.network}, {self.demand_text or f'demand x {self.demand:g}'}"
         return f"{text}, SUMO {self.version}" if self.version else text
 
 
@@ -137,7 +138,12 @@ def _summary_tables(
     groups = []
     for key, part in df.groupby(keys, sort=True):
         network, demand = key[0], key[1]
-        group = _Group(network=str(network), demand=float(demand), version=str(key[2]) if by_version else "")
+        group = _Group(
+            network=str(network),
+            demand=float(demand),
+            version=str(key[2]) if by_version else "",
+            demand_text=demand_text(float(demand), part),
+        )
         done = ok[ok["trial_id"].isin(part["trial_id"])]
         base = done[done["label"] == baseline]
         for label in _ordered(part["label"], baseline):
@@ -345,7 +351,7 @@ def write_report(
             slug = _slug(f"{network}_{demand:g}")
             name = f"intersections_{slug}.png"
             plot_intersection_delay(inter, str(network), float(demand), out / name)
-            images.append((name, f"Delay per signal, {network}, demand x {demand:g}"))
+            images.append((name, f"Delay per signal, {network}, {demand_text(demand, mine)}"))
             in_series = (
                 set(ts[(ts["network"] == network) & (ts["demand"] == demand)]["tls"]) if len(ts) else set()
             )
@@ -356,7 +362,7 @@ def write_report(
             if chosen:
                 name = f"queue_{slug}.png"
                 plot_queue_timeseries(ts, str(network), float(demand), chosen, out / name)
-                images.append((name, f"Queue over time, {network}, demand x {demand:g}"))
+                images.append((name, f"Queue over time, {network}, {demand_text(demand, mine)}"))
     if images:
         md += ["", "## Plots", ""]
         md += [f"![{alt}]({name})\n" for name, alt in images]

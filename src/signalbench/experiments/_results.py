@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from signalbench.errors import SignalbenchError
 from signalbench.experiments._store import ResultStore
-from signalbench.experiments._trial import TrialResult
+from signalbench.experiments._trial import TrialResult, TrialSpec
 from signalbench.metrics import EMISSION_METRICS, TRIP_METRICS
 
 if TYPE_CHECKING:
@@ -26,7 +26,29 @@ __all__ = [
 ]
 
 #: Identifying columns of every per-trial row, in order.
-TRIAL_COLUMNS = ("trial_id", "network", "demand", "controller", "label", "seed", "state", "error")
+TRIAL_COLUMNS = (
+    "trial_id", "network", "demand", "controller", "label", "seed", "state", "error", "flow_veh_h",
+)  # fmt: skip
+
+
+def demand_text(demand: float, frame: pd.DataFrame | None = None) -> str:
+    """Return ``demand x 1.5`` for a scale factor, ``600 veh/h`` for a generated network's flow.
+
+    ``frame`` holds the rows the demand level belongs to (with their ``flow_veh_h`` column).
+    """
+    generated = frame is not None and "flow_veh_h" in frame and bool(frame["flow_veh_h"].notna().any())
+    return f"{demand:g} veh/h" if generated else f"demand x {demand:g}"
+
+
+def demand_level(spec: TrialSpec) -> float:
+    """Return the trial's demand level as one number.
+
+    The scale factor, or for a generated network (whose levels are flows, see
+    docs/networks.md#generated-networks) its veh/h per approach times the scale.
+    """
+    return spec.scale if spec.flow_veh_h is None else spec.flow_veh_h * spec.scale
+
+
 #: Controller-side columns (from the record's ``control``).
 CONTROL_COLUMNS = ("decisions", "switches", "overrides_total", "controller_ms_per_decision")
 
@@ -51,12 +73,13 @@ def result_rows(results: list[TrialResult]) -> list[dict[str, Any]]:
         row: dict[str, Any] = {
             "trial_id": r.trial_id,
             "network": r.spec.network,
-            "demand": r.spec.scale,
+            "demand": demand_level(r.spec),
             "controller": r.spec.controller,
             "label": r.spec.display_label,
             "seed": r.spec.seed,
             "state": r.state,
             "error": r.error or "",
+            "flow_veh_h": math.nan if r.spec.flow_veh_h is None else r.spec.flow_veh_h,
         }
         for name in (*TRIP_METRICS, *EMISSION_METRICS):
             value = r.metrics.get(name, math.nan)
@@ -102,7 +125,8 @@ def _read_table(directory: Path | str, table: str) -> pd.DataFrame:
             (
                 ("trial_id", r.trial_id),
                 ("network", r.spec.network),
-                ("demand", r.spec.scale),
+                ("demand", demand_level(r.spec)),
+                ("flow_veh_h", math.nan if r.spec.flow_veh_h is None else r.spec.flow_veh_h),
                 ("label", r.spec.display_label),
                 ("seed", r.spec.seed),
             )

@@ -41,6 +41,13 @@ Layout of a spec file (every key optional unless marked)::
     begin_s = 25200                     # window override
     end_s = 28800
 
+    [[networks]]                        # a generated network (docs/networks.md#generated-networks)
+    generator = "grid"                  # "intersection", "grid" or "arterial"
+    name = "grid2x3"                    # shown in tables (default from the recipe)
+    rows = 2
+    cols = 3
+    flow_veh_h = [300, 600, 900]        # demand levels: veh/h per approach
+
     [[controllers]]                     # required, one or more
     id = "max-pressure"                 # registry id, or "controllers/my_policy.py:MyPolicy"
     label = "max-pressure"
@@ -83,6 +90,8 @@ class NetworkRef:
 
     ``timing`` overrides the experiment's ``[timing]`` for this network (e.g. a shorter
     yellow where the network's own programs use one); it may set ``decision_interval_s``.
+    A generated network has ``generator`` (its recipe, without the flow) and ``flows_veh_h``
+    (its demand levels); ``ref`` is then its display name.
     """
 
     ref: str
@@ -90,6 +99,8 @@ class NetworkRef:
     begin_s: float | None = None
     end_s: float | None = None
     timing: Mapping[str, Any] = field(default_factory=dict)
+    generator: Mapping[str, Any] | None = None
+    flows_veh_h: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -233,11 +244,14 @@ class ExperimentSpec:
             overrides = dict(net.timing)
             net_interval = overrides.pop("decision_interval_s", None)
             timing = dataclasses.replace(self.timing, **overrides) if overrides else self.timing
-            for scale in self.demand:
+            flows: tuple[float | None, ...] = net.flows_veh_h if net.generator is not None else (None,)
+            for flow, scale in ((f, s) for f in flows for s in self.demand):
                 for ctrl in self.controllers:
                     for seed in self.seeds:
                         out.append(
                             TrialSpec(
+                                generator=None if net.generator is None else dict(net.generator),
+                                flow_veh_h=flow,
                                 network=net.ref,
                                 route_files=net.route_files,
                                 controller=ctrl.id,
@@ -285,6 +299,12 @@ class ExperimentSpec:
             timing["decision_interval_s"] = self.decision_interval_s
         networks = []
         for net in self.networks:
+            if net.generator is not None:
+                gen: dict[str, Any] = {**net.generator, "name": net.ref, "flow_veh_h": list(net.flows_veh_h)}
+                if net.timing:
+                    gen["timing"] = {k: "none" if v is None else v for k, v in net.timing.items()}
+                networks.append(gen)
+                continue
             entry: dict[str, Any] = {"path" if looks_like_path(net.ref) else "id": net.ref}
             if net.route_files:
                 entry["route_files"] = list(net.route_files)

@@ -39,20 +39,25 @@ class SummaryRow:
     trials: int
     failed: int
     metrics: dict[str, tuple[float, float]]
+    demand_label: str = ""
 
 
 def summarise(results: Sequence[TrialResult], metrics: Sequence[str]) -> list[SummaryRow]:
-    """Group results by (network, demand, label), in first-seen order, with mean and CI per metric."""
-    groups: dict[tuple[str, float, str], list[TrialResult]] = {}
+    """Group results by (network, demand, label), in first-seen order, with mean and CI per metric.
+
+    The demand of a generated network is its flow level and scale (``600 veh/h``), else the scale.
+    """
+    groups: dict[tuple[str, str, str], list[TrialResult]] = {}
     for r in results:
-        groups.setdefault((r.spec.network, r.spec.scale, r.spec.display_label), []).append(r)
+        groups.setdefault((r.spec.network, r.spec.demand_label, r.spec.display_label), []).append(r)
     rows = []
-    for (network, demand, label), group in groups.items():
+    for (network, demand_label, label), group in groups.items():
         ok = [r for r in group if r.state == "complete"]
         rows.append(
             SummaryRow(
                 network=network,
-                demand=demand,
+                demand=group[0].spec.scale,
+                demand_label=demand_label,
                 label=label,
                 trials=len(group),
                 failed=len(group) - len(ok),

@@ -26,7 +26,7 @@ from signalbench.controllers import ProgramWriter, registry
 from signalbench.errors import SignalbenchError
 from signalbench.experiments._episode import Episode
 from signalbench.metrics import read_intersection_tables, read_trip_metrics, write_measurement_file
-from signalbench.networks import Scenario, load_network_model, resolve_network
+from signalbench.networks import Scenario, generated_scenario, load_network_model, resolve_network
 from signalbench.signals import SignalTiming
 from signalbench.sim import SimConfig, make_backend, resolve_sumo, run_sumo, sumo_release, sumo_version
 
@@ -62,6 +62,12 @@ class TrialSpec:
         interval_s: interval of the intersection time series [s].
         sumo_version: a SUMO release installed with ``signalbench sumo install`` (e.g.
             ``"1.9.2"``), or None for eclipse-sumo's; left out of the trial id when None.
+        generator: recipe of a generated network (``{"generator": "grid", "rows": 2, ...}``,
+            see :mod:`signalbench.networks._generate`); ``network`` is then its display name.
+        flow_veh_h: demand level of a generated network: flow per approach [veh/h].
+
+    Fields added after the first release (``generator``, ``flow_veh_h``) are left out of
+    :meth:`to_dict` while unset, so trial ids of existing specs do not change.
 
     """
 
@@ -85,12 +91,19 @@ class TrialSpec:
     emissions: bool = False
     interval_s: float = 60.0
     sumo_version: str | None = None
+    generator: Mapping[str, Any] | None = None
+    flow_veh_h: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; :meth:`from_dict` inverts it."""
         data = dataclasses.asdict(self)
         data["params"] = dict(self.params)
         data["route_files"] = list(self.route_files)
+        for key in ("generator", "flow_veh_h"):  # omitted while unset: trial ids stay stable
+            if data[key] is None:
+                del data[key]
+        if self.generator is not None:
+            data["generator"] = dict(self.generator)
         return data
 
     @classmethod
@@ -119,6 +132,13 @@ class TrialSpec:
             del data["sumo_version"]
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    @property
+    def demand_label(self) -> str:
+        """Demand level for tables: ``600 veh/h`` for a generated network, else the scale."""
+        if self.flow_veh_h is None:
+            return f"{self.scale:g}"
+        return f"{self.flow_veh_h:g} veh/h" + (f" x{self.scale:g}" if self.scale != 1.0 else "")
 
     @property
     def display_label(self) -> str:
@@ -255,10 +275,24 @@ def trial_sumo_binary(spec: TrialSpec) -> Path | None:
 
 
 def trial_scenario(spec: TrialSpec) -> Scenario:
-    """Return the files and time window a trial runs on (shortened to ``duration_s``)."""
-    scenario = resolve_network(
-        spec.network, route_files=spec.route_files, begin_s=spec.begin_s, end_s=spec.end_s
-    )
+    """Return the files and time window a trial runs on (shortened to ``duration_s``).
+
+    A generated network (``spec.generator``) is built, or taken from the cache, here.
+    """
+    if spec.generator is not None:
+        scenario = generated_scenario(
+            spec.generator, flow_veh_h=spec.flow_veh_h or 0.0, seed=spec.seed, name=spec.network
+        )
+        if spec.begin_s is not None or spec.end_s is not None:
+            scenario = dataclasses.replace(
+                scenario,
+                begin_s=scenario.begin_s if spec.begin_s is None else spec.begin_s,
+                end_s=scenario.end_s if spec.end_s is None else spec.end_s,
+            )
+    else:
+        scenario = resolve_network(
+            spec.network, route_files=spec.route_files, begin_s=spec.begin_s, end_s=spec.end_s
+        )
     if spec.duration_s is not None:
         scenario = dataclasses.replace(
             scenario, end_s=min(scenario.end_s, scenario.begin_s + spec.duration_s)

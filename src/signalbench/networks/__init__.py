@@ -8,26 +8,33 @@ from signalbench.networks._catalog import (
     looks_like_path,
     resolve_network,
 )
+from signalbench.networks._generate import GENERATORS, FlowRecipe, NetRecipe, generated_scenario
 from signalbench.networks._model import (
     GreenPhase,
     IntersectionSpec,
     LaneSpec,
     Movement,
     NetworkModel,
+    has_traffic_lights,
     is_green_state,
     load_network_model,
 )
 
 __all__ = [
+    "GENERATORS",
+    "FlowRecipe",
     "GreenPhase",
     "IntersectionSpec",
     "LaneSpec",
     "Movement",
+    "NetRecipe",
     "NetworkEntry",
     "NetworkModel",
     "Scenario",
     "canonical_network",
     "catalog",
+    "generated_scenario",
+    "has_traffic_lights",
     "is_green_state",
     "load_network_model",
     "looks_like_path",

@@ -22,7 +22,7 @@ _VERSIONED = re.compile(r"^(.+)-v(\d+)$")
 
 _MANIFEST_KEYS = frozenset(
     {"id", "title", "source", "net_file", "route_files", "additional_files",
-     "begin_s", "end_s", "licence", "notes"}
+     "begin_s", "end_s", "licence", "licence_short", "notes"}
 )  # fmt: skip
 
 
@@ -76,6 +76,7 @@ class NetworkEntry:
     licence: str
     notes: str
     manifest: Path
+    licence_short: str = ""
 
     def source_dir(self) -> Path:
         """Folder of the network's files inside the installed source package."""
@@ -125,6 +126,7 @@ def _entry_from_manifest(path: Path) -> NetworkEntry:
             end_s=float(data.get("end_s", 3600.0)),
             licence=str(data.get("licence", "")),
             notes=str(data.get("notes", "")),
+            licence_short=str(data.get("licence_short", "")),
             manifest=path,
         )
     except KeyError as exc:

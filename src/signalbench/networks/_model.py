@@ -19,6 +19,7 @@ __all__ = [
     "LaneSpec",
     "Movement",
     "NetworkModel",
+    "has_traffic_lights",
     "is_green_state",
     "load_network_model",
 ]
@@ -186,6 +187,27 @@ class NetworkModel:
     def ids(self) -> tuple[str, ...]:
         """Ids of the controllable traffic lights."""
         return tuple(spec.id for spec in self.intersections)
+
+
+def has_traffic_lights(net_file: str | os.PathLike[str]) -> bool:
+    """Tell whether a ``.net.xml`` (or ``.net.xml.gz``) defines any traffic light, fast.
+
+    Scans the bytes for a ``<tlLogic`` element instead of parsing the network (milliseconds on
+    the largest catalogued network), for checks at spec-reading time.
+    """
+    import gzip
+
+    path = Path(net_file)
+    tail = b""
+    try:
+        with gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                if b"<tlLogic" in tail + chunk:
+                    return True
+                tail = chunk[-16:]
+    except OSError as exc:
+        raise NetworkError(f"{path}: cannot read the network ({exc})") from exc
+    return False
 
 
 def load_network_model(net_file: str | os.PathLike[str]) -> NetworkModel:

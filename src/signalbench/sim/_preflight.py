@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gzip
 import xml.etree.ElementTree as ET
 import xml.parsers.expat
 from pathlib import Path
@@ -17,9 +18,9 @@ __all__ = ["preflight"]
 def _well_formed(path: Path, _mtime_ns: int, _size: int) -> str | None:
     parser = xml.parsers.expat.ParserCreate()
     try:
-        with path.open("rb") as fh:
+        with gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb") as fh:
             parser.ParseFile(fh)
-    except xml.parsers.expat.ExpatError as exc:
+    except (xml.parsers.expat.ExpatError, OSError, EOFError) as exc:  # OSError: a bad .gz
         return f"{path}: not well-formed XML ({exc})"
     return None
 
