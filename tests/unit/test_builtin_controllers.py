@@ -217,11 +217,6 @@ def test_tracker_stopped_vehicle_beyond_range_is_forgotten():
     assert list(q) == [0] and list(tr.approaching[0]) == [1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the stopped-rule memory is shared by every lane passed to update(): a vehicle that "
-    "stopped on an incoming lane is still 'queued' while it drives away on the outgoing lane",
-)
 def test_tracker_stopped_memory_does_not_follow_a_vehicle_onto_another_lane():
     tr = QueueTracker(200.0, "stopped")
     q_in, q_out = tr.update([veh(stopped("a", 3))], [veh()])

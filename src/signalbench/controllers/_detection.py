@@ -42,17 +42,19 @@ class QueueTracker:
             raise ValueError(f"detection distance must be > 0 m, got {detection_m!r}")
         self.detection_m = float(detection_m)
         self.rule = rule
-        self._queued: set[str] = set()
+        self._queued: set[tuple[int, int, str]] = set()
 
     def update(self, *groups: Sequence[LaneVehicles]) -> tuple[np.ndarray, ...]:
         """Return, per group, the queued vehicles on each lane [veh]; also refreshes the state.
 
-        :attr:`approaching` holds the matching counts of detected vehicles not queued.
+        Pass the same groups of lanes, in the same order, at every call: the ``stopped``
+        memory is kept per lane. :attr:`approaching` holds the matching counts of detected
+        vehicles not queued.
         """
-        seen: set[str] = set()
+        seen: set[tuple[int, int, str]] = set()
         queues: list[np.ndarray] = []
         approaching: list[np.ndarray] = []
-        for lanes in groups:
+        for g, lanes in enumerate(groups):
             q = np.zeros(len(lanes), dtype=np.float64)
             a = np.zeros(len(lanes), dtype=np.float64)
             for i, lane in enumerate(lanes):
@@ -60,13 +62,16 @@ class QueueTracker:
                 for vid, speed, wait in zip(
                     lane.ids[:n], lane.speed_m_s[:n], lane.waiting_s[:n], strict=True
                 ):
-                    seen.add(vid)
                     if self.rule == "halting":
                         queued = speed < _HALTING_SPEED_M_S
                     else:
-                        queued = vid in self._queued or wait > 0
+                        # Memory per lane (group and position), as RESCO keeps it per signal and
+                        # lane: a vehicle that stopped here is not queued on the next lane.
+                        key = (g, i, vid)
+                        seen.add(key)
+                        queued = key in self._queued or wait > 0
                         if queued:
-                            self._queued.add(vid)
+                            self._queued.add(key)
                     if queued:
                         q[i] += 1
                     else:

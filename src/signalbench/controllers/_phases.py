@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from signalbench.networks import IntersectionSpec
 
-__all__ = ["phase_lanes", "pick_max"]
+__all__ = ["check_number", "phase_lanes", "pick_max"]
 
 
 def phase_lanes(spec: IntersectionSpec) -> np.ndarray:
@@ -24,3 +26,14 @@ def pick_max(scores: np.ndarray, current: int) -> int:
     if scores[current] >= best:
         return current
     return int(np.argmax(scores))
+
+
+def check_number(name: str, value: object, *, allow_zero: bool = False) -> None:
+    """Raise ValueError unless ``value`` is a finite number > 0 (>= 0 with ``allow_zero``).
+
+    Booleans are refused (``True`` is not a distance), so are NaN and infinity.
+    """
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero):  # type: ignore[operator]
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")

@@ -21,7 +21,7 @@ import numpy as np
 
 from signalbench.controllers._api import IntersectionObs, PhaseRequest
 from signalbench.controllers._base import BaseController
-from signalbench.controllers._phases import phase_lanes
+from signalbench.controllers._phases import check_number, phase_lanes
 from signalbench.networks import IntersectionSpec
 
 __all__ = ["Actuated", "ActuatedParams"]
@@ -47,14 +47,9 @@ class ActuatedParams:
     call_m: float = 100.0
 
     def __post_init__(self) -> None:
-        for name in ("min_green_s", "max_green_s", "passage_s", "detector_m", "call_m"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a number, got {value!r}")
-            if value < 0 or (value == 0 and name != "min_green_s"):
-                raise ValueError(
-                    f"{name} must be {'>= 0' if name == 'min_green_s' else '> 0'}, got {value!r}"
-                )
+        for name in ("max_green_s", "passage_s", "detector_m", "call_m"):
+            check_number(name, getattr(self, name))
+        check_number("min_green_s", self.min_green_s, allow_zero=True)
         if self.min_green_s > self.max_green_s:
             raise ValueError(f"min_green_s ({self.min_green_s}) exceeds max_green_s ({self.max_green_s})")
 
@@ -71,14 +66,28 @@ class Actuated(BaseController):
         """Start with no detection memory."""
         super().reset(spec, rng)
         self._lanes = phase_lanes(spec)
+        # Per phase pair (k, current): lanes with a movement phase k serves and the current
+        # green does not; only vehicles there call phase k (a protected left on a shared lane
+        # is called by its lane even though the lane's through movement is green).
+        pm = spec.phase_movements
+        in_lane = spec.movement_in_lane
+        n = spec.n_phases
+        self._call_lanes = np.zeros((n, n, len(spec.incoming_lanes)), dtype=bool)
+        for k in range(n):
+            for cur in range(n):
+                self._call_lanes[k, cur, in_lane[pm[k] & ~pm[cur]]] = True
         self._last_detection_s = -math.inf
+        self._phase = -1
 
     def act(self, obs: IntersectionObs) -> PhaseRequest:
         """Extend, gap out or max out."""
         p = self.params
-        if obs.in_transition:
-            self._last_detection_s = obs.time_s
-            return PhaseRequest.hold()
+        if obs.in_transition or obs.phase != self._phase:
+            # A new green starts its own gap timer, from the start of that green.
+            self._phase = obs.phase
+            self._last_detection_s = obs.time_s - obs.time_in_phase_s
+            if obs.in_transition:
+                return PhaseRequest.hold()
         green = self._lanes[obs.phase]
         if obs.vehicles_within(p.detector_m)[green].sum() > 0:
             self._last_detection_s = obs.time_s
@@ -88,8 +97,8 @@ class Actuated(BaseController):
         max_out = obs.time_in_phase_s >= p.max_green_s
         if not (gap_out or max_out):
             return PhaseRequest.hold()
-        # A call counts for a phase only on lanes the current green does not already serve.
-        calls = (self._lanes & ~green).astype(np.float64) @ obs.vehicles_within(p.call_m)
+        near = obs.vehicles_within(p.call_m)
+        calls = self._call_lanes[:, obs.phase, :].astype(np.float64) @ near
         for i in range(1, obs.n_phases):
             k = (obs.phase + i) % obs.n_phases
             if calls[k] > 0:

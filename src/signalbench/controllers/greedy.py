@@ -7,14 +7,13 @@ phase serves, queued or moving, with no downstream term; pick the largest.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from signalbench.controllers._api import IntersectionObs, PhaseRequest
 from signalbench.controllers._base import BaseController
-from signalbench.controllers._phases import phase_lanes, pick_max
+from signalbench.controllers._phases import check_number, phase_lanes, pick_max
 from signalbench.networks import IntersectionSpec
 
 __all__ = ["Greedy", "GreedyParams"]
@@ -32,10 +31,7 @@ class GreedyParams:
     detection_m: float = 50.0
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.detection_m, (int, float)) and math.isfinite(self.detection_m)):
-            raise ValueError(f"detection_m must be a distance in m, got {self.detection_m!r}")
-        if self.detection_m <= 0:
-            raise ValueError(f"detection_m must be > 0 m, got {self.detection_m!r}")
+        check_number("detection_m", self.detection_m)
 
 
 class Greedy(BaseController):

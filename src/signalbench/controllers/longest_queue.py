@@ -15,7 +15,7 @@ import numpy as np
 
 from signalbench.controllers._api import IntersectionObs, PhaseRequest
 from signalbench.controllers._base import BaseController
-from signalbench.controllers._phases import phase_lanes
+from signalbench.controllers._phases import check_number, phase_lanes
 from signalbench.networks import IntersectionSpec
 
 __all__ = ["LongestQueueFirst", "LongestQueueFirstParams"]
@@ -34,8 +34,7 @@ class LongestQueueFirstParams:
     switch_margin_veh: float = 0.0
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.switch_margin_veh, (int, float)) and self.switch_margin_veh >= 0):
-            raise ValueError(f"switch_margin_veh must be >= 0 vehicles, got {self.switch_margin_veh!r}")
+        check_number("switch_margin_veh", self.switch_margin_veh, allow_zero=True)
 
 
 class LongestQueueFirst(BaseController):

@@ -22,6 +22,7 @@ import numpy as np
 from signalbench.controllers._api import IntersectionObs, PhaseRequest
 from signalbench.controllers._base import BaseController
 from signalbench.controllers._detection import QUEUE_RULES, QueueRule, QueueTracker
+from signalbench.controllers._phases import check_number
 from signalbench.networks import IntersectionSpec
 
 __all__ = ["MaxPressure", "MaxPressureParams"]
@@ -50,12 +51,8 @@ class MaxPressureParams:
     downstream: Downstream = "out-lane"
 
     def __post_init__(self) -> None:
-        if self.detection_m is not None and not (
-            isinstance(self.detection_m, (int, float))
-            and math.isfinite(self.detection_m)
-            and self.detection_m > 0
-        ):
-            raise ValueError(f"detection_m must be a distance > 0 m or omitted, got {self.detection_m!r}")
+        if self.detection_m is not None:
+            check_number("detection_m", self.detection_m)
         if self.queue not in QUEUE_RULES:
             raise ValueError(f"queue must be one of {', '.join(QUEUE_RULES)}, got {self.queue!r}")
         if self.downstream not in _DOWNSTREAM:

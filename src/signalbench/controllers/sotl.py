@@ -1,4 +1,4 @@
-"""``sotl``: self-organising traffic lights (Gershenson 2005; Cools, Gershenson & D'Hooghe 2008).
+"""``sotl``: self-organising traffic lights (Gershenson 2005; Cools, Gershenson & D'Hooghe 2008, 2nd ed. 2013).
 
 Each red lane "requests" green in proportion to the vehicles waiting or approaching it: a
 counter accumulates, every decision, the vehicles within ``detection_m`` of the stop lines
@@ -16,26 +16,18 @@ most vehicles within ``detection_m`` on the lanes it serves (ties: the next in p
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from signalbench.controllers._api import IntersectionObs, PhaseRequest
 from signalbench.controllers._base import BaseController
-from signalbench.controllers._phases import phase_lanes
+from signalbench.controllers._phases import check_number, phase_lanes
 from signalbench.networks import IntersectionSpec
 
 __all__ = ["Sotl", "SotlParams"]
 
 _HALTING_SPEED_M_S = 0.1
-
-
-def _check_positive(name: str, value: object, *, allow_zero: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):  # type: ignore[operator]
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a number {bound}, got {value!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,8 +54,8 @@ class SotlParams:
 
     def __post_init__(self) -> None:
         for name in ("threshold_veh_s", "detection_m", "platoon_m", "blocked_m"):
-            _check_positive(name, getattr(self, name))
-        _check_positive("min_green_s", self.min_green_s, allow_zero=True)
+            check_number(name, getattr(self, name))
+        check_number("min_green_s", self.min_green_s, allow_zero=True)
         if (
             isinstance(self.platoon_veh, bool)
             or not isinstance(self.platoon_veh, int)
@@ -105,7 +97,7 @@ class Sotl(BaseController):
         green = self._lanes[obs.phase]
         red_demand = float(near[~green].sum())
         green_demand = float(near[green].sum())
-        self._kappa_veh_s += red_demand * dt
+        self._kappa_veh_s += red_demand * min(dt, obs.time_in_phase_s)  # green time only
         if obs.time_in_phase_s < p.min_green_s or red_demand == 0:
             return PhaseRequest.hold()
         platoon = float(obs.vehicles_within(p.platoon_m)[green].sum())
@@ -116,7 +108,8 @@ class Sotl(BaseController):
         )
         if not switch:
             return PhaseRequest.hold()
-        demand = self._lanes.astype(np.float64) @ near
+        # Only red lanes' demand counts for the target: lanes the green already serves do not.
+        demand = (self._lanes & ~green).astype(np.float64) @ near
         order = [(obs.phase + i) % obs.n_phases for i in range(1, obs.n_phases)]
         target = max(order, key=lambda k: (demand[k], -order.index(k)))
         return PhaseRequest.switch(target) if demand[target] > 0 else PhaseRequest.hold()
