@@ -75,12 +75,8 @@ def edge_pair_flows(scenario: Scenario, *, scale: float, seed: int) -> dict[tupl
 def _measure(scenario: Scenario, *, scale: float, seed: int) -> Counter[tuple[str, str]]:
     with tempfile.TemporaryDirectory(prefix="signalbench-demand-") as tmp:
         routes = Path(tmp) / "vehroutes.xml"
-        config = SimConfig(
-            net_file=scenario.net_file,
-            route_files=scenario.route_files,
-            additional_files=scenario.additional_files,
-            begin_s=scenario.begin_s,
-            end_s=scenario.end_s,
+        config = SimConfig.for_scenario(
+            scenario,
             seed=seed,
             scale=scale,
             message_file=Path(tmp) / "messages.log",

@@ -1,4 +1,4 @@
-"""``sotl``: self-organising traffic lights (Gershenson 2005; Cools, Gershenson & D'Hooghe 2008, 2nd ed. 2013).
+"""``sotl``: self-organising traffic lights (Gershenson 2005; Cools, Gershenson & D'Hooghe 2008).
 
 Each red lane "requests" green in proportion to the vehicles waiting or approaching it: a
 counter accumulates, every decision, the vehicles within ``detection_m`` of the stop lines

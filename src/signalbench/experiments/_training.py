@@ -26,10 +26,10 @@ from signalbench.controllers import registry
 from signalbench.controllers.q_learning import CHECKPOINT_FORMAT, QTables, settings_from, train_q_learning
 from signalbench.errors import ControllerError
 from signalbench.experiments._episode import Episode
-from signalbench.experiments._trial import TrialSpec, trial_scenario, trial_sumo_binary
+from signalbench.experiments._trial import TrialSpec, trial_config, trial_scenario
 from signalbench.metrics import read_trip_metrics
 from signalbench.networks import load_network_model
-from signalbench.sim import SimConfig, make_backend
+from signalbench.sim import make_backend
 
 __all__ = ["checkpoint_dir", "ensure_trained", "train_for_trial", "training_key"]
 
@@ -102,20 +102,7 @@ def train_for_trial(spec: TrialSpec, *, on_episode: EpisodeFn | None = None) -> 
 
     def run_episode(learner: Any, seed: int) -> dict[str, float]:
         with tempfile.TemporaryDirectory(prefix="signalbench-train-") as tmp:
-            config = SimConfig(
-                net_file=scenario.net_file,
-                route_files=scenario.route_files,
-                additional_files=scenario.additional_files,
-                begin_s=scenario.begin_s,
-                end_s=scenario.end_s,
-                step_length_s=spec.step_length_s,
-                seed=seed,
-                time_to_teleport_s=spec.time_to_teleport_s,
-                scale=spec.scale,
-                tripinfo_file=Path(tmp) / "tripinfo.xml",
-                message_file=Path(tmp) / "sumo-messages.log",
-                sumo_binary=trial_sumo_binary(spec),
-            )
+            config = trial_config(spec, scenario, Path(tmp), seed=seed, statistics=False)
             Episode(
                 backend=make_backend(spec.backend),
                 config=config,

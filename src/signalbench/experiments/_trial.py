@@ -30,7 +30,15 @@ from signalbench.networks import Scenario, generated_scenario, load_network_mode
 from signalbench.signals import SignalTiming
 from signalbench.sim import SimConfig, make_backend, resolve_sumo, run_sumo, sumo_release, sumo_version
 
-__all__ = ["TrialResult", "TrialSpec", "TrialState", "run_trial", "trial_scenario", "trial_sumo_binary"]
+__all__ = [
+    "TrialResult",
+    "TrialSpec",
+    "TrialState",
+    "run_trial",
+    "trial_config",
+    "trial_scenario",
+    "trial_sumo_binary",
+]
 
 TrialState = Literal["complete", "failed"]
 
@@ -300,6 +308,28 @@ def trial_scenario(spec: TrialSpec) -> Scenario:
     return scenario
 
 
+def trial_config(
+    spec: TrialSpec, scenario: Scenario, outdir: Path, *, seed: int | None = None, statistics: bool = True
+) -> SimConfig:
+    """Return the SUMO run of ``spec`` on ``scenario``, writing its outputs into ``outdir``.
+
+    ``seed`` replaces the trial's seed (training episodes); ``statistics`` False leaves out
+    SUMO's statistics output.
+    """
+    return SimConfig.for_scenario(
+        scenario,
+        step_length_s=spec.step_length_s,
+        seed=spec.seed if seed is None else seed,
+        time_to_teleport_s=spec.time_to_teleport_s,
+        scale=spec.scale,
+        tripinfo_file=outdir / "tripinfo.xml",
+        statistics_file=outdir / "statistics.xml" if statistics else None,
+        message_file=outdir / "sumo-messages.log",
+        sumo_binary=trial_sumo_binary(spec),
+        emissions=spec.emissions,
+    )
+
+
 def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> TrialResult:
     """Run one trial; every failure becomes a ``failed`` result, never an exception.
 
@@ -324,22 +354,7 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
         versions["sumo"] = sumo_version(binary)
         notes = _sumo_notes(versions, binary, spec.backend)
         outdir.mkdir(parents=True, exist_ok=True)
-        config = SimConfig(
-            net_file=scenario.net_file,
-            route_files=scenario.route_files,
-            additional_files=scenario.additional_files,
-            begin_s=scenario.begin_s,
-            end_s=scenario.end_s,
-            step_length_s=spec.step_length_s,
-            seed=spec.seed,
-            time_to_teleport_s=spec.time_to_teleport_s,
-            scale=spec.scale,
-            tripinfo_file=outdir / "tripinfo.xml",
-            statistics_file=outdir / "statistics.xml",
-            message_file=outdir / "sumo-messages.log",
-            sumo_binary=binary,
-            emissions=spec.emissions,
-        )
+        config = trial_config(spec, scenario, outdir)
         model = load_network_model(scenario.net_file)
         params = dict(spec.params)
         if "train" in params:  # a learning controller: train (or find the cached training) first

@@ -133,12 +133,8 @@ class SignalSim:
         self.close()
         sc = self.scenario
         out = Path(self._tmp.name)
-        config = SimConfig(
-            net_file=sc.net_file,
-            route_files=sc.route_files,
-            additional_files=sc.additional_files,
-            begin_s=sc.begin_s,
-            end_s=sc.end_s,
+        config = SimConfig.for_scenario(
+            sc,
             seed=int(seed),
             scale=self.scale,
             tripinfo_file=out / "tripinfo.xml",

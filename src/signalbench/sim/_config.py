@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from signalbench.errors import SimulationError
 from signalbench.sim._versions import SumoVersion, gate_options
 
-__all__ = ["SimConfig"]
+__all__ = ["ScenarioFiles", "SimConfig"]
+
+
+class ScenarioFiles(Protocol):
+    """What :meth:`SimConfig.for_scenario` needs of a scenario (``networks.Scenario`` has it)."""
+
+    @property
+    def net_file(self) -> Path: ...
+    @property
+    def route_files(self) -> Sequence[Path]: ...
+    @property
+    def additional_files(self) -> Sequence[Path]: ...
+    @property
+    def begin_s(self) -> float: ...
+    @property
+    def end_s(self) -> float: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +88,18 @@ class SimConfig:
             raise SimulationError(f"end_s ({self.end_s}) must be after begin_s ({self.begin_s})")
         if not self.scale > 0:
             raise SimulationError(f"scale must be > 0, got {self.scale}")
+
+    @classmethod
+    def for_scenario(cls, scenario: ScenarioFiles, **options: Any) -> SimConfig:
+        """Return a config for ``scenario``'s files and time window, with further ``options``."""
+        return cls(
+            net_file=scenario.net_file,
+            route_files=tuple(scenario.route_files),
+            additional_files=tuple(scenario.additional_files),
+            begin_s=scenario.begin_s,
+            end_s=scenario.end_s,
+            **options,
+        )
 
     def arguments(self) -> list[str]:
         """Return SUMO's options (without the binary) for this configuration."""
