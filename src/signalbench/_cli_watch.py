@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         raise WatchError(f"--duration-s must be > 0, got {args.duration_s:g}")
 
     from signalbench.controllers import registry
+    from signalbench.errors import SimulationError
     from signalbench.experiments._episode import Episode
     from signalbench.networks import load_network_model, resolve_network
     from signalbench.signals import SignalTiming
@@ -121,13 +123,17 @@ def cmd_watch(args: argparse.Namespace) -> int:
             backend=backend, config=config, model=model, controller=controller, timing=SignalTiming()
         )
         print(
-            f"watching {label} on {scenario.id} (seed {args.seed}, {config.begin_s:g}-{config.end_s:g} s); "
-            "close the window to stop",
+            f"watching {label} on {scenario.id} (seed {args.seed}, {config.begin_s:g}-{config.end_s:g} s)",
             flush=True,
         )
         last: dict[str, str] = {}  # light -> text of its last decision
         try:
             obs = episode.start()
+        except BaseException:
+            episode.close()
+            raise
+        print("sumo-gui is running; close its window to stop", flush=True)
+        try:
             if obs is None:
                 print(f"{label} sets no signals: SUMO's own programs ran", flush=True)
             else:
@@ -142,6 +148,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 backend.show_decision(tls, text)
             shown = {tls: backend.shown_decision(tls) for tls in last}
             stats = episode.stats()
+        except SimulationError:
+            deadline = time.monotonic() + 3.0  # the closed window's process may still be exiting
+            while backend.running and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if backend.running:
+                raise
+            print(f"sumo-gui was closed at t={episode.time_s:g} s; stopped")
+            return 0
         finally:
             episode.close()
     print(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -106,3 +108,38 @@ def test_watch_runs_sumo_gui_with_decisions_shown(xvfb_display, tmp_path):
     assert "done at t=25260 s" in res.stdout
     shown = [ln for ln in res.stdout.splitlines() if "last decision shown: max-pressure-v0: " in ln]
     assert len(shown) == 3, res.stdout  # read back from SUMO: every light carries its decision
+
+
+def _sumo_gui_children(pid):
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(c) for c in children if b"sumo-gui" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_closing_the_window_stops_watch_cleanly(xvfb_display, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "WAYLAND_DISPLAY"}
+    env["DISPLAY"] = xvfb_display
+    args = ["watch", "--network", "cologne1", "--controller", "max-pressure", "--delay-ms", "20"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "signalbench.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    try:
+        assert "watching max-pressure-v0" in proc.stdout.readline()
+        assert "sumo-gui is running" in proc.stdout.readline()
+        gui = _sumo_gui_children(proc.pid)
+        assert gui, "no sumo-gui child"
+        os.kill(gui[0], signal.SIGTERM)  # what closing the window amounts to for signalbench
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "sumo-gui was closed at t=" in out

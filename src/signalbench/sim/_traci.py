@@ -164,6 +164,11 @@ class TraciBackend(Closing):
         """Process id of the SUMO child, while it runs."""
         return self._proc.pid if self._proc is not None else None
 
+    @property
+    def running(self) -> bool:
+        """True while the SUMO child process is alive (False once sumo-gui's window is closed)."""
+        return self._proc is not None and self._proc.poll() is None
+
     def time_s(self) -> float:
         """Return the current simulation time [s]."""
         return float(self._call(lambda c: c.simulation.getTime()))
