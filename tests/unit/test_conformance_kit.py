@@ -131,3 +131,34 @@ def test_unknown_reference_fails_the_build_check():
 def test_controller_without_signals_is_noted_not_failed():
     report = check_controller("fixed-time", **FAST)
     assert report.ok and report.runs == () and "only the build was checked" in report.summary()
+
+
+class NetworkScope:
+    """A network-level controller: one call for all intersections."""
+
+    scope = "network"
+    decision_interval_s = 5.0
+    observed_lane_fields = ("halting_count",)
+
+    def reset(self, network, rng):
+        self.rng = rng
+
+    def act(self, obs):
+        return {tls: PhaseRequest.switch(int(self.rng.integers(o.n_phases))) for tls, o in obs.items()}
+
+
+class StrayIntersection(NetworkScope):
+    def act(self, obs):
+        return {"nowhere": PhaseRequest.hold()}
+
+
+def test_network_scope_controller_conforms():
+    report = check_controller(NetworkScope, **FAST)
+    assert report.ok and report.runs[0].intersections == 3 and report.runs[0].switches > 0
+
+
+def test_request_for_an_unknown_intersection_is_named():
+    with pytest.raises(
+        AssertionError, match=r"'nowhere' at t=25205 s: request for an intersection"
+    ):
+        check_controller(StrayIntersection, **FAST)

@@ -324,6 +324,7 @@ def check_controller(
             check_controller("controllers/my_policy.py:MyPolicy", {"switch_margin_veh": 1.0})
 
     """
+    __tracebackhide__ = True  # pytest: show the failure at the caller's line
     if not seeds:
         raise ValueError("check_controller needs at least one seed")
     if not networks:
