@@ -111,10 +111,19 @@ The contract in five lines:
 * Randomness only from ``self.rng`` (seeded per trial): same seed, same result.
 * You never see SUMO; read only what you list in ``observed_lane_fields`` (cheaper).
 
-Check it, then compare it:
+Check it, compare it, watch it:
 
     python -m pytest {test_path}
-    signalbench run --network cologne3 --controller {path}:{cls} --controller fixed-time
+    signalbench run --network cologne3 --controller fixed-time \\
+        --controller {path}:{cls}
+    signalbench watch --network cologne3 \\
+        --controller {path}:{cls}
+
+In an experiment spec (a relative path is relative to the spec file):
+
+    [[controllers]]
+    id = "{path}:{cls}"
+    params = {{ switch_margin_veh = 3.0 }}
 """
 
 from __future__ import annotations
@@ -179,11 +188,12 @@ from pathlib import Path
 
 from signalbench.testing import check_controller
 
-CONTROLLER = f"{{(Path(__file__).parent / '{rel}').resolve()}}:{cls}"
+CONTROLLER_FILE = (Path(__file__).parent / "{rel}").resolve()
+CONTROLLER = f"{{CONTROLLER_FILE}}:{cls}"
 
 
 def test_{module}_conforms_fast():
-    """Milliseconds, on the fake traffic model: valid requests, safe signals, deterministic."""
+    """About a second, on the fake traffic model: valid requests, safe signals, deterministic."""
     check_controller(CONTROLLER, backend="fake")
 
 

@@ -158,7 +158,5 @@ def test_network_scope_controller_conforms():
 
 
 def test_request_for_an_unknown_intersection_is_named():
-    with pytest.raises(
-        AssertionError, match=r"'nowhere' at t=25205 s: request for an intersection"
-    ):
+    with pytest.raises(AssertionError, match=r"'nowhere' at t=25205 s: request for an intersection"):
         check_controller(StrayIntersection, **FAST)
