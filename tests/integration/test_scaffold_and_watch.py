@@ -143,3 +143,27 @@ def test_closing_the_window_stops_watch_cleanly(xvfb_display, tmp_path):
             proc.kill()
     assert proc.returncode == 0, err
     assert "sumo-gui was closed at t=" in out
+
+
+def test_traci_backend_shows_decisions_without_gui(cologne3, cologne3_model):
+    from signalbench.sim import SimConfig, TraciBackend
+
+    backend = TraciBackend()
+    cfg = SimConfig(
+        net_file=cologne3.net_file,
+        route_files=cologne3.route_files,
+        begin_s=cologne3.begin_s,
+        end_s=cologne3.begin_s + 20,
+    )
+    with backend:
+        backend.start(cfg)
+        assert backend.running
+        for spec in cologne3_model.intersections:
+            backend.show_decision(spec.id, f"{spec.id}: hold phase 0")
+        backend.step_until(cologne3.begin_s + 5)
+        tls = cologne3_model.intersections[0].id
+        backend.show_decision(tls, "switch 0 -> 1")  # the label is updated, not added again
+        backend.show_message("hello from the test")
+        assert backend.shown_decision(tls) == "switch 0 -> 1"
+        assert backend.shown_decision(cologne3_model.intersections[1].id).endswith(": hold phase 0")
+    assert not backend.running
