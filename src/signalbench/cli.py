@@ -30,6 +30,8 @@ examples:
   signalbench results runs/quickstart --format csv  one row per trial, for scripts and spreadsheets
   signalbench report runs/quickstart              tables with 95 % CIs, paired comparisons, plots
   signalbench sumo install 1.9.2                  install another SUMO release (then --sumo-version 1.9.2)
+  signalbench new-controller my-policy            controllers/my_policy.py + tests/test_my_policy.py
+  signalbench watch --network cologne3 --controller max-pressure   live in sumo-gui
 
 Results go to runs/<spec name>/ (one JSON record per trial); running the same spec again
 skips trials that are already complete. Exit status: 0 all trials complete, 1 some trial
@@ -121,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     report = sub.add_parser(
         "report",
-        help="write a report (tables with 95 % CIs, paired comparisons, plots) for an experiment",
+        help="write a report (tables with 95 %% CIs, paired comparisons, plots) for an experiment",
         description="Tables per network x demand (mean, 95 % CI over seeds, median, change versus a\n"
         "baseline paired over seeds) and PNG plots, as report.md and a self-contained report.html.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -154,7 +156,34 @@ def _parser() -> argparse.ArgumentParser:
 
     add_train_parser(sub)
     add_sumo_parser(sub)
+    _add_dev_commands(sub)
     return parser
+
+
+def _add_dev_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    new = sub.add_parser(
+        "new-controller",
+        help="write a documented controller skeleton and a test using the conformance kit",
+        description="Write DIR/NAME.py (a working, documented controller) and TESTS/test_NAME.py.",
+    )
+    new.add_argument("name", metavar="NAME", help="controller name, e.g. my-policy (file my_policy.py)")
+    new.add_argument("--dir", type=Path, default=Path("controllers"), help="where the controller goes")
+    new.add_argument("--tests-dir", type=Path, default=Path("tests"), help="where its test goes")
+    watch = sub.add_parser(
+        "watch",
+        help="watch a controller drive sumo-gui live, its decisions shown at each light",
+        description="Open sumo-gui (traci backend) on a network, controlled live by a controller.",
+    )
+    watch.add_argument("--network", required=True, metavar="ID|PATH", help="catalog id or .sumocfg path")
+    watch.add_argument("--controller", required=True, metavar="ID", help="controller id or file.py:Class")
+    watch.add_argument("--seed", type=int, default=1, metavar="N", help="seed for SUMO and the controller")
+    watch.add_argument(
+        "--param", action="append", default=[], metavar="K=V", help="controller parameter (repeatable)"
+    )
+    watch.add_argument(
+        "--delay-ms", type=float, default=100.0, metavar="MS", help="sumo-gui delay per step (default 100)"
+    )
+    watch.add_argument("--duration-s", type=float, metavar="S", help="watch only the first S seconds")
 
 
 def _cmd_controllers() -> int:
@@ -200,6 +229,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_networks(args)
         if args.command == "sumo":
             return cmd_sumo(args)
+        if args.command == "new-controller":
+            from signalbench._cli_watch import cmd_new_controller
+
+            return cmd_new_controller(args)
+        if args.command == "watch":
+            from signalbench._cli_watch import cmd_watch
+
+            return cmd_watch(args)
         parser.print_help()
         return 2
     except SignalbenchError as exc:

@@ -100,6 +100,18 @@ def test_help_explains_itself(capsys):
         assert word in out
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["run"], ["results"], ["report"], ["controllers"], ["networks"], ["networks", "check"],
+     ["train"], ["sumo"], ["new-controller"], ["watch"]],
+)  # fmt: skip
+def test_every_help_page_renders(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "--help"])
+    assert info.value.code == 0
+    assert "usage: signalbench" in capsys.readouterr().out
+
+
 def test_route_files_with_a_spec_is_an_error(capsys, tmp_path):
     code, _, err = run_cli(capsys, "run", "quickstart", "--route-files", "x.rou.xml", "--out", str(tmp_path))
     assert_one_line_error(code, err, "not both")

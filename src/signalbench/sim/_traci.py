@@ -73,6 +73,7 @@ class TraciBackend(Closing):
         self._veh_vars: tuple[int, ...] = ()
         self._veh_subscribed: set[str] = set()
         self._started = False
+        self._labels: dict[str, str] = {}  # POI id -> text shown
 
     def start(self, config: SimConfig) -> None:
         """Start SUMO on a free port and connect to it."""
@@ -167,6 +168,11 @@ class TraciBackend(Closing):
         """Process id of the SUMO child, while it runs."""
         return self._proc.pid if self._proc is not None else None
 
+    @property
+    def running(self) -> bool:
+        """True while the SUMO child process is alive (False once sumo-gui's window is closed)."""
+        return self._proc is not None and self._proc.poll() is None
+
     def time_s(self) -> float:
         """Return the current simulation time [s]."""
         return float(self._call(lambda c: c.simulation.getTime()))
@@ -249,6 +255,39 @@ class TraciBackend(Closing):
     def signal_state(self, tls_id: str) -> str:
         """Return the current signal string."""
         return str(self._call(lambda c: c.trafficlight.getRedYellowGreenState(tls_id)))
+
+    # -- display (signalbench watch) ------------------------------------------------------
+    DECISION_PARAM = "signalbench.decision"
+
+    def show_decision(self, tls_id: str, text: str) -> None:
+        """Show a controller's decision for a light, in SUMO and in sumo-gui.
+
+        It becomes the light's ``signalbench.decision`` parameter and, in sumo-gui, a label
+        (a POI whose type is ``text``) at the centre of the light's stop lines. Call it at
+        every decision: SUMO keeps parameters per program, and the first signal string set
+        switches the light to a new ("online") program.
+        """
+        self._call(lambda c: c.trafficlight.setParameter(tls_id, self.DECISION_PARAM, text))
+        poi = f"signalbench:{tls_id}"
+        if poi in self._labels:
+            if self._labels[poi] != text:
+                self._call(lambda c: c.poi.setType(poi, text))
+                self._labels[poi] = text
+            return
+        lanes = dict.fromkeys(self._call(lambda c: c.trafficlight.getControlledLanes(tls_id)))
+        ends = [self._call(lambda c, lane=lane: c.lane.getShape(lane))[-1] for lane in lanes]
+        x = sum(p[0] for p in ends) / max(len(ends), 1)
+        y = sum(p[1] for p in ends) / max(len(ends), 1)
+        self._call(lambda c: c.poi.add(poi, x, y, (255, 220, 0, 255), text, 250))
+        self._labels[poi] = text
+
+    def shown_decision(self, tls_id: str) -> str:
+        """Return the decision text SUMO holds for a light (its ``signalbench.decision``)."""
+        return str(self._call(lambda c: c.trafficlight.getParameter(tls_id, self.DECISION_PARAM)))
+
+    def show_message(self, text: str) -> None:
+        """Write a line to sumo-gui's message window."""
+        self._call(lambda c: c.simulation.writeMessage(text))
 
     def _call(self, fn: Any) -> Any:
         if self._conn is None:

@@ -1,0 +1,180 @@
+"""``signalbench watch``: sumo-gui driven live by a controller, its decisions shown on screen."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from signalbench.errors import SignalbenchError, SpecError
+
+__all__ = ["WatchError", "cmd_new_controller", "cmd_watch", "describe", "has_display", "parse_params"]
+
+
+class WatchError(SignalbenchError):
+    """``signalbench watch`` cannot run here (no display, bad option)."""
+
+
+def has_display(env: Mapping[str, str] | None = None) -> bool:
+    """Return True if a GUI window can open (X11 or Wayland on Linux; always elsewhere)."""
+    env = os.environ if env is None else env
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
+def parse_params(items: Sequence[str]) -> dict[str, Any]:
+    """Parse ``k=v`` items; values are TOML literals (``2``, ``1.5``, ``true``, ``"x"``), else strings."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise SpecError(f"--param {item!r}: expected NAME=VALUE, e.g. --param switch_margin_veh=3")
+        try:
+            params[key] = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            params[key] = raw.strip()
+    return params
+
+
+def _settings_xml(delay_ms: float) -> str:
+    # A scheme of our own: everything default, plus large POI type labels (our decision texts).
+    return f"""<viewsettings>
+    <scheme name="signalbench">
+        <pois poiType_show="1" poiType_size="60.00" poiType_color="255,220,0"
+              poiType_bgColor="0,0,0,160" poiType_constantSize="1" poiName_show="0"/>
+    </scheme>
+    <delay value="{delay_ms:g}"/>
+</viewsettings>
+"""
+
+
+def describe(controller: str, obs: Any, request: Any) -> str:
+    """One short line for a light: what the controller asked at this decision."""
+    target = getattr(request, "phase", None)
+    if target is None or target == obs.phase:
+        what = f"hold phase {obs.phase}"
+        if not obs.in_transition:
+            what += f" ({obs.time_in_phase_s:.0f} s)"
+    else:
+        what = f"switch {obs.phase} -> {target}"
+    if obs.in_transition:
+        what += " [clearing]"
+    return f"{controller}: {what}"
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Run ``signalbench watch``; return the exit status."""
+    if not has_display():
+        raise WatchError(
+            "no display (DISPLAY/WAYLAND_DISPLAY not set): sumo-gui cannot open a window here; "
+            "run it on a desktop, over ssh -X, or under xvfb-run"
+        )
+    if args.delay_ms < 0:
+        raise WatchError(f"--delay-ms must be >= 0, got {args.delay_ms:g}")
+    if args.duration_s is not None and not args.duration_s > 0:
+        raise WatchError(f"--duration-s must be > 0, got {args.duration_s:g}")
+
+    from signalbench.controllers import registry
+    from signalbench.errors import SimulationError
+    from signalbench.experiments._episode import Episode
+    from signalbench.networks import load_network_model, resolve_network
+    from signalbench.signals import SignalTiming
+    from signalbench.sim import SimConfig, TraciBackend
+
+    params = parse_params(args.param)
+    scenario = resolve_network(args.network)
+    controller = registry.build(args.controller, params)
+    label = registry.canonical_id(args.controller)
+    if ":" in label:
+        label = label.rpartition(":")[2]
+    model = load_network_model(scenario.net_file)
+    end_s = (
+        scenario.end_s if args.duration_s is None else min(scenario.end_s, scenario.begin_s + args.duration_s)
+    )
+
+    with tempfile.TemporaryDirectory(prefix="signalbench-watch-") as tmp:
+        settings = Path(tmp) / "gui-settings.xml"
+        settings.write_text(_settings_xml(args.delay_ms))
+        config = SimConfig(
+            net_file=scenario.net_file,
+            route_files=scenario.route_files,
+            additional_files=scenario.additional_files,
+            begin_s=scenario.begin_s,
+            end_s=end_s,
+            seed=args.seed,
+            gui=True,
+            message_file=Path(tmp) / "sumo-messages.log",
+            extra_args=("--gui-settings-file", str(settings), "--window-size", "1000,750"),
+        )
+        backend = TraciBackend()
+        episode = Episode(
+            backend=backend, config=config, model=model, controller=controller, timing=SignalTiming()
+        )
+        print(
+            f"watching {label} on {scenario.id} (seed {args.seed}, {config.begin_s:g}-{config.end_s:g} s)",
+            flush=True,
+        )
+        last: dict[str, str] = {}  # light -> text of its last decision
+        try:
+            obs = episode.start()
+        except BaseException:
+            episode.close()
+            raise
+        print("sumo-gui is running; close its window to stop", flush=True)
+        try:
+            if obs is None:
+                print(f"{label} sets no signals: SUMO's own programs ran", flush=True)
+            else:
+                backend.show_message(f"signalbench watch: {label} on {scenario.id}, seed {args.seed}")
+            while obs is not None:
+                requests = controller.act(obs)
+                for tls, o in obs.items():
+                    last[tls] = describe(label, o, requests.get(tls))
+                    backend.show_decision(tls, last[tls])
+                obs = episode.step(requests)
+            for tls, text in last.items():  # a light's first signal change drops its parameters
+                backend.show_decision(tls, text)
+            shown = {tls: backend.shown_decision(tls) for tls in last}
+            stats = episode.stats()
+        except SimulationError:
+            deadline = time.monotonic() + 3.0  # the closed window's process may still be exiting
+            while backend.running and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if backend.running:
+                raise
+            print(f"sumo-gui was closed at t={episode.time_s:g} s; stopped")
+            return 0
+        finally:
+            episode.close()
+    print(
+        f"done at t={config.end_s:g} s: {stats.decisions} decisions, {stats.switches} switches, "
+        f"{sum(stats.overrides.values())} requests overridden by the actuator"
+    )
+    for tls, text in shown.items():
+        print(f"  {tls}: last decision shown: {text}")
+    return 0
+
+
+def cmd_new_controller(args: argparse.Namespace) -> int:
+    """Run ``signalbench new-controller``; return the exit status."""
+    from signalbench._scaffold import new_controller
+
+    made = new_controller(args.name, directory=args.dir, tests_directory=args.tests_dir)
+    print(f"wrote {made.controller_file} (class {made.class_name}) and {made.test_file}")
+    print("next:")
+    print(f"  python -m pytest {made.test_file}")
+    print(f"  signalbench run --network cologne3 --controller {made.reference} --controller fixed-time")
+    print(f"  signalbench watch --network cologne3 --controller {made.reference}")
+    return 0
