@@ -43,6 +43,11 @@ TABLE_METRICS = (
 )
 
 
+def _n(count: int, noun: str) -> str:
+    """``1 trial``, ``2 trials``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def make_console() -> Console:
     """Return a console for stdout; logs and pipes get a width at which tables never wrap."""
     console = Console()
@@ -56,11 +61,13 @@ def _adhoc_spec(args: argparse.Namespace) -> ExperimentSpec:
         raise SpecError("ad-hoc runs need at least one --controller (e.g. --controller max-pressure)")
     data: dict[str, Any] = {
         "name": "adhoc-" + "-".join(Path(n).name.split(".")[0] for n in args.network),
-        "seeds": args.seeds or 3,
+        "seeds": 3 if args.seeds is None else args.seeds,
         "networks": [
             {
                 ("path" if looks_like_path(n) else "id"): n,
                 **({"route_files": args.route_files} if args.route_files else {}),
+                **({"begin_s": args.begin_s} if args.begin_s is not None else {}),
+                **({"end_s": args.end_s} if args.end_s is not None else {}),
             }
             for n in args.network
         ],
@@ -138,7 +145,7 @@ def _settings(args: argparse.Namespace, spec: ExperimentSpec) -> RunSettings:
 
 def _dry_run(console: Console, spec: ExperimentSpec) -> int:
     trials = spec.trials()
-    table = Table(title=f"{spec.name}: {len(trials)} trials (dry run)", title_justify="left")
+    table = Table(title=f"{spec.name}: {_n(len(trials), 'trial')} (dry run)", title_justify="left")
     for col in ("trial id", "network", "demand", "controller", "label", "seed", "backend"):
         table.add_column(col)
     for t in trials:
@@ -160,7 +167,7 @@ class _Progress:
         self.started = time.perf_counter()
         self.bar: Any = None
         if quiet:
-            console.print(f"{name}: {total} trials")
+            console.print(f"{name}: {_n(total, 'trial')}")
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -248,7 +255,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_summary(console, spec.name, results, out, wall, resumed, sim_s=progress.sim_s)
     failures = [r for r in results if r.state != "complete"]
     if failures:
-        errors.print(f"{len(failures)} trials failed:", style="red", highlight=False)
+        errors.print(f"{_n(len(failures), 'trial')} failed:", style="red", highlight=False)
         for r in failures:
             errors.print(
                 f"  {r.trial_id}  {r.spec.network}  {r.spec.display_label}  seed {r.spec.seed}: {r.error}",
@@ -328,7 +335,8 @@ def print_summary(
     note = f", {resumed} reused from an earlier run" if resumed else ""
     rate = f", {sim_s / wall_s:,.0f} simulated s per s" if sim_s and wall_s > 0 else ""
     console.print(
-        f"{len(results)} trials ({failed} failed{note}) in {wall_s:.1f} s{rate}; records in {out}/trials/"
+        f"{_n(len(results), 'trial')} ({failed} failed{note}) in {wall_s:.1f} s{rate}; "
+        f"records in {out}/trials/"
     )
     sumos = sorted({r.versions["sumo"] for r in results if r.versions.get("sumo")})
     console.print(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,7 +32,7 @@ examples:
   signalbench results runs/quickstart --format csv  one row per trial, for scripts and spreadsheets
   signalbench report runs/quickstart              tables with 95 % CIs, paired comparisons, plots
   signalbench sumo install 1.9.2                  install another SUMO release (then --sumo-version 1.9.2)
-  signalbench new-controller my-policy            controllers/my_policy.py + tests/test_my_policy.py
+  signalbench new-controller queue-hero           controllers/queue_hero.py + tests/test_queue_hero.py
   signalbench watch --network cologne3 --controller max-pressure   live in sumo-gui
 
 Results go to runs/<spec name>/ (one JSON record per trial); running the same spec again
@@ -72,6 +74,16 @@ def _parser() -> argparse.ArgumentParser:
         "--route-files", action="append", default=[], metavar="PATH",
         help="demand files for a .net.xml network (repeatable)",
     )  # fmt: skip
+    what.add_argument(
+        "--begin-s", type=float, metavar="S",
+        help="simulation begin of path-given networks (default: the .sumocfg's, else 0)",
+    )  # fmt: skip
+    what.add_argument(
+        "--end-s",
+        type=float,
+        metavar="S",
+        help="simulation end of path-given networks (default begin + 3600)",
+    )
     what.add_argument(
         "--controller", action="append", default=[], metavar="ID",
         help="controller id or file.py:Class (repeatable)",
@@ -244,6 +256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"signalbench: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. signalbench results DIR | head: the reader has gone
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
+        return 0
     except KeyboardInterrupt:
         print("signalbench: interrupted; completed trials are saved, run again to resume", file=sys.stderr)
         return 130

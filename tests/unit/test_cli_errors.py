@@ -147,3 +147,29 @@ def test_bad_execution_flags_are_checked_like_the_spec(capsys, tmp_path, flags, 
     code, _, err = run_cli(capsys, "run", "quickstart", *flags, "--out", str(tmp_path / "o"))
     assert_one_line_error(code, err, fragment)
     assert not (tmp_path / "o").exists()
+
+
+def test_zero_seeds_is_an_error_not_the_default(capsys):
+    code, _, err = run_cli(
+        capsys, "run", "--network", "cologne3", "--controller", "fixed-time", "--seeds", "0"
+    )
+    assert_one_line_error(code, err, "seeds: a count must be >= 1, got 0")
+
+
+def test_path_network_whose_demand_misses_the_window(capsys, cologne3):
+    net, routes = str(cologne3.net_file), str(cologne3.route_files[0])
+    argv = ["run", "--network", net, "--route-files", routes, "--controller", "fixed-time", "--dry-run"]
+    code, _, err = run_cli(capsys, *argv)
+    assert_one_line_error(code, err, "no vehicle of its route files departs in the window 0-3600 s")
+    assert "--begin-s" in err
+    code, out, _ = run_cli(capsys, *argv, "--begin-s", "25200", "--end-s", "25500")
+    assert code == 0 and "(dry run)" in out
+
+
+def test_top_level_key_that_belongs_in_a_table_gets_a_suggestion(capsys, tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(
+        'name = "s"\nworkerz = 2\n[[networks]]\nid = "cologne3"\n[[controllers]]\nid = "fixed-time"\n'
+    )
+    code, _, err = run_cli(capsys, "run", str(spec), "--dry-run")
+    assert_one_line_error(code, err, "workerz: unknown key (did you mean '[run] workers'?)")

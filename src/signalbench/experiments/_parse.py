@@ -52,6 +52,14 @@ _TIMING_KEYS = ("yellow_s", "all_red_s", "min_green_s", "max_green_s", "decision
 _NETWORK_KEYS = ("id", "path", "route_files", "begin_s", "end_s", "timing")
 _CONTROLLER_KEYS = ("id", "label", "params", "decision_interval_s", "train")
 
+#: Keys of the sub-tables, to suggest ``[run] workers`` for a top-level ``workerz``.
+_NESTED_KEYS: dict[str, tuple[str, ...]] = {
+    "sim": _SIM_KEYS,
+    "timing": _TIMING_KEYS,
+    "run": _RUN_KEYS,
+    "metrics": _METRICS_KEYS,
+}
+
 
 def bundled_specs() -> dict[str, Path]:
     """Return the ready-to-run specs shipped in ``experiments/``, by name."""
@@ -85,10 +93,26 @@ class _Errors:
     def add(self, where: str, message: str) -> None:
         self.items.append(f"{where}: {message}")
 
-    def unknown_keys(self, where: str, table: Mapping[str, Any], known: tuple[str, ...]) -> None:
+    def unknown_keys(
+        self,
+        where: str,
+        table: Mapping[str, Any],
+        known: tuple[str, ...],
+        *,
+        nested: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        """Report keys not in ``known``; ``nested`` (table -> keys) also suggests ``[table] key``."""
+        candidates = dict.fromkeys(known, "")
+        for table_name, keys in (nested or {}).items():
+            for k in keys:
+                candidates.setdefault(f"{table_name}.{k}", "")
         for key in table:
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1)
+                if not close and nested:
+                    by_leaf = {c.rpartition(".")[2]: c for c in candidates if "." in c}
+                    leaf = difflib.get_close_matches(key, list(by_leaf), n=1)
+                    close = [f"[{by_leaf[leaf[0]].replace('.', '] ')}"] if leaf else []
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 self.add(f"{where}{key}" if where else key, f"unknown key{hint}")
 
@@ -124,7 +148,7 @@ def spec_from_dict(
 ) -> ExperimentSpec:
     """Validate raw spec data and build an :class:`ExperimentSpec`; every error at once."""
     errors = _Errors(source)
-    errors.unknown_keys("", data, _TOP_KEYS)
+    errors.unknown_keys("", data, _TOP_KEYS, nested=_NESTED_KEYS)
 
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -266,6 +290,8 @@ def spec_from_dict(
             ref = canonical_network(ref)
             if not has_traffic_lights(scenario.net_file):
                 errors.add(where, f"{ref}: the network has no traffic light, nothing to control")
+            elif looks_like_path(ref) and scenario.route_files:
+                _check_demand_in_window(errors, where, scenario, duration)
             window = scenario.end_s - scenario.begin_s
             if duration is not None:
                 window = min(window, duration)
@@ -481,6 +507,21 @@ def _with_checkpoint_hash(params: dict[str, Any], base_dir: Path | None) -> dict
     if path.is_file() and "checkpoint_sha256" not in out:
         out["checkpoint_sha256"] = file_sha256(path)
     return out
+
+
+def _check_demand_in_window(errors: _Errors, where: str, scenario: Any, duration: float | None) -> None:
+    """Reject a path-given network whose vehicles all depart outside the window (it would run empty)."""
+    from signalbench.networks._demand_count import count_vehicles
+
+    end = scenario.end_s if duration is None else min(scenario.end_s, scenario.begin_s + duration)
+    count = count_vehicles(scenario.route_files, begin_s=scenario.begin_s, end_s=end)
+    if count.total and not count.in_window:
+        errors.add(
+            where,
+            f"no vehicle of its route files departs in the window {scenario.begin_s:g}-{end:g} s "
+            f"({count.total} in the files): set begin_s/end_s in the [[networks]] entry "
+            "(or --begin-s/--end-s)",
+        )
 
 
 def _controls_signals(controller_id: str) -> bool:

@@ -118,6 +118,7 @@ class _Group:
     version: str = ""
     rows: list[dict[str, Any]] = field(default_factory=list)
     demand_text: str = ""
+    pooled: int = 0  # trials sharing a controller and seed with another trial of the group
 
     @property
     def title(self) -> str:
@@ -145,6 +146,9 @@ def _summary_tables(
             demand_text=demand_text(float(demand), part),
         )
         done = ok[ok["trial_id"].isin(part["trial_id"])]
+        # The same controller and seed twice: runs with other settings (window, backend,
+        # timing, ...) are pooled into one mean; say so rather than average silently.
+        group.pooled = int(done.duplicated(["label", "seed"], keep=False).sum())
         base = done[done["label"] == baseline]
         for label in _ordered(part["label"], baseline):
             mine = done[done["label"] == label]
@@ -319,7 +323,15 @@ def write_report(
             "(" + "; ".join(f"`{f}`: {_ALL_METRICS[f][1]}" for f in options.flag_metrics) + ")."
         )
     for group in groups:
-        md += ["", f"## {group.title}", "", _markdown_table(group, options, baseline)]
+        md += ["", f"## {group.title}", ""]
+        if group.pooled:
+            md += [
+                f"**Warning:** {group.pooled} trials share a controller and seed with another trial "
+                "here: runs with different settings (window, backend, timing, ...) are pooled. Report "
+                "their experiment directories separately.",
+                "",
+            ]
+        md.append(_markdown_table(group, options, baseline))
     if by_version:
         # Plots: one label per controller and SUMO version.
         new = {
