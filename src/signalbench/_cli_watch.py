@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -100,19 +101,15 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if ":" in label:
         label = label.rpartition(":")[2]
     model = load_network_model(scenario.net_file)
-    end_s = (
-        scenario.end_s if args.duration_s is None else min(scenario.end_s, scenario.begin_s + args.duration_s)
-    )
+    if args.duration_s is not None:
+        end = min(scenario.end_s, scenario.begin_s + args.duration_s)
+        scenario = dataclasses.replace(scenario, end_s=end)
 
     with tempfile.TemporaryDirectory(prefix="signalbench-watch-") as tmp:
         settings = Path(tmp) / "gui-settings.xml"
         settings.write_text(_settings_xml(args.delay_ms))
-        config = SimConfig(
-            net_file=scenario.net_file,
-            route_files=scenario.route_files,
-            additional_files=scenario.additional_files,
-            begin_s=scenario.begin_s,
-            end_s=end_s,
+        config = SimConfig.for_scenario(
+            scenario,
             seed=args.seed,
             gui=True,
             message_file=Path(tmp) / "sumo-messages.log",
