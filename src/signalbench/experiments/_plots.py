@@ -27,6 +27,32 @@ def _plt() -> Any:
     return plt
 
 
+_LINESTYLES = ("-", "--", "-.", ":")
+
+
+def _palette(labels: Any) -> dict[str, tuple[Any, str]]:
+    """Return a distinct (colour, line style) per label, fixed by the sorted set of all labels.
+
+    20 colours (tab20, dark shades first) before a line style repeats, so a dozen controllers
+    never share a colour, and a controller keeps its colour in every plot of a report.
+    """
+    plt = _plt()
+    cmap = plt.get_cmap("tab20")
+    order = [*range(0, 20, 2), *range(1, 20, 2)]
+    names = sorted({str(x) for x in labels})
+    return {
+        name: (cmap(order[i % 20]), _LINESTYLES[(i // 20) % len(_LINESTYLES)]) for i, name in enumerate(names)
+    }
+
+
+def _legend_outside(ax: Any, n: int) -> None:
+    """Legends of many entries go to the right of the axes, where they hide no data."""
+    if n > 5:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    else:
+        ax.legend(fontsize=8, loc="upper left")
+
+
 def _short(name: str, width: int = 24) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
@@ -39,7 +65,7 @@ def plot_by_controller(df: pd.DataFrame, metric: str, label: str, unit: str, pat
     cols = min(len(groups), 3)
     rows = math.ceil(len(groups) / cols)
     labels = sorted(set(ok["label"]))
-    colors = plt.get_cmap("tab10")
+    palette = _palette(labels)
     panel_w = max(4.2, 0.8 * len(labels) + 1.6)
     longest = max((len(_short(lab, 32)) for lab in labels), default=10)
     fig, axes = plt.subplots(
@@ -52,7 +78,7 @@ def plot_by_controller(df: pd.DataFrame, metric: str, label: str, unit: str, pat
             means.append(mean)
             halves.append(0.0 if math.isnan(half) else half)
         x = np.arange(len(labels))
-        ax.bar(x, means, yerr=halves, capsize=4, color=[colors(i % 10) for i in range(len(labels))])
+        ax.bar(x, means, yerr=halves, capsize=4, color=[palette[lab][0] for lab in labels])
         ax.set_xticks(x, [_short(lab, 32) for lab in labels], rotation=30, ha="right", fontsize=8)
         ax.set_title(f"{network}, {demand_text(demand, part)}", fontsize=10)
         ax.set_ylabel(f"{label} [{unit}]")
@@ -72,7 +98,8 @@ def plot_vs_demand(df: pd.DataFrame, metric: str, label: str, unit: str, path: P
     networks = sorted(set(ok["network"]))
     cols = min(len(networks), 3)
     rows = math.ceil(len(networks) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.8 * cols, 3.6 * rows), squeeze=False)
+    palette = _palette(ok["label"])
+    fig, axes = plt.subplots(rows, cols, figsize=(6.4 * cols, 3.6 * rows), squeeze=False)
     for ax, network in zip(axes.flat, networks, strict=False):
         part = ok[ok["network"] == network]
         for lab in sorted(set(part["label"])):
@@ -85,13 +112,15 @@ def plot_vs_demand(df: pd.DataFrame, metric: str, label: str, unit: str, path: P
                 yerr=[0.0 if math.isnan(s[1]) else s[1] for s in stats],
                 marker="o",
                 capsize=3,
+                color=palette[str(lab)][0],
+                linestyle=palette[str(lab)][1],
                 label=_short(str(lab), 32),
             )
         ax.set_title(str(network), fontsize=10)
         ax.set_xlabel("demand (x the network's own)")
         ax.set_ylabel(f"{label} [{unit}]")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        _legend_outside(ax, len(set(part["label"])))
     for ax in list(axes.flat)[len(networks) :]:
         ax.set_visible(False)
     fig.suptitle(f"Mean {label} vs demand (error bars: 95 % CI over seeds)")
@@ -106,7 +135,11 @@ def plot_queue_timeseries(
     """Queue (halting vehicles, all approaches) over time at chosen signals, mean over seeds."""
     plt = _plt()
     part = ts[(ts["network"] == network) & (ts["demand"] == demand)]
-    fig, axes = plt.subplots(len(tls_ids), 1, figsize=(8, 2.8 * len(tls_ids)), squeeze=False, sharex=True)
+    palette = _palette(part["label"])
+    wide = len(palette) > 5
+    fig, axes = plt.subplots(
+        len(tls_ids), 1, figsize=(10.5 if wide else 8, 2.8 * len(tls_ids)), squeeze=False, sharex=True
+    )
     begin = float(part["begin_s"].min())
     for ax, tls in zip(axes[:, 0], tls_ids, strict=True):
         mine = part[part["tls"] == tls]
@@ -117,11 +150,19 @@ def plot_queue_timeseries(
             starts = [float(b) for b, _ in curve.index]
             x = [*starts, float(curve.index[-1][1])]
             y = [*curve.values, curve.values[-1]]  # the last interval drawn to its end
-            ax.step([(t - begin) / 60.0 for t in x], y, where="post", label=_short(str(lab), 32))
+            color, style = palette[str(lab)]
+            ax.step(
+                [(t - begin) / 60.0 for t in x],
+                y,
+                where="post",
+                color=color,
+                linestyle=style,
+                label=_short(str(lab), 32),
+            )
         ax.set_title(f"{_short(tls, 50)}", fontsize=10)
         ax.set_ylabel("queue [veh]")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="upper left")
+        _legend_outside(ax, len(palette))
     axes[-1, 0].set_xlabel("time since begin of run [min]")
     fig.suptitle(
         f"{network}, {demand_text(demand, part)}: mean queue per interval (halting vehicles, mean over seeds)"
@@ -139,17 +180,26 @@ def plot_intersection_delay(inter: pd.DataFrame, network: str, demand: float, pa
     labels = sorted(set(part["label"]))
     means = means[labels]
     n = len(means.index)
-    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.35 * n * max(len(labels), 1) / 1.5 + 1.2)))
+    palette = _palette(labels)
+    fig, ax = plt.subplots(
+        figsize=(10.5 if len(labels) > 5 else 8, max(2.5, 0.35 * n * max(len(labels), 1) / 1.5 + 1.2))
+    )
     height = 0.8 / max(len(labels), 1)
     y = np.arange(n)
     for i, lab in enumerate(labels):
-        ax.barh(y + i * height, means[lab].values, height=height, label=_short(str(lab), 32))
+        ax.barh(
+            y + i * height,
+            means[lab].values,
+            height=height,
+            color=palette[str(lab)][0],
+            label=_short(str(lab), 32),
+        )
     ax.set_yticks(y + height * (len(labels) - 1) / 2, [_short(str(t), 30) for t in means.index], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("time loss on the incoming approaches [s/veh]")
     ax.set_title(f"{network}, {demand_text(demand, part)}: delay per signal (mean over seeds)", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend_outside(ax, len(labels))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
