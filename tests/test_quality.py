@@ -34,3 +34,17 @@ def test_mypy_strict():
     pytest.importorskip("mypy", reason="mypy not installed (pip install '.[test]')")
     result = _run(sys.executable, "-m", "mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_bundled_spec_travels_in_the_wheel():
+    """pyproject lists experiments/*.toml one by one (the RESCO report's PNGs stay out)."""
+    from signalbench._toml import load_toml
+
+    include = load_toml(ROOT / "pyproject.toml")["tool"]["hatch"]["build"]["targets"]["wheel"][
+        "force-include"
+    ]
+    specs = {f"experiments/{p.name}" for p in (ROOT / "experiments").glob("*.toml")}
+    assert specs <= set(include), (
+        f"add to [tool.hatch.build.targets.wheel.force-include]: {specs - set(include)}"
+    )
+    assert not any(k.startswith("experiments/resco/") or k == "experiments" for k in include)
