@@ -105,6 +105,7 @@ class Episode:
         self.done = False
         self._started = False
         self._with_vehicles = False
+        self._with_halting = False
         self._rows: dict[str, _Rows] = {}
         self._now = config.begin_s
         self._next_decision = config.begin_s + interval
@@ -159,6 +160,7 @@ class Episode:
             raise ControllerError(f"controller {self.name!r}: observed_lane_fields: {exc}") from exc
         backend.watch_lanes(list(lane_index), fields)
         self._with_vehicles = VEHICLES in fields
+        self._with_halting = "halting_count" in fields
         self._rows = {spec.id: _Rows.of(spec, lane_index) for spec in specs}
 
         now = backend.time_s()
@@ -233,9 +235,11 @@ class Episode:
                 self._now = now
                 readings = backend.read_lanes()
                 vehicles = backend.read_vehicles() if self._with_vehicles else ()
+                # Downstream queues sum halting counts: one NaN-free copy per decision, not per light.
+                halting = np.nan_to_num(readings[:, 1], nan=0.0) if self._with_halting else None
                 return {
                     spec.id: self._observe(
-                        spec, self.actuators[spec.id], readings, vehicles, self._rows[spec.id], now
+                        spec, self.actuators[spec.id], readings, halting, vehicles, self._rows[spec.id], now
                     )
                     for spec in self.model.intersections
                 }
@@ -253,12 +257,12 @@ class Episode:
         spec: IntersectionSpec,
         act: Actuator,
         readings: np.ndarray,
+        halting: np.ndarray | None,
         vehicles: tuple[LaneVehicles, ...],
         rows: _Rows,
         now: float,
     ) -> IntersectionObs:
         inc, out = readings[rows.incoming], readings[rows.outgoing]
-        halting = np.nan_to_num(readings[:, 1], nan=0.0) if not np.isnan(readings[:, 1]).all() else None
         down_halting = (
             np.array([halting[d].sum() for d in rows.downstream], dtype=np.float64)
             if halting is not None
