@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 import tempfile
@@ -101,9 +100,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if ":" in label:
         label = label.rpartition(":")[2]
     model = load_network_model(scenario.net_file)
-    if args.duration_s is not None:
-        end = min(scenario.end_s, scenario.begin_s + args.duration_s)
-        scenario = dataclasses.replace(scenario, end_s=end)
+    scenario = scenario.shortened(args.duration_s)
 
     with tempfile.TemporaryDirectory(prefix="signalbench-watch-") as tmp:
         settings = Path(tmp) / "gui-settings.xml"

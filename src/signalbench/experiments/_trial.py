@@ -301,11 +301,7 @@ def trial_scenario(spec: TrialSpec) -> Scenario:
         scenario = resolve_network(
             spec.network, route_files=spec.route_files, begin_s=spec.begin_s, end_s=spec.end_s
         )
-    if spec.duration_s is not None:
-        scenario = dataclasses.replace(
-            scenario, end_s=min(scenario.end_s, scenario.begin_s + spec.duration_s)
-        )
-    return scenario
+    return scenario.shortened(spec.duration_s)
 
 
 def trial_config(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import importlib.util
@@ -46,6 +47,12 @@ class Scenario:
     additional_files: tuple[Path, ...] = ()
     begin_s: float = 0.0
     end_s: float = 3600.0
+
+    def shortened(self, duration_s: float | None) -> Scenario:
+        """Return the scenario run only ``duration_s`` from its begin (itself for None)."""
+        if duration_s is None:
+            return self
+        return dataclasses.replace(self, end_s=min(self.end_s, self.begin_s + duration_s))
 
     def files(self) -> tuple[Path, ...]:
         """Every input file, for hashing and provenance."""

@@ -76,8 +76,7 @@ class SignalSim:
         if duration_s is not None:
             if not duration_s > 0:
                 raise SpecError(f"duration_s must be > 0 s, got {duration_s!r}")
-            end = min(self.scenario.end_s, self.scenario.begin_s + duration_s)
-            self.scenario = dataclasses.replace(self.scenario, end_s=end)
+            self.scenario = self.scenario.shortened(duration_s)
         model = load_network_model(self.scenario.net_file)
         if not model.intersections:
             detail = f" ({'; '.join(model.problems)})" if model.problems else ""

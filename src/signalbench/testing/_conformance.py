@@ -364,12 +364,8 @@ def check_controller(
                 for attempt in ("first", "second"):
                     folder = Path(tmp) / f"{len(runs)}-{attempt}"
                     folder.mkdir()
-                    config = SimConfig(
-                        net_file=scenario.net_file,
-                        route_files=scenario.route_files,
-                        additional_files=scenario.additional_files,
-                        begin_s=scenario.begin_s,
-                        end_s=min(scenario.end_s, scenario.begin_s + duration_s),
+                    config = SimConfig.for_scenario(
+                        scenario.shortened(duration_s),
                         seed=int(seed),
                         tripinfo_file=folder / "tripinfo.xml" if backend != "fake" else None,
                         statistics_file=folder / "statistics.xml" if backend != "fake" else None,
