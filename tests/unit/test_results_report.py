@@ -169,9 +169,14 @@ def test_report_over_two_sumo_versions_splits_tables(tmp_path):
     for version, root in (("1.9.2", tmp_path / "old"), ("1.28.0", tmp_path / "new")):
         store = ResultStore(root)
         for seed in (1, 2):
-            for label, delay in (("fixed", 40.0 + seed), ("adaptive", 30.0 + 2 * seed)):
+            runs = [("fixed", 40.0 + seed), ("adaptive", 30.0 + 2 * seed)]
+            if version == "1.28.0":
+                runs.append(("newer", 20.0))  # run on one release only
+            for label, delay in runs:
                 r = fake(label, seed, delay)
                 spec = dataclasses.replace(r.spec, sumo_binary=f"/sumo-{version}", backend="traci")
+                if label == "newer":
+                    spec = dataclasses.replace(spec, controller="greedy-v0")
                 store.put(
                     dataclasses.replace(r, spec=spec, trial_id=spec.trial_id, versions={"sumo": version})
                 )
@@ -181,5 +186,15 @@ def test_report_over_two_sumo_versions_splits_tables(tmp_path):
         md.index("## cologne1-v0, demand x 1, SUMO 1.9.2"),
         md.index("## cologne1-v0, demand x 1, SUMO 1.28.0"),
     )
-    assert old < new and "SUMO version(s): 1.28.0, 1.9.2" in md
-    assert md.count("| `fixed` | 2 | 41.5 ±") == 2  # each version compared within itself
+    assert old < new and "SUMO version(s): 1.9.2, 1.28.0" in md
+    assert md.count("\n| `fixed` | 2 | 41.5 ±") == 2  # each version compared within itself
+    # One table with both releases side by side, before the per-release tables.
+    side = md.index("## SUMO versions side by side")
+    assert side < old
+    assert "| scenario | controller | SUMO 1.9.2: seeds |" in md and "| SUMO 1.28.0: seeds |" in md
+    assert "| cologne1-v0, demand x 1 | `fixed` | 2 | 41.5 ± 6.4 | 41.5 | baseline | 0/2 | 2 | 41.5" in md
+    assert (
+        "| cologne1-v0, demand x 1 | `adaptive` | 2 | 33.0 ± 12.7 | 33.0 | -20.5 **significant** | 0/2 | 2 |"
+        in md
+    )
+    assert "| cologne1-v0, demand x 1 | `newer` | - | - | - | - | - | 2 | 20.0 ± 0.0 | 20.0 | -51.8" in md

@@ -175,10 +175,73 @@ def _summary_tables(
                     )
             group.rows.append(row)
         groups.append(group)
-    # Versions in numeric order (1.9.2 before 1.28.0).
-    return sorted(
-        groups, key=lambda g: (g.network, g.demand, [int(x) for x in g.version.split(".") if x.isdigit()])
-    )
+    return sorted(groups, key=lambda g: (g.network, g.demand, _version_key(g.version)))
+
+
+def _version_key(version: str) -> list[int]:
+    """Sort key putting SUMO releases in numeric order (1.9.2 before 1.28.0)."""
+    return [int(x) for x in version.split(".") if x.isdigit()]
+
+
+def _change_text(comp: Comparison | None, *, with_ci: bool = True) -> str:
+    if comp is None or comp.n_pairs == 0:
+        return "-"
+    text = f"{comp.change_pct:+.1f}"
+    if with_ci and not math.isnan(comp.ci_low_pct):
+        text += f" [{comp.ci_low_pct:+.1f}, {comp.ci_high_pct:+.1f}]"
+    return text + (" **significant**" if comp.significant else " n.s.")
+
+
+def _versions_table(groups: list[_Group], options: ReportOptions, baseline: str) -> list[str]:
+    """Tabulate the primary metric per scenario and controller, one column block per SUMO version."""
+    metric = options.metrics[0]
+    name, unit = _NICE.get(metric, metric), _ALL_METRICS[metric][0]
+    versions = sorted({g.version for g in groups}, key=_version_key)
+    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
+    scenarios: dict[str, None] = {}
+    for g in groups:
+        scenario = f"{g.network}, {g.demand_text or f'demand x {g.demand:g}'}"
+        scenarios[scenario] = None
+        for r in g.rows:
+            cells[(scenario, r["label"], g.version)] = r
+    head = ["scenario", "controller"]
+    for v in versions:
+        head += [
+            f"SUMO {v}: seeds",
+            f"{name} {unit} mean ± 95 % CI",
+            "median",
+            f"vs {baseline} %",
+        ]
+        head += list(options.flag_metrics[:1])
+    lines = [
+        "",
+        "## SUMO versions side by side",
+        "",
+        f"Mean {name} per scenario and controller under each SUMO release (the tables below give "
+        f"the other metrics, the confidence intervals of the changes and every flag). Changes versus "
+        f"`{baseline}` are paired over seeds within one release; `-`: not run on that release.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for scenario in scenarios:
+        labels = {lab for (s, lab, _) in cells if s == scenario}
+        for label in _ordered(sorted(labels), baseline):
+            out = [scenario, f"`{label}`"]
+            for v in versions:
+                row = cells.get((scenario, label, v))
+                if row is None or not row["seeds"]:
+                    out += ["-"] * (4 + len(options.flag_metrics[:1]))
+                    continue
+                m = row[metric]
+                ci = "" if math.isnan(m["ci95"]) else f" ± {_fmt(m['ci95'])}"
+                change = (
+                    "baseline" if label == baseline else _change_text(m.get("vs_baseline"), with_ci=False)
+                )
+                out += [str(row["seeds"]), f"{_fmt(m['mean'])}{ci}", _fmt(m["median"]), change]
+                out += [f"{row[f]}/{row['seeds']}" for f in options.flag_metrics[:1]]
+            lines.append("| " + " | ".join(out) + " |")
+    return lines
 
 
 def _ordered(labels: Any, baseline: str) -> list[str]:
@@ -201,17 +264,7 @@ def _markdown_table(group: _Group, options: ReportOptions, baseline: str) -> str
             m = row[metric]
             ci = "" if math.isnan(m["ci95"]) else f" ± {_fmt(m['ci95'])}"
             cells += [f"{_fmt(m['mean'])}{ci}", _fmt(m["median"])]
-            comp: Comparison | None = m.get("vs_baseline")
-            if row["label"] == baseline:
-                cells.append("baseline")
-            elif comp is None or comp.n_pairs == 0:
-                cells.append("-")
-            else:
-                text = f"{comp.change_pct:+.1f}"
-                if not math.isnan(comp.ci_low_pct):
-                    text += f" [{comp.ci_low_pct:+.1f}, {comp.ci_high_pct:+.1f}]"
-                text += " **significant**" if comp.significant else " n.s."
-                cells.append(text)
+            cells.append("baseline" if row["label"] == baseline else _change_text(m.get("vs_baseline")))
         cells += [str(row["failed"]), *(str(row[f]) for f in options.flag_metrics)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -314,7 +367,7 @@ def write_report(
         "interval of the paired differences (significant: the interval excludes 0). "
         "Metric definitions: docs/metrics.md."
     )
-    versions = sorted(set(ok["sumo_version"])) if len(ok) else []
+    versions = sorted(set(ok["sumo_version"]), key=_version_key) if len(ok) else []
     if versions:
         md.append(f"\nSUMO version(s): {', '.join(versions)}.")
     if options.flag_metrics:
@@ -322,6 +375,8 @@ def write_report(
             "\nColumns " + ", ".join(f"`{f}`" for f in options.flag_metrics) + ": runs with that flag "
             "(" + "; ".join(f"`{f}`: {_ALL_METRICS[f][1]}" for f in options.flag_metrics) + ")."
         )
+    if by_version:
+        md += _versions_table(groups, options, baseline)
     for group in groups:
         md += ["", f"## {group.title}", ""]
         if group.pooled:
