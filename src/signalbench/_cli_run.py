@@ -143,16 +143,33 @@ def _settings(args: argparse.Namespace, spec: ExperimentSpec) -> RunSettings:
     return dataclasses.replace(spec.run, **{k: v for k, v in given.items() if v is not None})
 
 
-def _dry_run(console: Console, spec: ExperimentSpec) -> int:
+def _dry_run(console: Console, spec: ExperimentSpec, out: Path) -> int:
     trials = spec.trials()
+    done_ids = ResultStore(out).completed_ids()
+    done = sum(1 for t in trials if t.trial_id in done_ids)
     table = Table(title=f"{spec.name}: {_n(len(trials), 'trial')} (dry run)", title_justify="left")
-    for col in ("trial id", "network", "demand", "controller", "label", "seed", "backend"):
+    for col in ("trial id", "network", "demand", "controller", "label", "seed", "backend", "status"):
         table.add_column(col)
     for t in trials:
+        status = "complete" if t.trial_id in done_ids else "to run"
         table.add_row(
-            t.trial_id, t.network, t.demand_label, t.controller, t.display_label, str(t.seed), t.backend
+            t.trial_id,
+            t.network,
+            t.demand_label,
+            t.controller,
+            t.display_label,
+            str(t.seed),
+            t.backend,
+            status,
         )
     console.print(table)
+    if done:
+        console.print(
+            f"{done} of {len(trials)} already complete in {out}: a run reuses them and runs "
+            f"{len(trials) - done}",
+            soft_wrap=True,
+            highlight=False,
+        )
     return 0
 
 
@@ -229,10 +246,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         keep_outputs=settings.keep_sumo_output,
         ray_address=settings.address,
     )
-    if args.dry_run:
-        return _dry_run(console, spec)
-    _check_sumo(errors, spec)
     out: Path = args.out or Path("runs") / spec.name
+    if args.dry_run:
+        return _dry_run(console, spec, out)
+    _check_sumo(errors, spec)
     trials = spec.trials()
     done_ids = ResultStore(out).completed_ids()
     resumed = sum(1 for t in trials if t.trial_id in done_ids)

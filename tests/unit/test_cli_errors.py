@@ -91,6 +91,20 @@ def test_dry_run_lists_trials_without_running(capsys, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_dry_run_says_which_trials_a_rerun_would_reuse(capsys, tmp_path):
+    from signalbench.experiments import ResultStore, TrialResult, load_spec
+
+    first = load_spec("quickstart").trials()[0]
+    store = ResultStore(tmp_path / "o")
+    store.put(
+        TrialResult(trial_id=first.trial_id, spec=first, state="complete", metrics={"mean_delay_s": 1.0})
+    )
+    code, out, _ = run_cli(capsys, "run", "quickstart", "--dry-run", "--out", str(tmp_path / "o"))
+    assert code == 0
+    assert f"1 of 6 already complete in {tmp_path / 'o'}: a run reuses them and runs 5" in out
+    assert out.count("to run") == 5 and out.count("complete") == 2  # 1 row + the line below
+
+
 def test_help_explains_itself(capsys):
     with pytest.raises(SystemExit) as info:
         main(["run", "--help"])
