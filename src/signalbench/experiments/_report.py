@@ -159,6 +159,8 @@ def _summary_tables(
             }
             for flag in options.flag_metrics:
                 row[flag] = int((mine[flag].fillna(0) > 0).sum()) if flag in mine else 0
+            stuck = mine["vehicles_stuck"].astype(float) if "vehicles_stuck" in mine else None
+            row["stuck_median"] = float(stuck.median()) if stuck is not None and len(stuck) else math.nan
             for metric in options.metrics:
                 vals = mine[metric].astype(float)
                 mean, half = mean_ci95(list(vals))
@@ -212,7 +214,7 @@ def _versions_table(groups: list[_Group], options: ReportOptions, baseline: str)
             "median",
             f"vs {baseline} %",
         ]
-        head += list(options.flag_metrics[:1])
+        head += [*options.flag_metrics[:1], "stuck veh median"]
     lines = [
         "",
         "## SUMO versions side by side",
@@ -231,7 +233,7 @@ def _versions_table(groups: list[_Group], options: ReportOptions, baseline: str)
             for v in versions:
                 row = cells.get((scenario, label, v))
                 if row is None or not row["seeds"]:
-                    out += ["-"] * (4 + len(options.flag_metrics[:1]))
+                    out += ["-"] * (5 + len(options.flag_metrics[:1]))
                     continue
                 m = row[metric]
                 ci = "" if math.isnan(m["ci95"]) else f" ± {_fmt(m['ci95'])}"
@@ -240,6 +242,7 @@ def _versions_table(groups: list[_Group], options: ReportOptions, baseline: str)
                 )
                 out += [str(row["seeds"]), f"{_fmt(m['mean'])}{ci}", _fmt(m["median"]), change]
                 out += [f"{row[f]}/{row['seeds']}" for f in options.flag_metrics[:1]]
+                out.append(_fmt(row["stuck_median"], 0))
             lines.append("| " + " | ".join(out) + " |")
     return lines
 
@@ -256,7 +259,7 @@ def _markdown_table(group: _Group, options: ReportOptions, baseline: str) -> str
         unit = _ALL_METRICS[metric][0]
         name = _NICE.get(metric, metric)
         head += [f"{name} {unit} mean ± 95 % CI", "median", f"vs {baseline} % [95 % CI]"]
-    head += ["failed", *options.flag_metrics]
+    head += ["failed", *options.flag_metrics, "stuck veh median"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in group.rows:
         cells = [f"`{row['label']}`", str(row["seeds"])]
@@ -265,7 +268,11 @@ def _markdown_table(group: _Group, options: ReportOptions, baseline: str) -> str
             ci = "" if math.isnan(m["ci95"]) else f" ± {_fmt(m['ci95'])}"
             cells += [f"{_fmt(m['mean'])}{ci}", _fmt(m["median"])]
             cells.append("baseline" if row["label"] == baseline else _change_text(m.get("vs_baseline")))
-        cells += [str(row["failed"]), *(str(row[f]) for f in options.flag_metrics)]
+        cells += [
+            str(row["failed"]),
+            *(str(row[f]) for f in options.flag_metrics),
+            _fmt(row["stuck_median"], 0),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -373,7 +380,9 @@ def write_report(
     if options.flag_metrics:
         md.append(
             "\nColumns " + ", ".join(f"`{f}`" for f in options.flag_metrics) + ": runs with that flag "
-            "(" + "; ".join(f"`{f}`: {_ALL_METRICS[f][1]}" for f in options.flag_metrics) + ")."
+            "(" + "; ".join(f"`{f}`: {_ALL_METRICS[f][1]}" for f in options.flag_metrics) + "). "
+            f"`stuck veh median`: the median over seeds of `vehicles_stuck` ({_ALL_METRICS['vehicles_stuck'][1]}), "
+            "which tells a few vehicles held for minutes from a network that locked up."
         )
     if by_version:
         md += _versions_table(groups, options, baseline)

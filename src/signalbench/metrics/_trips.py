@@ -51,7 +51,10 @@ TRIP_METRICS: dict[str, tuple[str, str]] = {
         "s/veh",
         "mean delay over inserted and unserved vehicles; an unserved one counts its wait to enter",
     ),
-    "vehicles_stuck": ("veh", "unfinished vehicles with waitingTime >= 300 s: a gridlock symptom"),
+    "vehicles_stuck": (
+        "veh",
+        "unfinished vehicles that stood still >= 300 s in total (tripinfo waitingTime): a gridlock symptom",
+    ),
     "gridlocked": ("0/1", "1 when vehicles_stuck > 0"),
     "flagged": ("0/1", "1 when the run had teleports or collisions (its delays understate congestion)"),
 }
