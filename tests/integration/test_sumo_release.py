@@ -112,3 +112,17 @@ def test_traci_client_drives_a_1_9_2_server(tmp_path):
         assert veh.sum() > 0 and np.all(halt <= veh) and np.all((occ >= 0) & (occ <= 1))
         assert np.all(speed >= 0)
     assert "sumo Version 1.9.2" in (tmp_path / "trips.xml").read_text()[:300]
+
+
+def test_program_controller_measures_its_demand_with_the_trial_s_sumo(tmp_path, monkeypatch):
+    # cologne1's routes are not all listed in its route files, so webster runs a demand pre-run:
+    # on the SUMO the trial names, and the demand cache says which one.
+    monkeypatch.setenv("SIGNALBENCH_CACHE", str(tmp_path / "cache"))
+    spec = TrialSpec(
+        network="cologne1-v0", controller="webster-v0", seed=1, duration_s=120, sumo_version=RELEASE
+    )
+    r = run_trial(spec, tmp_path / "out")
+    assert r.state == "complete", r.error
+    cached = sorted(p.name for p in (tmp_path / "cache" / "demand").iterdir())
+    assert len(cached) == 1 and cached[0].endswith(f"-{RELEASE}.json"), cached
+    assert r.control["programs"] and r.versions["sumo"] == RELEASE

@@ -168,6 +168,17 @@ class ProgramWriter(Protocol):
     """
 
     def write_programs(
-        self, model: NetworkModel, scenario: Scenario, path: Path, *, scale: float, seed: int
+        self,
+        model: NetworkModel,
+        scenario: Scenario,
+        path: Path,
+        *,
+        scale: float,
+        seed: int,
+        sumo_binary: Path | None = None,
     ) -> Mapping[str, Any]:
-        """Write ``<tlLogic>`` programs to ``path``; return a JSON-ready description per light."""
+        """Write ``<tlLogic>`` programs to ``path``; return a JSON-ready description per light.
+
+        ``sumo_binary`` is the SUMO the trial runs (None: the bundled one); a writer that runs
+        SUMO itself (e.g. a demand pre-run) should run that one.
+        """

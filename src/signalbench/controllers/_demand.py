@@ -36,11 +36,14 @@ def cache_dir() -> Path:
     return Path(base) / "demand"
 
 
-def edge_pair_flows(scenario: Scenario, *, scale: float, seed: int) -> dict[tuple[str, str], float]:
+def edge_pair_flows(
+    scenario: Scenario, *, scale: float, seed: int, sumo_binary: Path | None = None
+) -> dict[tuple[str, str], float]:
     """Vehicles per hour driving each (edge, next edge) pair in the scenario's window [veh/h].
 
     Counts every vehicle that departed in the window (finished or not) once per consecutive
-    edge pair of the last route it drove, divided by the window length.
+    edge pair of the last route it drove, divided by the window length. A pre-run, when the
+    route files do not give every route, runs ``sumo_binary`` (None: the bundled SUMO).
     """
     key = "-".join(
         [
@@ -50,7 +53,7 @@ def edge_pair_flows(scenario: Scenario, *, scale: float, seed: int) -> dict[tupl
             f"{scenario.end_s:g}",
             f"{scale:g}",
             str(seed),
-            sumo_version().replace(" ", "_"),
+            sumo_version(sumo_binary).replace(" ", "_"),
         ]
     )
     cached = cache_dir() / f"{key}.json"
@@ -61,7 +64,7 @@ def edge_pair_flows(scenario: Scenario, *, scale: float, seed: int) -> dict[tupl
     counts = (
         {pair: n * scale for pair, n in parsed.items()}
         if parsed is not None
-        else dict(_measure(scenario, scale=scale, seed=seed))
+        else dict(_measure(scenario, scale=scale, seed=seed, sumo_binary=sumo_binary))
     )
     hours = (scenario.end_s - scenario.begin_s) / 3600.0
     flows = {pair: n / hours for pair, n in counts.items()}
@@ -72,7 +75,9 @@ def edge_pair_flows(scenario: Scenario, *, scale: float, seed: int) -> dict[tupl
     return flows
 
 
-def _measure(scenario: Scenario, *, scale: float, seed: int) -> Counter[tuple[str, str]]:
+def _measure(
+    scenario: Scenario, *, scale: float, seed: int, sumo_binary: Path | None
+) -> Counter[tuple[str, str]]:
     with tempfile.TemporaryDirectory(prefix="signalbench-demand-") as tmp:
         routes = Path(tmp) / "vehroutes.xml"
         config = SimConfig.for_scenario(
@@ -80,6 +85,7 @@ def _measure(scenario: Scenario, *, scale: float, seed: int) -> Counter[tuple[st
             seed=seed,
             scale=scale,
             message_file=Path(tmp) / "messages.log",
+            sumo_binary=sumo_binary,
             extra_args=(
                 "--vehroute-output", str(routes),
                 "--vehroute-output.last-route", "true",

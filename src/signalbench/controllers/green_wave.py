@@ -207,10 +207,19 @@ class GreenWave:
         return plans, links, cycle
 
     def write_programs(
-        self, model: NetworkModel, scenario: Scenario, path: Path, *, scale: float, seed: int
+        self,
+        model: NetworkModel,
+        scenario: Scenario,
+        path: Path,
+        *,
+        scale: float,
+        seed: int,
+        sumo_binary: Path | None = None,
     ) -> dict[str, Any]:
         """Measure the demand, compute the coordinated plans and write them to ``path``."""
-        plans, links, _ = self.plans(model, edge_pair_flows(scenario, scale=scale, seed=seed))
+        plans, links, _ = self.plans(
+            model, edge_pair_flows(scenario, scale=scale, seed=seed, sumo_binary=sumo_binary)
+        )
         write_programs_file([p.program for p in plans.values()], path)
         out: dict[str, Any] = {tls: plan.describe() for tls, plan in plans.items()}
         for link in links:

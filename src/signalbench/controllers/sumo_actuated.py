@@ -94,7 +94,14 @@ class _SumoProgramController:
         ]
 
     def write_programs(
-        self, model: NetworkModel, scenario: Scenario, path: Path, *, scale: float, seed: int
+        self,
+        model: NetworkModel,
+        scenario: Scenario,
+        path: Path,
+        *,
+        scale: float,
+        seed: int,
+        sumo_binary: Path | None = None,
     ) -> dict[str, Any]:
         """Write the programs to ``path`` (the demand is not needed)."""
         programs = self.programs(model)

@@ -138,9 +138,16 @@ class Webster:
         return [webster_plan(spec, pair_flow_veh_h, self.params) for spec in model.intersections]
 
     def write_programs(
-        self, model: NetworkModel, scenario: Scenario, path: Path, *, scale: float, seed: int
+        self,
+        model: NetworkModel,
+        scenario: Scenario,
+        path: Path,
+        *,
+        scale: float,
+        seed: int,
+        sumo_binary: Path | None = None,
     ) -> dict[str, Any]:
         """Measure the demand, compute the plans and write them to ``path``."""
-        plans = self.plans(model, edge_pair_flows(scenario, scale=scale, seed=seed))
+        plans = self.plans(model, edge_pair_flows(scenario, scale=scale, seed=seed, sumo_binary=sumo_binary))
         write_programs_file([p.program for p in plans], path)
         return {p.program.tls_id: p.describe() for p in plans}

@@ -381,7 +381,8 @@ def write_report(
         md.append(
             "\nColumns " + ", ".join(f"`{f}`" for f in options.flag_metrics) + ": runs with that flag "
             "(" + "; ".join(f"`{f}`: {_ALL_METRICS[f][1]}" for f in options.flag_metrics) + "). "
-            f"`stuck veh median`: the median over seeds of `vehicles_stuck` ({_ALL_METRICS['vehicles_stuck'][1]}), "
+            "`stuck veh median`: the median over seeds of `vehicles_stuck` "
+            f"({_ALL_METRICS['vehicles_stuck'][1]}), "
             "which tells a few vehicles held for minutes from a network that locked up."
         )
     if by_version:

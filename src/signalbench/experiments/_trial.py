@@ -366,7 +366,12 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             programs = {
                 "programs": dict(
                     controller.write_programs(
-                        model, scenario, programs_file, scale=spec.scale, seed=spec.seed
+                        model,
+                        scenario,
+                        programs_file,
+                        scale=spec.scale,
+                        seed=spec.seed,
+                        sumo_binary=binary,
                     )
                 ),
                 "uncontrolled": list(model.problems),
