@@ -354,6 +354,12 @@ def write_report(
     if len(roots) > 1 and len(ts):
         ts = ts.drop_duplicates(["trial_id", "tls", "approach", "begin_s"])
         inter = inter.drop_duplicates(["trial_id", "tls"])
+    # Trials that finished while the report was reading (an experiment still running): their
+    # tables may be read without their record; leave them to the next report.
+    if len(ts):
+        ts = ts[ts["trial_id"].isin(df["trial_id"])]
+    if len(inter):
+        inter = inter[inter["trial_id"].isin(df["trial_id"])]
     out = Path(out_dir) if out_dir is not None else roots[0] / "report"
     out.mkdir(parents=True, exist_ok=True)
     labels = list(dict.fromkeys(df["label"]))
