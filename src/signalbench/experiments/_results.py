@@ -112,30 +112,38 @@ def read_results(directory: Path | str) -> pd.DataFrame:
 
 
 def _read_table(directory: Path | str, table: str) -> pd.DataFrame:
+    import numpy as np
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     store = _store(directory)
-    frames = []
+    tables = []
+    keys: dict[str, list[Any]] = {
+        k: [] for k in ("trial_id", "network", "demand", "flow_veh_h", "label", "seed")
+    }
     for r in store.results():
         path = store.table_path(r.trial_id, table)
         if r.state != "complete" or not path.is_file():
             continue
-        frame = pd.read_parquet(path)
-        for key, value in reversed(
-            (
-                ("trial_id", r.trial_id),
-                ("network", r.spec.network),
-                ("demand", demand_level(r.spec)),
-                ("flow_veh_h", math.nan if r.spec.flow_veh_h is None else r.spec.flow_veh_h),
-                ("label", r.spec.display_label),
-                ("seed", r.spec.seed),
-            )
-        ):
-            frame.insert(0, key, value)
-        frames.append(frame)
-    if not frames:
+        # pyarrow directly: an order of magnitude faster than pd.read_parquet per small file.
+        tables.append(pq.ParquetFile(path).read(use_threads=False))
+        keys["trial_id"].append(r.trial_id)
+        keys["network"].append(r.spec.network)
+        keys["demand"].append(demand_level(r.spec))
+        keys["flow_veh_h"].append(math.nan if r.spec.flow_veh_h is None else r.spec.flow_veh_h)
+        keys["label"].append(r.spec.display_label)
+        keys["seed"].append(r.spec.seed)
+    if not tables:
         return pd.DataFrame()
-    return pd.concat(frames, ignore_index=True)
+    frame = pa.concat_tables(tables, promote_options="default").to_pandas()
+    counts = [t.num_rows for t in tables]
+    for position, (key, values) in enumerate(keys.items()):
+        frame.insert(position, key, np.repeat(np.asarray(values, dtype=object), counts))
+    for key in ("demand", "flow_veh_h"):
+        frame[key] = frame[key].astype(float)
+    frame["seed"] = frame["seed"].astype(int)
+    return frame
 
 
 def read_intersections(directory: Path | str) -> pd.DataFrame:
