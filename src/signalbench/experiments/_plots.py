@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from signalbench.experiments._results import demand_text
+from signalbench.experiments._results import demand_text, sumo_version_key
 from signalbench.experiments._summary import mean_ci95
 
 if TYPE_CHECKING:
@@ -57,36 +57,99 @@ def _short(name: str, width: int = 24) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
-def plot_by_controller(df: pd.DataFrame, metric: str, label: str, unit: str, path: Path) -> None:
-    """One panel per network x demand: each controller's mean with its 95 % CI over seeds."""
+def plot_by_controller(
+    df: pd.DataFrame, metric: str, label: str, unit: str, path: Path, *, by_version: bool = False
+) -> None:
+    """One panel per network x demand: each controller's mean with its 95 % CI over seeds.
+
+    Every seed's value is drawn as a dot and the median as a black bar, so that the heavy tails
+    of gridlock episodes show. With ``by_version`` (trials of several SUMO releases), each
+    controller gets one bar per release side by side: the same colour, older releases hatched
+    and lighter.
+    """
     plt = _plt()
+    from matplotlib.patches import Patch
+
     ok = df[df["state"] == "complete"]
     groups = list(ok.groupby(["network", "demand"], sort=False))
-    cols = min(len(groups), 3)
-    rows = math.ceil(len(groups) / cols)
     labels = sorted(set(ok["label"]))
     palette = _palette(labels)
-    panel_w = max(4.2, 0.8 * len(labels) + 1.6)
+    versions: list[str | None] = (
+        [*sorted({str(v) for v in ok["sumo_version"]}, key=sumo_version_key)] if by_version else [None]
+    )
+    per_label = len(versions)
+    panel_w = max(4.2, (0.45 * per_label + 0.35) * len(labels) + 1.2)
+    cols = min(len(groups), 3 if panel_w <= 9 else 2)
+    rows = math.ceil(len(groups) / cols)
     longest = max((len(_short(lab, 32)) for lab in labels), default=10)
     fig, axes = plt.subplots(
         rows, cols, figsize=(max(panel_w * cols, 6.5), (3.0 + 0.07 * longest) * rows), squeeze=False
     )
+    width = 0.8 / per_label
+    rng = np.random.default_rng(0)  # jitter of the seed dots, the same in every report
     for ax, ((network, demand), part) in zip(axes.flat, groups, strict=False):
-        means, halves = [], []
-        for lab in labels:
-            mean, half = mean_ci95(list(part[part["label"] == lab][metric].astype(float)))
-            means.append(mean)
-            halves.append(0.0 if math.isnan(half) else half)
         x = np.arange(len(labels))
-        ax.bar(x, means, yerr=halves, capsize=4, color=[palette[lab][0] for lab in labels])
+        tops, dots = [1.0], []
+        for j, version in enumerate(versions):
+            mine = part if version is None else part[part["sumo_version"] == version]
+            newest = j == per_label - 1
+            pos = x + (j - (per_label - 1) / 2) * width
+            for k, lab in enumerate(labels):
+                vals = mine[mine["label"] == lab][metric].astype(float).dropna().to_numpy()
+                if not len(vals):
+                    continue
+                mean, half = mean_ci95(list(vals))
+                half = 0.0 if math.isnan(half) else half
+                tops.append(mean + half)
+                dots.extend(vals)
+                ax.bar(
+                    pos[k],
+                    mean,
+                    width=width * 0.92,
+                    yerr=[[min(half, max(mean, 0.0))], [half]],  # never below 0
+                    capsize=3,
+                    color=palette[lab][0],
+                    alpha=1.0 if newest else 0.45,
+                    hatch=None if newest else "//",
+                    edgecolor="white" if newest else palette[lab][0],
+                    linewidth=0.0 if newest else 0.8,
+                    error_kw={"elinewidth": 1.0},
+                )
+                jitter = rng.uniform(-0.28, 0.28, len(vals)) * width
+                ax.scatter(pos[k] + jitter, vals, s=5, color="black", alpha=0.45, linewidths=0, zorder=3)
+                ax.hlines(float(np.median(vals)), pos[k] - 0.38 * width, pos[k] + 0.38 * width,
+                          colors="black", linewidth=1.6, zorder=4)  # fmt: skip
         ax.set_xticks(x, [_short(lab, 32) for lab in labels], rotation=30, ha="right", fontsize=8)
         ax.set_title(f"{network}, {demand_text(demand, part)}", fontsize=10)
         ax.set_ylabel(f"{label} [{unit}]")
+        # Gridlocked seeds can be ten times the rest: keep the bars readable and say how many
+        # dots lie above the axis.
+        top = 1.12 * max(max(tops), float(np.percentile(dots, 95)) if dots else 0.0)
+        ax.set_ylim(0, top)
+        above = sum(1 for v in dots if v > top)
+        if above:
+            ax.text(0.99, 0.98, f"{above} seed values above the axis", transform=ax.transAxes,
+                    ha="right", va="top", fontsize=7, color="dimgrey")  # fmt: skip
         ax.grid(axis="y", alpha=0.3)
     for ax in list(axes.flat)[len(groups) :]:
         ax.set_visible(False)
-    fig.suptitle(f"Mean {label} by controller (error bars: 95 % CI over seeds)", fontsize=11)
-    fig.tight_layout()
+    fig.suptitle(
+        f"Mean {label} by controller (bars: mean, error bars: 95 % CI over seeds; "
+        "dots: seeds; black line: median)",
+        fontsize=11,
+    )
+    fig.tight_layout(rect=(0, 0, 1, 0.97) if by_version else (0, 0, 1, 1))
+    if by_version:
+        handles = [
+            Patch(
+                facecolor="grey",
+                alpha=1.0 if j == per_label - 1 else 0.45,
+                hatch=None if j == per_label - 1 else "//",
+                label=f"SUMO {v}",
+            )
+            for j, v in enumerate(versions)
+        ]
+        fig.legend(handles=handles, loc="upper right", ncols=per_label, fontsize=9, frameon=False)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from signalbench.errors import SignalbenchError
-from signalbench.experiments._results import demand_text, read_intersections, read_results, read_timeseries
+from signalbench.experiments._results import (
+    demand_text,
+    read_intersections,
+    read_results,
+    read_timeseries,
+    sumo_version_key,
+)
 from signalbench.experiments._store import atomic_write_text
 from signalbench.experiments._summary import mean_ci95
 from signalbench.metrics import EMISSION_METRICS, TRIP_METRICS
@@ -177,12 +183,7 @@ def _summary_tables(
                     )
             group.rows.append(row)
         groups.append(group)
-    return sorted(groups, key=lambda g: (g.network, g.demand, _version_key(g.version)))
-
-
-def _version_key(version: str) -> list[int]:
-    """Sort key putting SUMO releases in numeric order (1.9.2 before 1.28.0)."""
-    return [int(x) for x in version.split(".") if x.isdigit()]
+    return sorted(groups, key=lambda g: (g.network, g.demand, sumo_version_key(g.version)))
 
 
 def _change_text(comp: Comparison | None, *, with_ci: bool = True) -> str:
@@ -198,7 +199,7 @@ def _versions_table(groups: list[_Group], options: ReportOptions, baseline: str)
     """Tabulate the primary metric per scenario and controller, one column block per SUMO version."""
     metric = options.metrics[0]
     name, unit = _NICE.get(metric, metric), _ALL_METRICS[metric][0]
-    versions = sorted({g.version for g in groups}, key=_version_key)
+    versions = sorted({g.version for g in groups}, key=sumo_version_key)
     cells: dict[tuple[str, str, str], dict[str, Any]] = {}
     scenarios: dict[str, None] = {}
     for g in groups:
@@ -380,7 +381,7 @@ def write_report(
         "interval of the paired differences (significant: the interval excludes 0). "
         "Metric definitions: docs/metrics.md."
     )
-    versions = sorted(set(ok["sumo_version"]), key=_version_key) if len(ok) else []
+    versions = sorted(set(ok["sumo_version"]), key=sumo_version_key) if len(ok) else []
     if versions:
         md.append(f"\nSUMO version(s): {', '.join(versions)}.")
     if options.flag_metrics:
@@ -403,6 +404,7 @@ def write_report(
                 "",
             ]
         md.append(_markdown_table(group, options, baseline))
+    plain = df  # labels without the SUMO version, for the by-controller plot
     if by_version:
         # Plots: one label per controller and SUMO version.
         new = {
@@ -419,7 +421,7 @@ def write_report(
     images: list[tuple[str, str]] = []
     if len(ok):
         name = "by_controller.png"
-        plot_by_controller(df, primary, nice, unit, out / name)
+        plot_by_controller(plain, primary, nice, unit, out / name, by_version=by_version)
         images.append((name, f"Mean {nice} by controller"))
         if ok.groupby("network")["demand"].nunique().max() > 1:
             name = "vs_demand.png"

@@ -111,6 +111,11 @@ def read_results(directory: Path | str) -> pd.DataFrame:
     return pd.DataFrame(result_rows(store.results()))
 
 
+def sumo_version_key(version: str) -> list[int]:
+    """Sort key putting SUMO releases in numeric order (1.9.2 before 1.28.0)."""
+    return [int(x) for x in str(version).split(".") if x.isdigit()]
+
+
 def _read_table(directory: Path | str, table: str) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
