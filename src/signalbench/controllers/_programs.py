@@ -13,13 +13,21 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from signalbench.networks import IntersectionSpec
 from signalbench.signals import all_red_state, loses_green, yellow_state
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from signalbench.controllers._api import IntersectionObs
+    from signalbench.networks import NetworkModel
+    from signalbench.signals import PhaseRequest
+
 __all__ = [
     "PROGRAM_ID",
+    "ProgramController",
     "ProgramPhase",
     "SignalProgram",
     "build_cycle",
@@ -34,6 +42,25 @@ __all__ = [
 
 #: programID of every program signalbench installs (the network's own keep theirs).
 PROGRAM_ID = "signalbench"
+
+
+class ProgramController:
+    """Base of the controllers that install SUMO programs instead of deciding in Python.
+
+    Network-level, ``controls_signals = False``: the harness calls the subclass's
+    ``write_programs`` (the ``ProgramWriter`` protocol) before the trial and runs plain SUMO.
+    """
+
+    scope: ClassVar[str] = "network"
+    controls_signals: ClassVar[bool] = False
+    decision_interval_s: float = 5.0
+
+    def reset(self, network: NetworkModel, rng: np.random.Generator) -> None:
+        """Nothing to do: SUMO runs the installed programs."""
+
+    def act(self, obs: Mapping[str, IntersectionObs]) -> dict[str, PhaseRequest]:
+        """Never asked: the harness does not control these signals."""
+        return {}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,11 +15,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
-
-from signalbench.controllers._api import IntersectionObs, PhaseRequest
 from signalbench.controllers._demand import edge_pair_flows
-from signalbench.controllers._programs import check_number, primary_phases, write_programs_file
+from signalbench.controllers._programs import (
+    ProgramController,
+    check_number,
+    primary_phases,
+    write_programs_file,
+)
 from signalbench.controllers.webster import WebsterParams, WebsterPlan, webster_plan
 from signalbench.errors import ControllerError
 from signalbench.networks import NetworkModel, Scenario
@@ -129,7 +131,7 @@ def coordinated_links(model: NetworkModel, flows: Mapping[tuple[str, str], float
     return accepted
 
 
-class GreenWave:
+class GreenWave(ProgramController):
     """Network-level coordinated fixed time: common cycle, Webster splits, progression offsets.
 
     Applies to networks with signals linked directly by straight roads (arterial4x4, grid4x4,
@@ -137,20 +139,10 @@ class GreenWave:
     which on a network of isolated signals is Webster with a common cycle.
     """
 
-    scope: ClassVar[str] = "network"
-    controls_signals: ClassVar[bool] = False
     Params: ClassVar[type[GreenWaveParams]] = GreenWaveParams
-    decision_interval_s: float = 5.0
 
     def __init__(self, params: GreenWaveParams | None = None) -> None:
         self.params = params if params is not None else GreenWaveParams()
-
-    def reset(self, network: NetworkModel, rng: np.random.Generator) -> None:
-        """Nothing to do: SUMO runs the installed programs."""
-
-    def act(self, obs: Mapping[str, IntersectionObs]) -> dict[str, PhaseRequest]:
-        """Never asked: the harness does not control these signals."""
-        return {}
 
     def plans(
         self, model: NetworkModel, flows: Mapping[tuple[str, str], float]

@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
-
-from signalbench.controllers._api import IntersectionObs, PhaseRequest
-from signalbench.controllers._programs import ProgramPhase, SignalProgram, check_number, write_programs_file
+from signalbench.controllers._programs import (
+    ProgramController,
+    ProgramPhase,
+    SignalProgram,
+    check_number,
+    write_programs_file,
+)
 from signalbench.networks import IntersectionSpec, NetworkModel, Scenario, is_green_state
 
 __all__ = ["SumoActuated", "SumoActuatedParams", "actuated_program"]
@@ -66,18 +69,8 @@ def actuated_program(
     return SignalProgram(tls_id=spec.id, kind=kind, phases=tuple(phases), params=dict(params))
 
 
-class _SumoProgramController:
-    scope: ClassVar[str] = "network"
-    controls_signals: ClassVar[bool] = False
-    decision_interval_s: float = 5.0
+class _SumoProgramController(ProgramController):
     kind: ClassVar[str] = "actuated"
-
-    def reset(self, network: NetworkModel, rng: np.random.Generator) -> None:
-        """Nothing to do: SUMO runs the installed programs."""
-
-    def act(self, obs: Mapping[str, IntersectionObs]) -> dict[str, PhaseRequest]:
-        """Never asked: the harness does not control these signals."""
-        return {}
 
     def _sumo_params(self) -> dict[str, str]:  # pragma: no cover - overridden
         raise NotImplementedError

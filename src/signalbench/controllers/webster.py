@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
-
-from signalbench.controllers._api import IntersectionObs, PhaseRequest
 from signalbench.controllers._demand import edge_pair_flows
 from signalbench.controllers._programs import (
+    ProgramController,
     SignalProgram,
     build_cycle,
     check_number,
@@ -113,23 +111,13 @@ def webster_plan(
     )
 
 
-class Webster:
+class Webster(ProgramController):
     """Fixed-time plans from Webster's formulas and the trial's measured turning flows."""
 
-    scope: ClassVar[str] = "network"
-    controls_signals: ClassVar[bool] = False
     Params: ClassVar[type[WebsterParams]] = WebsterParams
-    decision_interval_s: float = 5.0
 
     def __init__(self, params: WebsterParams | None = None) -> None:
         self.params = params if params is not None else WebsterParams()
-
-    def reset(self, network: NetworkModel, rng: np.random.Generator) -> None:
-        """Nothing to do: SUMO runs the installed programs."""
-
-    def act(self, obs: Mapping[str, IntersectionObs]) -> dict[str, PhaseRequest]:
-        """Never asked: the harness does not control these signals."""
-        return {}
 
     def plans(
         self, model: NetworkModel, pair_flow_veh_h: Mapping[tuple[str, str], float]
