@@ -28,7 +28,7 @@ from signalbench.experiments import (
 )
 from signalbench.experiments._launchers import prestart
 from signalbench.experiments._spec import needs_socket
-from signalbench.networks import looks_like_path
+from signalbench.networks import looks_like_path, parse_generator_ref
 from signalbench.sim import normalize_version, resolve_sumo
 
 __all__ = ["cmd_run", "make_console"]
@@ -54,23 +54,30 @@ def make_console() -> Console:
     return console if console.is_terminal else Console(width=160)
 
 
+def _adhoc_network(ref: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Return the spec entry of one ``--network``: a generator line, a path or a catalog id."""
+    generated = parse_generator_ref(ref)
+    if generated is not None:
+        if args.route_files or args.begin_s is not None or args.end_s is not None:
+            raise SpecError(f"--network {ref}: a generated network brings its own demand and window")
+        return generated
+    return {
+        ("path" if looks_like_path(ref) else "id"): ref,
+        **({"route_files": args.route_files} if args.route_files else {}),
+        **({"begin_s": args.begin_s} if args.begin_s is not None else {}),
+        **({"end_s": args.end_s} if args.end_s is not None else {}),
+    }
+
+
 def _adhoc_spec(args: argparse.Namespace) -> ExperimentSpec:
     if not args.network:
         raise SpecError("give a SPEC, or --network with at least one --controller (see --help)")
     if not args.controller:
         raise SpecError("ad-hoc runs need at least one --controller (e.g. --controller max-pressure)")
     data: dict[str, Any] = {
-        "name": "adhoc-" + "-".join(Path(n).name.split(".")[0] for n in args.network),
+        "name": "adhoc-" + "-".join(Path(n.split(":")[0]).name.split(".")[0] for n in args.network),
         "seeds": 3 if args.seeds is None else args.seeds,
-        "networks": [
-            {
-                ("path" if looks_like_path(n) else "id"): n,
-                **({"route_files": args.route_files} if args.route_files else {}),
-                **({"begin_s": args.begin_s} if args.begin_s is not None else {}),
-                **({"end_s": args.end_s} if args.end_s is not None else {}),
-            }
-            for n in args.network
-        ],
+        "networks": [_adhoc_network(n, args) for n in args.network],
         "controllers": [{"id": c} for c in args.controller],
     }
     if args.backend:  # else libsumo, or traci for a SUMO release libsumo cannot run

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from signalbench._toml import toml_value
 from signalbench.errors import SignalbenchError, SpecError
 
 __all__ = ["WatchError", "cmd_new_controller", "cmd_watch", "describe", "has_display", "parse_params"]
@@ -30,21 +31,13 @@ def has_display(env: Mapping[str, str] | None = None) -> bool:
 
 def parse_params(items: Sequence[str]) -> dict[str, Any]:
     """Parse ``k=v`` items; values are TOML literals (``2``, ``1.5``, ``true``, ``"x"``), else strings."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-
     params: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key:
             raise SpecError(f"--param {item!r}: expected NAME=VALUE, e.g. --param switch_margin_veh=3")
-        try:
-            params[key] = tomllib.loads(f"v = {raw.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            params[key] = raw.strip()
+        params[key] = toml_value(raw)
     return params
 
 

@@ -13,7 +13,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["load_toml"]
+__all__ = ["load_toml", "toml_value"]
 
 
 def load_toml(path: Path) -> dict[str, Any]:
@@ -26,3 +26,15 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise SpecError(f"file not found: {path}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: invalid TOML: {exc}") from exc
+
+
+def toml_value(raw: str) -> Any:
+    """Read one value written on a command line.
+
+    A TOML literal (``2``, ``1.5``, ``true``, ``"x"``, ``[300, 600]``) gives its value; anything
+    else is the text itself as a string (``peak``).
+    """
+    try:
+        return tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw.strip()

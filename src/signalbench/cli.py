@@ -67,8 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("spec", nargs="?", help="spec file (.toml) or bundled spec name, e.g. quickstart")
     what = run.add_argument_group("ad-hoc experiment (instead of SPEC)")
     what.add_argument(
-        "--network", action="append", default=[], metavar="ID|PATH",
-        help="catalog id or .sumocfg/.net.xml path (repeatable)",
+        "--network", action="append", default=[], metavar="ID|PATH|GEN",
+        help="catalog id, .sumocfg/.net.xml path, or a generated network such as "
+        "grid:rows=2,cols=3,flow_veh_h=[300,600] (repeatable)",
     )  # fmt: skip
     what.add_argument(
         "--route-files", action="append", default=[], metavar="PATH",

@@ -17,6 +17,7 @@ from signalbench.networks._generate import (
     generate_demand,
     generate_network,
     generated_scenario,
+    parse_generator_ref,
     recipe_from_dict,
 )
 from signalbench.networks._lint import lint_model
@@ -225,3 +226,54 @@ def test_report_names_flow_levels():
     assert demand_text(600.0, pd.DataFrame({"flow_veh_h": [600.0]})) == "600 veh/h"
     assert demand_text(1.5, pd.DataFrame({"flow_veh_h": [float("nan")]})) == "demand x 1.5"
     assert demand_text(1.5) == "demand x 1.5"
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [
+        ("grid:rows=2,cols=3,flow_veh_h=600", {"generator": "grid", "rows": 2, "cols": 3, "flow_veh_h": 600}),
+        (
+            "arterial:signals=3, flow_veh_h=[300, 600], profile=peak",
+            {"generator": "arterial", "signals": 3, "flow_veh_h": [300, 600], "profile": "peak"},
+        ),
+        ("intersection", {"generator": "intersection"}),
+        ("grid4x4-v0", None),
+        ("nets/grid.net.xml", None),
+    ],
+)
+def test_generator_written_on_one_line(text, entry):
+    assert parse_generator_ref(text) == entry
+
+
+def test_generated_network_on_the_command_line(tmp_path, capsys, monkeypatch):
+    from signalbench.cli import main
+
+    monkeypatch.setenv("SIGNALBENCH_CACHE", str(tmp_path / "cache"))
+    argv = ["run", "--network", "intersection:flow_veh_h=[200,400]", "--controller", "max-pressure",
+            "--seeds", "1", "--duration-s", "120", "--out", str(tmp_path / "o")]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "intersection" in out and "200 veh/h" in out and "400 veh/h" in out
+    assert main(["run", "--network", "grid:rows=2,cols", "--controller", "fixed-time"]) == 2
+    assert "expected grid:key=value" in capsys.readouterr().err
+    assert main(["run", "--network", "grid:flow_veh_h=300", "--route-files", "x.rou.xml",
+                 "--controller", "fixed-time"]) == 2  # fmt: skip
+    assert "brings its own demand" in capsys.readouterr().err
+
+
+def test_rl_environment_on_a_generated_network(tmp_path):
+    from signalbench.rl import SignalEnv
+
+    scenario = generated_scenario(
+        {"generator": "intersection"}, flow_veh_h=500, seed=1, cache=tmp_path / "cache"
+    )
+    env = SignalEnv(scenario, duration_s=120, decision_interval_s=10)
+    try:
+        obs, _ = env.reset(seed=1)
+        assert env.observation_space.contains(obs)
+        for _ in range(5):
+            env.step(0)
+    finally:
+        env.close()
+    with pytest.raises(SpecError, match="brings its own demand"):
+        SignalEnv(scenario, route_files=["x.rou.xml"])

@@ -8,7 +8,13 @@ from signalbench.networks._catalog import (
     looks_like_path,
     resolve_network,
 )
-from signalbench.networks._generate import GENERATORS, FlowRecipe, NetRecipe, generated_scenario
+from signalbench.networks._generate import (
+    GENERATORS,
+    FlowRecipe,
+    NetRecipe,
+    generated_scenario,
+    parse_generator_ref,
+)
 from signalbench.networks._model import (
     GreenPhase,
     IntersectionSpec,
@@ -38,5 +44,6 @@ __all__ = [
     "is_green_state",
     "load_network_model",
     "looks_like_path",
+    "parse_generator_ref",
     "resolve_network",
 ]

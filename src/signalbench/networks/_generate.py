@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from signalbench._toml import toml_value
 from signalbench.errors import NetworkError
 from signalbench.networks._catalog import Scenario
 from signalbench.networks._flows import PROFILES, FlowRecipe, atomic_write, generate_demand
@@ -34,6 +35,7 @@ __all__ = [
     "generate_demand",
     "generate_network",
     "generated_scenario",
+    "parse_generator_ref",
     "recipe_from_dict",
 ]
 
@@ -178,6 +180,41 @@ _NET_KEYS = frozenset(f.name for f in dataclasses.fields(NetRecipe)) - {"kind"}
 _FLOW_KEYS = frozenset(f.name for f in dataclasses.fields(FlowRecipe)) - {"flow_veh_h"}
 #: Keys a generated-network entry of an experiment spec may carry besides ``generator``.
 RECIPE_KEYS: frozenset[str] = _NET_KEYS | _FLOW_KEYS | {"seed"}
+
+
+def parse_generator_ref(text: str) -> dict[str, Any] | None:
+    """Parse a generated network written on one line: ``KIND:key=value,key=value,...``.
+
+    ``grid:rows=2,cols=3,flow_veh_h=600`` gives the spec entry ``{"generator": "grid", "rows": 2,
+    "cols": 3, "flow_veh_h": 600}``. Values are TOML values (``[300, 600]`` lists the demand
+    levels; a bare word such as ``profile=peak`` is a string). Returns None when ``text`` does not
+    start with a generator kind (a catalog id or a path).
+
+    Raises:
+        NetworkError: a part is not ``key=value``.
+
+    """
+    kind, _, rest = text.partition(":")
+    if kind not in GENERATORS:
+        return None
+    entry: dict[str, Any] = {"generator": kind}
+    depth, part, parts = 0, "", []
+    for ch in rest:  # split on commas outside [...]
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(part)
+            part = ""
+        else:
+            part += ch
+    parts.append(part)
+    for item in (p.strip() for p in parts):
+        if not item:
+            continue
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise NetworkError(f"{text}: expected {kind}:key=value,..., got {item!r}")
+        entry[key.strip()] = toml_value(value)
+    return entry
 
 
 def recipe_from_dict(data: Mapping[str, Any], flow_veh_h: float) -> tuple[NetRecipe, FlowRecipe, int | None]:

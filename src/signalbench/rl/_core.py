@@ -14,7 +14,7 @@ from signalbench.controllers import IntersectionObs, PhaseRequest
 from signalbench.errors import NetworkError, SimulationError, SpecError
 from signalbench.experiments._episode import Episode
 from signalbench.metrics import read_trip_metrics
-from signalbench.networks import IntersectionSpec, NetworkModel, load_network_model, resolve_network
+from signalbench.networks import IntersectionSpec, NetworkModel, Scenario, load_network_model, resolve_network
 from signalbench.rl._components import ObservationFn, RewardFn, make_observation, make_reward
 from signalbench.signals import SignalTiming
 from signalbench.sim import SimConfig, make_backend
@@ -44,7 +44,8 @@ class SignalSim:
     """A catalog (or user) network run decision by decision, with components per intersection.
 
     Args:
-        network: catalog id or path (as in experiment specs).
+        network: catalog id or path (as in experiment specs), or a :class:`Scenario`, e.g. a
+            generated network from :func:`signalbench.networks.generated_scenario`.
         intersections: ids of the lights to control (default: every controllable light);
             the others keep their own programs.
         observation: observation component or its name.
@@ -60,7 +61,7 @@ class SignalSim:
 
     def __init__(
         self,
-        network: str,
+        network: str | Scenario,
         *,
         intersections: Sequence[str] | None = None,
         observation: str | ObservationFn = "queue-density",
@@ -72,7 +73,13 @@ class SignalSim:
         route_files: Sequence[str] = (),
         backend: str = "libsumo",
     ) -> None:
-        self.scenario = resolve_network(network, route_files=tuple(route_files))
+        if isinstance(network, Scenario):
+            if route_files:
+                raise SpecError(f"network {network.id!r}: a Scenario brings its own demand; drop route_files")
+            self.scenario = network
+            network = network.id
+        else:
+            self.scenario = resolve_network(network, route_files=tuple(route_files))
         if duration_s is not None:
             if not duration_s > 0:
                 raise SpecError(f"duration_s must be > 0 s, got {duration_s!r}")

@@ -12,6 +12,7 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from signalbench.errors import SpecError
+from signalbench.networks import Scenario
 from signalbench.rl._components import ObservationFn, RewardFn
 from signalbench.rl._core import SignalSim
 from signalbench.signals import SignalTiming
@@ -32,7 +33,8 @@ class SignalEnv(gymnasium.Env[np.ndarray, np.int64]):
     of the network keep their own programs. ``reset(seed=...)`` is SUMO's ``--seed``.
 
     Args:
-        network: catalog id or path.
+        network: catalog id or path, or a :class:`~signalbench.networks.Scenario` (e.g. a
+            generated network).
         intersection: the light to control; may be omitted when the network has only one.
         observation, reward, timing, decision_interval_s, duration_s, scale, route_files,
         backend: as for :class:`signalbench.rl.SignalSim`.
@@ -43,7 +45,7 @@ class SignalEnv(gymnasium.Env[np.ndarray, np.int64]):
 
     def __init__(
         self,
-        network: str,
+        network: str | Scenario,
         *,
         intersection: str | None = None,
         observation: str | ObservationFn = "queue-density",
@@ -69,7 +71,7 @@ class SignalEnv(gymnasium.Env[np.ndarray, np.int64]):
             probe = SignalSim(network, **common)
             if len(probe.ids) != 1:
                 raise SpecError(
-                    f"network {network!r} has {len(probe.ids)} controllable lights; choose one with "
+                    f"network {probe.network!r} has {len(probe.ids)} controllable lights; choose one with "
                     f"intersection= ({', '.join(probe.ids[:5])}{', ...' if len(probe.ids) > 5 else ''}) "
                     "or use SignalParallelEnv for all of them"
                 )
@@ -112,7 +114,7 @@ class SignalParallelEnv(ParallelEnv[str, np.ndarray, int]):  # type: ignore[misc
 
     metadata: dict[str, Any] = {"render_modes": [], "name": "signalbench_parallel_v0"}
 
-    def __init__(self, network: str, **kwargs: Any) -> None:
+    def __init__(self, network: str | Scenario, **kwargs: Any) -> None:
         self.sim = SignalSim(network, **kwargs)
         self.possible_agents = list(self.sim.ids)
         self.agents: list[str] = []
