@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> float:
     done = False
     while not done:
         action, _ = model.predict(obs, deterministic=True)
-        obs, reward, terminated, truncated, info = env.step(action)
+        obs, _reward, terminated, truncated, info = env.step(action)
         done = terminated or truncated
     env.close()
     delay = float(info["metrics"]["mean_delay_s"])

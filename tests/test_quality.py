@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = ["src", "tests", "controllers", "benchmarks"]
+TARGETS = ["src", "tests", "controllers", "benchmarks", "examples", "experiments"]
 
 
 def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
