@@ -200,3 +200,12 @@ def test_gzipped_network_passes_the_preflight(tmp_path):
     assert len(report.model.intersections) == 1
     # Cologne demand lives in 25200-28800 s: the lint says so instead of a run with no vehicles
     assert [f.code for f in report.findings] == ["no-vehicles-in-window"] and not report.ok
+
+
+def test_short_incoming_lanes_are_noted():
+
+    model = load_network_model(catalog()["ingolstadt21-v0"].scenario().net_file)
+    notes = [f for f in lint_model(model) if f.code == "short-approach"]
+    assert len(notes) == 17 and all(f.severity == "note" for f in notes)
+    mine = next(f for f in notes if f.where == "1863241632")
+    assert mine.message.startswith("5 incoming lane(s) shorter than 15 m: 170018165#0_1 (9.8 m)")

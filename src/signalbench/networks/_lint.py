@@ -67,6 +67,10 @@ class LintReport:
         return sum(1 for f in self.findings if f.severity == severity)
 
 
+#: Incoming lanes shorter than this hold at most two queued cars (7.5 m each with the gap).
+SHORT_LANE_M = 15.0
+
+
 def lint_model(model: NetworkModel) -> list[Finding]:
     """Check the signal programs and movements of a network model."""
     out: list[Finding] = []
@@ -143,6 +147,18 @@ def lint_model(model: NetworkModel) -> list[Finding]:
                 spec.id,
                 "single-green-phase",
                 "only one green phase: a controller has no choice to make",
+            )
+        short = [ln for ln in spec.incoming_lanes if ln.length_m < SHORT_LANE_M]
+        if short:
+            names = ", ".join(f"{ln.id} ({ln.length_m:.1f} m)" for ln in short[:3])
+            more = f" and {len(short) - 3} more" if len(short) > 3 else ""
+            add(
+                "note",
+                spec.id,
+                "short-approach",
+                f"{len(short)} incoming lane(s) shorter than {SHORT_LANE_M:g} m: {names}{more}; "
+                "controllers that count vehicles on incoming lanes see at most two there, "
+                "the queue behind stands on the upstream lane",
             )
     for lane_id, owners in sorted(lane_owners.items()):
         if len(owners) > 1:
