@@ -195,3 +195,46 @@ def test_sumo_warnings_are_kept_out_of_the_terminal_and_in_the_record(tmp_path, 
     assert any("gneJ210" in w for w in r.sumo_warnings["first"])  # the network's unsafe phase
     out, err = capfd.readouterr()
     assert "Warning" not in out + err
+
+
+@pytest.mark.parametrize("backend_name", ["libsumo", "traci"])
+def test_detection_along_the_approach_sees_past_short_lanes(backend_name):
+    # 1863241632 on ingolstadt21 is fed through a 7.1 m lane; with observed_upstream_m the
+    # vehicles on the lanes before it (up to 200 m) join that lane's list, distances measured
+    # to its stop line.
+    from signalbench.controllers import BaseController, PerIntersection, PhaseRequest
+
+    sc = catalog()["ingolstadt21-v0"].scenario()
+    model = load_network_model(sc.net_file)
+    lane = next(ln for ln in model["1863241632"].incoming_lanes if ln.id == "-170018165#1_1")
+    assert lane.length_m < 8 and dict(lane.upstream_lanes)["-170018165#3_1"] == pytest.approx(102.8, abs=0.1)
+    seen: dict[float, list[float]] = {}
+
+    def probe(upstream_m):
+        class Probe(BaseController):
+            observed_lane_fields = ("vehicles",)
+            observed_upstream_m = upstream_m
+
+            def act(self, obs):
+                if obs.spec.id == "1863241632":
+                    k = [ln.id for ln in obs.spec.incoming_lanes].index(lane.id)
+                    seen.setdefault(upstream_m, []).extend(obs.in_lane_vehicles[k].dist_m)
+                return PhaseRequest.hold()
+
+        return PerIntersection(Probe, name="probe")
+
+    for upstream_m in (0.0, 200.0):
+        cfg = SimConfig(
+            net_file=sc.net_file,
+            route_files=sc.route_files,
+            begin_s=sc.begin_s,
+            end_s=sc.begin_s + 300,
+            seed=1,
+        )
+        Episode(
+            backend=make_backend(backend_name), config=cfg, model=model, controller=probe(upstream_m),
+            timing=SignalTiming(), decision_interval_s=5.0,
+        ).run()  # fmt: skip
+    assert max(seen[0.0], default=0.0) <= lane.length_m + 0.5  # the lane alone
+    beyond = [d for d in seen[200.0] if d > lane.length_m + 0.5]
+    assert beyond and max(beyond) < 300.0  # the approach, measured to the same stop line

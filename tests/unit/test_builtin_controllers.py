@@ -217,6 +217,25 @@ def test_tracker_stopped_vehicle_beyond_range_is_forgotten():
     assert list(q) == [0] and list(tr.approaching[0]) == [1]
 
 
+def test_joined_lanes_measure_every_vehicle_to_the_first_lane_s_stop_line():
+    lane = veh(stopped("a", 1.0), stopped("b", 6.0))  # a 7 m lane before the stop line
+    feeder = veh(stopped("c", 2.0), moving("d", 40.0))  # the lane before it, ending 7 m back
+    joined = LaneVehicles.joined([(lane, 0.0), (feeder, 7.0)])
+    assert joined.ids == ("a", "b", "c", "d") and list(joined.dist_m) == [1.0, 6.0, 9.0, 47.0]
+    assert joined.within(10.0) == 3 and list(joined.speed_m_s) == [0.0, 0.0, 0.0, 8.0]
+    assert LaneVehicles.joined([(lane, 0.0)]) is lane
+
+
+def test_detection_along_the_approach_is_an_option():
+    assert MaxPressure().observed_upstream_m == 0.0
+    assert MaxPressure(MaxPressureParams(detection_m=150.0, upstream=True)).observed_upstream_m == 150.0
+    assert Greedy(GreedyParams(upstream=True)).observed_upstream_m == 50.0
+    with pytest.raises(ValueError, match="upstream = true needs detection_m"):
+        MaxPressureParams(upstream=True)
+    with pytest.raises(ValueError, match="upstream must be true or false"):
+        GreedyParams(upstream=1)  # type: ignore[arg-type]
+
+
 def test_tracker_stopped_memory_does_not_follow_a_vehicle_onto_another_lane():
     tr = QueueTracker(200.0, "stopped")
     q_in, q_out = tr.update([veh(stopped("a", 3))], [veh()])

@@ -133,6 +133,12 @@ class Controller(Protocol):
     of ``vehicle_count``, ``halting_count``, ``occupancy``, ``mean_speed_m_s`` (default: these
     four), plus ``vehicles`` for per-vehicle positions, speeds and waiting times (costlier).
     Fewer fields make each decision cheaper, above all with the traci backend.
+
+    Optional attribute ``observed_upstream_m`` (with ``vehicles``): each incoming lane's
+    vehicle list then also holds the vehicles on the lanes feeding it through unsignalised
+    junctions (``LaneSpec.upstream_lanes``) up to this distance from the stop line, their
+    ``dist_m`` measured to this lane's stop line: a detection zone along the approach rather
+    than on the last lane, which on SUMO networks may be a few metres long.
     """
 
     decision_interval_s: float

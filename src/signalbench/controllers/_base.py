@@ -33,6 +33,7 @@ class BaseController:
     decision_interval_s: float = 5.0
     controls_signals: ClassVar[bool] = True
     observed_lane_fields: tuple[str, ...] = LANE_FIELDS
+    observed_upstream_m: float = 0.0
 
     def __init__(self, params: Any = None) -> None:
         self.params = self.Params() if params is None else params
@@ -59,6 +60,7 @@ class PerIntersection:
         self.decision_interval_s = float(getattr(probe, "decision_interval_s", 5.0))
         self.controls_signals: bool = bool(getattr(probe, "controls_signals", True))
         self.observed_lane_fields = tuple(getattr(probe, "observed_lane_fields", LANE_FIELDS))
+        self.observed_upstream_m = float(getattr(probe, "observed_upstream_m", 0.0) or 0.0)
         self.controllers: dict[str, Controller] = {}
 
     def reset(self, network: NetworkModel, rng: np.random.Generator) -> None:

@@ -25,13 +25,18 @@ class GreedyParams:
 
     Attributes:
         detection_m: vehicles count within this distance of the stop line [m].
+        upstream: count also on the lanes feeding each incoming lane through unsignalised
+            junctions, within ``detection_m``: the detection zone follows the approach.
 
     """
 
     detection_m: float = 50.0
+    upstream: bool = False
 
     def __post_init__(self) -> None:
         check_number("detection_m", self.detection_m)
+        if not isinstance(self.upstream, bool):
+            raise ValueError(f"upstream must be true or false, got {self.upstream!r}")
 
 
 class Greedy(BaseController):
@@ -40,6 +45,10 @@ class Greedy(BaseController):
     Params = GreedyParams
     params: GreedyParams
     observed_lane_fields = ("vehicles",)
+
+    def __init__(self, params: GreedyParams | None = None) -> None:
+        super().__init__(params)
+        self.observed_upstream_m = self.params.detection_m if self.params.upstream else 0.0
 
     def reset(self, spec: IntersectionSpec, rng: np.random.Generator) -> None:
         """Precompute which lanes each phase serves."""

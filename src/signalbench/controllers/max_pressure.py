@@ -43,18 +43,26 @@ class MaxPressureParams:
         downstream: ``out-lane``: the queue on the movement's outgoing lane; ``signalised``:
             the queue on the next traffic light's incoming lanes that this movement feeds,
             and nothing when no controlled light follows; ``none``: no downstream term.
+        upstream: count within ``detection_m`` also on the lanes feeding each incoming lane
+            through unsignalised junctions (needs ``detection_m``): the detection zone
+            follows the approach instead of stopping where SUMO split the road.
 
     """
 
     detection_m: float | None = None
     queue: QueueRule = "halting"
     downstream: Downstream = "out-lane"
+    upstream: bool = False
 
     def __post_init__(self) -> None:
         if self.detection_m is not None:
             check_number("detection_m", self.detection_m)
         if self.queue not in QUEUE_RULES:
             raise ValueError(f"queue must be one of {', '.join(QUEUE_RULES)}, got {self.queue!r}")
+        if not isinstance(self.upstream, bool):
+            raise ValueError(f"upstream must be true or false, got {self.upstream!r}")
+        if self.upstream and self.detection_m is None:
+            raise ValueError("upstream = true needs detection_m (how far back along the approach)")
         if self.downstream not in _DOWNSTREAM:
             raise ValueError(f"downstream must be one of {', '.join(_DOWNSTREAM)}, got {self.downstream!r}")
 
@@ -73,6 +81,8 @@ class MaxPressure(BaseController):
     def __init__(self, params: MaxPressureParams | None = None) -> None:
         super().__init__(params)
         self.observed_lane_fields = ("vehicles",) if self.params.needs_vehicles else ("halting_count",)
+        if self.params.upstream and self.params.detection_m is not None:
+            self.observed_upstream_m = self.params.detection_m
         self._tracker = QueueTracker()
 
     def reset(self, spec: IntersectionSpec, rng: np.random.Generator) -> None:

@@ -107,6 +107,7 @@ class Episode:
         self._with_vehicles = False
         self._with_halting = False
         self._rows: dict[str, _Rows] = {}
+        self._upstream: dict[int, tuple[tuple[int, float], ...]] = {}  # lane row -> (row, offset_m)
         self._now = config.begin_s
         self._next_decision = config.begin_s + interval
 
@@ -158,6 +159,21 @@ class Episode:
             check_fields(fields)
         except ValueError as exc:
             raise ControllerError(f"controller {self.name!r}: observed_lane_fields: {exc}") from exc
+        # Lanes feeding the incoming lanes, for a controller whose detection follows the approach.
+        upstream_m = float(getattr(self.controller, "observed_upstream_m", 0.0) or 0.0)
+        feeders: dict[str, list[tuple[str, float]]] = {}
+        if upstream_m > 0 and VEHICLES in fields:
+            for spec in specs:
+                for lane in spec.incoming_lanes:
+                    near = [(u, off) for u, off in lane.upstream_lanes if off < upstream_m]
+                    if near:
+                        feeders[lane.id] = near
+                        for u, _ in near:
+                            lane_index.setdefault(u, len(lane_index))
+        self._upstream = {
+            lane_index[lane]: ((lane_index[lane], 0.0), *((lane_index[u], off) for u, off in near))
+            for lane, near in feeders.items()
+        }
         backend.watch_lanes(list(lane_index), fields)
         self._with_vehicles = VEHICLES in fields
         self._with_halting = "halting_count" in fields
@@ -235,6 +251,11 @@ class Episode:
                 self._now = now
                 readings = backend.read_lanes()
                 vehicles = backend.read_vehicles() if self._with_vehicles else ()
+                if self._upstream:  # each incoming lane with the vehicles on its feeders
+                    joined = list(vehicles)
+                    for row, parts in self._upstream.items():
+                        joined[row] = LaneVehicles.joined([(vehicles[i], off) for i, off in parts])
+                    vehicles = tuple(joined)
                 # Downstream queues sum halting counts: one NaN-free copy per decision, not per light.
                 halting = np.nan_to_num(readings[:, 1], nan=0.0) if self._with_halting else None
                 return {

@@ -46,6 +46,10 @@ class LaneSpec:
             reaches (straight on through unsignalised junctions, at most 1 km), or None.
         downstream_lanes: that light's incoming lanes on the edge this lane's traffic
             arrives on (the lane itself when it leads straight into the light).
+        upstream_lanes: for an incoming lane, the lanes that feed it through unsignalised
+            junctions, as ``(lane id, offset_m)``: a vehicle on such a lane is ``offset_m``
+            plus its distance to that lane's end away from this lane's stop line. They reach
+            back up to 300 m (:data:`UPSTREAM_MAX_M`) and stop at a traffic light.
 
     """
 
@@ -55,6 +59,7 @@ class LaneSpec:
     speed_limit_m_s: float
     downstream_signal: str | None = None
     downstream_lanes: tuple[str, ...] = ()
+    upstream_lanes: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,8 +245,51 @@ def _load_cached(path: Path, _mtime_ns: int, _size: int) -> NetworkModel:
         except _Unusable as exc:
             problems.append(f"traffic light {tls.getID()!r}: {exc}")
     return NetworkModel(
-        net_file=path, intersections=_link_downstream(net, intersections), problems=tuple(problems)
+        net_file=path,
+        intersections=_link_upstream(net, _link_downstream(net, intersections)),
+        problems=tuple(problems),
     )
+
+
+#: How far back the lanes feeding an incoming lane are followed [m].
+UPSTREAM_MAX_M = 300.0
+_UPSTREAM_MAX_HOPS = 12
+
+
+def _link_upstream(net: Any, intersections: tuple[IntersectionSpec, ...]) -> tuple[IntersectionSpec, ...]:
+    """Fill ``upstream_lanes`` of every incoming lane: feeders through unsignalised junctions."""
+
+    def feeders(lane_id: str, length_m: float, own: set[str]) -> tuple[tuple[str, float], ...]:
+        found: dict[str, float] = {}
+        frontier = [(net.getLane(lane_id), length_m)]
+        for _ in range(_UPSTREAM_MAX_HOPS):
+            nxt = []
+            for lane, offset in frontier:
+                if offset >= UPSTREAM_MAX_M:
+                    continue
+                for conn in lane.getIncomingConnections():
+                    if conn.getTLSID() != "":
+                        continue  # that feeder stops at a traffic light first
+                    up = conn.getFromLane()
+                    uid = up.getID()
+                    if uid == lane_id or uid in own or uid in found:
+                        continue
+                    found[uid] = offset
+                    nxt.append((up, offset + float(up.getLength())))
+            if not nxt:
+                break
+            frontier = nxt
+        return tuple(sorted(found.items(), key=lambda kv: (kv[1], kv[0])))
+
+    linked = []
+    for spec in intersections:
+        own = {ln.id for ln in spec.incoming_lanes}
+        incoming = tuple(
+            dataclasses.replace(ln, upstream_lanes=feeders(ln.id, ln.length_m, own))
+            for ln in spec.incoming_lanes
+        )
+        linked.append(dataclasses.replace(spec, incoming_lanes=incoming, _index={}))
+    return tuple(linked)
 
 
 _DOWNSTREAM_MAX_M = 1000.0

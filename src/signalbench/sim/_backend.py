@@ -81,9 +81,9 @@ class LaneVehicles:
     def build(
         cls,
         ids: Sequence[str],
-        dist_m: Sequence[float],
-        speed_m_s: Sequence[float],
-        waiting_s: Sequence[float],
+        dist_m: Sequence[float] | np.ndarray,
+        speed_m_s: Sequence[float] | np.ndarray,
+        waiting_s: Sequence[float] | np.ndarray,
     ) -> LaneVehicles:
         """Build from parallel sequences, sorted by distance to the lane's end."""
         dist = np.asarray(dist_m, dtype=np.float64)
@@ -93,6 +93,21 @@ class LaneVehicles:
             dist_m=_frozen(dist[order]),
             speed_m_s=_frozen(np.asarray(speed_m_s, dtype=np.float64)[order]),
             waiting_s=_frozen(np.asarray(waiting_s, dtype=np.float64)[order]),
+        )
+
+    @classmethod
+    def joined(cls, parts: Sequence[tuple[LaneVehicles, float]]) -> LaneVehicles:
+        """Join lanes into one approach: each part's distances shifted by its offset [m].
+
+        A vehicle on several parts (it cannot be, within one step) would be listed twice.
+        """
+        if len(parts) == 1 and parts[0][1] == 0.0:
+            return parts[0][0]
+        return cls.build(
+            [vid for lane, _ in parts for vid in lane.ids],
+            np.concatenate([lane.dist_m + offset for lane, offset in parts]),
+            np.concatenate([lane.speed_m_s for lane, _ in parts]),
+            np.concatenate([lane.waiting_s for lane, _ in parts]),
         )
 
     def __len__(self) -> int:
