@@ -58,3 +58,32 @@ def test_stale_temp_files_are_removed(tmp_path):
     (tmp_path / "trials" / ".abc.json.x.tmp").write_text("{half")
     assert store.remove_stale_temp_files() == 1
     assert [p.name for p in (tmp_path / "trials").iterdir()] == [f"{result(1).trial_id}.json"]
+
+
+def test_trials_run_seed_by_seed_so_a_partial_batch_is_balanced(tmp_path, monkeypatch):
+    import signalbench.experiments._runner as runner
+    from signalbench.experiments import TrialResult, spec_from_dict
+
+    order = []
+
+    def fake_launch(name, todo, options):
+        for t in todo:
+            order.append((t.network, t.controller, t.seed))
+            yield TrialResult(trial_id=t.trial_id, spec=t, state="complete", metrics={"mean_delay_s": 1.0})
+
+    monkeypatch.setattr(runner, "launch", fake_launch)
+    spec = spec_from_dict(
+        {
+            "name": "order",
+            "seeds": 3,
+            "networks": [{"id": "cologne1"}, {"id": "cologne3"}],
+            "controllers": [{"id": "fixed-time"}, {"id": "max-pressure"}],
+        }
+    )
+    results = runner.run_experiment(spec, tmp_path / "o", launcher="serial")
+    assert [seed for *_, seed in order] == [1] * 4 + [2] * 4 + [3] * 4
+    assert order[:4] == [
+        (n, c, 1) for n in ("cologne1-v0", "cologne3-v0") for c in ("fixed-time-v0", "max-pressure-v0")
+    ]
+    # The returned results keep the spec's order (network, controller, seed).
+    assert [r.spec.seed for r in results][:3] == [1, 2, 3]

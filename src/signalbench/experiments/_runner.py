@@ -32,11 +32,13 @@ def run_experiment(
 ) -> list[TrialResult]:
     """Run every trial of ``spec`` not already complete in ``out_dir``; return all results.
 
-    Each result is stored (atomically) as soon as its trial ends, so an interrupted batch
-    resumes where it stopped. Failed trials are run again up to ``retries`` times; the
-    record keeps the last attempt and its number. Learning controllers with a ``train``
-    recipe are trained first, once per network (``on_training`` hears of every episode); a
-    copy of each checkpoint goes to ``out_dir/checkpoints/``.
+    Trials run seed by seed (every cell's first seed, then every cell's second, ...),
+    and each result is stored (atomically) as soon as its trial ends, so an interrupted
+    batch resumes where it stopped and meanwhile has the same seeds in every cell. Failed
+    trials are run again up to ``retries`` times; the record keeps the last attempt and its
+    number. Learning controllers with a ``train`` recipe are trained first, once per network
+    (``on_training`` hears of every episode); a copy of each checkpoint goes to
+    ``out_dir/checkpoints/``.
     """
     options = options or LaunchOptions()
     store = ResultStore(out_dir)
@@ -47,7 +49,10 @@ def run_experiment(
     shared = provenance(experiment=spec.name, spec_text=spec_text)
     trials = spec.trials()
     done = store.completed_ids()
-    todo = [t for t in trials if t.trial_id not in done]
+    # Seed by seed: every cell's first seed before any cell's second, so a batch stopped
+    # half-way leaves the same seeds in every network x controller cell.
+    rank = {seed: k for k, seed in enumerate(spec.seeds)}
+    todo = sorted((t for t in trials if t.trial_id not in done), key=lambda t: rank.get(t.seed, len(rank)))
     _train_first(todo, out_dir, on_training)
     scratch = (
         out_dir / "sumo-output" if options.keep_outputs else Path(tempfile.mkdtemp(prefix="signalbench-"))
