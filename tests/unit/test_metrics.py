@@ -152,3 +152,22 @@ def test_emissions_only_when_written(tmp_path):
     # SUMO before 1.14 wrote fuel in ml: recognised by the CO2/fuel ratio and not reported.
     (tmp_path / "t.xml").write_text(text.replace('fuel_abs="96000"', 'fuel_abs="130"'))
     assert math.isnan(read_trip_metrics(tmp_path / "t.xml").as_dict()["mean_fuel_g"])
+
+
+def test_gridlocked_means_a_share_of_the_vehicles_stuck():
+    from signalbench.metrics import GRIDLOCK_SHARE, is_gridlocked
+
+    assert GRIDLOCK_SHARE == 0.05
+    assert is_gridlocked(0, 0) == 0 and is_gridlocked(0, 100) == 0
+    assert is_gridlocked(4, 100) == 0  # a few vehicles held for minutes at a saturated light
+    assert is_gridlocked(5, 100) == 1 and is_gridlocked(1, 10) == 1
+
+
+def test_records_from_before_the_share_rule_are_read_with_it(tmp_path):
+    from signalbench.experiments import ResultStore, TrialResult, TrialSpec, read_results
+
+    spec = TrialSpec(network="cologne1-v0", controller="fixed-time-v0", seed=1)
+    old = {"mean_delay_s": 40.0, "vehicles_total": 1000, "vehicles_stuck": 3, "gridlocked": 1}
+    ResultStore(tmp_path).put(TrialResult(trial_id=spec.trial_id, spec=spec, state="complete", metrics=old))
+    row = read_results(tmp_path).iloc[0]
+    assert row["vehicles_stuck"] == 3 and row["gridlocked"] == 0

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from signalbench.errors import SignalbenchError
 from signalbench.experiments._store import ResultStore
 from signalbench.experiments._trial import TrialResult, TrialSpec
-from signalbench.metrics import EMISSION_METRICS, TRIP_METRICS
+from signalbench.metrics import EMISSION_METRICS, TRIP_METRICS, is_gridlocked
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,6 +84,9 @@ def result_rows(results: list[TrialResult]) -> list[dict[str, Any]]:
         for name in (*TRIP_METRICS, *EMISSION_METRICS):
             value = r.metrics.get(name, math.nan)
             row[name] = math.nan if value is None else value
+        if r.state == "complete" and "vehicles_stuck" in r.metrics and "vehicles_total" in r.metrics:
+            # Derived: records written before the 5 % rule said 1 for any stuck vehicle.
+            row["gridlocked"] = is_gridlocked(r.metrics["vehicles_stuck"], r.metrics["vehicles_total"])
         for name in CONTROL_COLUMNS:
             row[name] = r.control.get(name, math.nan)
         row["sumo_version"] = r.versions.get("sumo", "")

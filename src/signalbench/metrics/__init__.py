@@ -11,9 +11,11 @@ from signalbench.metrics._intersections import (
 )
 from signalbench.metrics._trips import (
     EMISSION_METRICS,
+    GRIDLOCK_SHARE,
     STUCK_WAITING_S,
     TRIP_METRICS,
     TripMetrics,
+    is_gridlocked,
     read_statistics,
     read_trip_metrics,
 )
@@ -21,6 +23,7 @@ from signalbench.metrics._trips import (
 __all__ = [
     "APPROACH_COLUMNS",
     "EMISSION_METRICS",
+    "GRIDLOCK_SHARE",
     "INTERSECTION_COLUMNS",
     "SATURATION_FLOW_VEH_S",
     "STUCK_WAITING_S",
@@ -28,6 +31,7 @@ __all__ = [
     "TRIP_METRICS",
     "IntersectionTables",
     "TripMetrics",
+    "is_gridlocked",
     "read_intersection_tables",
     "read_statistics",
     "read_trip_metrics",
