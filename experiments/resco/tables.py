@@ -29,13 +29,13 @@ def version_key(v: str) -> list[int]:
     return [int(x) for x in v.split(".") if x.isdigit()]
 
 
-def cell(values: pd.Series, stuck: pd.Series, total: pd.Series) -> str:
-    """Mean ± 95 % CI, median, n, and the seeds with >= 5 % of their vehicles stuck."""
+def cell(values: pd.Series, gridlocked: pd.Series) -> str:
+    """Mean ± 95 % CI, median, n, and the gridlocked seeds (>= 5 % of the vehicles stuck)."""
     if not len(values):
         return "-"
     mean, half = mean_ci95(list(values))
-    locked = int(((stuck / total) >= 0.05).sum())
-    extra = f", {locked} locked up" if locked else ""
+    locked = int(gridlocked.fillna(0).sum())
+    extra = f", {locked} gridlocked" if locked else ""
     ci = f" ± {half:.1f}" if half == half else ""
     return f"{mean:.1f}{ci} (median {values.median():.1f}; n={len(values)}{extra})"
 
@@ -52,7 +52,7 @@ def main(dirs: list[str]) -> None:
         for b in BASELINES:
             for v in versions:
                 mine = df[(df["network"] == net) & (df["label"] == b) & (df["sumo_version"] == v)]
-                cells.append(cell(mine["mean_delay_s"], mine["vehicles_stuck"], mine["vehicles_total"]))
+                cells.append(cell(mine["mean_delay_s"], mine["gridlocked"]))
         print(f"| {net} | " + " | ".join(cells) + " |")
     print()
     labels = sorted(
