@@ -28,6 +28,12 @@ def pick_max(scores: np.ndarray, current: int) -> int:
     return int(np.argmax(scores))
 
 
+def check_flag(name: str, value: object) -> None:
+    """Raise ValueError unless ``value`` is a boolean (``1`` or ``"yes"`` are not)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+
+
 def check_number(name: str, value: object, *, allow_zero: bool = False) -> None:
     """Raise ValueError unless ``value`` is a finite number > 0 (>= 0 with ``allow_zero``).
 

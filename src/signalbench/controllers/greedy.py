@@ -13,7 +13,7 @@ import numpy as np
 
 from signalbench.controllers._api import IntersectionObs, PhaseRequest
 from signalbench.controllers._base import BaseController
-from signalbench.controllers._phases import check_number, phase_lanes, pick_max
+from signalbench.controllers._phases import check_flag, check_number, phase_lanes, pick_max
 from signalbench.networks import IntersectionSpec
 
 __all__ = ["Greedy", "GreedyParams"]
@@ -35,8 +35,7 @@ class GreedyParams:
 
     def __post_init__(self) -> None:
         check_number("detection_m", self.detection_m)
-        if not isinstance(self.upstream, bool):
-            raise ValueError(f"upstream must be true or false, got {self.upstream!r}")
+        check_flag("upstream", self.upstream)
 
 
 class Greedy(BaseController):

@@ -22,7 +22,7 @@ import numpy as np
 from signalbench.controllers._api import IntersectionObs, PhaseRequest
 from signalbench.controllers._base import BaseController
 from signalbench.controllers._detection import QUEUE_RULES, QueueRule, QueueTracker
-from signalbench.controllers._phases import check_number
+from signalbench.controllers._phases import check_flag, check_number
 from signalbench.networks import IntersectionSpec
 
 __all__ = ["MaxPressure", "MaxPressureParams"]
@@ -59,8 +59,7 @@ class MaxPressureParams:
             check_number("detection_m", self.detection_m)
         if self.queue not in QUEUE_RULES:
             raise ValueError(f"queue must be one of {', '.join(QUEUE_RULES)}, got {self.queue!r}")
-        if not isinstance(self.upstream, bool):
-            raise ValueError(f"upstream must be true or false, got {self.upstream!r}")
+        check_flag("upstream", self.upstream)
         if self.upstream and self.detection_m is None:
             raise ValueError("upstream = true needs detection_m (how far back along the approach)")
         if self.downstream not in _DOWNSTREAM:
