@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from signalbench.controllers._demand import edge_pair_flows
 from signalbench.networks import IntersectionSpec
 from signalbench.signals import all_red_state, loses_green, yellow_state
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from signalbench.controllers._api import IntersectionObs
-    from signalbench.networks import NetworkModel
+    from signalbench.networks import NetworkModel, Scenario
     from signalbench.signals import PhaseRequest
 
 __all__ = [
@@ -47,13 +48,41 @@ PROGRAM_ID = "signalbench"
 class ProgramController:
     """Base of the controllers that install SUMO programs instead of deciding in Python.
 
-    Network-level, ``controls_signals = False``: the harness calls the subclass's
-    ``write_programs`` (the ``ProgramWriter`` protocol) before the trial and runs plain SUMO.
+    Network-level, ``controls_signals = False``: the harness calls :meth:`write_programs` (the
+    ``ProgramWriter`` protocol) before the trial and runs plain SUMO. Subclasses implement
+    :meth:`build_programs`; with ``needs_demand`` they get the trial's measured turning flows.
     """
 
     scope: ClassVar[str] = "network"
     controls_signals: ClassVar[bool] = False
+    needs_demand: ClassVar[bool] = False
     decision_interval_s: float = 5.0
+
+    def build_programs(
+        self, model: NetworkModel, flows: Mapping[tuple[str, str], float]
+    ) -> tuple[list[SignalProgram], dict[str, Any]]:  # pragma: no cover - abstract
+        """Return the programs and a JSON-ready description per light."""
+        raise NotImplementedError
+
+    def write_programs(
+        self,
+        model: NetworkModel,
+        scenario: Scenario,
+        path: Path,
+        *,
+        scale: float,
+        seed: int,
+        sumo_binary: Path | None = None,
+    ) -> dict[str, Any]:
+        """Measure the demand (if needed) on the trial's SUMO, build the programs, write them."""
+        flows = (
+            edge_pair_flows(scenario, scale=scale, seed=seed, sumo_binary=sumo_binary)
+            if self.needs_demand
+            else {}
+        )
+        programs, description = self.build_programs(model, flows)
+        write_programs_file(programs, path)
+        return description
 
     def reset(self, network: NetworkModel, rng: np.random.Generator) -> None:
         """Nothing to do: SUMO runs the installed programs."""

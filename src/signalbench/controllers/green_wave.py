@@ -12,19 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, ClassVar
 
-from signalbench.controllers._demand import edge_pair_flows
-from signalbench.controllers._programs import (
-    ProgramController,
-    check_number,
-    primary_phases,
-    write_programs_file,
-)
+from signalbench.controllers._programs import ProgramController, SignalProgram, check_number, primary_phases
 from signalbench.controllers.webster import WebsterParams, WebsterPlan, webster_plan
 from signalbench.errors import ControllerError
-from signalbench.networks import NetworkModel, Scenario
+from signalbench.networks import NetworkModel
 
 __all__ = ["CoordinatedLink", "GreenWave", "GreenWaveParams", "coordinated_links"]
 
@@ -140,6 +133,7 @@ class GreenWave(ProgramController):
     """
 
     Params: ClassVar[type[GreenWaveParams]] = GreenWaveParams
+    needs_demand: ClassVar[bool] = True
 
     def __init__(self, params: GreenWaveParams | None = None) -> None:
         self.params = params if params is not None else GreenWaveParams()
@@ -198,23 +192,13 @@ class GreenWave(ProgramController):
             plans[tls] = replace(plans[tls], program=replace(plans[tls].program, offset_s=offset(tls)))
         return plans, links, cycle
 
-    def write_programs(
-        self,
-        model: NetworkModel,
-        scenario: Scenario,
-        path: Path,
-        *,
-        scale: float,
-        seed: int,
-        sumo_binary: Path | None = None,
-    ) -> dict[str, Any]:
-        """Measure the demand, compute the coordinated plans and write them to ``path``."""
-        plans, links, _ = self.plans(
-            model, edge_pair_flows(scenario, scale=scale, seed=seed, sumo_binary=sumo_binary)
-        )
-        write_programs_file([p.program for p in plans.values()], path)
+    def build_programs(
+        self, model: NetworkModel, flows: Mapping[tuple[str, str], float]
+    ) -> tuple[list[SignalProgram], dict[str, Any]]:
+        """Coordinated plans from the measured flows; the description names each light's link."""
+        plans, links, _ = self.plans(model, flows)
         out: dict[str, Any] = {tls: plan.describe() for tls, plan in plans.items()}
         for link in links:
             out[link.downstream]["coordinated_from"] = link.upstream
             out[link.downstream]["travel_time_s"] = round(link.travel_time_s, 1)
-        return out
+        return [p.program for p in plans.values()], out

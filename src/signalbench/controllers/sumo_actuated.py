@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 from signalbench.controllers._programs import (
@@ -18,9 +17,8 @@ from signalbench.controllers._programs import (
     ProgramPhase,
     SignalProgram,
     check_number,
-    write_programs_file,
 )
-from signalbench.networks import IntersectionSpec, NetworkModel, Scenario, is_green_state
+from signalbench.networks import IntersectionSpec, NetworkModel, is_green_state
 
 __all__ = ["SumoActuated", "SumoActuatedParams", "actuated_program"]
 
@@ -86,20 +84,12 @@ class _SumoProgramController(ProgramController):
             for spec in model.intersections
         ]
 
-    def write_programs(
-        self,
-        model: NetworkModel,
-        scenario: Scenario,
-        path: Path,
-        *,
-        scale: float,
-        seed: int,
-        sumo_binary: Path | None = None,
-    ) -> dict[str, Any]:
-        """Write the programs to ``path`` (the demand is not needed)."""
+    def build_programs(
+        self, model: NetworkModel, flows: Mapping[tuple[str, str], float]
+    ) -> tuple[list[SignalProgram], dict[str, Any]]:
+        """SUMO's own programs on the network's phases (the demand is not needed)."""
         programs = self.programs(model)
-        write_programs_file(programs, path)
-        return {p.tls_id: p.describe() for p in programs}
+        return programs, {p.tls_id: p.describe() for p in programs}
 
 
 class SumoActuated(_SumoProgramController):

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
-from signalbench.controllers._demand import edge_pair_flows
 from signalbench.controllers._programs import (
     ProgramController,
     SignalProgram,
@@ -24,9 +22,8 @@ from signalbench.controllers._programs import (
     split_greens,
     transition_lost_time_s,
     webster_cycle_s,
-    write_programs_file,
 )
-from signalbench.networks import IntersectionSpec, NetworkModel, Scenario
+from signalbench.networks import IntersectionSpec, NetworkModel
 
 __all__ = ["Webster", "WebsterParams", "WebsterPlan", "webster_plan"]
 
@@ -115,6 +112,7 @@ class Webster(ProgramController):
     """Fixed-time plans from Webster's formulas and the trial's measured turning flows."""
 
     Params: ClassVar[type[WebsterParams]] = WebsterParams
+    needs_demand: ClassVar[bool] = True
 
     def __init__(self, params: WebsterParams | None = None) -> None:
         self.params = params if params is not None else WebsterParams()
@@ -125,17 +123,9 @@ class Webster(ProgramController):
         """One plan per controllable intersection of ``model``."""
         return [webster_plan(spec, pair_flow_veh_h, self.params) for spec in model.intersections]
 
-    def write_programs(
-        self,
-        model: NetworkModel,
-        scenario: Scenario,
-        path: Path,
-        *,
-        scale: float,
-        seed: int,
-        sumo_binary: Path | None = None,
-    ) -> dict[str, Any]:
-        """Measure the demand, compute the plans and write them to ``path``."""
-        plans = self.plans(model, edge_pair_flows(scenario, scale=scale, seed=seed, sumo_binary=sumo_binary))
-        write_programs_file([p.program for p in plans], path)
-        return {p.program.tls_id: p.describe() for p in plans}
+    def build_programs(
+        self, model: NetworkModel, flows: Mapping[tuple[str, str], float]
+    ) -> tuple[list[SignalProgram], dict[str, Any]]:
+        """Webster plans from the measured flows."""
+        plans = self.plans(model, flows)
+        return [p.program for p in plans], {p.program.tls_id: p.describe() for p in plans}
