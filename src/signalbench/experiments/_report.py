@@ -186,6 +186,12 @@ def _summary_tables(
     return sorted(groups, key=lambda g: (g.network, g.demand, sumo_version_key(g.version)))
 
 
+def _mean_ci(m: dict[str, Any]) -> str:
+    """``mean ± half-width`` of a metric cell (no ± for a single seed)."""
+    ci = "" if math.isnan(m["ci95"]) else f" ± {_fmt(m['ci95'])}"
+    return f"{_fmt(m['mean'])}{ci}"
+
+
 def _change_text(comp: Comparison | None, *, with_ci: bool = True) -> str:
     if comp is None or comp.n_pairs == 0:
         return "-"
@@ -237,11 +243,10 @@ def _versions_table(groups: list[_Group], options: ReportOptions, baseline: str)
                     out += ["-"] * (5 + len(options.flag_metrics[:1]))
                     continue
                 m = row[metric]
-                ci = "" if math.isnan(m["ci95"]) else f" ± {_fmt(m['ci95'])}"
                 change = (
                     "baseline" if label == baseline else _change_text(m.get("vs_baseline"), with_ci=False)
                 )
-                out += [str(row["seeds"]), f"{_fmt(m['mean'])}{ci}", _fmt(m["median"]), change]
+                out += [str(row["seeds"]), _mean_ci(m), _fmt(m["median"]), change]
                 out += [f"{row[f]}/{row['seeds']}" for f in options.flag_metrics[:1]]
                 out.append(_fmt(row["stuck_median"], 0))
             lines.append("| " + " | ".join(out) + " |")
@@ -266,8 +271,7 @@ def _markdown_table(group: _Group, options: ReportOptions, baseline: str) -> str
         cells = [f"`{row['label']}`", str(row["seeds"])]
         for metric in options.metrics:
             m = row[metric]
-            ci = "" if math.isnan(m["ci95"]) else f" ± {_fmt(m['ci95'])}"
-            cells += [f"{_fmt(m['mean'])}{ci}", _fmt(m["median"])]
+            cells += [_mean_ci(m), _fmt(m["median"])]
             cells.append("baseline" if row["label"] == baseline else _change_text(m.get("vs_baseline")))
         cells += [
             str(row["failed"]),

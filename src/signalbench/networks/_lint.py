@@ -112,13 +112,12 @@ def lint_model(model: NetworkModel) -> list[Finding]:
         served = set().union(*(p.movements for p in spec.green_phases))
         never = [m for i, m in enumerate(spec.movements) if i not in served]
         if never:
-            links = ", ".join(f"{m.link_index} ({m.from_lane}->{m.to_lane})" for m in never[:4])
-            more = f" and {len(never) - 4} more" if len(never) > 4 else ""
+            links = _first([f"{m.link_index} ({m.from_lane}->{m.to_lane})" for m in never], 4)
             add(
                 "warning",
                 spec.id,
                 "movement-never-green",
-                f"{len(never)} movement(s) get green in no phase: link {links}{more}",
+                f"{len(never)} movement(s) get green in no phase: link {links}",
             )
         dead = sorted(set(range(spec.n_links)) - linked)
         if dead:
@@ -150,13 +149,12 @@ def lint_model(model: NetworkModel) -> list[Finding]:
             )
         short = [ln for ln in spec.incoming_lanes if ln.length_m < SHORT_LANE_M]
         if short:
-            names = ", ".join(f"{ln.id} ({ln.length_m:.1f} m)" for ln in short[:3])
-            more = f" and {len(short) - 3} more" if len(short) > 3 else ""
+            names = _first([f"{ln.id} ({ln.length_m:.1f} m)" for ln in short], 3)
             add(
                 "note",
                 spec.id,
                 "short-approach",
-                f"{len(short)} incoming lane(s) shorter than {SHORT_LANE_M:g} m: {names}{more}; "
+                f"{len(short)} incoming lane(s) shorter than {SHORT_LANE_M:g} m: {names}; "
                 "controllers that count vehicles on incoming lanes see at most two there, "
                 "the queue behind stands on the upstream lane",
             )
@@ -171,6 +169,12 @@ def lint_model(model: NetworkModel) -> list[Finding]:
             )
     order = {"error": 0, "warning": 1, "note": 2}
     return sorted(out, key=lambda f: order[f.severity])
+
+
+def _first(items: list[str], n: int) -> str:
+    """Join the first ``n`` items by commas and say how many more there are."""
+    more = f" and {len(items) - n} more" if len(items) > n else ""
+    return ", ".join(items[:n]) + more
 
 
 def _yellowless(program: tuple[tuple[str, float], ...], linked: set[int]) -> list[tuple[int, int, int]]:
