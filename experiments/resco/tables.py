@@ -15,18 +15,13 @@ import sys
 import pandas as pd
 
 import signalbench
-from signalbench.experiments import mean_ci95
+from signalbench.experiments import mean_ci95, sumo_version_key
 
 NETWORKS = (
     "cologne1-v0", "cologne3-v0", "cologne8-v0", "ingolstadt1-v0",
     "ingolstadt7-v0", "ingolstadt21-v0", "grid4x4-v0", "arterial4x4-v0",
 )  # fmt: skip
 BASELINES = ("fixed-time", "max-pressure", "greedy")
-
-
-def version_key(v: str) -> list[int]:
-    """Sort SUMO releases numerically (1.9.2 before 1.28.0)."""
-    return [int(x) for x in v.split(".") if x.isdigit()]
 
 
 def cell(values: pd.Series, gridlocked: pd.Series) -> str:
@@ -44,7 +39,7 @@ def main(dirs: list[str]) -> None:
     """Print both tables for the result stores ``dirs``."""
     df = pd.concat([signalbench.read_results(d) for d in dirs], ignore_index=True)
     df = df[df["state"] == "complete"].drop_duplicates("trial_id")
-    versions = sorted(set(df["sumo_version"]), key=version_key)
+    versions = sorted(set(df["sumo_version"]), key=sumo_version_key)
     print("| network | " + " | ".join(f"{b} SUMO {v}" for b in BASELINES for v in versions) + " |")
     print("|---|" + "---|" * (len(BASELINES) * len(versions)))
     for net in NETWORKS:

@@ -9,6 +9,7 @@ from signalbench.experiments._results import (
     read_intersections,
     read_results,
     read_timeseries,
+    sumo_version_key,
 )
 from signalbench.experiments._runner import run_experiment
 from signalbench.experiments._spec import ControllerRef, ExperimentSpec, NetworkRef, RunSettings
@@ -46,5 +47,6 @@ __all__ = [
     "run_trial",
     "spec_from_dict",
     "summarise",
+    "sumo_version_key",
     "write_report",
 ]
