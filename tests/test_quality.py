@@ -38,7 +38,7 @@ def test_mypy_strict():
 
 def test_every_bundled_spec_travels_in_the_wheel():
     """pyproject lists experiments/*.toml one by one (the RESCO report's PNGs stay out)."""
-    from signalbench._toml import load_toml
+    from signalbench._util import load_toml
 
     include = load_toml(ROOT / "pyproject.toml")["tool"]["hatch"]["build"]["targets"]["wheel"][
         "force-include"

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from signalbench._toml import toml_value
+from signalbench._util import toml_value
 from signalbench.errors import SignalbenchError, SpecError
 
 __all__ = ["WatchError", "cmd_new_controller", "cmd_watch", "describe", "has_display", "parse_params"]

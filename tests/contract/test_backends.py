@@ -62,8 +62,10 @@ def test_lane_readings(kind, scenario, tmp_path):
         sim.watch_lanes(ids)
         sim.step_until(scenario.begin_s + 120)
         data = sim.read_lanes()
-        assert data.shape == (len(ids), len(LANE_FIELDS)) and data.dtype == np.float64
-        veh, halt, occ, speed = data.T
+        assert len(data) == len(ids)
+        for name in LANE_FIELDS:
+            assert data.field(name).shape == (len(ids),) and data.field(name).dtype == np.float64
+        veh, halt, occ, speed = data.vehicle_count, data.halting_count, data.occupancy, data.mean_speed_m_s
         assert veh.sum() > 0
         assert np.all(halt <= veh) and np.all(halt >= 0)
         assert np.all((occ >= 0) & (occ <= 1))
@@ -113,7 +115,8 @@ def test_same_readings_on_both_backends(scenario, tmp_path):
                 sim.step_until(scenario.begin_s + t)
                 if k == 5:
                     sim.set_signal_state(spec.id, spec.green_phases[1].state)
-                rows.append(sim.read_lanes())
+                read = sim.read_lanes()
+                rows.append([read.field(f) for f in LANE_FIELDS])
         series[kind] = np.array(rows)
     np.testing.assert_array_equal(series["libsumo"], series["traci"])
     assert (tmp_path / "libsumo" / "trips.xml").read_text().count("<tripinfo ") == (
@@ -229,8 +232,10 @@ def test_watching_fewer_fields_reads_the_same_values(kind, scenario, tmp_path):
             sim.step_until(scenario.begin_s + 150)
             reads.append(sim.read_lanes())
     full, halting_only = reads
-    np.testing.assert_array_equal(full[:, 1], halting_only[:, 1])
-    assert np.isnan(halting_only[:, [0, 2, 3]]).all()
+    np.testing.assert_array_equal(full.halting_count, halting_only.halting_count)
+    for name in ("vehicle_count", "occupancy", "mean_speed_m_s"):
+        assert np.isnan(halting_only.field(name)).all()
+        assert not np.isnan(full.field(name)).any()
     with make_backend(kind) as sim:
         sim.start(cfg(scenario, tmp_path / "bad"))
         with pytest.raises(ValueError, match="unknown lane field 'queue'"):

@@ -107,8 +107,8 @@ def test_traci_client_drives_a_1_9_2_server(tmp_path):
         assert sim.time_s() == scenario.begin_s + 200
         assert sim.signal_state(spec.id) == state
         data = sim.read_lanes()
-        assert data.shape == (len(ids), len(LANE_FIELDS))
-        veh, halt, occ, speed = data.T
+        assert len(data) == len(ids)
+        veh, halt, occ, speed = (data.field(f) for f in LANE_FIELDS)
         assert veh.sum() > 0 and np.all(halt <= veh) and np.all((occ >= 0) & (occ <= 1))
         assert np.all(speed >= 0)
     assert "sumo Version 1.9.2" in (tmp_path / "trips.xml").read_text()[:300]

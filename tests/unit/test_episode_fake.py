@@ -7,7 +7,8 @@ from signalbench.controllers import BaseController, PerIntersection, PhaseReques
 from signalbench.errors import ControllerError
 from signalbench.experiments import Episode
 from signalbench.signals import SignalTiming, audit_timeline
-from signalbench.sim import FakeBackend, SimConfig
+from signalbench.sim import SimConfig
+from signalbench.testing import FakeBackend
 
 
 def config(net, *, end_s=600.0, seed=1, begin_s=0.0):

@@ -154,9 +154,8 @@ def runs(tmp_path: Path) -> int:
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("SIGNALBENCH_SUMO_CACHE", str(folder))
-    return folder
+    monkeypatch.setenv("SIGNALBENCH_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "sumo"
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="shell-script stand-in for SUMO")
@@ -201,7 +200,7 @@ def test_a_failed_install_leaves_nothing_behind(tmp_path, cache, reports, messag
 def test_an_unusable_cache_is_one_clear_error(tmp_path, monkeypatch):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
-    monkeypatch.setenv("SIGNALBENCH_SUMO_CACHE", str(blocker / "sumo"))
+    monkeypatch.setenv("SIGNALBENCH_CACHE", str(blocker / "cache"))
     with pytest.raises(SimulationError, match=r"cannot install SUMO 1\.9\.2 into .*not-a-folder"):
         install_sumo("1.9.2", quiet=True, command=fake_installer(tmp_path, "1.9.2"))
 

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from signalbench._hashing import file_sha256
+from signalbench._util import file_sha256
 from signalbench.controllers._api import IntersectionObs, PhaseRequest
 from signalbench.controllers._base import BaseController
 from signalbench.controllers._phases import phase_lanes

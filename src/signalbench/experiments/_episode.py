@@ -15,7 +15,15 @@ from signalbench.controllers import IntersectionObs, PhaseRequest
 from signalbench.errors import ControllerError
 from signalbench.networks import IntersectionSpec, NetworkModel
 from signalbench.signals import Actuator, InvalidRequest, SignalTiming
-from signalbench.sim import LANE_FIELDS, VEHICLES, Backend, LaneVehicles, SimConfig, check_fields
+from signalbench.sim import (
+    LANE_FIELDS,
+    VEHICLES,
+    Backend,
+    LaneReadings,
+    LaneVehicles,
+    SimConfig,
+    check_fields,
+)
 
 __all__ = ["Episode", "EpisodeStats"]
 
@@ -257,7 +265,7 @@ class Episode:
                         joined[row] = LaneVehicles.joined([(vehicles[i], off) for i, off in parts])
                     vehicles = tuple(joined)
                 # Downstream queues sum halting counts: one NaN-free copy per decision, not per light.
-                halting = np.nan_to_num(readings[:, 1], nan=0.0) if self._with_halting else None
+                halting = np.nan_to_num(readings.halting_count, nan=0.0) if self._with_halting else None
                 return {
                     spec.id: self._observe(
                         spec, self.actuators[spec.id], readings, halting, vehicles, self._rows[spec.id], now
@@ -277,13 +285,13 @@ class Episode:
         self,
         spec: IntersectionSpec,
         act: Actuator,
-        readings: np.ndarray,
+        readings: LaneReadings,
         halting: np.ndarray | None,
         vehicles: tuple[LaneVehicles, ...],
         rows: _Rows,
         now: float,
     ) -> IntersectionObs:
-        inc, out = readings[rows.incoming], readings[rows.outgoing]
+        inc, out = readings.rows(rows.incoming), readings.rows(rows.outgoing)
         down_halting = (
             np.array([halting[d].sum() for d in rows.downstream], dtype=np.float64)
             if halting is not None
@@ -302,12 +310,12 @@ class Episode:
             phase=act.phase,
             in_transition=act.in_transition,
             time_in_phase_s=act.time_in_phase_s(now),
-            in_vehicles=inc[:, 0],
-            in_halting=inc[:, 1],
-            in_occupancy=inc[:, 2],
-            in_mean_speed_m_s=inc[:, 3],
-            out_vehicles=out[:, 0],
-            out_halting=out[:, 1],
+            in_vehicles=inc.vehicle_count,
+            in_halting=inc.halting_count,
+            in_occupancy=inc.occupancy,
+            in_mean_speed_m_s=inc.mean_speed_m_s,
+            out_vehicles=out.vehicle_count,
+            out_halting=out.halting_count,
             down_halting=down_halting,
             in_lane_vehicles=in_veh,
             out_lane_vehicles=out_veh,

@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from signalbench._hashing import file_sha256
-from signalbench._resources import data_dir
-from signalbench._toml import load_toml
+from signalbench._util import data_dir, file_sha256, load_toml
 from signalbench.controllers import registry
 from signalbench.errors import SignalbenchError, SpecError
 from signalbench.experiments._spec import (

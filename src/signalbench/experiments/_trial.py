@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from signalbench._hashing import file_sha256
+from signalbench._util import file_sha256
 from signalbench._version import __version__
 from signalbench.controllers import ProgramWriter, registry
 from signalbench.errors import SignalbenchError

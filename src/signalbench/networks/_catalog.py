@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from signalbench._hashing import file_sha256
-from signalbench._resources import data_dir
-from signalbench._toml import load_toml
+from signalbench._util import data_dir, file_sha256, load_toml
 from signalbench.errors import NetworkError
 
 __all__ = ["NetworkEntry", "Scenario", "canonical_network", "catalog", "looks_like_path", "resolve_network"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from signalbench._toml import toml_value
+from signalbench._util import toml_value
 from signalbench.errors import NetworkError
 from signalbench.networks._catalog import Scenario
 from signalbench.networks._flows import PROFILES, FlowRecipe, atomic_write, generate_demand

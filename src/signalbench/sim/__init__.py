@@ -1,7 +1,9 @@
 """The SUMO seam: the only package that imports libsumo or traci.
 
-Backends: ``libsumo`` (default: in-process, fastest, opens no port), ``traci`` (socket: needed
-for sumo-gui, another SUMO binary, or a remote SUMO) and ``fake`` (unit tests).
+Backends: ``libsumo`` (default: in-process, fastest, opens no port) and ``traci`` (socket: needed
+for sumo-gui, another SUMO binary, or a remote SUMO); the fake backend of the unit tests lives
+in :mod:`signalbench.testing`. Also here: the SUMO binaries and releases, and running SUMO's
+programs and tools (:func:`run_tool`) with one error policy.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from signalbench.sim._backend import (
     VEHICLES,
     Backend,
     BackendKind,
+    Closing,
+    LaneReadings,
     LaneVehicles,
     check_fields,
 )
 from signalbench.sim._binaries import sumo_binary, sumo_env, sumo_home, sumo_release, sumo_version
 from signalbench.sim._config import SimConfig
-from signalbench.sim._fake import FakeBackend
 from signalbench.sim._install import (
     InstalledSumo,
     bundled_sumo,
@@ -32,6 +35,7 @@ from signalbench.sim._install import (
 )
 from signalbench.sim._libsumo import LibsumoBackend
 from signalbench.sim._process import run_sumo
+from signalbench.sim._tools import ToolResult, run_tool, tool_command
 from signalbench.sim._traci import TraciBackend
 from signalbench.sim._versions import SumoVersion
 
@@ -42,12 +46,14 @@ __all__ = [
     "VEHICLES",
     "Backend",
     "BackendKind",
-    "FakeBackend",
+    "Closing",
     "InstalledSumo",
+    "LaneReadings",
     "LaneVehicles",
     "LibsumoBackend",
     "SimConfig",
     "SumoVersion",
+    "ToolResult",
     "TraciBackend",
     "bundled_sumo",
     "check_fields",
@@ -59,12 +65,14 @@ __all__ = [
     "remove_sumo",
     "resolve_sumo",
     "run_sumo",
+    "run_tool",
     "sumo_binary",
     "sumo_cache_dir",
     "sumo_env",
     "sumo_home",
     "sumo_release",
     "sumo_version",
+    "tool_command",
 ]
 
 #: Backends that run a real SUMO, by name.

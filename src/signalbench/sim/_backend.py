@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, runtime_checkable
 
@@ -19,13 +19,14 @@ __all__ = [
     "Backend",
     "BackendKind",
     "Closing",
+    "LaneReadings",
     "LaneVehicles",
     "check_fields",
 ]
 
 BackendKind = Literal["libsumo", "traci", "fake"]
 
-#: Columns of :meth:`Backend.read_lanes`, in order, with their units.
+#: Fields of :class:`LaneReadings`, with their units.
 LANE_FIELDS: tuple[str, ...] = (
     "vehicle_count",  # vehicles on the lane in the last step [veh]
     "halting_count",  # vehicles slower than 0.1 m/s [veh]
@@ -41,15 +42,48 @@ VEHICLES = "vehicles"
 OBSERVABLE_FIELDS: tuple[str, ...] = (*LANE_FIELDS, VEHICLES)
 
 
-def check_fields(fields: Sequence[str]) -> tuple[int, ...]:
-    """Column indices of ``fields`` in :data:`LANE_FIELDS`; unknown names raise ValueError.
+def check_fields(fields: Sequence[str]) -> tuple[str, ...]:
+    """Return the :data:`LANE_FIELDS` among ``fields`` in canonical order; unknown names raise ValueError.
 
-    :data:`VEHICLES` is accepted and has no column.
+    :data:`VEHICLES` is accepted and is not a lane field.
     """
     unknown = [f for f in fields if f not in OBSERVABLE_FIELDS]
     if unknown:
         raise ValueError(f"unknown lane field {unknown[0]!r}; known: {', '.join(OBSERVABLE_FIELDS)}")
-    return tuple(sorted({LANE_FIELDS.index(f) for f in fields if f != VEHICLES}))
+    return tuple(f for f in LANE_FIELDS if f in fields)
+
+
+@dataclass(frozen=True, eq=False)
+class LaneReadings:
+    """One reading of the watched lanes: an array per field, one value per lane in watch order.
+
+    A field that was not watched holds NaN. Attributes follow :data:`LANE_FIELDS`.
+    """
+
+    vehicle_count: np.ndarray
+    halting_count: np.ndarray
+    occupancy: np.ndarray
+    mean_speed_m_s: np.ndarray
+
+    @classmethod
+    def build(cls, n_lanes: int, values: Mapping[str, Sequence[float] | np.ndarray]) -> LaneReadings:
+        """Build from the values of the watched fields; the other fields are NaN."""
+        nan = np.full(n_lanes, np.nan, dtype=np.float64)
+        arrays = {f: np.asarray(values[f], dtype=np.float64) if f in values else nan for f in LANE_FIELDS}
+        return cls(**arrays)
+
+    def __len__(self) -> int:
+        return len(self.vehicle_count)
+
+    def field(self, name: str) -> np.ndarray:
+        """Return one field's values by name."""
+        if name not in LANE_FIELDS:
+            raise ValueError(f"unknown lane field {name!r}; known: {', '.join(LANE_FIELDS)}")
+        return getattr(self, name)  # type: ignore[no-any-return]
+
+    def rows(self, index: np.ndarray) -> LaneReadings:
+        """Return the readings of some lanes (``index``: their positions in watch order)."""
+        return LaneReadings(**{f: getattr(self, f)[index] for f in LANE_FIELDS})
 
 
 def _frozen(values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -147,11 +181,8 @@ class Backend(Protocol):
         only queues should not pay for speeds and occupancies.
         """
 
-    def read_lanes(self) -> np.ndarray:
-        """Return a float array of shape (len(watched lanes), len(LANE_FIELDS)).
-
-        Columns of fields that are not watched hold NaN.
-        """
+    def read_lanes(self) -> LaneReadings:
+        """Return the watched fields of the watched lanes (NaN for fields not watched)."""
 
     def read_vehicles(self) -> tuple[LaneVehicles, ...]:
         """Return the vehicles on each watched lane (only if :data:`VEHICLES` is watched).

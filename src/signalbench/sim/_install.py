@@ -1,9 +1,9 @@
 """Other SUMO releases: eclipse-sumo wheels from PyPI, installed into a per-user cache.
 
 Layout: ``<cache>/<version>/`` is a ``pip install --target`` of ``eclipse-sumo==<version>``,
-so the binary is ``<cache>/<version>/sumo/bin/sumo``. The cache is
-``$SIGNALBENCH_SUMO_CACHE``, else ``$XDG_CACHE_HOME/signalbench/sumo``, else
-``~/.cache/signalbench/sumo``.
+so the binary is ``<cache>/<version>/sumo/bin/sumo``. The cache is the ``sumo`` folder of
+signalbench's cache root (``$SIGNALBENCH_CACHE``, else ``$XDG_CACHE_HOME/signalbench``, else
+``~/.cache/signalbench``).
 
 An install goes to a temporary folder next to its final place and is renamed into place only
 after its binary has answered ``--version`` with the version asked for, so a version folder is
@@ -14,22 +14,20 @@ finds the version installed.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from signalbench._util import cache_dir, file_lock
 from signalbench.errors import SimulationError
 from signalbench.sim._binaries import sumo_binary, sumo_env, sumo_version
 from signalbench.sim._versions import SumoVersion, version_in_output
 
 __all__ = [
-    "CACHE_ENV",
     "InstalledSumo",
     "bundled_sumo",
     "find_sumo",
@@ -40,9 +38,6 @@ __all__ = [
     "resolve_sumo",
     "sumo_cache_dir",
 ]
-
-#: Environment variable naming the cache folder (read when called, not at import).
-CACHE_ENV = "SIGNALBENCH_SUMO_CACHE"
 
 _RELEASE = re.compile(r"\d+\.\d+(\.\d+)?")
 
@@ -65,11 +60,7 @@ class InstalledSumo:
 
 def sumo_cache_dir() -> Path:
     """Return the folder holding the installed SUMO releases (it may not exist yet)."""
-    explicit = os.environ.get(CACHE_ENV)
-    if explicit:
-        return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "signalbench" / "sumo"
+    return cache_dir("sumo")
 
 
 def normalize_version(text: str) -> str:
@@ -147,35 +138,6 @@ def resolve_sumo(version: str, cache: Path | None = None) -> Path | None:
     return None if found.bundled else found.binary
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+b") as fh:
-        if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-            import msvcrt
-
-            fh.seek(0)
-            while True:
-                try:
-                    msvcrt.locking(fh.fileno(), msvcrt.LK_LOCK, 1)
-                    break
-                except OSError:
-                    continue
-            try:
-                yield
-            finally:
-                fh.seek(0)
-                msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
 def pip_command(version: str, target: Path) -> list[str]:
     """Return the pip command that installs eclipse-sumo ``version`` into ``target``."""
     return [
@@ -224,7 +186,7 @@ def _install(
     wanted: str, root: Path, *, force: bool, quiet: bool, command: list[str] | None
 ) -> InstalledSumo:
     final = root / wanted
-    with _locked(root / f".{wanted}.lock"):
+    with file_lock(root / f".{wanted}.lock"):
         if _binary_in(final).is_file() and not force:
             return InstalledSumo(version=wanted, binary=_binary_in(final), bundled=False)
         for stale in root.glob(f".tmp-{wanted}-*"):  # left by an install that was killed
@@ -280,7 +242,7 @@ def remove_sumo(version: str, *, cache: Path | None = None) -> bool:
     wanted = normalize_version(version)
     root = cache or sumo_cache_dir()
     final = root / wanted
-    with _locked(root / f".{wanted}.lock"):
+    with file_lock(root / f".{wanted}.lock"):
         if not final.exists():
             return False
         doomed = root / f".tmp-{wanted}-{os.getpid()}-removed"

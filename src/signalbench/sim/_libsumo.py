@@ -7,10 +7,16 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from signalbench.errors import SimulationError
-from signalbench.sim._backend import LANE_FIELDS, VEHICLES, BackendKind, Closing, LaneVehicles, check_fields
+from signalbench.sim._backend import (
+    LANE_FIELDS,
+    VEHICLES,
+    BackendKind,
+    Closing,
+    LaneReadings,
+    LaneVehicles,
+    check_fields,
+)
 from signalbench.sim._binaries import prepare_process_env, sumo_binary
 from signalbench.sim._config import SimConfig
 from signalbench.sim._preflight import preflight
@@ -40,7 +46,7 @@ class LibsumoBackend(Closing):
     def __init__(self) -> None:
         self._ls: Any = None
         self._lanes: tuple[str, ...] = ()
-        self._columns: tuple[int, ...] = tuple(range(len(LANE_FIELDS)))
+        self._fields: tuple[str, ...] = LANE_FIELDS
         self._vehicles = False
         self._lengths: tuple[float, ...] = ()
         self._open = False
@@ -99,24 +105,23 @@ class LibsumoBackend(Closing):
     def watch_lanes(self, lane_ids: Sequence[str], fields: Sequence[str] = LANE_FIELDS) -> None:
         """Remember the lanes and fields to read; plain getters beat libsumo subscriptions."""
         self._lanes = tuple(lane_ids)
-        self._columns = check_fields(fields)
+        self._fields = check_fields(fields)
         self._vehicles = VEHICLES in fields
         self._lengths = tuple(float(self._ls.lane.getLength(lane_id)) for lane_id in self._lanes)
 
-    def read_lanes(self) -> np.ndarray:
+    def read_lanes(self) -> LaneReadings:
         """Read the watched lanes with direct getters."""
         lane = self._ls.lane
-        getters = (
-            lane.getLastStepVehicleNumber,
-            lane.getLastStepHaltingNumber,
-            lane.getLastStepOccupancy,
-            lane.getLastStepMeanSpeed,
+        getters = {
+            "vehicle_count": lane.getLastStepVehicleNumber,
+            "halting_count": lane.getLastStepHaltingNumber,
+            "occupancy": lane.getLastStepOccupancy,
+            "mean_speed_m_s": lane.getLastStepMeanSpeed,
+        }
+        return LaneReadings.build(
+            len(self._lanes),
+            {f: [getters[f](lane_id) for lane_id in self._lanes] for f in self._fields},
         )
-        out = np.full((len(self._lanes), len(LANE_FIELDS)), np.nan, dtype=np.float64)
-        for col in self._columns:
-            get = getters[col]
-            out[:, col] = [get(lane_id) for lane_id in self._lanes]
-        return out
 
     def read_vehicles(self) -> tuple[LaneVehicles, ...]:
         """Read each watched lane's vehicles with direct getters."""

@@ -26,7 +26,15 @@ from typing import IO, Any
 import numpy as np
 
 from signalbench.errors import SimulationError
-from signalbench.sim._backend import LANE_FIELDS, VEHICLES, BackendKind, Closing, LaneVehicles, check_fields
+from signalbench.sim._backend import (
+    LANE_FIELDS,
+    VEHICLES,
+    BackendKind,
+    Closing,
+    LaneReadings,
+    LaneVehicles,
+    check_fields,
+)
 from signalbench.sim._binaries import sumo_binary, sumo_env, sumo_release
 from signalbench.sim._config import SimConfig
 from signalbench.sim._preflight import preflight
@@ -67,7 +75,7 @@ class TraciBackend(Closing):
         self._lanes: tuple[str, ...] = ()
         self._tc: Any = None
         self._vars: tuple[int, ...] = ()
-        self._columns: tuple[int, ...] = ()
+        self._fields: tuple[str, ...] = ()
         self._vehicles = False
         self._lengths: tuple[float, ...] = ()
         self._veh_vars: tuple[int, ...] = ()
@@ -184,15 +192,14 @@ class TraciBackend(Closing):
     def watch_lanes(self, lane_ids: Sequence[str], fields: Sequence[str] = LANE_FIELDS) -> None:
         """Subscribe to the watched fields of every lane (parsed at every step: keep it small)."""
         tc = self._tc
-        all_vars = (
-            tc.LAST_STEP_VEHICLE_NUMBER,
-            tc.LAST_STEP_VEHICLE_HALTING_NUMBER,
-            tc.LAST_STEP_OCCUPANCY,
-            tc.LAST_STEP_MEAN_SPEED,
-        )
-        assert len(all_vars) == len(LANE_FIELDS)
-        self._columns = check_fields(fields)
-        self._vars = tuple(all_vars[c] for c in self._columns)
+        all_vars = {
+            "vehicle_count": tc.LAST_STEP_VEHICLE_NUMBER,
+            "halting_count": tc.LAST_STEP_VEHICLE_HALTING_NUMBER,
+            "occupancy": tc.LAST_STEP_OCCUPANCY,
+            "mean_speed_m_s": tc.LAST_STEP_MEAN_SPEED,
+        }
+        self._fields = check_fields(fields)
+        self._vars = tuple(all_vars[f] for f in self._fields)
         self._lanes = tuple(lane_ids)
         self._vehicles = VEHICLES in fields
         if self._vehicles:
@@ -205,16 +212,18 @@ class TraciBackend(Closing):
         for lane_id in self._lanes if self._vars else ():  # no variables would unsubscribe
             self._call(lambda c, lane_id=lane_id: c.lane.subscribe(lane_id, self._vars))
 
-    def read_lanes(self) -> np.ndarray:
+    def read_lanes(self) -> LaneReadings:
         """Return the subscribed lane values (one socket message per step, not per lane)."""
         results = self._call(lambda c: c.lane.getAllSubscriptionResults())
-        out = np.full((len(self._lanes), len(LANE_FIELDS)), np.nan, dtype=np.float64)
-        columns = list(self._columns)
-        for row, lane_id in enumerate(self._lanes):
-            values = results.get(lane_id)
-            if values and columns:
-                out[row, columns] = [values[v] for v in self._vars[: len(columns)]]
-        return out
+        columns: dict[str, np.ndarray] = {}
+        for name, var in zip(self._fields, self._vars, strict=False):
+            values = np.full(len(self._lanes), np.nan, dtype=np.float64)
+            for row, lane_id in enumerate(self._lanes):
+                got = results.get(lane_id)
+                if got:
+                    values[row] = got[var]
+            columns[name] = values
+        return LaneReadings.build(len(self._lanes), columns)
 
     def read_vehicles(self) -> tuple[LaneVehicles, ...]:
         """Each watched lane's vehicles, from subscriptions kept for vehicles on those lanes."""

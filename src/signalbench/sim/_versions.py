@@ -35,12 +35,6 @@ class SumoVersion:
         major, minor, patch = match.groups()
         return cls(int(major), int(minor), int(patch or 0))
 
-    @classmethod
-    def from_output(cls, text: str) -> SumoVersion | None:
-        """Find the version in ``sumo --version`` output (see :func:`version_in_output`), or None."""
-        found = version_in_output(text)
-        return cls.parse(found) if found else None
-
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}.{self.patch}"
 

@@ -13,6 +13,9 @@ deterministic with a seed::
     def test_my_policy_fast():  # milliseconds, on the fake backend
         check_controller("controllers/my_policy.py:MyPolicy", backend="fake")
 
+:class:`FakeBackend` is an in-memory stand-in for SUMO that keeps the backend contract: unit tests
+of controllers and of the episode loop run in milliseconds on it.
+
 See ``docs/developing.md``.
 """
 
@@ -25,6 +28,7 @@ from signalbench.testing._conformance import (
     RunCheck,
     check_controller,
 )
+from signalbench.testing._fake import FakeBackend
 
 __all__ = [
     "DEFAULT_DURATION_S",
@@ -32,6 +36,7 @@ __all__ = [
     "DEFAULT_NETWORKS",
     "DEFAULT_SEEDS",
     "ConformanceReport",
+    "FakeBackend",
     "RunCheck",
     "check_controller",
 ]

@@ -38,7 +38,8 @@ from signalbench.experiments._episode import Episode
 from signalbench.metrics import read_trip_metrics
 from signalbench.networks import NetworkModel, load_network_model, resolve_network
 from signalbench.signals import SignalTiming, audit_timeline
-from signalbench.sim import FakeBackend, SimConfig, make_backend
+from signalbench.sim import SimConfig, make_backend
+from signalbench.testing._fake import FakeBackend
 
 __all__ = [
     "DEFAULT_DURATION_S",

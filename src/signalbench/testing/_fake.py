@@ -15,8 +15,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from signalbench.errors import SimulationError
-from signalbench.sim._backend import LANE_FIELDS, VEHICLES, BackendKind, Closing, LaneVehicles, check_fields
-from signalbench.sim._config import SimConfig
+from signalbench.sim import (
+    LANE_FIELDS,
+    VEHICLES,
+    BackendKind,
+    Closing,
+    LaneReadings,
+    LaneVehicles,
+    SimConfig,
+    check_fields,
+)
 
 if TYPE_CHECKING:
     from signalbench.networks import NetworkModel
@@ -54,7 +62,7 @@ class FakeBackend(Closing):
         self._started = False
         self._closed = False
         self._lanes: tuple[str, ...] = ()
-        self._columns: tuple[int, ...] = tuple(range(len(LANE_FIELDS)))
+        self._fields: tuple[str, ...] = LANE_FIELDS
         self._vehicles = False
         self._count: dict[str, float] = {}
         self._states: dict[str, str] = {}
@@ -126,7 +134,7 @@ class FakeBackend(Closing):
         if unknown:
             raise SimulationError(f"unknown lane {unknown[0]!r}")
         self._lanes = tuple(lane_ids)
-        self._columns = check_fields(fields)
+        self._fields = check_fields(fields)
         self._vehicles = VEHICLES in fields
 
     def read_vehicles(self) -> tuple[LaneVehicles, ...]:
@@ -146,14 +154,16 @@ class FakeBackend(Closing):
             )
         return tuple(out)
 
-    def read_lanes(self) -> np.ndarray:
+    def read_lanes(self) -> LaneReadings:
         """Queue counts; every queued vehicle counts as halting."""
-        out = np.full((len(self._lanes), len(LANE_FIELDS)), np.nan, dtype=np.float64)
-        columns = list(self._columns)
-        for row, lane in enumerate(self._lanes):
-            n = math.floor(self._count[lane])
-            out[row, columns] = np.array((n, n, min(1.0, n * 7.5 / 100.0), 0.0 if n else 13.9))[columns]
-        return out
+        queued = np.array([math.floor(self._count[lane]) for lane in self._lanes], dtype=np.float64)
+        values = {
+            "vehicle_count": queued,
+            "halting_count": queued,
+            "occupancy": np.minimum(1.0, queued * 7.5 / 100.0),
+            "mean_speed_m_s": np.where(queued > 0, 0.0, 13.9),
+        }
+        return LaneReadings.build(len(self._lanes), {f: values[f] for f in self._fields})
 
     def set_signal_state(self, tls_id: str, state: str) -> None:
         """Record and apply a signal string."""
