@@ -10,11 +10,16 @@ from rich.table import Table
 
 from signalbench._cli_run import make_console
 from signalbench.errors import NetworkError, SignalbenchError
-from signalbench.networks._catalog import Scenario, catalog, looks_like_path, resolve_network
-from signalbench.networks._demand_count import count_vehicles
-from signalbench.networks._generate import GENERATORS
-from signalbench.networks._lint import lint_scenario
-from signalbench.networks._model import load_network_model
+from signalbench.networks import (
+    GENERATORS,
+    Scenario,
+    catalog,
+    count_vehicles,
+    lint_scenario,
+    load_network_model,
+    looks_like_path,
+    resolve_network,
+)
 
 __all__ = ["add_networks_parser", "cmd_networks"]
 
@@ -80,7 +85,7 @@ def cmd_networks(args: argparse.Namespace) -> int:
 
 
 def _import_osm(args: argparse.Namespace) -> int:
-    from signalbench.networks._osm import import_osm
+    from signalbench.networks.generate import import_osm
 
     cfg = import_osm(
         args.osm_file, args.out_dir, flow_veh_h=args.flow_veh_h, end_s=args.end_s, seed=args.seed

@@ -10,8 +10,8 @@ import pytest
 from signalbench.errors import NetworkError, SpecError
 from signalbench.experiments import TrialResult, TrialSpec, load_spec, run_trial, spec_from_dict, summarise
 from signalbench.experiments._results import result_rows
-from signalbench.networks import load_network_model
-from signalbench.networks._generate import (
+from signalbench.networks import lint_model, load_network_model
+from signalbench.networks.generate import (
     FlowRecipe,
     NetRecipe,
     generate_demand,
@@ -20,7 +20,6 @@ from signalbench.networks._generate import (
     parse_generator_ref,
     recipe_from_dict,
 )
-from signalbench.networks._lint import lint_model
 
 pytestmark = pytest.mark.integration
 

@@ -4,9 +4,15 @@ import pytest
 from tests.conftest import sumo_rl_nets
 
 from signalbench.cli import main
-from signalbench.networks import catalog, load_network_model, resolve_network
-from signalbench.networks._demand_count import count_vehicles, parse_time_s
-from signalbench.networks._lint import lint_model, lint_scenario
+from signalbench.networks import (
+    catalog,
+    count_vehicles,
+    lint_model,
+    lint_scenario,
+    load_network_model,
+    parse_time_s,
+    resolve_network,
+)
 
 
 def run_cli(capsys, *argv):

@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from signalbench.controllers import registry
-from signalbench.controllers._demand import count_edge_pairs, route_file_pairs
 from signalbench.controllers._programs import (
     build_cycle,
     phase_flow_ratios,
@@ -21,7 +20,15 @@ from signalbench.controllers.sumo_actuated import SumoActuated, SumoActuatedPara
 from signalbench.controllers.sumo_delay_based import SumoDelayBased
 from signalbench.controllers.webster import WebsterParams, webster_plan
 from signalbench.errors import ControllerError
-from signalbench.networks import GreenPhase, IntersectionSpec, LaneSpec, Movement, NetworkModel
+from signalbench.networks import (
+    GreenPhase,
+    IntersectionSpec,
+    LaneSpec,
+    Movement,
+    NetworkModel,
+    count_edge_pairs,
+    route_file_pairs,
+)
 from signalbench.signals import SignalTiming, audit_timeline
 
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from signalbench.controllers._demand import edge_pair_flows
-from signalbench.networks import IntersectionSpec
+from signalbench.networks import IntersectionSpec, edge_pair_flows
 from signalbench.signals import all_red_state, loses_green, yellow_state
 
 if TYPE_CHECKING:

@@ -26,14 +26,16 @@ from signalbench.experiments._spec import (
     run_problems,
 )
 from signalbench.networks import (
+    RECIPE_KEYS,
     canonical_network,
     catalog,
+    count_vehicles,
     has_traffic_lights,
     load_network_model,
     looks_like_path,
+    recipe_from_dict,
     resolve_network,
 )
-from signalbench.networks._generate import RECIPE_KEYS, recipe_from_dict
 from signalbench.signals import SignalTiming, loses_green
 from signalbench.sim import BACKENDS, normalize_version
 
@@ -509,8 +511,6 @@ def _with_checkpoint_hash(params: dict[str, Any], base_dir: Path | None) -> dict
 
 def _check_demand_in_window(errors: _Errors, where: str, scenario: Any, duration: float | None) -> None:
     """Reject a path-given network whose vehicles all depart outside the window (it would run empty)."""
-    from signalbench.networks._demand_count import count_vehicles
-
     end = scenario.end_s if duration is None else min(scenario.end_s, scenario.begin_s + duration)
     count = count_vehicles(scenario.route_files, begin_s=scenario.begin_s, end_s=end)
     if count.total and not count.in_window:

@@ -1,4 +1,11 @@
-"""Networks: the static model of a signalised network, and the catalog of public ones."""
+"""Networks: the static model of a signalised network, the catalog, lint, demand and generators.
+
+Owns everything about a scenario that exists before SUMO runs: the network model read with
+sumolib (:func:`load_network_model`), the catalog of public networks and user paths
+(:func:`resolve_network` to a :class:`Scenario`), the lint of ``signalbench networks check``,
+the one reader of SUMO route files (:func:`count_vehicles`, :func:`edge_pair_flows`), and the
+generated networks (:mod:`signalbench.networks.generate`).
+"""
 
 from signalbench.networks._catalog import (
     NetworkEntry,
@@ -8,13 +15,15 @@ from signalbench.networks._catalog import (
     looks_like_path,
     resolve_network,
 )
-from signalbench.networks._generate import (
-    GENERATORS,
-    FlowRecipe,
-    NetRecipe,
-    generated_scenario,
-    parse_generator_ref,
+from signalbench.networks._demand import (
+    DemandCount,
+    count_edge_pairs,
+    count_vehicles,
+    edge_pair_flows,
+    parse_time_s,
+    route_file_pairs,
 )
+from signalbench.networks._lint import Finding, LintReport, lint_model, lint_scenario
 from signalbench.networks._model import (
     GreenPhase,
     IntersectionSpec,
@@ -22,16 +31,29 @@ from signalbench.networks._model import (
     Movement,
     NetworkModel,
     has_traffic_lights,
-    is_green_state,
     load_network_model,
 )
+from signalbench.networks.generate import (
+    GENERATORS,
+    RECIPE_KEYS,
+    FlowRecipe,
+    NetRecipe,
+    generated_scenario,
+    parse_generator_ref,
+    recipe_from_dict,
+)
+from signalbench.signals import is_green_state
 
 __all__ = [
     "GENERATORS",
+    "RECIPE_KEYS",
+    "DemandCount",
+    "Finding",
     "FlowRecipe",
     "GreenPhase",
     "IntersectionSpec",
     "LaneSpec",
+    "LintReport",
     "Movement",
     "NetRecipe",
     "NetworkEntry",
@@ -39,11 +61,19 @@ __all__ = [
     "Scenario",
     "canonical_network",
     "catalog",
+    "count_edge_pairs",
+    "count_vehicles",
+    "edge_pair_flows",
     "generated_scenario",
     "has_traffic_lights",
     "is_green_state",
+    "lint_model",
+    "lint_scenario",
     "load_network_model",
     "looks_like_path",
     "parse_generator_ref",
+    "parse_time_s",
+    "recipe_from_dict",
     "resolve_network",
+    "route_file_pairs",
 ]

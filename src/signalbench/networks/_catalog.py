@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import importlib.util
 import re
@@ -12,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from signalbench._util import data_dir, file_sha256, load_toml
+from signalbench._util import data_dir, did_you_mean, file_sha256, load_toml
 from signalbench.errors import NetworkError
 
 __all__ = ["NetworkEntry", "Scenario", "canonical_network", "catalog", "looks_like_path", "resolve_network"]
@@ -164,9 +163,8 @@ def _lookup(name: str) -> NetworkEntry:
     ]
     if versions:
         return entries[max(versions)[1]]  # numeric: v10 is newer than v2
-    names = sorted(set(entries) | {e.rsplit("-v", 1)[0] for e in entries})
-    close = difflib.get_close_matches(name, names, n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else "; see `signalbench networks`"
+    names = set(entries) | {e.rsplit("-v", 1)[0] for e in entries}
+    hint = did_you_mean(name, names, n=3, quote=False, otherwise="; see `signalbench networks`")
     raise NetworkError(f"unknown network {name!r}{hint}")
 
 

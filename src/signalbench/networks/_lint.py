@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from signalbench.networks._catalog import Scenario
-from signalbench.networks._demand_count import count_vehicles
+from signalbench.networks._demand import count_vehicles
 from signalbench.networks._model import NetworkModel, load_network_model
+from signalbench.signals import GREEN
 
 __all__ = ["Finding", "LintReport", "lint_model", "lint_scenario"]
 
 Severity = Literal["error", "warning", "note"]
 
-_GREEN = frozenset("Gg")
+_GREEN = GREEN
 _STOP = frozenset("rs")
 
 

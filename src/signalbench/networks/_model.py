@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from signalbench.errors import NetworkError
+from signalbench.signals import GREEN, is_green_state
 
 __all__ = [
     "GreenPhase",
@@ -20,17 +21,8 @@ __all__ = [
     "Movement",
     "NetworkModel",
     "has_traffic_lights",
-    "is_green_state",
     "load_network_model",
 ]
-
-_GREEN = frozenset("Gg")
-_TRANSITION = frozenset("yYu")
-
-
-def is_green_state(state: str) -> bool:
-    """Return True for a signal string that gives green to some link and shows no yellow."""
-    return any(c in _GREEN for c in state) and not any(c in _TRANSITION for c in state)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,48 +115,38 @@ class IntersectionSpec:
     movements: tuple[Movement, ...]
     green_phases: tuple[GreenPhase, ...]
     program: tuple[tuple[str, float], ...]
-    _index: dict[str, Any] = field(default_factory=dict, repr=False, compare=False, hash=False)
 
     @property
     def n_phases(self) -> int:
         """Number of green phases a controller can choose from."""
         return len(self.green_phases)
 
-    def _cached(self, key: str, make: Any) -> Any:
-        if key not in self._index:
-            value = make()
-            if isinstance(value, np.ndarray):
-                value.flags.writeable = False
-            self._index[key] = value
-        return self._index[key]
-
-    @property
+    # Derived index arrays, computed once per instance (functools.cached_property stores them in
+    # the instance's __dict__, beside the frozen fields; dataclasses.replace makes a new instance).
+    @functools.cached_property
     def movement_in_lane(self) -> np.ndarray:
         """For each movement, the index of its lane in :attr:`incoming_lanes`."""
         pos = {lane.id: i for i, lane in enumerate(self.incoming_lanes)}
-        return self._cached(  # type: ignore[no-any-return]
-            "in", lambda: np.array([pos[m.from_lane] for m in self.movements], dtype=np.intp)
-        )
+        return _readonly(np.array([pos[m.from_lane] for m in self.movements], dtype=np.intp))
 
-    @property
+    @functools.cached_property
     def movement_out_lane(self) -> np.ndarray:
         """For each movement, the index of its lane in :attr:`outgoing_lanes`."""
         pos = {lane.id: i for i, lane in enumerate(self.outgoing_lanes)}
-        return self._cached(  # type: ignore[no-any-return]
-            "out", lambda: np.array([pos[m.to_lane] for m in self.movements], dtype=np.intp)
-        )
+        return _readonly(np.array([pos[m.to_lane] for m in self.movements], dtype=np.intp))
 
-    @property
+    @functools.cached_property
     def phase_movements(self) -> np.ndarray:
         """Boolean matrix (n_phases, n_movements): True where the phase serves the movement."""
+        mat = np.zeros((self.n_phases, len(self.movements)), dtype=bool)
+        for k, phase in enumerate(self.green_phases):
+            mat[k, list(phase.movements)] = True
+        return _readonly(mat)
 
-        def make() -> np.ndarray:
-            mat = np.zeros((self.n_phases, len(self.movements)), dtype=bool)
-            for k, phase in enumerate(self.green_phases):
-                mat[k, list(phase.movements)] = True
-            return mat
 
-        return self._cached("pm", make)  # type: ignore[no-any-return]
+def _readonly(arr: np.ndarray) -> np.ndarray:
+    arr.flags.writeable = False
+    return arr
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -288,7 +270,7 @@ def _link_upstream(net: Any, intersections: tuple[IntersectionSpec, ...]) -> tup
             dataclasses.replace(ln, upstream_lanes=feeders(ln.id, ln.length_m, own))
             for ln in spec.incoming_lanes
         )
-        linked.append(dataclasses.replace(spec, incoming_lanes=incoming, _index={}))
+        linked.append(dataclasses.replace(spec, incoming_lanes=incoming))
     return tuple(linked)
 
 
@@ -329,7 +311,7 @@ def _link_downstream(net: Any, intersections: list[IntersectionSpec]) -> tuple[I
         for lane in spec.outgoing_lanes:
             signal, lanes = follow(lane.id, spec.id)
             outgoing.append(dataclasses.replace(lane, downstream_signal=signal, downstream_lanes=lanes))
-        linked.append(dataclasses.replace(spec, outgoing_lanes=tuple(outgoing), _index={}))
+        linked.append(dataclasses.replace(spec, outgoing_lanes=tuple(outgoing)))
     return tuple(linked)
 
 
@@ -394,7 +376,7 @@ def _intersection(tls: Any) -> IntersectionSpec:
     for index, (state, duration) in enumerate(phases):
         if not is_green_state(state) or state in seen_states:
             continue
-        served = tuple(i for i, m in enumerate(movements) if state[m.link_index] in _GREEN)
+        served = tuple(i for i, m in enumerate(movements) if state[m.link_index] in GREEN)
         if not served:
             continue  # e.g. a pedestrian-only phase: nothing a vehicle controller can use
         seen_states.add(state)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from signalbench.networks._model import is_green_state
-from signalbench.signals._timing import SignalTiming
+from signalbench.signals._timing import SignalTiming, is_green_state
 
 __all__ = ["audit_timeline"]
 

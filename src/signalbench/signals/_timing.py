@@ -7,9 +7,17 @@ from dataclasses import dataclass
 
 from signalbench.errors import SpecError
 
-__all__ = ["SignalTiming", "all_red_state", "loses_green", "yellow_state"]
+__all__ = ["GREEN", "SignalTiming", "all_red_state", "is_green_state", "loses_green", "yellow_state"]
 
-_GREEN = frozenset("Gg")
+#: Signal characters that let vehicles go: ``G`` priority green, ``g`` green that must yield.
+GREEN = frozenset("Gg")
+_GREEN = GREEN
+_TRANSITION = frozenset("yYu")
+
+
+def is_green_state(state: str) -> bool:
+    """Return True for a signal string that gives green to some link and shows no yellow."""
+    return any(c in _GREEN for c in state) and not any(c in _TRANSITION for c in state)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -35,7 +35,7 @@ from signalbench.sim._install import (
 )
 from signalbench.sim._libsumo import LibsumoBackend
 from signalbench.sim._process import run_sumo
-from signalbench.sim._tools import ToolResult, run_tool, tool_command
+from signalbench.sim._tools import ToolError, ToolResult, run_tool, tool_command
 from signalbench.sim._traci import TraciBackend
 from signalbench.sim._versions import SumoVersion
 
@@ -53,6 +53,7 @@ __all__ = [
     "LibsumoBackend",
     "SimConfig",
     "SumoVersion",
+    "ToolError",
     "ToolResult",
     "TraciBackend",
     "bundled_sumo",

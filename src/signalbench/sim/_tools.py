@@ -16,7 +16,16 @@ from pathlib import Path
 from signalbench.errors import SimulationError
 from signalbench.sim._binaries import sumo_binary, sumo_env, sumo_home
 
-__all__ = ["ToolResult", "run_tool", "tool_command"]
+__all__ = ["ToolError", "ToolResult", "run_tool", "tool_command"]
+
+
+class ToolError(SimulationError):
+    """A SUMO program or tool failed; ``detail`` is SUMO's own reason, for callers to phrase."""
+
+    def __init__(self, message: str, *, tool: str, detail: str) -> None:
+        super().__init__(message)
+        self.tool = tool
+        self.detail = detail
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,7 +83,7 @@ def run_tool(
         full_command: the whole command line, when the caller built it (``args`` ignored).
 
     Raises:
-        SimulationError: the tool could not start, failed (exit status != 0) or timed out.
+        ToolError: the tool could not start, failed (exit status != 0) or timed out.
 
     """
     cmd = list(full_command) if full_command is not None else [*tool_command(tool, binary), *args]
@@ -90,18 +99,20 @@ def run_tool(
             errors="replace",
         )
     except OSError as exc:
-        raise SimulationError(f"{tool} could not start: {exc}") from exc
+        raise ToolError(f"{tool} could not start: {exc}", tool=tool, detail=str(exc)) from exc
     try:
         stdout, stderr = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        raise SimulationError(f"{tool} did not finish within {timeout_s:g} s") from None
+        detail = f"did not finish within {timeout_s:g} s"
+        raise ToolError(f"{tool} {detail}", tool=tool, detail=detail) from None
     except BaseException:
         proc.kill()
         proc.wait()
         raise
     stdout, stderr = stdout or "", stderr or ""
     if proc.returncode != 0:
-        raise SimulationError(f"{tool} exited with status {proc.returncode}: {_problem(stdout, stderr)}")
+        detail = _problem(stdout, stderr)
+        raise ToolError(f"{tool} exited with status {proc.returncode}: {detail}", tool=tool, detail=detail)
     return ToolResult(command=cmd, stdout=stdout, stderr=stderr)

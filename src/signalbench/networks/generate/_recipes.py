@@ -12,27 +12,23 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from signalbench._util import toml_value
+from signalbench._util import atomic_write_text, cache_dir, toml_value
 from signalbench.errors import NetworkError
 from signalbench.networks._catalog import Scenario
-from signalbench.networks._flows import PROFILES, FlowRecipe, atomic_write, generate_demand
+from signalbench.networks.generate._flows import PROFILES, FlowRecipe, generate_demand
+from signalbench.sim import ToolError, run_tool, sumo_version
 
 __all__ = [
     "GENERATORS",
-    "PROFILES",
-    "FlowRecipe",
+    "RECIPE_KEYS",
     "NetRecipe",
-    "cache_root",
-    "generate_demand",
     "generate_network",
     "generated_scenario",
     "parse_generator_ref",
@@ -47,15 +43,6 @@ GENERATORS: dict[str, str] = {
 }
 
 _FORMAT = 1  # bump when the generated files change for the same recipe
-
-
-def cache_root() -> Path:
-    """Folder of generated files: ``$SIGNALBENCH_CACHE/generated`` or ``~/.cache/signalbench/generated``."""
-    base = os.environ.get("SIGNALBENCH_CACHE")
-    if base:
-        return Path(base).expanduser() / "generated"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "signalbench" / "generated"
 
 
 def _digest(data: Mapping[str, Any]) -> str:
@@ -269,9 +256,7 @@ def generate_network(recipe: NetRecipe, *, cache: Path | None = None) -> Path:
     The folder ``<cache>/<kind>-<hash>/`` is built in a temporary folder and renamed into
     place, so a concurrent or interrupted build never leaves a half-written network.
     """
-    from signalbench.sim import sumo_binary, sumo_env, sumo_version
-
-    root = cache or cache_root()
+    root = cache or cache_dir("generated")
     folder = root / f"{recipe.kind}-{recipe.digest(sumo_version())}"
     net = folder / "net.net.xml"
     if net.is_file():
@@ -280,21 +265,17 @@ def generate_network(recipe: NetRecipe, *, cache: Path | None = None) -> Path:
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=".build-"))
     try:
         tmp.chmod(0o755)
-        cmd = [
-            str(sumo_binary("netgenerate")),
-            *recipe.netgenerate_args(),
-            "--output-file",
-            str(tmp / "net.net.xml"),
-        ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=sumo_env(), check=False, timeout=300)
-        if proc.returncode != 0:
-            detail = " | ".join(ln for ln in proc.stderr.splitlines() if ln.startswith("Error"))[:300]
-            raise NetworkError(
-                f"netgenerate failed for {recipe.default_name()}: {detail or proc.stderr[-300:]}"
+        try:
+            run_tool(
+                "netgenerate",
+                [*recipe.netgenerate_args(), "--output-file", str(tmp / "net.net.xml")],
+                timeout_s=300,
             )
+        except ToolError as exc:
+            raise NetworkError(f"netgenerate failed for {recipe.default_name()}: {exc.detail}") from exc
         text = _strip_header((tmp / "net.net.xml").read_text(encoding="utf-8"))
-        atomic_write(tmp / "net.net.xml", text)
-        atomic_write(tmp / "recipe.json", json.dumps(recipe.to_dict(), indent=2, sort_keys=True) + "\n")
+        atomic_write_text(tmp / "net.net.xml", text)
+        atomic_write_text(tmp / "recipe.json", json.dumps(recipe.to_dict(), indent=2, sort_keys=True) + "\n")
         try:
             tmp.rename(folder)
         except OSError:  # built meanwhile by another process: keep theirs

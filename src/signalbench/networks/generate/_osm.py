@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from signalbench.errors import NetworkError
 from signalbench.networks._model import load_network_model
+from signalbench.sim import ToolError, run_tool
 
 __all__ = ["NETCONVERT_OSM_OPTIONS", "import_osm"]
 
@@ -29,15 +28,6 @@ NETCONVERT_OSM_OPTIONS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def _first_error(stderr: str) -> str:
-    lines = [ln.strip() for ln in stderr.splitlines() if ln.startswith("Error")]
-    return (
-        lines[0].removeprefix("Error:").strip()
-        if lines
-        else (stderr.strip().splitlines() or ["no output"])[-1]
-    )
-
-
 def import_osm(
     osm_file: Path,
     out_dir: Path,
@@ -56,8 +46,6 @@ def import_osm(
         NetworkError: the file is missing, netconvert rejects it, or it has no traffic light.
 
     """
-    from signalbench.sim import sumo_binary, sumo_env, sumo_home
-
     osm = Path(osm_file).expanduser()
     if not osm.is_file():
         raise NetworkError(f"OSM file not found: {osm_file}")
@@ -67,17 +55,19 @@ def import_osm(
     out.mkdir(parents=True, exist_ok=True)
     stem = osm.name.split(".")[0] or "osm"
     net, routes, cfg = out / f"{stem}.net.xml", out / f"{stem}.rou.xml", out / f"{stem}.sumocfg"
-    env = sumo_env()
-    cmd = [str(sumo_binary("netconvert")), "--osm-files", str(osm), *NETCONVERT_OSM_OPTIONS, "-o", str(net)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, timeout=900)
-    if proc.returncode != 0 or not net.is_file():
-        raise NetworkError(f"{osm}: netconvert rejected it: {_first_error(proc.stderr)}")
+    try:
+        run_tool(
+            "netconvert", ["--osm-files", str(osm), *NETCONVERT_OSM_OPTIONS, "-o", str(net)], timeout_s=900
+        )
+    except ToolError as exc:
+        raise NetworkError(f"{osm}: netconvert rejected it: {exc.detail}") from exc
+    if not net.is_file():
+        raise NetworkError(f"{osm}: netconvert wrote no network")
     model = load_network_model(net)
     if not model.intersections:
         why = f" ({model.problems[0]})" if model.problems else ""
         raise NetworkError(f"{osm}: no traffic light to control after conversion{why}; see {net}")
     trips = [
-        sys.executable, str(sumo_home() / "tools" / "randomTrips.py"),
         "-n", str(net), "-o", str(routes),
         "--seed", str(seed), "--begin", "0", "--end", f"{end_s:g}",
         "--period", f"{3600.0 / flow_veh_h:.6g}",
@@ -85,11 +75,12 @@ def import_osm(
         "--trip-attributes", 'departLane="best" departSpeed="max"',
     ]  # fmt: skip
     with tempfile.TemporaryDirectory() as scratch:  # randomTrips leaves intermediate files in its cwd
-        proc = subprocess.run(
-            trips, capture_output=True, text=True, env=env, check=False, timeout=900, cwd=scratch
-        )
-    if proc.returncode != 0 or not routes.is_file():
-        raise NetworkError(f"{osm}: randomTrips failed: {_first_error(proc.stderr or proc.stdout)}")
+        try:
+            run_tool("randomTrips.py", trips, timeout_s=900, cwd=Path(scratch))
+        except ToolError as exc:
+            raise NetworkError(f"{osm}: randomTrips failed: {exc.detail}") from exc
+    if not routes.is_file():
+        raise NetworkError(f"{osm}: randomTrips wrote no routes")
     cfg.write_text(
         "<configuration>\n"
         "    <input>\n"

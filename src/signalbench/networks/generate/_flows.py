@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,9 +11,10 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from signalbench._util import atomic_write_text
 from signalbench.errors import NetworkError
 
-__all__ = ["PROFILES", "FlowRecipe", "atomic_write", "generate_demand"]
+__all__ = ["PROFILES", "FlowRecipe", "generate_demand"]
 
 #: Named time profiles: factors applied to the flow over equal slices of the duration (mean 1).
 PROFILES: dict[str, tuple[float, ...]] = {
@@ -78,19 +77,6 @@ class FlowRecipe:
         data["profile"] = list(self.profile)
         data["od"] = [list(o) for o in self.od]
         return data
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file renamed into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the cache may be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _unit(dx: float, dy: float) -> tuple[float, float]:
@@ -199,5 +185,5 @@ def generate_demand(net_file: Path, flow: FlowRecipe, seed: int, *, out: Path) -
     ]
     lines.append("</routes>\n")
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, "\n".join(lines))
+    atomic_write_text(out, "\n".join(lines))
     return out
