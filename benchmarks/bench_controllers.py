@@ -19,10 +19,9 @@ import math
 import time
 from pathlib import Path
 
+from signalbench.analysis import mean_ci95
 from signalbench.controllers import registry
-from signalbench.experiments import ControllerRef, ExperimentSpec, NetworkRef, run_experiment
-from signalbench.experiments._launchers import LaunchOptions
-from signalbench.experiments._summary import mean_ci95
+from signalbench.experiments import ControllerRef, ExperimentSpec, LaunchOptions, NetworkRef, run_experiment
 
 NETWORKS = ("cologne3-v0", "cologne8-v0", "ingolstadt7-v0", "grid4x4-v0")
 RESCO_MP = {"detection_m": 200.0, "queue": "stopped", "downstream": "signalised"}

@@ -15,7 +15,7 @@ import sys
 import pandas as pd
 
 import signalbench
-from signalbench.experiments import mean_ci95, sumo_version_key
+from signalbench.analysis import mean_ci95, sumo_version_key
 
 NETWORKS = (
     "cologne1-v0", "cologne3-v0", "cologne8-v0", "ingolstadt1-v0",

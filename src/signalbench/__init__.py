@@ -6,6 +6,7 @@ delay metrics come from SUMO's own trip accounting.
 """
 
 from signalbench._version import __version__
+from signalbench.analysis import read_approaches, read_intersections, read_results, read_timeseries
 from signalbench.controllers import (
     BaseController,
     Controller,
@@ -19,10 +20,6 @@ from signalbench.experiments import (
     TrialResult,
     TrialSpec,
     load_spec,
-    read_approaches,
-    read_intersections,
-    read_results,
-    read_timeseries,
     run_experiment,
     run_trial,
 )

@@ -209,7 +209,7 @@ def report_store(root: Path) -> Path:
 
 def report_markdown(root: Path) -> str:
     """The report.md written for :func:`report_store`."""
-    from signalbench.experiments import ReportOptions, write_report
+    from signalbench.analysis import ReportOptions, write_report
 
     html = write_report(root, root / "report", ReportOptions(title="golden report"))
     return html.with_suffix(".md").read_text(encoding="utf-8")

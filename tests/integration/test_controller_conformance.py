@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-import signalbench.experiments._trial as trial_module
+import signalbench.runtime._session as session_module
 from signalbench.controllers import registry
-from signalbench.experiments import Episode, TrialResult, TrialSpec, run_trial
+from signalbench.experiments import TrialResult, TrialSpec, run_trial
+from signalbench.runtime import Episode
 from signalbench.signals import audit_timeline
 
 pytestmark = pytest.mark.integration
@@ -55,7 +56,7 @@ def run(
             episodes.append(self)
 
     with monkeypatch.context() as m:
-        m.setattr(trial_module, "Episode", RecordingEpisode)
+        m.setattr(session_module, "Episode", RecordingEpisode)
         result = run_trial(
             TrialSpec(
                 network=network,
@@ -80,7 +81,7 @@ def test_controller_runs_moves_traffic_and_is_safe(monkeypatch, tmp_path, networ
     model = rec.episode.model
     assert r.metrics["vehicles_arrived"] >= 100, r.metrics
     assert r.control["controlled_intersections"] == len(model.intersections) > 0
-    interval = registry.build(controller, params).decision_interval_s
+    interval = registry.build(controller, params).traits.decision_interval_s
     assert r.control["decisions"] == DECISIONS[interval]
     assert r.control["switches"] > 0
     timing = r.spec.timing

@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from signalbench.analysis import result_rows, summarise
 from signalbench.errors import NetworkError, SpecError
-from signalbench.experiments import TrialResult, TrialSpec, load_spec, run_trial, spec_from_dict, summarise
-from signalbench.experiments._results import result_rows
+from signalbench.experiments import TrialResult, TrialSpec, load_spec, run_trial, spec_from_dict
 from signalbench.networks import lint_model, load_network_model
 from signalbench.networks.generate import (
     FlowRecipe,
@@ -220,7 +220,7 @@ def test_integer_and_float_parameters_are_one_recipe(tmp_path):
 def test_report_names_flow_levels():
     import pandas as pd
 
-    from signalbench.experiments._results import demand_text
+    from signalbench.analysis import demand_text
 
     assert demand_text(600.0, pd.DataFrame({"flow_veh_h": [600.0]})) == "600 veh/h"
     assert demand_text(1.5, pd.DataFrame({"flow_veh_h": [float("nan")]})) == "demand x 1.5"

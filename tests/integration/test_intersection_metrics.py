@@ -9,14 +9,8 @@ from collections import Counter
 import pytest
 
 import signalbench
-from signalbench.experiments import (
-    ReportOptions,
-    TrialSpec,
-    run_experiment,
-    run_trial,
-    spec_from_dict,
-    write_report,
-)
+from signalbench.analysis import ReportOptions, write_report
+from signalbench.experiments import TrialSpec, run_experiment, run_trial, spec_from_dict
 from signalbench.metrics import (
     read_intersection_tables,
     read_statistics,

@@ -52,7 +52,7 @@ def test_program_controller_runs_safely_and_vehicles_flow(tmp_path, controller, 
     root = ET.parse(tmp_path / result.trial_id / "programs.add.xml").getroot()
     logics = root.findall("tlLogic")
     assert sorted(plans) == sorted(lg.get("id", "") for lg in logics) and logics
-    params = registry.build(spec.controller).params
+    params = registry.build(spec.controller).programs.params
     for logic in logics:
         assert logic.get("programID") == "signalbench"
         timeline, end = installed_timeline(logic)

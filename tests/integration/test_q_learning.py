@@ -10,8 +10,8 @@ import pytest
 from signalbench.cli import main
 from signalbench.controllers.q_learning import QTables
 from signalbench.errors import SpecError
-from signalbench.experiments import TrialSpec, run_experiment, run_trial, spec_from_dict
-from signalbench.experiments._training import ensure_trained, training_key
+from signalbench.experiments import TrialSpec, run_experiment, run_trial, spec_from_dict, training_request
+from signalbench.learning import ensure_trained
 
 TRAIN = {"episodes": 2, "seeds": [11, 12]}
 
@@ -34,25 +34,28 @@ def cache(tmp_path, monkeypatch):
 
 
 def test_training_is_deterministic_and_cached(cache, tmp_path):
-    first = ensure_trained(_spec())
+    first = ensure_trained(training_request(_spec()))
     assert first.parent == cache / "checkpoints"
     text = first.read_text()
     tables = QTables.load(first)
     assert tables.episodes_done == 2 and [h["seed"] for h in tables.history] == [11, 12]
     assert tables.tables["GS_cluster_357187_359543"]  # something was learnt
     first.unlink()
-    again = ensure_trained(_spec())
+    again = ensure_trained(training_request(_spec()))
     assert again.read_text() == text  # same recipe, same seeds: byte-identical checkpoint
     mtime = again.stat().st_mtime_ns
-    assert ensure_trained(_spec(label="other name")) == again and again.stat().st_mtime_ns == mtime
-    assert training_key(_spec(scale=1.2)) != training_key(_spec())
+    assert (
+        ensure_trained(training_request(_spec(label="other name"))) == again
+        and again.stat().st_mtime_ns == mtime
+    )
+    assert training_request(_spec(scale=1.2)).key() != training_request(_spec()).key()
 
 
 def test_trial_with_train_table_and_checkpoint_on_the_wrong_network(cache, tmp_path):
     result = run_trial(_spec(), tmp_path / "w")
     assert result.state == "complete", result.error
     assert result.metrics["vehicles_arrived"] > 0
-    checkpoint = ensure_trained(_spec())
+    checkpoint = ensure_trained(training_request(_spec()))
     wrong = TrialSpec(
         network="cologne3-v0",
         controller="q-learning",

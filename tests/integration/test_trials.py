@@ -8,9 +8,10 @@ import pytest
 from tests.conftest import write_controller
 
 from signalbench.controllers import registry
-from signalbench.experiments import Episode, TrialSpec, run_trial
+from signalbench.experiments import TrialSpec, run_trial
 from signalbench.metrics import read_statistics, read_trip_metrics
 from signalbench.networks import catalog, load_network_model
+from signalbench.runtime import Episode
 from signalbench.signals import SignalTiming, audit_timeline
 from signalbench.sim import SimConfig, make_backend, run_sumo
 
@@ -202,7 +203,7 @@ def test_detection_along_the_approach_sees_past_short_lanes(backend_name):
     # 1863241632 on ingolstadt21 is fed through a 7.1 m lane; with observed_upstream_m the
     # vehicles on the lanes before it (up to 200 m) join that lane's list, distances measured
     # to its stop line.
-    from signalbench.controllers import BaseController, PerIntersection, PhaseRequest
+    from signalbench.controllers import BaseController, PhaseRequest
 
     sc = catalog()["ingolstadt21-v0"].scenario()
     model = load_network_model(sc.net_file)
@@ -221,7 +222,7 @@ def test_detection_along_the_approach_sees_past_short_lanes(backend_name):
                     seen.setdefault(upstream_m, []).extend(obs.in_lane_vehicles[k].dist_m)
                 return PhaseRequest.hold()
 
-        return PerIntersection(Probe, name="probe")
+        return registry.build(Probe)
 
     for upstream_m in (0.0, 200.0):
         cfg = SimConfig(

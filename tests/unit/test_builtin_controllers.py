@@ -460,7 +460,7 @@ def test_random_is_the_generators_draws_and_covers_all_phases(c3):
 
 def test_random_per_intersection_is_seeded(cologne3_model):
     def draws(seed):
-        ctrl = registry.build("random")
+        ctrl = registry.build("random").policy
         ctrl.reset(cologne3_model, np.random.default_rng(seed))
         obs = {s.id: make_obs(s) for s in cologne3_model.intersections}
         return [ctrl.act(obs) for _ in range(20)]
@@ -720,7 +720,7 @@ def test_actuated_a_lane_on_green_places_no_call_for_another_phase(c3):
 def test_registered_ids(name, cls):
     entry = registry.resolve(name)
     assert entry.id == f"{name}-v0" and entry.cls is cls and entry.scope == "intersection"
-    assert isinstance(registry.build(name), PerIntersection)
+    assert isinstance(registry.build(name).policy, PerIntersection)
 
 
 @pytest.mark.parametrize(
@@ -788,7 +788,7 @@ def test_min_green_above_max_green_names_both():
     ],
 )
 def test_good_parameter_values_are_accepted(cologne3_model, name, params):
-    ctrl = registry.build(name, params)
+    ctrl = registry.build(name, params).policy
     ctrl.reset(cologne3_model, np.random.default_rng(0))
     for child in ctrl.controllers.values():
         assert {key: getattr(child.params, key) for key in params} == params

@@ -114,7 +114,7 @@ def test_user_controller_from_file(tmp_path, cologne3_model):
         "class Pol(BaseController):\n    'Always the target phase.'\n    Params = P\n"
         "    def act(self, obs):\n        return PhaseRequest.switch(self.params.target)\n"
     )
-    ctrl = registry.build(f"{src}:Pol", {"target": 2})
+    ctrl = registry.build(f"{src}:Pol", {"target": 2}).policy
     assert isinstance(ctrl, PerIntersection)
     ctrl.reset(cologne3_model, np.random.default_rng(1))
     obs = {s.id: make_obs(s) for s in cologne3_model.intersections}

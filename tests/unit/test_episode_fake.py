@@ -1,11 +1,13 @@
 """The control loop on the fake backend: timing rules hold, decisions come on time, no waste."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from signalbench.controllers import BaseController, PerIntersection, PhaseRequest, registry
+from signalbench.controllers import BaseController, BuiltController, PhaseRequest, Traits, registry
 from signalbench.errors import ControllerError
-from signalbench.experiments import Episode
+from signalbench.runtime import Episode
 from signalbench.signals import SignalTiming, audit_timeline
 from signalbench.sim import SimConfig
 from signalbench.testing import FakeBackend
@@ -16,6 +18,11 @@ def config(net, *, end_s=600.0, seed=1, begin_s=0.0):
 
 
 DEFAULT_TIMING = SignalTiming()
+
+
+def per_light(cls, name):
+    """Build a per-intersection controller class under a short name (as errors show it)."""
+    return dataclasses.replace(registry.build(cls), name=name)
 
 
 def run(model, controller, timing=DEFAULT_TIMING, *, end_s=600.0, seed=1, interval=None):
@@ -50,7 +57,7 @@ class Flipper(BaseController):
     ],
 )
 def test_no_timing_violation_even_for_an_adversarial_controller(cologne3_model, timing):
-    backend, stats = run(cologne3_model, PerIntersection(Flipper, name="flipper"), timing)
+    backend, stats = run(cologne3_model, per_light(Flipper, "flipper"), timing)
     for spec in cologne3_model.intersections:
         phases = [p.state for p in spec.green_phases]
         timeline = backend.timelines[spec.id]
@@ -77,9 +84,9 @@ def test_decision_interval_override(cologne3_model):
 
 
 def test_deterministic_with_seed(cologne3_model):
-    b1, s1 = run(cologne3_model, PerIntersection(Flipper, name="f"), seed=3)
-    b2, s2 = run(cologne3_model, PerIntersection(Flipper, name="f"), seed=3)
-    b3, _ = run(cologne3_model, PerIntersection(Flipper, name="f"), seed=4)
+    b1, s1 = run(cologne3_model, per_light(Flipper, "f"), seed=3)
+    b2, s2 = run(cologne3_model, per_light(Flipper, "f"), seed=3)
+    b3, _ = run(cologne3_model, per_light(Flipper, "f"), seed=4)
     assert b1.timelines == b2.timelines and s1.overrides == s2.overrides
     assert b1.timelines != b3.timelines
 
@@ -107,7 +114,7 @@ def test_invalid_request_fails_naming_controller_intersection_value(cologne3_mod
     with pytest.raises(
         ControllerError, match=rf"'bad' at intersection '\d+' \(t=5 s\): invalid request: {message}"
     ):
-        run(cologne3_model, PerIntersection(Bad, name="bad"))
+        run(cologne3_model, per_light(Bad, "bad"))
 
 
 def test_network_controller_must_return_mapping(cologne3_model):
@@ -123,7 +130,7 @@ def test_network_controller_must_return_mapping(cologne3_model):
             return [PhaseRequest.hold()]
 
     with pytest.raises(ControllerError, match="'net' returned list"):
-        run(cologne3_model, Net())
+        run(cologne3_model, BuiltController(name="net", traits=Traits(scope="network"), policy=Net()))
 
 
 def test_backend_closed_on_controller_error(cologne3_model):
@@ -137,7 +144,7 @@ def test_backend_closed_on_controller_error(cologne3_model):
             backend=backend,
             config=config(cologne3_model.net_file),
             model=cologne3_model,
-            controller=PerIntersection(Boom, name="boom"),
+            controller=per_light(Boom, "boom"),
             timing=DEFAULT_TIMING,
         ).run()
     assert backend._closed
@@ -151,7 +158,7 @@ def test_observation_matches_backend_lanes(cologne3_model):
             seen.append(obs)
             return PhaseRequest.hold()
 
-    backend, _ = run(cologne3_model, PerIntersection(Spy, name="spy"), end_s=60.0)
+    backend, _ = run(cologne3_model, per_light(Spy, "spy"), end_s=60.0)
     obs = seen[-1]
     assert obs.time_s == 55.0
     counts = [np.floor(backend._count[lane.id]) for lane in obs.spec.incoming_lanes]
@@ -171,7 +178,7 @@ def test_controller_declares_the_fields_it_reads(cologne3_model):
             seen.append(obs)
             return PhaseRequest.hold()
 
-    run(cologne3_model, PerIntersection(QueuesOnly, name="q"), end_s=30.0)
+    run(cologne3_model, per_light(QueuesOnly, "q"), end_s=30.0)
     obs = seen[-1]
     assert not np.isnan(obs.in_halting).any()
     assert np.isnan(obs.in_vehicles).all() and np.isnan(obs.in_mean_speed_m_s).all()
@@ -188,7 +195,7 @@ def test_helpers_refuse_unobserved_queues(cologne3_model):
             seen.append(obs)
             return PhaseRequest.hold()
 
-    run(cologne3_model, PerIntersection(SpeedsOnly, name="s"), end_s=10.0)
+    run(cologne3_model, per_light(SpeedsOnly, "s"), end_s=10.0)
     with pytest.raises(ValueError, match="add 'halting_count' to observed_lane_fields"):
         seen[-1].phase_pressures()
 
@@ -200,14 +207,14 @@ def test_unknown_lane_field_is_a_controller_error(cologne3_model):
         def act(self, obs):
             return PhaseRequest.hold()
 
-    with pytest.raises(ControllerError, match="'typo': observed_lane_fields: unknown lane field 'halting'"):
-        run(cologne3_model, PerIntersection(Typo, name="typo"))
+    with pytest.raises(ControllerError, match="Typo': observed_lane_fields: unknown lane field 'halting'"):
+        run(cologne3_model, per_light(Typo, "typo"))
 
 
 def test_timings_between_simulation_steps_are_shown_longer_never_shorter(cologne3_model):
     """Yellow 3.5 s, all-red 1.5 s, min green 6.5 s with 1 s steps: every interval rounds up."""
     timing = SignalTiming(yellow_s=3.5, all_red_s=1.5, min_green_s=6.5, max_green_s=30.5)
-    backend, stats = run(cologne3_model, PerIntersection(Flipper, name="flipper"), timing, end_s=900.0)
+    backend, stats = run(cologne3_model, per_light(Flipper, "flipper"), timing, end_s=900.0)
     for spec in cologne3_model.intersections:
         phases = [p.state for p in spec.green_phases]
         assert audit_timeline(backend.timelines[spec.id], timing, end_s=900.0, phases=phases) == []

@@ -164,7 +164,8 @@ def test_gridlocked_means_a_share_of_the_vehicles_stuck():
 
 
 def test_records_from_before_the_share_rule_are_read_with_it(tmp_path):
-    from signalbench.experiments import ResultStore, TrialResult, TrialSpec, read_results
+    from signalbench.analysis import read_results
+    from signalbench.experiments import ResultStore, TrialResult, TrialSpec
 
     spec = TrialSpec(network="cologne1-v0", controller="fixed-time-v0", seed=1)
     old = {"mean_delay_s": 40.0, "vehicles_total": 1000, "vehicles_stuck": 3, "gridlocked": 1}

@@ -7,18 +7,22 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from signalbench.controllers import registry
-from signalbench.controllers._programs import (
+from signalbench.controllers.programs import (
+    GreenWave,
+    GreenWaveParams,
+    SumoActuated,
+    SumoActuatedParams,
+    SumoDelayBased,
+    WebsterParams,
     build_cycle,
+    coordinated_links,
     phase_flow_ratios,
     primary_phases,
     split_greens,
     webster_cycle_s,
+    webster_plan,
     write_programs_file,
 )
-from signalbench.controllers.green_wave import GreenWave, GreenWaveParams, coordinated_links
-from signalbench.controllers.sumo_actuated import SumoActuated, SumoActuatedParams
-from signalbench.controllers.sumo_delay_based import SumoDelayBased
-from signalbench.controllers.webster import WebsterParams, webster_plan
 from signalbench.errors import ControllerError
 from signalbench.networks import (
     GreenPhase,
@@ -194,16 +198,20 @@ def test_edge_pairs_counted_from_vehroutes_in_the_window(tmp_path):
 @pytest.mark.parametrize(
     ("controller", "params", "message"),
     [
-        ("webster", {"min_green_s": -1}, "controller 'webster-v0': min_green_s must be > 0, got -1"),
-        ("webster", {"yellow_s": 0}, "controller 'webster-v0': yellow_s must be > 0, got 0"),
+        (
+            "webster",
+            {"min_green_s": -1},
+            "controller 'webster-v0': min_green_s must be a finite number > 0, got -1",
+        ),
+        ("webster", {"yellow_s": 0}, "controller 'webster-v0': yellow_s must be a finite number > 0, got 0"),
         ("webster", {"min_cycle_s": 90, "max_cycle_s": 60}, "min_cycle_s (90) exceeds max_cycle_s (60)"),
-        ("green-wave", {"cycle_s": 0}, "controller 'green-wave-v0': cycle_s must be > 0"),
+        ("green-wave", {"cycle_s": 0}, "controller 'green-wave-v0': cycle_s must be a finite number > 0"),
         (
             "sumo-actuated",
             {"min_green_s": 30, "max_green_s": 20},
             "min_green_s (30) exceeds max_green_s (20)",
         ),
-        ("sumo-delay-based", {"detector_range_m": "far"}, "detector_range_m must be a number"),
+        ("sumo-delay-based", {"detector_range_m": "far"}, "detector_range_m must be a finite number"),
         ("sumo-actuated", {"max_gap": 3}, "unknown parameter 'max_gap'; did you mean 'max_gap_s'?"),
     ],
 )
@@ -218,7 +226,8 @@ def test_program_controllers_are_network_level_and_leave_signals_to_sumo():
         entry = registry.resolve(name)
         assert entry.scope == "network"
         ctrl = registry.build(name)
-        assert ctrl.controls_signals is False and hasattr(ctrl, "write_programs")
+        assert ctrl.controls_signals is False and ctrl.traits.writes_programs
+        assert hasattr(ctrl.programs, "write_programs")
 
 
 def test_route_files_with_routes_are_read_directly(tmp_path):

@@ -4,7 +4,7 @@ import io
 
 from rich.console import Console
 
-from signalbench._cli_run import _Progress
+from signalbench.cli._run import _Progress
 from signalbench.experiments import TrialResult, TrialSpec
 
 

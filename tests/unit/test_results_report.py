@@ -6,16 +6,10 @@ import math
 import pytest
 
 import signalbench
+from signalbench.analysis import ReportOptions, paired_change, write_report
 from signalbench.cli import main
 from signalbench.errors import SignalbenchError
-from signalbench.experiments import (
-    ReportOptions,
-    ResultStore,
-    TrialResult,
-    TrialSpec,
-    paired_change,
-    write_report,
-)
+from signalbench.experiments import ResultStore, TrialResult, TrialSpec
 
 
 def fake(label, seed, delay, *, state="complete", scale=1.0):
@@ -209,7 +203,7 @@ def test_report_over_two_sumo_versions_splits_tables(tmp_path):
 def test_report_while_the_experiment_still_runs(tmp_path, monkeypatch):
     # A trial that completes between reading the records and reading the tables: its tables
     # are there, its record was not seen. The report leaves it out rather than crash.
-    import signalbench.experiments._report as report
+    import signalbench.analysis._report as report
 
     roots = two_releases(tmp_path)
     real = report.read_results

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from signalbench._cli_watch import describe, has_display, parse_params
-from signalbench._scaffold import ScaffoldError, names
 from signalbench.cli import main
+from signalbench.cli._scaffold import ScaffoldError, names
+from signalbench.cli._watch import describe, has_display, parse_params
 
 
 def run_cli(capsys, *argv):

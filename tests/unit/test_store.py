@@ -1,7 +1,8 @@
 import json
 import math
 
-from signalbench.experiments import ResultStore, TrialResult, TrialSpec, atomic_write_text
+from signalbench._util import atomic_write_text
+from signalbench.experiments import ResultStore, TrialResult, TrialSpec
 
 
 def result(seed, state="complete"):

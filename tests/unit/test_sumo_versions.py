@@ -328,14 +328,14 @@ def test_cli_sumo_list_and_bad_install(capsys, cache):
 
 
 def test_cli_sumo_version_replaces_a_spec_sumo_binary(tmp_path):
-    from signalbench._cli_run import _spec
-    from signalbench.cli import _parser
+    from signalbench.cli._main import parser
+    from signalbench.cli._run import _spec
 
     spec = tmp_path / "s.toml"
     spec.write_text(
         'name = "s"\nbackend = "traci"\n[sim]\nsumo_binary = "/usr/bin/true"\n'
         '[[networks]]\nid = "cologne1"\n[[controllers]]\nid = "fixed-time"\n'
     )
-    chosen = _spec(_parser().parse_args(["run", str(spec), "--sumo-version", "1.9"]))
+    chosen = _spec(parser().parse_args(["run", str(spec), "--sumo-version", "1.9"]))
     assert (chosen.sumo_version, chosen.sumo_binary, chosen.backend) == ("1.9.0", None, "traci")
     assert {(t.sumo_version, t.sumo_binary) for t in chosen.trials()} == {("1.9.0", None)}

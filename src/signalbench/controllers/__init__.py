@@ -1,11 +1,24 @@
-"""Controllers: the contract, the registry and the built-in policies."""
+"""Controllers: the contract, the registry and the built-in policies.
+
+A controller sees frozen :class:`IntersectionObs` and answers :class:`PhaseRequest`s (a
+:class:`Controller` per intersection, or a :class:`NetworkController`), or installs SUMO
+programs (:class:`ProgramWriter`, :mod:`signalbench.controllers.programs`); a learning one is
+also :class:`Trainable`. :data:`registry` builds any of them into a :class:`BuiltController`
+whose :class:`Traits` are resolved once.
+"""
 
 from signalbench.controllers._api import (
+    BuiltController,
     Controller,
     IntersectionObs,
     NetworkController,
     PhaseRequest,
     ProgramWriter,
+    Scope,
+    Trainable,
+    TrainingRun,
+    TrainingSettings,
+    Traits,
 )
 from signalbench.controllers._base import BaseController, NoParams, PerIntersection
 from signalbench.controllers._detection import QueueTracker
@@ -16,21 +29,19 @@ from signalbench.controllers._registry import (
     registry,
 )
 from signalbench.controllers.actuated import Actuated
-from signalbench.controllers.fixed_time import FixedTime
 from signalbench.controllers.greedy import Greedy
-from signalbench.controllers.green_wave import GreenWave
 from signalbench.controllers.longest_queue import LongestQueueFirst
 from signalbench.controllers.max_pressure import MaxPressure
+from signalbench.controllers.programs import FixedTime, GreenWave, SumoActuated, SumoDelayBased, Webster
+from signalbench.controllers.q_learning import QLearning
 from signalbench.controllers.random_phase import RandomPhase
 from signalbench.controllers.sotl import Sotl
-from signalbench.controllers.sumo_actuated import SumoActuated
-from signalbench.controllers.sumo_delay_based import SumoDelayBased
-from signalbench.controllers.webster import Webster
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "Actuated",
     "BaseController",
+    "BuiltController",
     "Controller",
     "ControllerEntry",
     "ControllerRegistry",
@@ -45,11 +56,17 @@ __all__ = [
     "PerIntersection",
     "PhaseRequest",
     "ProgramWriter",
+    "QLearning",
     "QueueTracker",
     "RandomPhase",
+    "Scope",
     "Sotl",
     "SumoActuated",
     "SumoDelayBased",
+    "Trainable",
+    "TrainingRun",
+    "TrainingSettings",
+    "Traits",
     "Webster",
     "registry",
 ]

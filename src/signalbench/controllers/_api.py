@@ -5,23 +5,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from signalbench.signals import PhaseRequest
-from signalbench.sim import LaneVehicles
+from signalbench.sim import LANE_FIELDS, LaneVehicles
 
 if TYPE_CHECKING:
     from signalbench.networks import IntersectionSpec, NetworkModel, Scenario
 
 __all__ = [
+    "BuiltController",
     "Controller",
     "IntersectionObs",
     "NetworkController",
     "PhaseRequest",
     "ProgramWriter",
+    "Scope",
+    "Trainable",
+    "TrainingRun",
+    "TrainingSettings",
+    "Traits",
 ]
+
+#: ``intersection``: one instance per traffic light; ``network``: one for the whole network.
+Scope = Literal["intersection", "network"]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -129,19 +138,19 @@ class Controller(Protocol):
     never see the simulation backend; the safety actuator turns their requests into legal
     signal states (yellow, all-red, min/max green).
 
-    Optional attribute ``observed_lane_fields``: the lane fields the controller reads, out
-    of ``vehicle_count``, ``halting_count``, ``occupancy``, ``mean_speed_m_s`` (default: these
-    four), plus ``vehicles`` for per-vehicle positions, speeds and waiting times (costlier).
-    Fewer fields make each decision cheaper, above all with the traci backend.
+    Optional attributes, read once when the controller is built (see :class:`Traits`):
 
-    Optional attribute ``observed_upstream_m`` (with ``vehicles``): each incoming lane's
-    vehicle list then also holds the vehicles on the lanes feeding it through unsignalised
-    junctions (``LaneSpec.upstream_lanes``) up to this distance from the stop line, their
-    ``dist_m`` measured to this lane's stop line: a detection zone along the approach rather
-    than on the last lane, which on SUMO networks may be a few metres long.
+    - ``decision_interval_s``: simulated seconds between two decisions (default 5).
+    - ``observed_lane_fields``: the lane fields the controller reads, out of
+      ``vehicle_count``, ``halting_count``, ``occupancy``, ``mean_speed_m_s`` (default: these
+      four), plus ``vehicles`` for per-vehicle positions, speeds and waiting times (costlier).
+      Fewer fields make each decision cheaper, above all with the traci backend.
+    - ``observed_upstream_m`` (with ``vehicles``): each incoming lane's vehicle list then also
+      holds the vehicles on the lanes feeding it through unsignalised junctions
+      (``LaneSpec.upstream_lanes``) up to this distance from the stop line, their ``dist_m``
+      measured to this lane's stop line: a detection zone along the approach rather than on
+      the last lane, which on SUMO networks may be a few metres long.
     """
-
-    decision_interval_s: float
 
     def reset(self, spec: IntersectionSpec, rng: np.random.Generator) -> None:
         """Prepare for a new episode on intersection ``spec``; use only ``rng`` for randomness."""
@@ -152,25 +161,26 @@ class Controller(Protocol):
 
 @runtime_checkable
 class NetworkController(Protocol):
-    """A policy for all controlled intersections of a network at once."""
+    """A policy for all controlled intersections of a network at once (``scope = "network"``).
 
-    decision_interval_s: float
-    controls_signals: ClassVar[bool]
+    The optional attributes of :class:`Controller` apply as well.
+    """
 
     def reset(self, network: NetworkModel, rng: np.random.Generator) -> None:
         """Prepare for a new episode on ``network``."""
 
-    def act(self, obs: Mapping[str, IntersectionObs]) -> Mapping[str, PhaseRequest]:
+    def act(self, obs: Mapping[str, IntersectionObs]) -> Mapping[str, PhaseRequest | None]:
         """Return a request per intersection id (missing ids hold their phase)."""
 
 
 @runtime_checkable
 class ProgramWriter(Protocol):
-    """Optional: a controller that installs SUMO signal programs instead of deciding in Python.
+    """A controller that installs SUMO signal programs instead of deciding in Python.
 
-    Such a controller has ``controls_signals = False``. Before the trial the harness calls
-    :meth:`write_programs`, adds the file to SUMO's additional files and runs plain ``sumo``;
-    the returned description goes into the result's ``control["programs"]``.
+    Before the trial the harness calls :meth:`write_programs`; it adds the file to SUMO's
+    additional files and runs plain ``sumo`` (no TraCI). The returned description goes into
+    the result's ``control["programs"]``. A writer that returns None installs nothing: the
+    network's own programs run (``fixed-time``).
     """
 
     def write_programs(
@@ -182,9 +192,103 @@ class ProgramWriter(Protocol):
         scale: float,
         seed: int,
         sumo_binary: Path | None = None,
-    ) -> Mapping[str, Any]:
+    ) -> Mapping[str, Any] | None:
         """Write ``<tlLogic>`` programs to ``path``; return a JSON-ready description per light.
 
         ``sumo_binary`` is the SUMO the trial runs (None: the bundled one); a writer that runs
-        SUMO itself (e.g. a demand pre-run) should run that one.
+        SUMO itself (e.g. a demand pre-run) should run that one. Return None to install nothing.
         """
+
+
+@dataclass(frozen=True, kw_only=True)
+class Traits:
+    """What the harness needs to know of a controller, resolved once when it is built.
+
+    Attributes:
+        scope: one instance per light, or one for the network.
+        decision_interval_s: simulated seconds between two decisions [s].
+        observed_fields: the lane fields (and ``vehicles``) the observations carry.
+        observed_upstream_m: how far back along the approach vehicles are listed [m].
+        writes_programs: True for a :class:`ProgramWriter` (no Python decisions).
+        trainable: True for a controller class that implements :class:`Trainable`.
+
+    """
+
+    scope: Scope = "intersection"
+    decision_interval_s: float = 5.0
+    observed_fields: tuple[str, ...] = LANE_FIELDS
+    observed_upstream_m: float = 0.0
+    writes_programs: bool = False
+    trainable: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class BuiltController:
+    """A controller ready for an episode: its name, its traits, and either a policy or a writer.
+
+    Attributes:
+        name: the id or reference it was built from (``max-pressure-v0``, ``file.py:Class``).
+        traits: see :class:`Traits`.
+        policy: the network-level policy the episode asks at every decision (None for a
+            program writer).
+        programs: the program writer (None for a Python policy).
+
+    """
+
+    name: str
+    traits: Traits
+    policy: NetworkController | None = None
+    programs: ProgramWriter | None = None
+
+    def __post_init__(self) -> None:
+        if (self.policy is None) == (self.programs is None):
+            raise ValueError(f"controller {self.name!r}: give exactly one of policy or programs")
+
+    @property
+    def controls_signals(self) -> bool:
+        """True when Python decides (through the safety actuator), False for a program writer."""
+        return self.policy is not None
+
+
+class TrainingSettings(Protocol):
+    """The validated ``train`` table of a learning controller."""
+
+    episodes: int
+    seeds: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready form (it enters the checkpoint's cache key)."""
+
+
+class TrainingRun(Protocol):
+    """One training of a :class:`Trainable` controller on one network, episode by episode."""
+
+    def learner(self, episode: int) -> BuiltController:
+        """Return the policy that drives (and learns in) training episode ``episode`` (0-based)."""
+
+    def end_episode(self, episode: int, seed: int, metrics: Mapping[str, float]) -> dict[str, float]:
+        """Close episode ``episode`` (its seed and trip metrics); return its history record."""
+
+    def save(self, path: Path) -> Path:
+        """Write the checkpoint (atomically); return its path."""
+
+
+@runtime_checkable
+class Trainable(Protocol):
+    """A controller class that learns before it is evaluated (``[[controllers]] train = {...}``).
+
+    The harness validates the ``train`` table with :meth:`training_settings`, runs
+    :meth:`trainer`'s episodes on the training seeds, caches the checkpoint by content, and
+    evaluates the controller with the checkpoint's path in ``params[checkpoint_param]``.
+    """
+
+    checkpoint_param: ClassVar[str]
+    checkpoint_format: ClassVar[str]
+
+    @classmethod
+    def training_settings(cls, raw: Mapping[str, Any]) -> TrainingSettings:
+        """Validate a ``train`` table; raise ValueError naming the bad setting."""
+
+    @classmethod
+    def trainer(cls, settings: TrainingSettings, *, network: str, decision_interval_s: float) -> TrainingRun:
+        """Start a training run on ``network`` (its name is recorded in the checkpoint)."""

@@ -1,4 +1,8 @@
-"""Conveniences for writing controllers: a base class with typed parameters."""
+"""Conveniences for writing controllers.
+
+A base class with typed parameters, and the wrapper that turns a per-intersection controller
+into a network-level policy.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +35,6 @@ class BaseController:
 
     Params: ClassVar[type[Any]] = NoParams
     decision_interval_s: float = 5.0
-    controls_signals: ClassVar[bool] = True
     observed_lane_fields: tuple[str, ...] = LANE_FIELDS
     observed_upstream_m: float = 0.0
 
@@ -51,16 +54,11 @@ class BaseController:
 
 
 class PerIntersection:
-    """A network controller made of one independent controller per intersection."""
+    """A network-level policy made of one independent controller per intersection."""
 
     def __init__(self, factory: Callable[[], Controller], *, name: str) -> None:
         self._factory = factory
         self.name = name
-        probe = factory()
-        self.decision_interval_s = float(getattr(probe, "decision_interval_s", 5.0))
-        self.controls_signals: bool = bool(getattr(probe, "controls_signals", True))
-        self.observed_lane_fields = tuple(getattr(probe, "observed_lane_fields", LANE_FIELDS))
-        self.observed_upstream_m = float(getattr(probe, "observed_upstream_m", 0.0) or 0.0)
         self.controllers: dict[str, Controller] = {}
 
     def reset(self, network: NetworkModel, rng: np.random.Generator) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 
 from signalbench.networks import IntersectionSpec
 
-__all__ = ["check_number", "phase_lanes", "pick_max"]
+__all__ = ["check_flag", "check_number", "phase_lanes", "pick_max"]
 
 
 def phase_lanes(spec: IntersectionSpec) -> np.ndarray:
@@ -34,11 +34,14 @@ def check_flag(name: str, value: object) -> None:
         raise ValueError(f"{name} must be true or false, got {value!r}")
 
 
-def check_number(name: str, value: object, *, allow_zero: bool = False) -> None:
+def check_number(name: str, value: object, *, allow_zero: bool = False, optional: bool = False) -> None:
     """Raise ValueError unless ``value`` is a finite number > 0 (>= 0 with ``allow_zero``).
 
-    Booleans are refused (``True`` is not a distance), so are NaN and infinity.
+    Booleans are refused (``True`` is not a distance), so are NaN and infinity; None passes
+    only when ``optional`` (a parameter whose absence means "derive it").
     """
+    if optional and value is None:
+        return
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or value < 0 or (value == 0 and not allow_zero):  # type: ignore[operator]
         bound = ">= 0" if allow_zero else "> 0"

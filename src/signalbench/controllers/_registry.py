@@ -1,21 +1,24 @@
-"""Controller registry: versioned ids, user files and entry points, typed parameters."""
+"""Controller registry: versioned ids, user files and entry points, typed parameters and traits."""
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import importlib
 import importlib.util
+import math
 import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from signalbench._util import did_you_mean
+from signalbench.controllers._api import BuiltController, ProgramWriter, Scope, Trainable, Traits
 from signalbench.controllers._base import PerIntersection
 from signalbench.errors import ControllerError
+from signalbench.sim import LANE_FIELDS, check_fields
 
 __all__ = ["ENTRY_POINT_GROUP", "ControllerEntry", "ControllerRegistry", "registry"]
 
@@ -32,13 +35,41 @@ class ControllerEntry:
         cls: the controller class (per intersection unless ``scope == "network"``).
         summary: one line for ``signalbench controllers``.
         scope: ``"intersection"`` (one instance per signal) or ``"network"``.
+        writes_programs: the class installs SUMO programs (``write_programs``) instead of deciding.
 
     """
 
     id: str
     cls: type[Any]
     summary: str
-    scope: str = "intersection"
+    scope: Scope = "intersection"
+    writes_programs: bool = False
+
+    @property
+    def trainable(self) -> type[Trainable] | None:
+        """The class as a :class:`Trainable` if it learns before evaluation, else None."""
+        return cast("type[Trainable]", self.cls) if isinstance(self.cls, Trainable) else None
+
+
+def _entry(id: str, cls: type[Any], *, summary: str = "", scope: str | None = None) -> ControllerEntry:
+    """Make an entry, checking what the class offers (the registry's one look at a class)."""
+    scope = scope or str(getattr(cls, "scope", "intersection"))
+    if scope not in ("intersection", "network"):
+        raise ControllerError(f"controller {id!r}: scope must be 'intersection' or 'network', got {scope!r}")
+    decides = callable(getattr(cls, "act", None)) and callable(getattr(cls, "reset", None))
+    writes = callable(getattr(cls, "write_programs", None))
+    if not (decides or writes):
+        raise ControllerError(
+            f"{id}: class {cls.__name__!r} has no reset()/act() methods (nor write_programs())"
+        )
+    doc = (cls.__doc__ or "").strip().splitlines()
+    return ControllerEntry(
+        id=id,
+        cls=cls,
+        summary=summary or (doc[0] if doc else ""),
+        scope=cast(Scope, scope),
+        writes_programs=writes,
+    )
 
 
 class ControllerRegistry:
@@ -48,18 +79,16 @@ class ControllerRegistry:
         self._entries: dict[str, ControllerEntry] = {}
         self._entry_points_loaded = False
 
-    def register(self, id: str, cls: type[Any], *, summary: str = "", scope: str = "intersection") -> None:
+    def register(self, id: str, cls: type[Any], *, summary: str = "", scope: str | None = None) -> None:
         """Register ``cls`` under a versioned id such as ``my-policy-v0``."""
         if not _VERSIONED.match(id):
             raise ValueError(f"controller id {id!r} must look like 'name-v0'")
-        if scope not in ("intersection", "network"):
-            raise ValueError(f"scope must be 'intersection' or 'network', got {scope!r}")
         if id in self._entries and self._entries[id].cls is not cls:
             raise ValueError(f"controller id {id!r} is already registered")
-        doc = (cls.__doc__ or "").strip().splitlines()
-        self._entries[id] = ControllerEntry(
-            id=id, cls=cls, summary=summary or (doc[0] if doc else ""), scope=scope
-        )
+        try:
+            self._entries[id] = _entry(id, cls, summary=summary, scope=scope)
+        except ControllerError as exc:
+            raise ValueError(str(exc)) from exc
 
     def entries(self) -> list[ControllerEntry]:
         """All registered controllers (built-ins and entry points), sorted by id."""
@@ -85,33 +114,51 @@ class ControllerRegistry:
         ]
         if versions:
             return self._entries[max(versions)[1]]
-        names = sorted(set(self._entries) | {_VERSIONED.sub(r"\g<name>", e) for e in self._entries})
-        close = difflib.get_close_matches(name, names, n=3)
-        hint = (
-            f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(self._entries))}"
+        names = set(self._entries) | {_VERSIONED.sub(r"\g<name>", e) for e in self._entries}
+        hint = did_you_mean(
+            name, names, n=3, quote=False, otherwise=f"; known: {', '.join(sorted(self._entries))}"
         )
         raise ControllerError(f"unknown controller {name!r}{hint}")
 
     def canonical_id(self, name: str) -> str:
         """Return the id a name resolves to (a versioned id, or the reference as given)."""
-        entry = self.resolve(name)
-        return entry.id
+        return self.resolve(name).id
 
-    def build(self, name: str, params: Mapping[str, Any] | None = None) -> Any:
-        """Build a network-level controller from a name and its parameters.
+    def build(self, controller: str | type[Any], params: Mapping[str, Any] | None = None) -> BuiltController:
+        """Build a controller from an id, a reference or a class, with its parameters.
 
-        Per-intersection controllers are wrapped so that each intersection gets its own
-        instance; parameters are checked against the class's ``Params`` dataclass.
+        Parameters are checked against the class's ``Params`` dataclass. A per-intersection
+        controller becomes a network-level policy that gives each intersection its own
+        instance. The traits (decision interval, observed fields, ...) are read and checked
+        here, once.
+
+        Raises:
+            ControllerError: unknown controller, bad parameters, or invalid traits.
+
         """
-        entry = self.resolve(name)
+        if isinstance(controller, str):
+            entry = self.resolve(controller)
+        elif isinstance(controller, type):
+            entry = _entry(f"{controller.__module__}.{controller.__qualname__}", controller)
+        else:
+            raise ControllerError(f"expected a controller id, reference or class, got {controller!r}")
         factory = _factory(entry, dict(params or {}))
+        probe = factory()
+        if isinstance(probe, ProgramWriter):
+            traits = Traits(scope="network", writes_programs=True, trainable=entry.trainable is not None)
+            return BuiltController(name=entry.id, traits=traits, programs=probe)
+        traits = _traits(entry, probe)
         if entry.scope == "network":
-            return factory()
-        return PerIntersection(factory, name=entry.id)
+            return BuiltController(name=entry.id, traits=traits, policy=probe)
+        return BuiltController(name=entry.id, traits=traits, policy=PerIntersection(factory, name=entry.id))
 
     def check_params(self, name: str, params: Mapping[str, Any]) -> None:
         """Raise :class:`ControllerError` if ``params`` do not fit the controller."""
         _factory(self.resolve(name), dict(params))
+
+    def trainable(self, name: str) -> type[Trainable] | None:
+        """Return the controller's class as a :class:`Trainable` if it learns, else None."""
+        return self.resolve(name).trainable
 
     # -- loading --------------------------------------------------------------------------
     def _load_entry_points(self) -> None:
@@ -125,7 +172,7 @@ class ControllerRegistry:
                 raise ControllerError(
                     f"entry point {ep.name!r} ({ep.value}) in group {ENTRY_POINT_GROUP} failed to load: {exc}"
                 ) from exc
-            self.register(ep.name, cls, scope=getattr(cls, "scope", "intersection"))
+            self.register(ep.name, cls)
 
     def _load_reference(self, ref: str) -> ControllerEntry:
         target, _, attr = ref.rpartition(":")
@@ -160,14 +207,31 @@ class ControllerRegistry:
         cls = getattr(module, attr, None)
         if cls is None or not isinstance(cls, type):
             raise ControllerError(f"{target} has no controller class {attr!r}")
-        if not (callable(getattr(cls, "act", None)) and callable(getattr(cls, "reset", None))):
-            raise ControllerError(f"{ref}: class {attr!r} has no reset()/act() methods")
-        return ControllerEntry(
-            id=ref,
-            cls=cls,
-            summary=(cls.__doc__ or "").strip().split("\n")[0],
-            scope=getattr(cls, "scope", "intersection"),
+        return _entry(ref, cls)
+
+
+def _traits(entry: ControllerEntry, probe: Any) -> Traits:
+    """Read a Python policy's optional attributes once, with their defaults, and check them."""
+    interval = getattr(probe, "decision_interval_s", 5.0)
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not 0 < interval < math.inf:
+        raise ControllerError(f"controller {entry.id!r}: decision_interval_s must be > 0 s, got {interval!r}")
+    fields = tuple(getattr(probe, "observed_lane_fields", LANE_FIELDS))
+    try:
+        check_fields(fields)
+    except ValueError as exc:
+        raise ControllerError(f"controller {entry.id!r}: observed_lane_fields: {exc}") from exc
+    upstream = getattr(probe, "observed_upstream_m", 0.0) or 0.0
+    if isinstance(upstream, bool) or not isinstance(upstream, (int, float)) or not 0 <= upstream < math.inf:
+        raise ControllerError(
+            f"controller {entry.id!r}: observed_upstream_m must be >= 0 m, got {upstream!r}"
         )
+    return Traits(
+        scope=entry.scope,
+        decision_interval_s=float(interval),
+        observed_fields=fields,
+        observed_upstream_m=float(upstream),
+        trainable=entry.trainable is not None,
+    )
 
 
 def _factory(entry: ControllerEntry, params: dict[str, Any]) -> Callable[[], Any]:
@@ -177,12 +241,8 @@ def _factory(entry: ControllerEntry, params: dict[str, Any]) -> Callable[[], Any
         known = {f.name for f in dataclasses.fields(params_cls) if f.init}
         unknown = sorted(set(params) - known)
         if unknown:
-            close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
-            hint = (
-                f"; did you mean {close[0]!r}?"
-                if close
-                else (f"; known: {', '.join(sorted(known))}" if known else "; it takes no parameters")
-            )
+            otherwise = f"; known: {', '.join(sorted(known))}" if known else "; it takes no parameters"
+            hint = did_you_mean(unknown[0], known, otherwise=otherwise)
             raise ControllerError(f"controller {entry.id!r}: unknown parameter {unknown[0]!r}{hint}")
         make_params: Callable[..., Any] = params_cls  # type: ignore[assignment]
         try:
@@ -200,17 +260,19 @@ def _factory(entry: ControllerEntry, params: dict[str, Any]) -> Callable[[], Any
 
 def _default_registry() -> ControllerRegistry:
     from signalbench.controllers.actuated import Actuated
-    from signalbench.controllers.fixed_time import FixedTime
     from signalbench.controllers.greedy import Greedy
-    from signalbench.controllers.green_wave import GreenWave
     from signalbench.controllers.longest_queue import LongestQueueFirst
     from signalbench.controllers.max_pressure import MaxPressure
+    from signalbench.controllers.programs import (
+        FixedTime,
+        GreenWave,
+        SumoActuated,
+        SumoDelayBased,
+        Webster,
+    )
     from signalbench.controllers.q_learning import QLearning
     from signalbench.controllers.random_phase import RandomPhase
     from signalbench.controllers.sotl import Sotl
-    from signalbench.controllers.sumo_actuated import SumoActuated
-    from signalbench.controllers.sumo_delay_based import SumoDelayBased
-    from signalbench.controllers.webster import Webster
 
     reg = ControllerRegistry()
     reg.register("fixed-time-v0", FixedTime, summary="the network's own signal programs, untouched")
@@ -239,25 +301,21 @@ def _default_registry() -> ControllerRegistry:
         "webster-v0",
         Webster,
         summary="fixed-time plans from Webster's formulas and the trial's measured flows (Webster 1958)",
-        scope="network",
     )
     reg.register(
         "green-wave-v0",
         GreenWave,
         summary="common cycle, Webster splits, offsets from travel times along the main direction",
-        scope="network",
     )
     reg.register(
         "sumo-actuated-v0",
         SumoActuated,
         summary="SUMO's gap-based actuated control on the network's own phases",
-        scope="network",
     )
     reg.register(
         "sumo-delay-based-v0",
         SumoDelayBased,
         summary="SUMO's delay-based actuated control on the network's own phases (Oertel & Wagner 2011)",
-        scope="network",
     )
     return reg
 

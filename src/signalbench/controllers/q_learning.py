@@ -14,8 +14,10 @@ independent agent (as in most multi-agent signal-control baselines):
 - update: Q(s, a) += alpha (r + gamma max_a' Q(s', a') - Q(s, a)); epsilon-greedy exploration
   with epsilon decaying linearly from ``epsilon_start`` to ``epsilon_end`` over the episodes.
 
-Train with :func:`train_q_learning` (or ``signalbench train``), which writes a JSON checkpoint;
-evaluate it like any controller with ``params = { checkpoint = "path.json" }``. The greedy
+Train it with ``train = {...}`` in an experiment's ``[[controllers]]`` entry or with ``signalbench
+train`` (both run :mod:`signalbench.learning`'s training loop over this class's
+:meth:`QLearning.trainer`), which writes a JSON checkpoint; evaluate it like any controller with
+``params = { checkpoint = "path.json" }``. The greedy
 policy chooses among the actions tried in training only; in a state never visited it
 switches to the rival if its queue level is higher, else holds. A checkpoint is bound to its
 network: loading it on another network (other lights, other phases) is refused with the light
@@ -30,28 +32,27 @@ import itertools
 import json
 import math
 import os
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from signalbench._util import file_sha256
-from signalbench.controllers._api import IntersectionObs, PhaseRequest
+from signalbench._util import atomic_write_text, file_sha256
+from signalbench.controllers._api import BuiltController, IntersectionObs, PhaseRequest, Traits
 from signalbench.controllers._base import BaseController
 from signalbench.controllers._phases import phase_lanes
 from signalbench.errors import ControllerError
-from signalbench.networks import IntersectionSpec
+from signalbench.networks import IntersectionSpec, NetworkModel
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "QLearning",
     "QLearningParams",
     "QTables",
+    "QTraining",
     "TrainSettings",
-    "train_q_learning",
 ]
 
 CHECKPOINT_FORMAT = "signalbench-q-learning/2"  # bump whenever the state or action encoding changes
@@ -152,11 +153,7 @@ class QTables:
             },
         }
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-        os.replace(tmp, target)
+        atomic_write_text(target, json.dumps(data, indent=1, sort_keys=True))
         return target
 
     @classmethod
@@ -254,6 +251,21 @@ class QLearning(BaseController):
     Params = QLearningParams
     params: QLearningParams
     observed_lane_fields = ("halting_count",)
+    # The Trainable protocol: how signalbench trains this controller before evaluating it.
+    checkpoint_param: ClassVar[str] = "checkpoint"
+    checkpoint_format: ClassVar[str] = CHECKPOINT_FORMAT
+
+    @classmethod
+    def training_settings(cls, raw: Mapping[str, Any]) -> TrainSettings:
+        """Validate a ``train`` table (unknown keys named); raise ValueError."""
+        return settings_from(raw)
+
+    @classmethod
+    def trainer(cls, settings: Any, *, network: str, decision_interval_s: float) -> QTraining:
+        """Start training tables for ``network`` with ``settings`` (a :class:`TrainSettings`)."""
+        if not isinstance(settings, TrainSettings):
+            raise TypeError(f"q-learning trains with TrainSettings, got {type(settings).__name__}")
+        return QTraining(settings, network=network, decision_interval_s=decision_interval_s)
 
     def __init__(self, params: QLearningParams | None = None) -> None:
         super().__init__(params)
@@ -306,21 +318,16 @@ def _load_cached(path: str) -> QTables:
 
 
 class _Learner:
-    """A network-level controller that learns while it drives (one table per light)."""
+    """A network-level policy that learns while it drives (one table per light)."""
 
-    controls_signals = True
-    name = "q-learning (training)"
-    observed_lane_fields = ("halting_count",)
-
-    def __init__(self, tables: QTables, epsilon: float, rng: np.random.Generator, interval_s: float) -> None:
+    def __init__(self, tables: QTables, epsilon: float, rng: np.random.Generator) -> None:
         self.tables = tables
         self.epsilon = epsilon
         self.rng = rng
-        self.decision_interval_s = interval_s
         self.reward_sum = 0.0
         self._prev: dict[str, tuple[tuple[int, ...], int]] = {}
 
-    def reset(self, network: Any, rng: np.random.Generator) -> None:
+    def reset(self, network: NetworkModel, rng: np.random.Generator) -> None:
         """Bind the tables of the network's lights."""
         s = self.tables.settings
         self._bins = np.asarray(s.queue_bins_veh)
@@ -353,25 +360,32 @@ class _Learner:
         return out
 
 
-def train_q_learning(
-    run_episode: Callable[[Any, int], dict[str, float]],
-    *,
-    network: str,
-    settings: TrainSettings,
-    decision_interval_s: float,
-    on_episode: Callable[[int, dict[str, float]], None] | None = None,
-) -> QTables:
-    """Train tables for ``network``; ``run_episode(controller, seed)`` runs one episode.
+class QTraining:
+    """One training of Q-learning tables on one network (a ``TrainingRun``).
 
-    Most users call :func:`signalbench.experiments.train_controller` (or ``signalbench
-    train``), which supplies ``run_episode`` from an experiment's network and timing.
+    Episode ``k`` drives with exploration rate ``settings.epsilon(k)``; one generator, seeded
+    by the settings, draws every exploration, so the same settings train the same tables.
     """
-    tables = QTables(network=network, settings=settings)
-    rng = np.random.default_rng(_seed_of(settings))
-    for episode in range(settings.episodes):
-        seed = settings.seeds[episode % len(settings.seeds)]
-        learner = _Learner(tables, settings.epsilon(episode), rng, decision_interval_s)
-        metrics = run_episode(learner, seed)
+
+    def __init__(self, settings: TrainSettings, *, network: str, decision_interval_s: float) -> None:
+        self.tables = QTables(network=network, settings=settings)
+        self.decision_interval_s = decision_interval_s
+        self._rng = np.random.default_rng(_seed_of(settings))
+        self._learner: _Learner | None = None
+
+    def learner(self, episode: int) -> BuiltController:
+        """Return the policy that learns in episode ``episode``."""
+        self._learner = _Learner(self.tables, self.tables.settings.epsilon(episode), self._rng)
+        traits = Traits(
+            scope="network", decision_interval_s=self.decision_interval_s, observed_fields=("halting_count",)
+        )
+        return BuiltController(name="q-learning (training)", traits=traits, policy=self._learner)
+
+    def end_episode(self, episode: int, seed: int, metrics: Mapping[str, float]) -> dict[str, float]:
+        """Record the episode in the tables' history; return the record."""
+        learner = self._learner
+        if learner is None:
+            raise ControllerError("end_episode() before learner()")
         record = {
             "episode": float(episode),
             "seed": float(seed),
@@ -379,11 +393,13 @@ def train_q_learning(
             "reward": learner.reward_sum,
             "mean_delay_s": float(metrics.get("mean_delay_s", math.nan)),
         }
-        tables.history.append(record)
-        tables.episodes_done = episode + 1
-        if on_episode is not None:
-            on_episode(episode, record)
-    return tables
+        self.tables.history.append(record)
+        self.tables.episodes_done = episode + 1
+        return record
+
+    def save(self, path: Path) -> Path:
+        """Write the checkpoint (atomically)."""
+        return self.tables.save(path)
 
 
 def _seed_of(settings: TrainSettings) -> int:
@@ -391,7 +407,7 @@ def _seed_of(settings: TrainSettings) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
-def settings_from(raw: Mapping[str, Any] | Sequence[Any] | None) -> TrainSettings:
+def settings_from(raw: Mapping[str, Any] | None) -> TrainSettings:
     """Build :class:`TrainSettings` from a spec table (unknown keys named)."""
     known = {f.name for f in dataclasses.fields(TrainSettings)}
     data = dict(raw or {})

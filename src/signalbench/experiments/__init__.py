@@ -1,52 +1,47 @@
-"""Experiments: specs, trials, the episode loop, launchers and the result store."""
+"""Experiments: specs expanded into frozen trials, run by launchers into a result store.
 
-from signalbench.experiments._episode import Episode, EpisodeStats
-from signalbench.experiments._launchers import LAUNCHERS, LaunchOptions, launch
-from signalbench.experiments._parse import bundled_specs, load_spec, spec_from_dict
-from signalbench.experiments._report import Comparison, ReportOptions, paired_change, write_report
-from signalbench.experiments._results import (
-    read_approaches,
-    read_intersections,
-    read_results,
-    read_timeseries,
-    sumo_version_key,
+Owns the spec and its parsing (every error at once), the trial (``TrialSpec``/``TrialResult``,
+whose content hash is the trial id), running one trial (:func:`run_trial`), the runner that
+resumes and retries (:func:`run_experiment`), the launchers (serial, local processes, Ray),
+the result store and provenance. Reading results back is :mod:`signalbench.analysis`.
+"""
+
+from signalbench.experiments._execute import (
+    run_trial,
+    training_request,
+    trial_scenario,
+    trial_session,
+    trial_sumo_binary,
 )
+from signalbench.experiments._launchers import LAUNCHERS, LaunchOptions, launch, prestart
+from signalbench.experiments._parse import bundled_specs, load_spec, spec_from_dict
 from signalbench.experiments._runner import run_experiment
-from signalbench.experiments._spec import ControllerRef, ExperimentSpec, NetworkRef, RunSettings
-from signalbench.experiments._store import ResultStore, atomic_write_text
-from signalbench.experiments._summary import SummaryRow, mean_ci95, summarise
-from signalbench.experiments._trial import TrialResult, TrialSpec, TrialState, run_trial
+from signalbench.experiments._spec import ControllerRef, ExperimentSpec, NetworkRef, RunSettings, needs_socket
+from signalbench.experiments._store import TABLES, ResultStore
+from signalbench.experiments._trial import TrialResult, TrialSpec, TrialState
 
 __all__ = [
     "LAUNCHERS",
-    "Comparison",
+    "TABLES",
     "ControllerRef",
-    "Episode",
-    "EpisodeStats",
     "ExperimentSpec",
     "LaunchOptions",
     "NetworkRef",
-    "ReportOptions",
     "ResultStore",
     "RunSettings",
-    "SummaryRow",
     "TrialResult",
     "TrialSpec",
     "TrialState",
-    "atomic_write_text",
     "bundled_specs",
     "launch",
     "load_spec",
-    "mean_ci95",
-    "paired_change",
-    "read_approaches",
-    "read_intersections",
-    "read_results",
-    "read_timeseries",
+    "needs_socket",
+    "prestart",
     "run_experiment",
     "run_trial",
     "spec_from_dict",
-    "summarise",
-    "sumo_version_key",
-    "write_report",
+    "training_request",
+    "trial_scenario",
+    "trial_session",
+    "trial_sumo_binary",
 ]

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from signalbench.errors import SpecError
-from signalbench.experiments._trial import TrialResult, TrialSpec, run_trial
+from signalbench.experiments._execute import run_trial
+from signalbench.experiments._trial import TrialResult, TrialSpec
 
 __all__ = ["LAUNCHERS", "LaunchOptions", "launch", "prestart"]
 
@@ -120,7 +121,7 @@ def _context() -> Any:
     # signalbench and libsumo, so a trial process starts in ~20 ms instead of ~0.5 s.
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["signalbench.experiments._trial", "signalbench.sim._warm"])
+        ctx.set_forkserver_preload(["signalbench.experiments", "signalbench.sim._warm"])
         return ctx
     return multiprocessing.get_context("spawn")
 

@@ -1,19 +1,25 @@
 """Reading experiment specs: TOML or plain data, validated with every error reported at once.
 
+Two passes. First every table is validated as data, one validator per table (types, numbers,
+unknown keys with suggestions) into drafts; no file is touched. Then the drafts are resolved
+against the world (catalog ids and paths, controller classes and files, checkpoints, demand
+in the window), and the checks across tables run (warm-up against each window, a zero yellow
+where phases conflict). Every problem of both passes is reported in one error.
+
 The layout of a spec is documented in :mod:`signalbench.experiments._spec`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from signalbench._util import data_dir, file_sha256, load_toml
+from signalbench._util import close_matches, data_dir, did_you_mean, file_sha256, load_toml
 from signalbench.controllers import registry
 from signalbench.errors import SignalbenchError, SpecError
 from signalbench.experiments._spec import (
@@ -27,6 +33,7 @@ from signalbench.experiments._spec import (
 )
 from signalbench.networks import (
     RECIPE_KEYS,
+    Scenario,
     canonical_network,
     catalog,
     count_vehicles,
@@ -76,9 +83,8 @@ def load_spec(ref: str | Path) -> ExperimentSpec:
         elif str(ref).endswith(".toml") or "/" in str(ref):
             raise SpecError(f"spec file not found: {ref}")
         else:
-            close = difflib.get_close_matches(str(ref), list(bundled), n=2)
-            hint = (
-                f"; did you mean {', '.join(close)}?" if close else f"; bundled specs: {', '.join(bundled)}"
+            hint = did_you_mean(
+                str(ref), bundled, n=2, quote=False, otherwise=f"; bundled specs: {', '.join(bundled)}"
             )
             raise SpecError(f"no spec file or bundled spec named {str(ref)!r}{hint}")
     data = load_toml(path)
@@ -102,19 +108,15 @@ class _Errors:
         nested: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         """Report keys not in ``known``; ``nested`` (table -> keys) also suggests ``[table] key``."""
-        candidates = dict.fromkeys(known, "")
-        for table_name, keys in (nested or {}).items():
-            for k in keys:
-                candidates.setdefault(f"{table_name}.{k}", "")
         for key in table:
-            if key not in known:
-                close = difflib.get_close_matches(key, known, n=1)
-                if not close and nested:
-                    by_leaf = {c.rpartition(".")[2]: c for c in candidates if "." in c}
-                    leaf = difflib.get_close_matches(key, list(by_leaf), n=1)
-                    close = [f"[{by_leaf[leaf[0]].replace('.', '] ')}"] if leaf else []
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                self.add(f"{where}{key}" if where else key, f"unknown key{hint}")
+            if key in known:
+                continue
+            close = close_matches(key, known)
+            if not close and nested:
+                by_leaf = {k: f"[{table_name}] {k}" for table_name, keys in nested.items() for k in keys}
+                close = [by_leaf[c] for c in close_matches(key, by_leaf)]
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            self.add(f"{where}{key}" if where else key, f"unknown key{hint}")
 
     def raise_if_any(self) -> None:
         if self.items:
@@ -143,24 +145,35 @@ def _number(
     return float(value)
 
 
-def spec_from_dict(
-    data: Mapping[str, Any], *, source: str = "spec", base_dir: Path | None = None
-) -> ExperimentSpec:
-    """Validate raw spec data and build an :class:`ExperimentSpec`; every error at once."""
-    errors = _Errors(source)
-    errors.unknown_keys("", data, _TOP_KEYS, nested=_NESTED_KEYS)
+def _table(errors: _Errors, where: str, raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        errors.add(where, "expected a table")
+        return {}
+    return raw
 
+
+# -- first pass: every table as data --------------------------------------------------------
+@dataclass
+class _Top:
+    name: str = "experiment"
+    description: str = ""
+    seeds: tuple[int, ...] = ()
+    demand: tuple[float, ...] = (1.0,)
+
+
+def _read_top(errors: _Errors, data: Mapping[str, Any]) -> _Top:
+    """Read the name, description, seeds and demand levels."""
+    top = _Top(description=str(data.get("description", "")))
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         errors.add("name", "required: a non-empty string")
-        name = "experiment"
-
+    else:
+        top.name = name
     seeds_raw = data.get("seeds", 3)
-    seeds: tuple[int, ...] = ()
     if isinstance(seeds_raw, int) and not isinstance(seeds_raw, bool):
         if seeds_raw < 1:
             errors.add("seeds", f"a count must be >= 1, got {seeds_raw}")
-        seeds = tuple(range(1, max(seeds_raw, 0) + 1))
+        top.seeds = tuple(range(1, max(seeds_raw, 0) + 1))
     elif isinstance(seeds_raw, list) and seeds_raw:
         bad = [s for s in seeds_raw if isinstance(s, bool) or not isinstance(s, int)]
         if bad:
@@ -169,36 +182,48 @@ def spec_from_dict(
             errors.add("seeds", "seeds repeat")
         elif any(s < 0 for s in seeds_raw):
             errors.add("seeds", "seeds must be >= 0")
-        seeds = tuple(int(s) for s in seeds_raw if isinstance(s, int))
+        top.seeds = tuple(int(s) for s in seeds_raw if isinstance(s, int))
     else:
         errors.add("seeds", f"expected a list of integers or a count, got {seeds_raw!r}")
-
     demand_raw = data.get("demand", [1.0])
-    demand: tuple[float, ...] = (1.0,)
     if not isinstance(demand_raw, list) or not demand_raw:
         errors.add("demand", f"expected a non-empty list of scale factors, got {demand_raw!r}")
     else:
         levels = [_number(errors, f"demand[{i}]", v, positive=True) for i, v in enumerate(demand_raw)]
         if all(v is not None for v in levels):
-            demand = tuple(float(v) for v in levels if v is not None)
-            if len(set(demand)) != len(demand):
+            top.demand = tuple(float(v) for v in levels if v is not None)
+            if len(set(top.demand)) != len(top.demand):
                 errors.add("demand", "demand levels repeat")
+    return top
 
+
+@dataclass
+class _Sim:
+    backend: str = "libsumo"
+    step_length_s: float = 1.0
+    time_to_teleport_s: float = -1.0
+    warmup_s: float = 0.0
+    duration_s: float | None = None
+    sumo_binary: str | None = None
+    sumo_version: str | None = None
+
+
+def _read_sim(errors: _Errors, data: Mapping[str, Any]) -> _Sim:
+    """Read the ``[sim]`` table, and the backend it implies."""
+    sim = _table(errors, "sim", data.get("sim", {}))
+    errors.unknown_keys("sim.", sim, _SIM_KEYS)
+    out = _Sim()
     backend = data.get("backend", "libsumo")
     if backend not in BACKENDS:
         errors.add("backend", f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-
-    sim = data.get("sim", {})
-    if not isinstance(sim, dict):
-        errors.add("sim", "expected a table")
-        sim = {}
-    errors.unknown_keys("sim.", sim, _SIM_KEYS)
     step = _number(errors, "sim.step_length_s", sim.get("step_length_s", 1.0), positive=True)
     teleport = _number(errors, "sim.time_to_teleport_s", sim.get("time_to_teleport_s", -1.0), minimum=-1)
     warmup = _number(errors, "sim.warmup_s", sim.get("warmup_s", 0.0), minimum=0)
-    duration = (
-        _number(errors, "sim.duration_s", sim["duration_s"], positive=True) if "duration_s" in sim else None
-    )
+    if "duration_s" in sim:
+        out.duration_s = _number(errors, "sim.duration_s", sim["duration_s"], positive=True)
+    out.step_length_s = step or 1.0
+    out.time_to_teleport_s = -1.0 if teleport is None else teleport
+    out.warmup_s = warmup or 0.0
     binary = sim.get("sumo_binary")
     if binary is not None and not isinstance(binary, str):
         errors.add("sim.sumo_binary", "expected a path string")
@@ -213,213 +238,132 @@ def spec_from_dict(
         errors.items.append(problem)
     elif version is not None:
         version = normalize_version(version)
+    out.backend, out.sumo_binary, out.sumo_version = str(backend), binary, version
+    return out
 
-    run = _run_settings(errors, data.get("run", {}))
 
-    metrics_raw = data.get("metrics", {})
-    if not isinstance(metrics_raw, dict):
-        errors.add("metrics", "expected a table")
-        metrics_raw = {}
-    errors.unknown_keys("metrics.", metrics_raw, _METRICS_KEYS)
-    emissions = metrics_raw.get("emissions", False)
+def _read_metrics(errors: _Errors, raw: Any) -> tuple[bool, float]:
+    """Read the ``[metrics]`` table: emissions on or off, the interval of the time series."""
+    metrics = _table(errors, "metrics", raw)
+    errors.unknown_keys("metrics.", metrics, _METRICS_KEYS)
+    emissions = metrics.get("emissions", False)
     if not isinstance(emissions, bool):
         errors.add("metrics.emissions", f"expected true or false, got {emissions!r}")
         emissions = False
-    interval_s = _number(errors, "metrics.interval_s", metrics_raw.get("interval_s", 60.0), positive=True)
+    interval_s = _number(errors, "metrics.interval_s", metrics.get("interval_s", 60.0), positive=True)
+    return emissions, interval_s or 60.0
 
-    timing_raw = data.get("timing", {})
-    timing_kwargs, interval = _timing_table(errors, "timing", timing_raw)
+
+def _timing_table(errors: _Errors, where: str, raw: Any) -> tuple[dict[str, Any], float | None]:
+    """Read a timing table: the SignalTiming fields it sets, and its decision interval."""
+    if not isinstance(raw, dict):
+        errors.add(where, "expected a table")
+        return {}, None
+    errors.unknown_keys(f"{where}.", raw, _TIMING_KEYS)
+    kwargs: dict[str, Any] = {}
+    for key in ("yellow_s", "all_red_s", "min_green_s"):
+        if key in raw:
+            kwargs[key] = _number(errors, f"{where}.{key}", raw[key], minimum=0)
+    if "max_green_s" in raw:
+        kwargs["max_green_s"] = _number(
+            errors, f"{where}.max_green_s", raw["max_green_s"], positive=True, allow_none=True
+        )
+    interval = None
+    if "decision_interval_s" in raw:
+        interval = _number(errors, f"{where}.decision_interval_s", raw["decision_interval_s"], positive=True)
+    return kwargs, interval
+
+
+def _read_timing(errors: _Errors, raw: Any) -> tuple[SignalTiming, float | None]:
+    """Read the experiment's ``[timing]``: the actuator's rules and the decision interval."""
+    kwargs, interval = _timing_table(errors, "timing", raw)
     timing = SignalTiming()
-    if not any(v is None and k != "max_green_s" for k, v in timing_kwargs.items()):
+    if not any(v is None and k != "max_green_s" for k, v in kwargs.items()):
         try:
-            timing = SignalTiming(**timing_kwargs)
+            timing = SignalTiming(**kwargs)
         except SignalbenchError as exc:
             errors.add("timing", str(exc).removeprefix("timing."))
+    return timing, interval
 
-    networks: list[NetworkRef] = []
-    no_yellow: list[tuple[str, str, SignalTiming]] = []
-    raw_networks = data.get("networks")
-    if not isinstance(raw_networks, list) or not raw_networks:
+
+def _run_settings(errors: _Errors, raw: Any) -> RunSettings:
+    """Read the ``[run]`` table."""
+    if not isinstance(raw, dict):
+        errors.add("run", "expected a table")
+        return RunSettings()
+    errors.unknown_keys("run.", raw, _RUN_KEYS)
+    values = {k: v for k, v in raw.items() if k in _RUN_KEYS}
+    problems = run_problems(values)
+    errors.items.extend(problems)
+    if problems:
+        return RunSettings()
+    if "timeout_s" in values:
+        values["timeout_s"] = float(values["timeout_s"])
+    return RunSettings(**values)
+
+
+@dataclass
+class _NetworkDraft:
+    """A ``[[networks]]`` entry checked as data; ``ref`` not yet resolved to files."""
+
+    where: str
+    ref: str
+    route_files: tuple[str, ...] = ()
+    begin_s: float | None = None
+    end_s: float | None = None
+    timing: dict[str, Any] = field(default_factory=dict)  # SignalTiming fields it overrides
+    interval: float | None = None
+    is_path: bool = False  # given as ``path`` (relative paths are taken from the spec's folder)
+    generated: NetworkRef | None = None  # a generated network, complete already
+
+
+def _read_networks(errors: _Errors, raw: Any, sim: _Sim, timing: SignalTiming) -> list[_NetworkDraft]:
+    """Read every ``[[networks]]`` entry, as data (nothing is read from disk)."""
+    if not isinstance(raw, list) or not raw:
         errors.add("networks", "required: at least one [[networks]] entry")
-        raw_networks = []
-    for i, net in enumerate(raw_networks):
+        return []
+    drafts = []
+    for i, net in enumerate(raw):
         where = f"networks[{i}]"
         if isinstance(net, str):
             net = {"id": net}
         if not isinstance(net, dict):
             errors.add(where, "expected a table with id or path")
             continue
-        if "generator" in net:
-            generated = _generated_network(errors, where, net, duration, warmup)
-            gen_timing, gen_interval = _timing_table(errors, f"{where}.timing", net.get("timing", {}))
-            try:
-                dataclasses.replace(timing, **gen_timing)
-            except SignalbenchError as exc:
-                errors.add(f"{where}.timing", str(exc).removeprefix("timing."))
-            if gen_interval is not None:
-                gen_timing["decision_interval_s"] = gen_interval
-            if generated is not None:
-                generated = dataclasses.replace(generated, timing=gen_timing)
-                if any(n.ref == generated.ref for n in networks):
-                    errors.add(
-                        f"{where}.name", f"name {generated.ref!r} is used twice; give each its own name"
-                    )
-                networks.append(generated)
-            continue
-        errors.unknown_keys(f"{where}.", net, _NETWORK_KEYS)
-        ref = net.get("id") or net.get("path")
-        if not isinstance(ref, str) or ("id" in net and "path" in net):
-            errors.add(where, "needs exactly one of id (catalog) or path (file)")
-            continue
-        if "path" in net and base_dir is not None and not Path(ref).is_absolute():
-            candidate = base_dir / ref
-            ref = str(candidate) if candidate.exists() or not Path(ref).exists() else ref
-        routes = net.get("route_files", [])
-        if not isinstance(routes, list) or not all(isinstance(r, str) for r in routes):
-            errors.add(f"{where}.route_files", "expected a list of paths")
-            routes = []
-        if base_dir is not None:
-            routes = [
-                str(base_dir / r) if not Path(r).is_absolute() and (base_dir / r).exists() else r
-                for r in routes
-            ]
-        nb = _number(errors, f"{where}.begin_s", net["begin_s"], minimum=0) if "begin_s" in net else None
-        ne = _number(errors, f"{where}.end_s", net["end_s"], positive=True) if "end_s" in net else None
+        draft = (
+            _read_generated(errors, where, net, sim)
+            if "generator" in net
+            else _read_network(errors, where, net)
+        )
+        overrides, interval = _timing_table(errors, f"{where}.timing", net.get("timing", {}))
         try:
-            scenario = resolve_network(ref, route_files=tuple(routes), begin_s=nb, end_s=ne)
-            ref = canonical_network(ref)
-            if not has_traffic_lights(scenario.net_file):
-                errors.add(where, f"{ref}: the network has no traffic light, nothing to control")
-            elif looks_like_path(ref) and scenario.route_files:
-                _check_demand_in_window(errors, where, scenario, duration)
-            window = scenario.end_s - scenario.begin_s
-            if duration is not None:
-                window = min(window, duration)
-            if warmup and warmup >= window:
-                errors.add(
-                    "sim.warmup_s",
-                    f"{warmup:g} s leaves nothing of the {window:g} s window of {ref!r} to measure",
-                )
-        except SignalbenchError as exc:
-            errors.add(where, str(exc))
-        net_timing, net_interval = _timing_table(errors, f"{where}.timing", net.get("timing", {}))
-        overrides: dict[str, Any] = dict(net_timing)
-        if net_interval is not None:
-            overrides["decision_interval_s"] = net_interval
-        try:
-            effective = dataclasses.replace(timing, **net_timing)
-            if effective.yellow_s == 0:
-                no_yellow.append((where, ref, effective))
+            dataclasses.replace(timing, **overrides)
         except SignalbenchError as exc:
             errors.add(f"{where}.timing", str(exc).removeprefix("timing."))
-        entry = NetworkRef(ref=ref, route_files=tuple(routes), begin_s=nb, end_s=ne, timing=overrides)
-        if entry in networks:
-            errors.add(
-                where, f"same network as networks[{networks.index(entry)}]: the trials would be identical"
-            )
-        networks.append(entry)
+        if draft is not None:
+            draft.timing, draft.interval = overrides, interval
+            drafts.append(draft)
+    return drafts
 
-    controllers: list[ControllerRef] = []
-    raw_ctrls = data.get("controllers")
-    if not isinstance(raw_ctrls, list) or not raw_ctrls:
-        errors.add("controllers", "required: at least one [[controllers]] entry")
-        raw_ctrls = []
-    labels: set[str] = set()
-    configs: dict[tuple[str, str], str] = {}
-    for i, ctrl in enumerate(raw_ctrls):
-        where = f"controllers[{i}]"
-        if isinstance(ctrl, str):
-            ctrl = {"id": ctrl}
-        if not isinstance(ctrl, dict):
-            errors.add(where, "expected a table with id")
-            continue
-        errors.unknown_keys(f"{where}.", ctrl, _CONTROLLER_KEYS)
-        cid = ctrl.get("id")
-        if not isinstance(cid, str) or not cid:
-            errors.add(f"{where}.id", "required: a controller id or file.py:Class")
-            continue
-        if ":" in cid and base_dir is not None:
-            file_part, _, cls_part = cid.rpartition(":")
-            if (
-                file_part.endswith(".py")
-                and not Path(file_part).is_absolute()
-                and (base_dir / file_part).exists()
-            ):
-                cid = f"{base_dir / file_part}:{cls_part}"
-        params = ctrl.get("params", {})
-        if not isinstance(params, dict):
-            errors.add(f"{where}.params", "expected a table")
-            params = {}
-        try:
-            canonical = registry.canonical_id(cid)
-            registry.check_params(canonical, params)
-        except SignalbenchError as exc:
-            errors.add(where, str(exc))
-            canonical = cid
-        label = ctrl.get("label") or (canonical if ":" not in canonical else cid.rpartition(":")[2])
-        if not isinstance(label, str):
-            errors.add(f"{where}.label", "expected a string")
-            label = canonical
-        if label in labels:
-            errors.add(f"{where}.label", f"label {label!r} is used twice; give each entry its own label")
-        labels.add(label)
-        config = (canonical, json.dumps(params, sort_keys=True, default=str))
-        if config in configs:
-            errors.add(
-                where, f"same controller and parameters as {configs[config]!r}: the trials would be identical"
-            )
-        configs.setdefault(config, label)
-        ctrl_interval = (
-            _number(errors, f"{where}.decision_interval_s", ctrl["decision_interval_s"], positive=True)
-            if "decision_interval_s" in ctrl
-            else None
-        )
-        train = ctrl.get("train")
-        if train is not None:
-            train = _train_table(errors, where, canonical, train, seeds)
-            if params.get("checkpoint"):
-                errors.add(where, "give either params.checkpoint (trained already) or train, not both")
-        elif canonical == "q-learning-v0" and not params.get("checkpoint"):
-            errors.add(where, "q-learning needs params.checkpoint (a trained checkpoint) or a train table")
-        if "checkpoint" in params and isinstance(params["checkpoint"], str):
-            params = _with_checkpoint_hash(params, base_dir)
-        controllers.append(
-            ControllerRef(
-                id=canonical, label=label, params=dict(params), decision_interval_s=ctrl_interval, train=train
-            )
-        )
 
-    if no_yellow and any(_controls_signals(c.id) for c in controllers):
-        for where, ref, _ in no_yellow:
-            if (problem := _conflict_without_yellow(ref)) is not None:
-                errors.add(f"{where}: timing.yellow_s", f"is 0, but {problem}; a yellow interval is required")
-
-    errors.raise_if_any()
-    return ExperimentSpec(
-        name=str(name),
-        description=str(data.get("description", "")),
-        networks=tuple(networks),
-        controllers=tuple(controllers),
-        seeds=seeds,
-        demand=demand,
-        backend=str(backend),
-        timing=timing,
-        decision_interval_s=interval,
-        step_length_s=step or 1.0,
-        time_to_teleport_s=-1.0 if teleport is None else teleport,
-        duration_s=duration,
-        warmup_s=warmup or 0.0,
-        sumo_binary=binary,
-        sumo_version=version,
-        run=run,
-        emissions=emissions,
-        interval_s=interval_s or 60.0,
+def _read_network(errors: _Errors, where: str, net: Mapping[str, Any]) -> _NetworkDraft | None:
+    errors.unknown_keys(f"{where}.", net, _NETWORK_KEYS)
+    ref = net.get("id") or net.get("path")
+    if not isinstance(ref, str) or ("id" in net and "path" in net):
+        errors.add(where, "needs exactly one of id (catalog) or path (file)")
+        return None
+    routes = net.get("route_files", [])
+    if not isinstance(routes, list) or not all(isinstance(r, str) for r in routes):
+        errors.add(f"{where}.route_files", "expected a list of paths")
+        routes = []
+    begin = _number(errors, f"{where}.begin_s", net["begin_s"], minimum=0) if "begin_s" in net else None
+    end = _number(errors, f"{where}.end_s", net["end_s"], positive=True) if "end_s" in net else None
+    return _NetworkDraft(
+        where=where, ref=ref, route_files=tuple(routes), begin_s=begin, end_s=end, is_path="path" in net
     )
 
 
-def _generated_network(
-    errors: _Errors, where: str, net: Mapping[str, Any], duration: float | None, warmup: float | None
-) -> NetworkRef | None:
+def _read_generated(errors: _Errors, where: str, net: Mapping[str, Any], sim: _Sim) -> _NetworkDraft | None:
     """Validate a ``generator = ...`` network entry (nothing is built until a trial runs)."""
     errors.unknown_keys(f"{where}.", net, (*sorted(RECIPE_KEYS), "generator", "name", "flow_veh_h", "timing"))
     recipe = {k: v for k, v in net.items() if k in RECIPE_KEYS or k == "generator"}
@@ -444,72 +388,128 @@ def _generated_network(
     if not isinstance(name, str) or not name or looks_like_path(name) or name in catalog():
         errors.add(f"{where}.name", f"expected a plain name that is not a catalog id or a path, got {name!r}")
         return None
-    window = flow.duration_s if duration is None else min(flow.duration_s, duration)
-    if warmup and warmup >= window:
+    window = flow.duration_s if sim.duration_s is None else min(flow.duration_s, sim.duration_s)
+    if sim.warmup_s and sim.warmup_s >= window:
         errors.add(
-            "sim.warmup_s", f"{warmup:g} s leaves nothing of the {window:g} s window of {name!r} to measure"
+            "sim.warmup_s",
+            f"{sim.warmup_s:g} s leaves nothing of the {window:g} s window of {name!r} to measure",
         )
-    return NetworkRef(ref=name, generator=recipe, flows_veh_h=tuple(float(f or 0.0) for f in flows))
+    generated = NetworkRef(ref=name, generator=recipe, flows_veh_h=tuple(float(f or 0.0) for f in flows))
+    return _NetworkDraft(where=where, ref=name, generated=generated)
 
 
-def _timing_table(errors: _Errors, where: str, raw: Any) -> tuple[dict[str, Any], float | None]:
-    """Read a timing table: the SignalTiming fields it sets, and its decision interval."""
-    if not isinstance(raw, dict):
-        errors.add(where, "expected a table")
-        return {}, None
-    errors.unknown_keys(f"{where}.", raw, _TIMING_KEYS)
-    kwargs: dict[str, Any] = {}
-    for key in ("yellow_s", "all_red_s", "min_green_s"):
-        if key in raw:
-            kwargs[key] = _number(errors, f"{where}.{key}", raw[key], minimum=0)
-    if "max_green_s" in raw:
-        kwargs["max_green_s"] = _number(
-            errors, f"{where}.max_green_s", raw["max_green_s"], positive=True, allow_none=True
+@dataclass
+class _ControllerDraft:
+    """A ``[[controllers]]`` entry checked as data; its id not yet resolved."""
+
+    where: str
+    id: str
+    label: Any
+    params: dict[str, Any]
+    interval: float | None
+    train: Any
+
+
+def _read_controllers(errors: _Errors, raw: Any) -> list[_ControllerDraft]:
+    """Read every ``[[controllers]]`` entry, as data (no class is loaded)."""
+    if not isinstance(raw, list) or not raw:
+        errors.add("controllers", "required: at least one [[controllers]] entry")
+        return []
+    drafts = []
+    for i, ctrl in enumerate(raw):
+        where = f"controllers[{i}]"
+        if isinstance(ctrl, str):
+            ctrl = {"id": ctrl}
+        if not isinstance(ctrl, dict):
+            errors.add(where, "expected a table with id")
+            continue
+        errors.unknown_keys(f"{where}.", ctrl, _CONTROLLER_KEYS)
+        cid = ctrl.get("id")
+        if not isinstance(cid, str) or not cid:
+            errors.add(f"{where}.id", "required: a controller id or file.py:Class")
+            continue
+        params = ctrl.get("params", {})
+        if not isinstance(params, dict):
+            errors.add(f"{where}.params", "expected a table")
+            params = {}
+        interval = (
+            _number(errors, f"{where}.decision_interval_s", ctrl["decision_interval_s"], positive=True)
+            if "decision_interval_s" in ctrl
+            else None
         )
-    interval = None
-    if "decision_interval_s" in raw:
-        interval = _number(errors, f"{where}.decision_interval_s", raw["decision_interval_s"], positive=True)
-    return kwargs, interval
+        drafts.append(
+            _ControllerDraft(
+                where=where,
+                id=cid,
+                label=ctrl.get("label"),
+                params=params,
+                interval=interval,
+                train=ctrl.get("train"),
+            )
+        )
+    return drafts
 
 
-def _train_table(
-    errors: _Errors, where: str, controller: str, raw: Any, seeds: tuple[int, ...]
-) -> dict[str, Any] | None:
-    """Check a ``train`` table: a trainable controller, known settings, seeds apart from evaluation."""
-    if controller != "q-learning-v0":
-        errors.add(f"{where}.train", f"controller {controller!r} does not learn; only q-learning takes train")
-        return None
-    if not isinstance(raw, dict):
-        errors.add(f"{where}.train", "expected a table of training settings")
-        return None
-    from signalbench.controllers.q_learning import settings_from
+# -- second pass: what the entries name ------------------------------------------------------
+def _resolve_networks(
+    errors: _Errors, drafts: list[_NetworkDraft], sim: _Sim, timing: SignalTiming, base_dir: Path | None
+) -> list[NetworkRef]:
+    """Resolve every network entry to its files; check demand and warm-up against its window."""
+    networks: list[NetworkRef] = []
+    for draft in drafts:
+        overrides: dict[str, Any] = dict(draft.timing)
+        if draft.interval is not None:
+            overrides["decision_interval_s"] = draft.interval
+        if draft.generated is not None:
+            entry = dataclasses.replace(draft.generated, timing=overrides)
+            if any(n.ref == entry.ref for n in networks):
+                errors.add(f"{draft.where}.name", f"name {entry.ref!r} is used twice; give each its own name")
+        else:
+            entry = _resolve_network(errors, draft, sim, base_dir, overrides)
+            if entry in networks:
+                errors.add(
+                    draft.where,
+                    f"same network as networks[{networks.index(entry)}]: the trials would be identical",
+                )
+        networks.append(entry)
+    return networks
 
+
+def _resolve_network(
+    errors: _Errors, draft: _NetworkDraft, sim: _Sim, base_dir: Path | None, overrides: dict[str, Any]
+) -> NetworkRef:
+    ref, where = draft.ref, draft.where
+    routes = list(draft.route_files)
+    if base_dir is not None:
+        if draft.is_path and not Path(ref).is_absolute():
+            candidate = base_dir / ref
+            ref = str(candidate) if candidate.exists() or not Path(ref).exists() else ref
+        routes = [
+            str(base_dir / r) if not Path(r).is_absolute() and (base_dir / r).exists() else r for r in routes
+        ]
     try:
-        settings = settings_from(raw)
-    except (TypeError, ValueError) as exc:
-        errors.add(f"{where}.train", str(exc).removeprefix("train."))
-        return None
-    shared = sorted(set(settings.seeds) & set(seeds))
-    if shared:
-        errors.add(
-            f"{where}.train.seeds",
-            f"seed {shared[0]} is also an evaluation seed; training and evaluation seeds must not overlap",
-        )
-    return settings.to_dict()
+        scenario = resolve_network(ref, route_files=tuple(routes), begin_s=draft.begin_s, end_s=draft.end_s)
+        ref = canonical_network(ref)
+        if not has_traffic_lights(scenario.net_file):
+            errors.add(where, f"{ref}: the network has no traffic light, nothing to control")
+        elif looks_like_path(ref) and scenario.route_files:
+            _check_demand_in_window(errors, where, scenario, sim.duration_s)
+        window = scenario.end_s - scenario.begin_s
+        if sim.duration_s is not None:
+            window = min(window, sim.duration_s)
+        if sim.warmup_s and sim.warmup_s >= window:
+            errors.add(
+                "sim.warmup_s",
+                f"{sim.warmup_s:g} s leaves nothing of the {window:g} s window of {ref!r} to measure",
+            )
+    except SignalbenchError as exc:
+        errors.add(where, str(exc))
+    return NetworkRef(
+        ref=ref, route_files=tuple(routes), begin_s=draft.begin_s, end_s=draft.end_s, timing=overrides
+    )
 
 
-def _with_checkpoint_hash(params: dict[str, Any], base_dir: Path | None) -> dict[str, Any]:
-    """Resolve a checkpoint path against the spec's folder and record its SHA-256."""
-    path = Path(params["checkpoint"]).expanduser()
-    if not path.is_absolute() and base_dir is not None and (base_dir / path).is_file():
-        path = base_dir / path
-    out = dict(params, checkpoint=str(path))
-    if path.is_file() and "checkpoint_sha256" not in out:
-        out["checkpoint_sha256"] = file_sha256(path)
-    return out
-
-
-def _check_demand_in_window(errors: _Errors, where: str, scenario: Any, duration: float | None) -> None:
+def _check_demand_in_window(errors: _Errors, where: str, scenario: Scenario, duration: float | None) -> None:
     """Reject a path-given network whose vehicles all depart outside the window (it would run empty)."""
     end = scenario.end_s if duration is None else min(scenario.end_s, scenario.begin_s + duration)
     count = count_vehicles(scenario.route_files, begin_s=scenario.begin_s, end_s=end)
@@ -522,11 +522,138 @@ def _check_demand_in_window(errors: _Errors, where: str, scenario: Any, duration
         )
 
 
-def _controls_signals(controller_id: str) -> bool:
+def _resolve_controllers(
+    errors: _Errors, drafts: list[_ControllerDraft], seeds: tuple[int, ...], base_dir: Path | None
+) -> list[ControllerRef]:
+    """Resolve every controller entry: its class, parameters, training recipe and checkpoint."""
+    controllers: list[ControllerRef] = []
+    labels: set[str] = set()
+    configs: dict[tuple[str, str], str] = {}
+    for draft in drafts:
+        where, cid, params = draft.where, draft.id, draft.params
+        if ":" in cid and base_dir is not None:
+            file_part, _, cls_part = cid.rpartition(":")
+            if (
+                file_part.endswith(".py")
+                and not Path(file_part).is_absolute()
+                and (base_dir / file_part).exists()
+            ):
+                cid = f"{base_dir / file_part}:{cls_part}"
+        trainable = None
+        try:
+            canonical = registry.canonical_id(cid)
+            trainable = registry.trainable(canonical)
+            registry.check_params(canonical, params)
+        except SignalbenchError as exc:
+            errors.add(where, str(exc))
+            canonical = cid
+        label = draft.label or (canonical if ":" not in canonical else cid.rpartition(":")[2])
+        if not isinstance(label, str):
+            errors.add(f"{where}.label", "expected a string")
+            label = canonical
+        if label in labels:
+            errors.add(f"{where}.label", f"label {label!r} is used twice; give each entry its own label")
+        labels.add(label)
+        config = (canonical, json.dumps(params, sort_keys=True, default=str))
+        if config in configs:
+            errors.add(
+                where, f"same controller and parameters as {configs[config]!r}: the trials would be identical"
+            )
+        configs.setdefault(config, label)
+        train = None
+        checkpoint_param = trainable.checkpoint_param if trainable is not None else "checkpoint"
+        if draft.train is not None:
+            train = _train_table(errors, where, canonical, draft.train, seeds)
+            if params.get(checkpoint_param):
+                errors.add(
+                    where, f"give either params.{checkpoint_param} (trained already) or train, not both"
+                )
+        elif trainable is not None and not params.get(checkpoint_param):
+            name = canonical if ":" in canonical else canonical.rsplit("-v", 1)[0]
+            errors.add(
+                where, f"{name} needs params.{checkpoint_param} (a trained checkpoint) or a train table"
+            )
+        if isinstance(params.get(checkpoint_param), str):
+            params = _with_checkpoint_hash(params, checkpoint_param, base_dir)
+        controllers.append(
+            ControllerRef(
+                id=canonical,
+                label=label,
+                params=dict(params),
+                decision_interval_s=draft.interval,
+                train=train,
+            )
+        )
+    return controllers
+
+
+def _train_table(
+    errors: _Errors, where: str, controller: str, raw: Any, seeds: tuple[int, ...]
+) -> dict[str, Any] | None:
+    """Check a ``train`` table: a trainable controller, known settings, seeds apart from evaluation."""
     try:
-        return bool(getattr(registry.resolve(controller_id).cls, "controls_signals", True))
+        trainable = registry.trainable(controller)
     except SignalbenchError:
-        return False
+        return None  # the unknown controller is reported already
+    if trainable is None:
+        errors.add(f"{where}.train", f"controller {controller!r} does not learn; it takes no train table")
+        return None
+    if not isinstance(raw, dict):
+        errors.add(f"{where}.train", "expected a table of training settings")
+        return None
+    try:
+        settings = trainable.training_settings(raw)
+    except (TypeError, ValueError) as exc:
+        errors.add(f"{where}.train", str(exc).removeprefix("train."))
+        return None
+    shared = sorted(set(settings.seeds) & set(seeds))
+    if shared:
+        errors.add(
+            f"{where}.train.seeds",
+            f"seed {shared[0]} is also an evaluation seed; training and evaluation seeds must not overlap",
+        )
+    return settings.to_dict()
+
+
+def _with_checkpoint_hash(params: dict[str, Any], key: str, base_dir: Path | None) -> dict[str, Any]:
+    """Resolve a checkpoint path against the spec's folder and record its SHA-256."""
+    path = Path(params[key]).expanduser()
+    if not path.is_absolute() and base_dir is not None and (base_dir / path).is_file():
+        path = base_dir / path
+    out = dict(params, **{key: str(path)})
+    sha_key = f"{key}_sha256"
+    if path.is_file() and sha_key not in out:
+        out[sha_key] = file_sha256(path)
+    return out
+
+
+def _check_yellow(
+    errors: _Errors,
+    networks: list[NetworkRef],
+    drafts: list[_NetworkDraft],
+    timing: SignalTiming,
+    controllers: list[ControllerRef],
+) -> None:
+    """Refuse a zero yellow where a Python controller would switch conflicting phases."""
+    decides = []
+    for c in controllers:
+        try:
+            decides.append(not registry.resolve(c.id).writes_programs)
+        except SignalbenchError:
+            decides.append(False)
+    if not any(decides):
+        return
+    for net, draft in zip(networks, drafts, strict=True):
+        if net.generator is not None:
+            continue
+        try:
+            effective = dataclasses.replace(timing, **draft.timing)
+        except SignalbenchError:
+            continue  # reported already
+        if effective.yellow_s == 0 and (problem := _conflict_without_yellow(net.ref)) is not None:
+            errors.add(
+                f"{draft.where}: timing.yellow_s", f"is 0, but {problem}; a yellow interval is required"
+            )
 
 
 def _conflict_without_yellow(ref: str) -> str | None:
@@ -547,16 +674,41 @@ def _conflict_without_yellow(ref: str) -> str | None:
     return None
 
 
-def _run_settings(errors: _Errors, raw: Any) -> RunSettings:
-    if not isinstance(raw, dict):
-        errors.add("run", "expected a table")
-        return RunSettings()
-    errors.unknown_keys("run.", raw, _RUN_KEYS)
-    values = {k: v for k, v in raw.items() if k in _RUN_KEYS}
-    problems = run_problems(values)
-    errors.items.extend(problems)
-    if problems:
-        return RunSettings()
-    if "timeout_s" in values:
-        values["timeout_s"] = float(values["timeout_s"])
-    return RunSettings(**values)
+def spec_from_dict(
+    data: Mapping[str, Any], *, source: str = "spec", base_dir: Path | None = None
+) -> ExperimentSpec:
+    """Validate raw spec data and build an :class:`ExperimentSpec`; every error at once."""
+    errors = _Errors(source)
+    errors.unknown_keys("", data, _TOP_KEYS, nested=_NESTED_KEYS)
+    top = _read_top(errors, data)
+    sim = _read_sim(errors, data)
+    run = _run_settings(errors, data.get("run", {}))
+    emissions, interval_s = _read_metrics(errors, data.get("metrics", {}))
+    timing, interval = _read_timing(errors, data.get("timing", {}))
+    network_drafts = _read_networks(errors, data.get("networks"), sim, timing)
+    controller_drafts = _read_controllers(errors, data.get("controllers"))
+
+    networks = _resolve_networks(errors, network_drafts, sim, timing, base_dir)
+    controllers = _resolve_controllers(errors, controller_drafts, top.seeds, base_dir)
+    _check_yellow(errors, networks, network_drafts, timing, controllers)
+    errors.raise_if_any()
+    return ExperimentSpec(
+        name=top.name,
+        description=top.description,
+        networks=tuple(networks),
+        controllers=tuple(controllers),
+        seeds=top.seeds,
+        demand=top.demand,
+        backend=sim.backend,
+        timing=timing,
+        decision_interval_s=interval,
+        step_length_s=sim.step_length_s,
+        time_to_teleport_s=sim.time_to_teleport_s,
+        duration_s=sim.duration_s,
+        warmup_s=sim.warmup_s,
+        sumo_binary=sim.sumo_binary,
+        sumo_version=sim.sumo_version,
+        run=run,
+        emissions=emissions,
+        interval_s=interval_s,
+    )

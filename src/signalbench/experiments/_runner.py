@@ -8,12 +8,15 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from signalbench._util import atomic_write_text
 from signalbench.errors import SignalbenchError
+from signalbench.experiments._execute import training_request
 from signalbench.experiments._launchers import LAUNCHERS, LaunchOptions, launch
 from signalbench.experiments._provenance import provenance
 from signalbench.experiments._spec import ExperimentSpec
-from signalbench.experiments._store import ResultStore, atomic_write_text
+from signalbench.experiments._store import ResultStore
 from signalbench.experiments._trial import TrialResult, TrialSpec
+from signalbench.learning import ensure_trained
 
 __all__ = ["LAUNCHERS", "run_experiment"]
 
@@ -85,14 +88,13 @@ TrainingFn = Callable[[TrialSpec, int, dict[str, float]], None]
 
 def _train_first(todo: list[TrialSpec], out_dir: Path, on_training: TrainingFn | None) -> None:
     """Train every checkpoint the pending trials need, before any trial starts."""
-    from signalbench.experiments._training import ensure_trained, training_key
-
     seen: set[str] = set()
     for trial in todo:
-        if "train" not in trial.params:
-            continue
         try:
-            key = training_key(trial)
+            request = training_request(trial)
+            if request is None:
+                continue
+            key = request.key()
         except SignalbenchError:
             continue  # the trial itself will fail with the reason
         if key in seen:
@@ -104,7 +106,7 @@ def _train_first(todo: list[TrialSpec], out_dir: Path, on_training: TrainingFn |
                 on_training(trial, episode, record)
 
         try:
-            path = ensure_trained(trial, on_episode=report)
+            path = ensure_trained(request, on_episode=report)
         except SignalbenchError:
             continue  # recorded as the trial's failure when it runs
         copy = out_dir / "checkpoints" / f"{trial.display_label}-{trial.network.replace('/', '_')}-{key}.json"

@@ -8,34 +8,18 @@ that a record's presence means its tables are complete.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from signalbench._util import atomic_path, atomic_write_text
 from signalbench.errors import SignalbenchError
 from signalbench.experiments._trial import TrialResult
 
-__all__ = ["TABLES", "ResultStore", "atomic_write_parquet", "atomic_write_text"]
+__all__ = ["TABLES", "ResultStore", "atomic_write_parquet"]
 
 #: Per-trial tables stored as Parquet.
 TABLES = ("intersections", "approaches", "timeseries")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def atomic_write_parquet(path: Path, columns: dict[str, list[Any]]) -> None:
@@ -43,15 +27,8 @@ def atomic_write_parquet(path: Path, columns: dict[str, list[Any]]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(pa.table(columns), tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class ResultStore:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -100,6 +101,12 @@ class SimConfig:
             end_s=scenario.end_s,
             **options,
         )
+
+    def with_additional(self, files: Sequence[Path]) -> SimConfig:
+        """Return this configuration with ``files`` loaded after its own additional files."""
+        if not files:
+            return self
+        return dataclasses.replace(self, additional_files=(*self.additional_files, *files))
 
     def arguments(self) -> list[str]:
         """Return SUMO's options (without the binary) for this configuration."""

@@ -21,24 +21,24 @@ problem of that run, so a failing pytest shows what to fix.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from signalbench.controllers import PerIntersection, PhaseRequest, registry
-from signalbench.controllers._registry import ControllerEntry, _factory
+from signalbench.controllers import BuiltController, NetworkController, PhaseRequest, registry
 from signalbench.errors import SignalbenchError
-from signalbench.experiments._episode import Episode
 from signalbench.metrics import read_trip_metrics
-from signalbench.networks import NetworkModel, load_network_model, resolve_network
+from signalbench.networks import NetworkModel, resolve_network
+from signalbench.runtime import Session, SimOptions
 from signalbench.signals import SignalTiming, audit_timeline
-from signalbench.sim import SimConfig, make_backend
+from signalbench.sim import SimConfig
 from signalbench.testing._fake import FakeBackend
 
 __all__ = [
@@ -57,7 +57,7 @@ DEFAULT_SEEDS: tuple[int, ...] = (1, 2)
 DEFAULT_DURATION_S = 300.0  # [s] simulated per run; every run is done twice (determinism)
 DEFAULT_MAX_P95_MS = 50.0  # [ms] per intersection-decision, 95th percentile
 
-Backend = Literal["libsumo", "traci", "fake"]
+BackendName = Literal["libsumo", "traci", "fake"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,15 +144,10 @@ class _BadRequest(Exception):
 
 
 class _Checked:
-    """Wraps a network-level controller: times each call and validates every answer."""
+    """Wraps a network-level policy: times each call and validates every answer."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: NetworkController) -> None:
         self.inner = inner
-        self.name = str(getattr(inner, "name", type(inner).__name__))
-        self.decision_interval_s = getattr(inner, "decision_interval_s", 5.0)
-        self.controls_signals = bool(getattr(inner, "controls_signals", True))
-        if hasattr(inner, "observed_lane_fields"):
-            self.observed_lane_fields = inner.observed_lane_fields
         self.times_ms: list[float] = []
 
     def reset(self, network: NetworkModel, rng: np.random.Generator) -> None:
@@ -198,20 +193,15 @@ def _validate(answer: object, obs: Mapping[str, Any]) -> None:
             raise _BadRequest(f"{where}: PhaseRequest.switch({phase}) but valid phases are 0..{n - 1}")
 
 
-def _builder(controller: Any, params: Mapping[str, Any] | None) -> tuple[str, Any]:
-    """Return (display name, factory of a fresh network-level controller); raise on build errors."""
-    if isinstance(controller, str):
-        registry.build(controller, params)  # raises ControllerError with a clear message
-        return controller, lambda: registry.build(controller, params)
-    if not isinstance(controller, type):
+def _builder(
+    controller: str | type[Any], params: Mapping[str, Any] | None
+) -> tuple[str, Callable[[], BuiltController]]:
+    """Return (display name, maker of a freshly built controller); raise on build errors."""
+    if not isinstance(controller, (str, type)):
         raise TypeError(f"expected a controller reference or class, got {controller!r}")
-    name = f"{controller.__module__}.{controller.__qualname__}"
-    scope = getattr(controller, "scope", "intersection")
-    entry = ControllerEntry(id=name, cls=controller, summary="", scope=scope)
-    factory = _factory(entry, dict(params or {}))
-    if entry.scope == "network":
-        return name, factory
-    return name, lambda: PerIntersection(factory, name=name)
+    first = registry.build(controller, params)  # raises ControllerError with a clear message
+    name = controller if isinstance(controller, str) else first.name
+    return name, lambda: registry.build(controller, params)
 
 
 def _first_difference(a: dict[str, list[tuple[float, str]]], b: dict[str, list[tuple[float, str]]]) -> str:
@@ -238,22 +228,22 @@ class _Run:
 
 
 def _run_once(
-    make: Any,
-    model: NetworkModel,
+    make: Callable[[], BuiltController],
+    session: Session,
     config: SimConfig,
-    backend: Backend,
+    backend: BackendName,
     timing: SignalTiming,
     decision_interval_s: float | None,
 ) -> _Run:
-    checked = _Checked(make())
-    sim = FakeBackend(model) if backend == "fake" else make_backend(backend)
-    stats = Episode(
-        backend=sim,
+    built = make()
+    assert built.policy is not None
+    checked = _Checked(built.policy)
+    stats = session.episode(
+        dataclasses.replace(built, policy=checked),
         config=config,
-        model=model,
-        controller=checked,
         timing=timing,
         decision_interval_s=decision_interval_s,
+        backend=FakeBackend(session.model) if backend == "fake" else None,
         record_timelines=True,
     ).run()
     metrics: dict[str, float | int] = {}
@@ -287,7 +277,7 @@ def check_controller(
     networks: Sequence[str] = DEFAULT_NETWORKS,
     seeds: Sequence[int] = DEFAULT_SEEDS,
     duration_s: float = DEFAULT_DURATION_S,
-    backend: Backend = "libsumo",
+    backend: BackendName = "libsumo",
     timing: SignalTiming | None = None,
     decision_interval_s: float | None = None,
     max_p95_ms: float | None = DEFAULT_MAX_P95_MS,
@@ -338,83 +328,33 @@ def check_controller(
     notes: list[str] = []
     runs: list[RunCheck] = []
     times_ms: list[float] = []
+    make: Callable[[], BuiltController] | None = None
     try:
         label, make = _builder(controller, params)
         probe = make()
     except SignalbenchError as exc:
         problems.append(f"does not build with params {dict(params or {})}: {exc}")
-        make = probe = None
+        make = None
     except Exception as exc:
         problems.append(f"does not build with params {dict(params or {})}: {type(exc).__name__}: {exc}")
-        make = probe = None
-    if probe is not None and not getattr(probe, "controls_signals", True):
-        notes.append("controls_signals is False (SUMO's own programs run): only the build was checked")
         make = None
+    else:
+        if not probe.controls_signals:
+            notes.append("it installs SUMO programs (no Python decisions): only the build was checked")
+            make = None
 
-    with tempfile.TemporaryDirectory(prefix="signalbench-conformance-") as tmp:
-        for network in networks if make is not None else ():
-            scenario = resolve_network(network)
-            model = load_network_model(scenario.net_file)
-            if not model.intersections:
-                notes.append(f"{network}: no controllable traffic light; skipped")
-                continue
-            for seed in seeds:
-                run_problems: list[str] = []
-                where = f"{network} seed {seed}"
-                outs = []
-                for attempt in ("first", "second"):
-                    folder = Path(tmp) / f"{len(runs)}-{attempt}"
-                    folder.mkdir()
-                    config = SimConfig.for_scenario(
-                        scenario.shortened(duration_s),
-                        seed=int(seed),
-                        tripinfo_file=folder / "tripinfo.xml" if backend != "fake" else None,
-                        statistics_file=folder / "statistics.xml" if backend != "fake" else None,
-                        message_file=folder / "sumo.log" if backend != "fake" else None,
-                    )
-                    try:
-                        out = _run_once(make, model, config, backend, timing, decision_interval_s)
-                    except _BadRequest as exc:
-                        run_problems.append(f"{where}: invalid request: {exc}")
-                        break
-                    except SignalbenchError as exc:
-                        run_problems.append(f"{where}: {exc}")
-                        break
-                    except Exception as exc:
-                        run_problems.append(f"{where}: raised {type(exc).__name__}: {exc}")
-                        break
-                    outs.append(out)
-                    times_ms += out.times_ms
-                    if attempt == "first":
-                        run_problems += _audit(out, model, timing, config.end_s, where)
-                        p95 = _percentile(times_ms, 95)
-                        if max_p95_ms is not None and p95 > max_p95_ms:
-                            run_problems.append(
-                                f"{where}: too slow: p95 decision time {p95:.1f} ms per intersection "
-                                f"> limit {max_p95_ms:g} ms (mean {float(np.mean(times_ms)):.1f} ms)"
-                            )
-                        if run_problems:
-                            break
-                if len(outs) == 2:
-                    run_problems += _compare(outs[0], outs[1], where)
-                first = outs[0] if outs else None
-                runs.append(
-                    RunCheck(
-                        network=network,
-                        seed=int(seed),
-                        intersections=first.intersections if first else len(model.intersections),
-                        decisions=first.decisions if first else 0,
-                        switches=first.switches if first else 0,
-                        overrides=first.overrides if first else {},
-                        metrics=first.metrics if first else {},
-                        problems=tuple(run_problems),
-                    )
-                )
-                problems += run_problems
-                if run_problems:
-                    break
-            if problems:
-                break
+    if make is not None:
+        found = _Checks(
+            make=make,
+            backend=backend,
+            timing=timing,
+            decision_interval_s=decision_interval_s,
+            max_p95_ms=max_p95_ms,
+        )
+        found.run(networks, seeds, duration_s)
+        runs, times_ms = found.runs, found.times_ms
+        problems += found.problems
+        notes += found.notes
 
     report = ConformanceReport(
         controller=label,
@@ -430,6 +370,86 @@ def check_controller(
     if raise_on_failure and not report.ok:
         raise AssertionError(report.summary())
     return report
+
+
+@dataclass
+class _Checks:
+    """The runs of the kit: each (network, seed) twice; stops at the first failing run."""
+
+    make: Callable[[], BuiltController]
+    backend: BackendName
+    timing: SignalTiming
+    decision_interval_s: float | None
+    max_p95_ms: float | None
+    runs: list[RunCheck] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    times_ms: list[float] = field(default_factory=list)
+
+    def run(self, networks: Sequence[str], seeds: Sequence[int], duration_s: float) -> None:
+        sumo_backend = "libsumo" if self.backend == "fake" else self.backend
+        with tempfile.TemporaryDirectory(prefix="signalbench-conformance-") as tmp:
+            for network in networks:
+                scenario = resolve_network(network).shortened(duration_s)
+                session = Session(scenario, SimOptions(backend=sumo_backend))
+                if not session.model.intersections:
+                    self.notes.append(f"{network}: no controllable traffic light; skipped")
+                    continue
+                for seed in seeds:
+                    self._network_seed(session, network, int(seed), Path(tmp))
+                    if self.problems:
+                        return
+
+    def _network_seed(self, session: Session, network: str, seed: int, tmp: Path) -> None:
+        """Run one (network, seed) twice: contract, audit and speed on the first, determinism on both."""
+        problems: list[str] = []
+        where = f"{network} seed {seed}"
+        outs: list[_Run] = []
+        for attempt in ("first", "second"):
+            folder = tmp / f"{len(self.runs)}-{attempt}"
+            folder.mkdir()
+            config = session.config(seed=seed, outdir=folder if self.backend != "fake" else None)
+            try:
+                out = _run_once(
+                    self.make, session, config, self.backend, self.timing, self.decision_interval_s
+                )
+            except _BadRequest as exc:
+                problems.append(f"{where}: invalid request: {exc}")
+                break
+            except SignalbenchError as exc:
+                problems.append(f"{where}: {exc}")
+                break
+            except Exception as exc:
+                problems.append(f"{where}: raised {type(exc).__name__}: {exc}")
+                break
+            outs.append(out)
+            self.times_ms += out.times_ms
+            if attempt == "first":
+                problems += _audit(out, session.model, self.timing, config.end_s, where)
+                p95 = _percentile(self.times_ms, 95)
+                if self.max_p95_ms is not None and p95 > self.max_p95_ms:
+                    problems.append(
+                        f"{where}: too slow: p95 decision time {p95:.1f} ms per intersection "
+                        f"> limit {self.max_p95_ms:g} ms (mean {float(np.mean(self.times_ms)):.1f} ms)"
+                    )
+                if problems:
+                    break
+        if len(outs) == 2:
+            problems += _compare(outs[0], outs[1], where)
+        first = outs[0] if outs else None
+        self.runs.append(
+            RunCheck(
+                network=network,
+                seed=seed,
+                intersections=first.intersections if first else len(session.model.intersections),
+                decisions=first.decisions if first else 0,
+                switches=first.switches if first else 0,
+                overrides=first.overrides if first else {},
+                metrics=first.metrics if first else {},
+                problems=tuple(problems),
+            )
+        )
+        self.problems += problems
 
 
 def _percentile(values: Sequence[float], q: float) -> float:

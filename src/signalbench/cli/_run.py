@@ -13,8 +13,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from signalbench.analysis import summarise
+from signalbench.cli._console import error_console, make_console
+from signalbench.cli._console import plural as _n
 from signalbench.errors import SpecError
 from signalbench.experiments import (
+    LAUNCHERS,
     ExperimentSpec,
     LaunchOptions,
     ResultStore,
@@ -22,16 +26,15 @@ from signalbench.experiments import (
     TrialResult,
     TrialSpec,
     load_spec,
+    needs_socket,
+    prestart,
     run_experiment,
     spec_from_dict,
-    summarise,
 )
-from signalbench.experiments._launchers import prestart
-from signalbench.experiments._spec import needs_socket
 from signalbench.networks import looks_like_path, parse_generator_ref
-from signalbench.sim import normalize_version, resolve_sumo
+from signalbench.sim import BACKENDS, normalize_version, resolve_sumo
 
-__all__ = ["cmd_run", "make_console"]
+__all__ = ["add_parser", "print_summary", "run"]
 
 TABLE_METRICS = (
     ("mean_delay_s", "delay s/veh"),
@@ -43,15 +46,77 @@ TABLE_METRICS = (
 )
 
 
-def _n(count: int, noun: str) -> str:
-    """``1 trial``, ``2 trials``."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def make_console() -> Console:
-    """Return a console for stdout; logs and pipes get a width at which tables never wrap."""
-    console = Console()
-    return console if console.is_terminal else Console(width=160)
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], epilog: str) -> None:
+    """Add the ``run`` command."""
+    p = sub.add_parser(
+        "run",
+        help="run an experiment spec or an ad-hoc comparison",
+        description=(
+            "Run every trial of an experiment (networks x demand x controllers x seeds) and print\n"
+            "mean delay metrics per controller with 95 % confidence intervals over seeds.\n"
+            "SPEC is a TOML file or the name of a bundled spec; without SPEC, --network and\n"
+            "--controller describe an ad-hoc experiment."
+        ),
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("spec", nargs="?", help="spec file (.toml) or bundled spec name, e.g. quickstart")
+    what = p.add_argument_group("ad-hoc experiment (instead of SPEC)")
+    what.add_argument(
+        "--network", action="append", default=[], metavar="ID|PATH|GEN",
+        help="catalog id, .sumocfg/.net.xml path, or a generated network such as "
+        "grid:rows=2,cols=3,flow_veh_h=[300,600] (repeatable)",
+    )  # fmt: skip
+    what.add_argument(
+        "--route-files", action="append", default=[], metavar="PATH",
+        help="demand files for a .net.xml network (repeatable)",
+    )  # fmt: skip
+    what.add_argument(
+        "--begin-s", type=float, metavar="S",
+        help="simulation begin of path-given networks (default: the .sumocfg's, else 0)",
+    )  # fmt: skip
+    what.add_argument(
+        "--end-s",
+        type=float,
+        metavar="S",
+        help="simulation end of path-given networks (default begin + 3600)",
+    )
+    what.add_argument(
+        "--controller", action="append", default=[], metavar="ID",
+        help="controller id or file.py:Class (repeatable)",
+    )  # fmt: skip
+    over = p.add_argument_group("overrides (with SPEC or ad hoc)")
+    over.add_argument("--seeds", type=int, metavar="N", help="run seeds 1..N (default 3)")
+    over.add_argument(
+        "--demand", type=float, action="append", metavar="SCALE",
+        help="demand level as a SUMO --scale factor (repeatable: --demand 1 --demand 1.5)",
+    )  # fmt: skip
+    over.add_argument(
+        "--duration-s", type=float, metavar="S", help="simulate only the first S seconds of each window"
+    )
+    over.add_argument("--backend", choices=BACKENDS, help="SUMO client (default libsumo)")
+    over.add_argument(
+        "--sumo-version", metavar="X.Y.Z",
+        help="run this SUMO release (install it first: signalbench sumo install X.Y.Z); "
+        "implies --backend traci unless it is the bundled release",
+    )  # fmt: skip
+    how = p.add_argument_group("execution")
+    how.add_argument("--out", type=Path, metavar="DIR", help="experiment directory (default runs/<name>)")
+    how.add_argument(
+        "--launcher", choices=LAUNCHERS,
+        help="process: a fresh local process per trial, --workers at a time (default); "
+        "serial: in this process, for debugging; ray: Ray tasks (pip install 'signalbench[ray]')",
+    )  # fmt: skip
+    how.add_argument("--workers", type=int, metavar="N", help="trials at once (default: cores)")
+    how.add_argument("--address", metavar="ADDR", help="Ray cluster address (default: start Ray locally)")
+    how.add_argument("--retries", type=int, metavar="N", help="run failed trials again, N times")
+    how.add_argument("--timeout-s", type=float, metavar="S", help="wall-time limit per trial")
+    how.add_argument(
+        "--keep-sumo-output", action="store_true",
+        help="keep SUMO's tripinfo/statistics files under DIR/sumo-output",
+    )  # fmt: skip
+    how.add_argument("--quiet", action="store_true", help="no progress bar (CI logs)")
+    how.add_argument("--dry-run", action="store_true", help="print the trial table and stop")
 
 
 def _adhoc_network(ref: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -239,10 +304,10 @@ class _Progress:
             self.bar.stop()
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """Run the ``run`` subcommand; return the exit status (1 if any trial failed)."""
+def run(args: argparse.Namespace) -> int:
+    """Run the ``run`` command; return the exit status (1 if any trial failed)."""
     console = make_console()
-    errors = Console(stderr=True, soft_wrap=True)
+    errors = error_console()
     if args.launcher in (None, "process") and not args.dry_run:
         prestart()  # the fork server imports SUMO on the other core meanwhile
     spec = _spec(args)

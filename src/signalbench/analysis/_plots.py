@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from signalbench.experiments._results import demand_text, sumo_version_key
-from signalbench.experiments._summary import mean_ci95
+from signalbench.analysis._results import demand_text, sumo_version_key
+from signalbench.analysis._summary import mean_ci95
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
+from typing import Any
 
-from signalbench._cli_run import make_console
+from signalbench.cli._console import make_console
 from signalbench.controllers import registry
-from signalbench.controllers.q_learning import TrainSettings
 from signalbench.errors import SpecError
-from signalbench.experiments._trial import TrialSpec
-from signalbench.networks import canonical_network
-from signalbench.signals import SignalTiming
+from signalbench.learning import TrainingRequest, train
+from signalbench.networks import canonical_network, resolve_network
+from signalbench.runtime import SimOptions
 
-__all__ = ["add_train_parser", "cmd_train"]
+__all__ = ["add_parser", "run"]
 
 
-def add_train_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the ``train`` subcommand."""
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], epilog: str) -> None:
+    """Add the ``train`` command."""
     p = sub.add_parser(
         "train",
         help="train a learning controller (q-learning) and write its checkpoint",
@@ -31,7 +32,12 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     p.add_argument("controller", help="the learning controller: q-learning")
     p.add_argument("--network", required=True, metavar="ID|PATH", help="catalog id or .sumocfg path")
     p.add_argument("--out", required=True, metavar="FILE", help="checkpoint file to write (.json)")
-    p.add_argument("--episodes", type=int, default=TrainSettings.episodes, metavar="N")
+    p.add_argument(
+        "--episodes",
+        type=int,
+        metavar="N",
+        help="training episodes (default: the controller's, 60 for q-learning)",
+    )
     p.add_argument(
         "--seeds", type=int, nargs="+", metavar="SEED", default=None,
         help="training seeds, used in turn (default 1001..1020)",
@@ -42,46 +48,49 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     p.add_argument("--backend", default="libsumo", choices=("libsumo", "traci"))
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``signalbench train``; return the exit status."""
-    from signalbench.experiments._training import train_for_trial
-
-    if registry.canonical_id(args.controller) != "q-learning-v0":
-        raise SpecError(f"controller {args.controller!r} does not learn; signalbench train takes q-learning")
-    settings: dict[str, object] = {"episodes": args.episodes}
+    controller = registry.canonical_id(args.controller)
+    trainable = registry.trainable(controller)
+    if trainable is None:
+        learners = [e.id for e in registry.entries() if e.trainable is not None]
+        raise SpecError(
+            f"controller {args.controller!r} does not learn; signalbench train takes {', '.join(learners)}"
+        )
+    raw: dict[str, Any] = {}
+    if args.episodes is not None:
+        raw["episodes"] = args.episodes
     if args.seeds:
-        settings["seeds"] = list(args.seeds)
+        raw["seeds"] = list(args.seeds)
     try:
-        checked = TrainSettings(**settings)  # type: ignore[arg-type]
-    except ValueError as exc:
+        settings = trainable.training_settings(raw)
+    except (TypeError, ValueError) as exc:
         raise SpecError(str(exc)) from exc
-    spec = TrialSpec(
-        network=canonical_network(args.network),
-        controller="q-learning-v0",
-        params={"train": checked.to_dict()},
-        seed=0,
-        timing=SignalTiming(),
+    network = canonical_network(args.network)
+    request = TrainingRequest(
+        controller=controller,
+        train=settings.to_dict(),
+        network=network,
+        scenario=resolve_network(network).shortened(args.duration_s),
+        options=SimOptions(backend=args.backend, scale=args.scale),
         decision_interval_s=args.decision_interval_s,
-        duration_s=args.duration_s,
-        scale=args.scale,
-        backend=args.backend,
     )
     console = make_console()
 
     def show(episode: int, record: dict[str, float]) -> None:
         delay = record["mean_delay_s"]
         console.print(
-            f"episode {episode + 1}/{checked.episodes}  seed {record['seed']:.0f}  "
+            f"episode {episode + 1}/{settings.episodes}  seed {record['seed']:.0f}  "
             f"epsilon {record['epsilon']:.2f}  reward {record['reward']:.0f}  "
             f"mean delay {'-' if math.isnan(delay) else f'{delay:.1f}'} s/veh",
             highlight=False,
         )
 
-    tables = train_for_trial(spec, on_episode=show)
-    path = tables.save(args.out)
+    path = train(request, on_episode=show).save(Path(args.out))
+    seeds = ", ".join(map(str, sorted(set(settings.seeds[: settings.episodes]))))
     console.print(
-        f'checkpoint written: {path}  (evaluate with params = {{ checkpoint = "{path}" }}; '
-        f"trained on seeds {', '.join(map(str, sorted(set(checked.seeds[: checked.episodes]))))})",
+        f'checkpoint written: {path}  (evaluate with params = {{ {trainable.checkpoint_param} = "{path}" }}; '
+        f"trained on seeds {seeds})",
         highlight=False,
     )
     return 0

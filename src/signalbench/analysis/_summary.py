@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from signalbench.experiments._trial import TrialResult
+from signalbench.experiments import TrialResult
 
 __all__ = ["SummaryRow", "mean_ci95", "summarise"]
 

@@ -12,13 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from signalbench.controllers._programs import (
+from signalbench.controllers._phases import check_number
+from signalbench.controllers.programs._plans import (
     ProgramController,
     ProgramPhase,
     SignalProgram,
-    check_number,
 )
-from signalbench.networks import IntersectionSpec, NetworkModel, is_green_state
+from signalbench.networks import IntersectionSpec, NetworkModel
+from signalbench.signals import is_green_state
 
 __all__ = ["SumoActuated", "SumoActuatedParams", "actuated_program"]
 

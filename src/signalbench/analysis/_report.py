@@ -6,8 +6,6 @@ so a report can be regenerated at any time without rerunning a trial.
 
 from __future__ import annotations
 
-import base64
-import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,16 +14,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from signalbench.errors import SignalbenchError
-from signalbench.experiments._results import (
+from signalbench._util import atomic_write_text
+from signalbench.analysis._html import markdown_page
+from signalbench.analysis._plots import (
+    plot_by_controller,
+    plot_intersection_delay,
+    plot_queue_timeseries,
+    plot_vs_demand,
+)
+from signalbench.analysis._results import (
     demand_text,
     read_intersections,
     read_results,
     read_timeseries,
     sumo_version_key,
 )
-from signalbench.experiments._store import atomic_write_text
-from signalbench.experiments._summary import mean_ci95
+from signalbench.analysis._summary import mean_ci95
+from signalbench.errors import SignalbenchError
 from signalbench.metrics import EMISSION_METRICS, TRIP_METRICS
 
 if TYPE_CHECKING:
@@ -326,32 +331,8 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def write_report(
-    directory: Path | str | Sequence[Path | str],
-    out_dir: Path | str | None = None,
-    options: ReportOptions | None = None,
-) -> Path:
-    """Write ``report.md``, ``report.html`` (PNGs embedded) and the PNGs; return the HTML path.
-
-    ``directory`` may be several experiment directories (e.g. the same matrix run with two SUMO
-    versions). When the completed trials ran on more than one SUMO version, every table is
-    split by version (comparisons stay within a version) and plot labels name the version.
-
-    Raises:
-        SignalbenchError: the directory holds no trial records, or an option names nothing here.
-
-    """
-    from signalbench.experiments._plots import (
-        plot_by_controller,
-        plot_intersection_delay,
-        plot_queue_timeseries,
-        plot_vs_demand,
-    )
-
-    options = options or ReportOptions()
-    roots = [Path(directory)] if isinstance(directory, (str, Path)) else [Path(d) for d in directory]
-    if not roots:
-        raise SignalbenchError("a report needs at least one experiment directory")
+def _load(roots: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One row per trial, the queue time series and the per-signal table, over every root."""
     df = _concat([read_results(r) for r in roots]).drop_duplicates("trial_id")
     df = df.sort_values(["network", "demand", "label", "seed"], kind="stable").reset_index(drop=True)
     ts = _concat([read_timeseries(r) for r in roots])
@@ -365,19 +346,13 @@ def write_report(
         ts = ts[ts["trial_id"].isin(df["trial_id"])]
     if len(inter):
         inter = inter[inter["trial_id"].isin(df["trial_id"])]
-    out = Path(out_dir) if out_dir is not None else roots[0] / "report"
-    out.mkdir(parents=True, exist_ok=True)
-    labels = list(dict.fromkeys(df["label"]))
-    baseline = _choose_baseline(labels, options.baseline)
-    by_version = df.loc[df["state"] == "complete", "sumo_version"].nunique() > 1
-    groups = _summary_tables(df, options, baseline, by_version)
-    title = options.title or "signalbench report: " + ", ".join(r.resolve().name for r in roots)
-    primary = options.metrics[0]
-    unit = _ALL_METRICS[primary][0]
-    nice = _NICE.get(primary, primary)
+    return df, ts, inter
 
-    md: list[str] = [f"# {title}", ""]
+
+def _intro(df: pd.DataFrame, title: str, baseline: str, options: ReportOptions) -> list[str]:
+    """Title, counts, how to read the tables, SUMO versions, the flag columns."""
     ok = df[df["state"] == "complete"]
+    md: list[str] = [f"# {title}", ""]
     md.append(
         f"{len(df)} trials: {len(ok)} complete, {len(df) - len(ok)} failed. Baseline: `{baseline}`. "
         "Means over seeds with the half-width of their 95 % confidence interval (Student t); "
@@ -396,8 +371,12 @@ def write_report(
             f"({_ALL_METRICS['vehicles_stuck'][1]}), "
             "which tells a few vehicles held for minutes from a network that locked up."
         )
-    if by_version:
-        md += _versions_table(groups, options, baseline)
+    return md
+
+
+def _group_sections(groups: list[_Group], options: ReportOptions, baseline: str) -> list[str]:
+    """One table per network x demand (x SUMO version)."""
+    md: list[str] = []
     for group in groups:
         md += ["", f"## {group.title}", ""]
         if group.pooled:
@@ -408,20 +387,39 @@ def write_report(
                 "",
             ]
         md.append(_markdown_table(group, options, baseline))
-    plain = df  # labels without the SUMO version, for the by-controller plot
-    if by_version:
-        # Plots: one label per controller and SUMO version.
-        new = {
-            tid: f"{lab} (SUMO {ver})"
-            for tid, lab, ver in zip(df["trial_id"], df["label"], df["sumo_version"], strict=True)
-        }
-        df = df.assign(label=df["trial_id"].map(new))
-        if len(ts):
-            ts = ts.assign(label=ts["trial_id"].map(new))
-        if len(inter):
-            inter = inter.assign(label=inter["trial_id"].map(new))
+    return md
 
-    md += _control_table(df)
+
+def _version_labels(
+    df: pd.DataFrame, ts: pd.DataFrame, inter: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Relabel every row ``label (SUMO x.y.z)``: one label per controller and SUMO version."""
+    new = {
+        tid: f"{lab} (SUMO {ver})"
+        for tid, lab, ver in zip(df["trial_id"], df["label"], df["sumo_version"], strict=True)
+    }
+    df = df.assign(label=df["trial_id"].map(new))
+    if len(ts):
+        ts = ts.assign(label=ts["trial_id"].map(new))
+    if len(inter):
+        inter = inter.assign(label=inter["trial_id"].map(new))
+    return df, ts, inter
+
+
+def _plots(
+    df: pd.DataFrame,
+    plain: pd.DataFrame,
+    ts: pd.DataFrame,
+    inter: pd.DataFrame,
+    out: Path,
+    options: ReportOptions,
+    by_version: bool,
+) -> list[str]:
+    """Draw the PNGs into ``out``; return the report's plot section."""
+    primary = options.metrics[0]
+    unit = _ALL_METRICS[primary][0]
+    nice = _NICE.get(primary, primary)
+    ok = df[df["state"] == "complete"]
     images: list[tuple[str, str]] = []
     if len(ok):
         name = "by_controller.png"
@@ -452,75 +450,71 @@ def write_report(
                 name = f"queue_{slug}.png"
                 plot_queue_timeseries(ts, str(network), float(demand), chosen, out / name)
                 images.append((name, f"Queue over time, {network}, {demand_text(demand, mine)}"))
-    if images:
-        md += ["", "## Plots", ""]
-        md += [f"![{alt}]({name})\n" for name, alt in images]
+    if not images:
+        return []
+    return ["", "## Plots", "", *(f"![{alt}]({name})\n" for name, alt in images)]
+
+
+def _failed_section(df: pd.DataFrame) -> list[str]:
+    """Return the section listing the failed trials with their reasons."""
     failed = df[df["state"] != "complete"]
-    if len(failed):
-        md += [
-            "",
-            "## Failed trials",
-            "",
-            "| trial | network | demand | controller | seed | reason |",
-            "|---|---|---|---|---|---|",
-        ]
-        for _, r in failed.iterrows():
-            reason = str(r["error"]).replace("|", "\\|")
-            md.append(
-                f"| `{r['trial_id']}` | {r['network']} | {r['demand']:g} | `{r['label']}` "
-                f"| {r['seed']} | {reason} |"
-            )
+    if not len(failed):
+        return []
+    md = [
+        "",
+        "## Failed trials",
+        "",
+        "| trial | network | demand | controller | seed | reason |",
+        "|---|---|---|---|---|---|",
+    ]
+    for _, r in failed.iterrows():
+        reason = str(r["error"]).replace("|", "\\|")
+        md.append(
+            f"| `{r['trial_id']}` | {r['network']} | {r['demand']:g} | `{r['label']}` "
+            f"| {r['seed']} | {reason} |"
+        )
+    return md
+
+
+def write_report(
+    directory: Path | str | Sequence[Path | str],
+    out_dir: Path | str | None = None,
+    options: ReportOptions | None = None,
+) -> Path:
+    """Write ``report.md``, ``report.html`` (PNGs embedded) and the PNGs; return the HTML path.
+
+    ``directory`` may be several experiment directories (e.g. the same matrix run with two SUMO
+    versions). When the completed trials ran on more than one SUMO version, every table is
+    split by version (comparisons stay within a version) and plot labels name the version.
+
+    Raises:
+        SignalbenchError: the directory holds no trial records, or an option names nothing here.
+
+    """
+    options = options or ReportOptions()
+    roots = [Path(directory)] if isinstance(directory, (str, Path)) else [Path(d) for d in directory]
+    if not roots:
+        raise SignalbenchError("a report needs at least one experiment directory")
+    df, ts, inter = _load(roots)
+    out = Path(out_dir) if out_dir is not None else roots[0] / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    baseline = _choose_baseline(list(dict.fromkeys(df["label"])), options.baseline)
+    by_version = df.loc[df["state"] == "complete", "sumo_version"].nunique() > 1
+    groups = _summary_tables(df, options, baseline, by_version)
+    title = options.title or "signalbench report: " + ", ".join(r.resolve().name for r in roots)
+
+    md = _intro(df, title, baseline, options)
+    if by_version:
+        md += _versions_table(groups, options, baseline)
+    md += _group_sections(groups, options, baseline)
+    plain = df  # labels without the SUMO version, for the by-controller plot
+    if by_version:
+        df, ts, inter = _version_labels(df, ts, inter)
+    md += _control_table(df)
+    md += _plots(df, plain, ts, inter, out, options, by_version)
+    md += _failed_section(df)
     text = "\n".join(md) + "\n"
     atomic_write_text(out / "report.md", text)
     html_path = out / "report.html"
-    atomic_write_text(html_path, _html(title, text, out))
+    atomic_write_text(html_path, markdown_page(title, text, out))
     return html_path
-
-
-def _html(title: str, markdown: str, folder: Path) -> str:
-    """Render the report's Markdown as one self-contained HTML page (tables, images inline)."""
-    body: list[str] = []
-    table: list[list[str]] = []
-
-    def inline(text: str) -> str:
-        out = html.escape(text)
-        while "**" in out:
-            out = out.replace("**", "<b>", 1).replace("**", "</b>", 1)
-        parts = out.split("`")
-        return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
-
-    def flush() -> None:
-        if not table:
-            return
-        head, rows = table[0], table[2:]
-        body.append("<table><tr>" + "".join(f"<th>{inline(c)}</th>" for c in head) + "</tr>")
-        body.extend("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in r) + "</tr>" for r in rows)
-        body.append("</table>")
-        table.clear()
-
-    for line in markdown.splitlines():
-        if line.startswith("|"):
-            table.append([c.strip() for c in line.strip().strip("|").split(" | ")])
-            continue
-        flush()
-        if line.startswith("## "):
-            body.append(f"<h2>{inline(line[3:])}</h2>")
-        elif line.startswith("# "):
-            body.append(f"<h1>{inline(line[2:])}</h1>")
-        elif line.startswith("!["):
-            alt, _, rest = line[2:].partition("](")
-            data = base64.b64encode((folder / rest.rstrip(")")).read_bytes()).decode()
-            body.append(f'<p><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></p>')
-        elif line.strip():
-            body.append(f"<p>{inline(line)}</p>")
-    flush()
-    style = (
-        "body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse;margin:1em 0;font-size:90%}"
-        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-        "td:first-child,th:first-child{text-align:left}img{max-width:100%}"
-    )
-    return (
-        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
-    )

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from signalbench.controllers._programs import ProgramController, SignalProgram, check_number, primary_phases
-from signalbench.controllers.webster import WebsterParams, WebsterPlan, webster_plan
+from signalbench.controllers._phases import check_number
+from signalbench.controllers.programs._plans import ProgramController, SignalProgram, primary_phases
+from signalbench.controllers.programs.webster import WebsterParams, WebsterPlan, webster_plan
 from signalbench.errors import ControllerError
 from signalbench.networks import NetworkModel
 
@@ -35,7 +36,7 @@ class GreenWaveParams(WebsterParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_number("cycle_s", self.cycle_s)
+        check_number("cycle_s", self.cycle_s, optional=True)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,27 +5,23 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from signalbench.controllers import IntersectionObs, PhaseRequest
+from signalbench.controllers import BuiltController, IntersectionObs, PhaseRequest
 from signalbench.errors import ControllerError
 from signalbench.networks import IntersectionSpec, NetworkModel
 from signalbench.signals import Actuator, InvalidRequest, SignalTiming
-from signalbench.sim import (
-    LANE_FIELDS,
-    VEHICLES,
-    Backend,
-    LaneReadings,
-    LaneVehicles,
-    SimConfig,
-    check_fields,
-)
+from signalbench.sim import VEHICLES, Backend, LaneReadings, LaneVehicles, SimConfig
 
-__all__ = ["Episode", "EpisodeStats"]
+__all__ = ["DecisionHook", "Episode", "EpisodeStats"]
+
+#: Called at every decision with its time, the observations and the controller's requests,
+#: before the requests are applied (``signalbench watch`` shows them; a recorder keeps them).
+DecisionHook = Callable[[float, Mapping[str, IntersectionObs], Mapping[str, PhaseRequest | None]], None]
 
 _EPS_S = 1e-6
 
@@ -72,14 +68,20 @@ class EpisodeStats:
 class Episode:
     """Couples a started backend, a network model, a controller and the safety actuator.
 
+    Build it through :class:`~signalbench.runtime.Session` (the one way a run is assembled).
+    Drive it with :meth:`run`, or from outside with :meth:`start` and :meth:`step` (the
+    reinforcement-learning environments do).
+
     Args:
         backend: an unstarted backend; the episode starts and always closes it.
         config: the SUMO run.
         model: the network's static model.
-        controller: a network-level controller (see ``ControllerRegistry.build``).
+        controller: the built controller (its policy decides; a program writer decides nothing
+            and the simulation runs to its end).
         timing: yellow/all-red/min/max green rules.
         decision_interval_s: overrides the controller's own interval when given.
         record_timelines: keep every signal string set, for auditing.
+        on_decision: called at every decision of :meth:`run` (see :data:`DecisionHook`).
 
     """
 
@@ -89,22 +91,24 @@ class Episode:
         backend: Backend,
         config: SimConfig,
         model: NetworkModel,
-        controller: Any,
+        controller: BuiltController,
         timing: SignalTiming,
         decision_interval_s: float | None = None,
         record_timelines: bool = False,
+        on_decision: DecisionHook | None = None,
     ) -> None:
         self.backend = backend
         self.config = config
         self.model = model
         self.controller = controller
         self.timing = timing
-        interval = decision_interval_s or float(getattr(controller, "decision_interval_s", 5.0))
+        interval = decision_interval_s or controller.traits.decision_interval_s
         if not (interval > 0 and math.isfinite(interval)):
             raise ControllerError(f"decision interval must be > 0 s, got {interval!r}")
         self.decision_interval_s = interval
         self.record_timelines = record_timelines
-        self.name = str(getattr(controller, "name", type(controller).__name__))
+        self.on_decision = on_decision
+        self.name = controller.name
         self.actuators: dict[str, Actuator] = {}
         self.timelines: dict[str, list[tuple[float, str]]] = {}
         self.decisions = 0
@@ -127,15 +131,21 @@ class Episode:
     def run(self) -> EpisodeStats:
         """Run the whole episode with the controller; the backend is closed on every exit path."""
         try:
-            obs = self.start()
-            while obs is not None:
-                started = time.perf_counter()
-                requests = self.controller.act(obs)
-                self.controller_time_s += time.perf_counter() - started
-                obs = self.step(requests)
+            self.drive(self.start())
             return self.stats()
         finally:
             self.close()
+
+    def drive(self, obs: dict[str, IntersectionObs] | None) -> None:
+        """Ask the controller at every decision from ``obs`` (what :meth:`start` returned) to the end."""
+        policy = self.controller.policy
+        while obs is not None and policy is not None:
+            started = time.perf_counter()
+            requests = policy.act(obs)
+            self.controller_time_s += time.perf_counter() - started
+            if self.on_decision is not None:
+                self.on_decision(self._now, obs, requests)
+            obs = self.step(requests)
 
     # -- stepping API (used by run() and by the reinforcement-learning environments) ------
     def start(self) -> dict[str, IntersectionObs] | None:
@@ -151,24 +161,22 @@ class Episode:
         self._started = True
         backend.start(cfg)
         specs = self.model.intersections
-        if not getattr(self.controller, "controls_signals", True) or not specs:
+        policy = self.controller.policy
+        if policy is None or not specs:
             backend.step_until(cfg.end_s)
             self.sim_calls += 1
             self.done = True
             return None
-        self.controller.reset(self.model, np.random.default_rng(cfg.seed))
+        policy.reset(self.model, np.random.default_rng(cfg.seed))
 
         lane_index: dict[str, int] = {}
         for spec in specs:
             for lane in (*spec.incoming_lanes, *spec.outgoing_lanes):
                 lane_index.setdefault(lane.id, len(lane_index))
-        fields = tuple(getattr(self.controller, "observed_lane_fields", LANE_FIELDS))
-        try:
-            check_fields(fields)
-        except ValueError as exc:
-            raise ControllerError(f"controller {self.name!r}: observed_lane_fields: {exc}") from exc
+        traits = self.controller.traits
+        fields = traits.observed_fields
         # Lanes feeding the incoming lanes, for a controller whose detection follows the approach.
-        upstream_m = float(getattr(self.controller, "observed_upstream_m", 0.0) or 0.0)
+        upstream_m = traits.observed_upstream_m
         feeders: dict[str, list[tuple[str, float]]] = {}
         if upstream_m > 0 and VEHICLES in fields:
             for spec in specs:

@@ -7,12 +7,12 @@ pass instances.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from signalbench._util import did_you_mean
 from signalbench.controllers import IntersectionObs
 from signalbench.errors import SpecError
 from signalbench.networks import IntersectionSpec
@@ -204,8 +204,7 @@ def _make(kind: str, table: dict[str, Callable[[], object]], value: object) -> o
     if not isinstance(value, str):
         return value
     if value not in table:
-        close = difflib.get_close_matches(value, table, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(table)}"
+        hint = did_you_mean(value, table, otherwise=f"; known: {', '.join(table)}")
         raise SpecError(f"unknown {kind} {value!r}{hint}")
     return table[value]()
 

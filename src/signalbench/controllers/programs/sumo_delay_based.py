@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from signalbench.controllers._programs import check_number
-from signalbench.controllers.sumo_actuated import _SumoProgramController
+from signalbench.controllers._phases import check_number
+from signalbench.controllers.programs.sumo_actuated import _SumoProgramController
 
 __all__ = ["SumoDelayBased", "SumoDelayBasedParams"]
 

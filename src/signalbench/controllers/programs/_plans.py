@@ -16,14 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from signalbench.networks import IntersectionSpec, edge_pair_flows
-from signalbench.signals import all_red_state, loses_green, yellow_state
+from signalbench.signals import all_red_state, is_green_state, loses_green, yellow_state
 
 if TYPE_CHECKING:
-    import numpy as np
-
-    from signalbench.controllers._api import IntersectionObs
     from signalbench.networks import NetworkModel, Scenario
-    from signalbench.signals import PhaseRequest
 
 __all__ = [
     "PROGRAM_ID",
@@ -31,11 +27,11 @@ __all__ = [
     "ProgramPhase",
     "SignalProgram",
     "build_cycle",
-    "check_number",
     "network_yellow_s",
     "phase_flow_ratios",
     "primary_phases",
     "split_greens",
+    "transition_lost_time_s",
     "webster_cycle_s",
     "write_programs_file",
 ]
@@ -47,15 +43,13 @@ PROGRAM_ID = "signalbench"
 class ProgramController:
     """Base of the controllers that install SUMO programs instead of deciding in Python.
 
-    Network-level, ``controls_signals = False``: the harness calls :meth:`write_programs` (the
-    ``ProgramWriter`` protocol) before the trial and runs plain SUMO. Subclasses implement
-    :meth:`build_programs`; with ``needs_demand`` they get the trial's measured turning flows.
+    Network-level: the harness calls :meth:`write_programs` (the ``ProgramWriter`` protocol)
+    before the trial and runs plain SUMO. Subclasses implement :meth:`build_programs`; with
+    ``needs_demand`` they get the trial's measured turning flows.
     """
 
     scope: ClassVar[str] = "network"
-    controls_signals: ClassVar[bool] = False
     needs_demand: ClassVar[bool] = False
-    decision_interval_s: float = 5.0
 
     def build_programs(
         self, model: NetworkModel, flows: Mapping[tuple[str, str], float]
@@ -72,7 +66,7 @@ class ProgramController:
         scale: float,
         seed: int,
         sumo_binary: Path | None = None,
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
         """Measure the demand (if needed) on the trial's SUMO, build the programs, write them."""
         flows = (
             edge_pair_flows(scenario, scale=scale, seed=seed, sumo_binary=sumo_binary)
@@ -82,13 +76,6 @@ class ProgramController:
         programs, description = self.build_programs(model, flows)
         write_programs_file(programs, path)
         return description
-
-    def reset(self, network: NetworkModel, rng: np.random.Generator) -> None:
-        """Nothing to do: SUMO runs the installed programs."""
-
-    def act(self, obs: Mapping[str, IntersectionObs]) -> dict[str, PhaseRequest]:
-        """Never asked: the harness does not control these signals."""
-        return {}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,7 +115,7 @@ class SignalProgram:
 
     def describe(self) -> dict[str, Any]:
         """Compact, JSON-ready description: type, cycle, offset and the green durations."""
-        greens = [p for p in self.phases if _is_green(p.state)]
+        greens = [p for p in self.phases if is_green_state(p.state)]
         out: dict[str, Any] = {"type": self.kind, "cycle_s": round(self.cycle_s, 3)}
         if self.kind == "static":
             out["offset_s"] = round(self.offset_s, 3)
@@ -158,16 +145,6 @@ class SignalProgram:
         return elem
 
 
-def check_number(name: str, value: float | None, *, allow_zero: bool = False) -> None:
-    """Raise ValueError naming ``name`` unless ``value`` is None or a finite number > 0 (>= 0)."""
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
-
-
 def write_programs_file(programs: Sequence[SignalProgram], path: Path) -> None:
     """Write ``programs`` as a SUMO additional file."""
     root = ET.Element("additional")
@@ -179,10 +156,6 @@ def write_programs_file(programs: Sequence[SignalProgram], path: Path) -> None:
 
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.3f}".rstrip("0")
-
-
-def _is_green(state: str) -> bool:
-    return any(c in "Gg" for c in state) and not any(c in "yYu" for c in state)
 
 
 def network_yellow_s(spec: IntersectionSpec, default_s: float = 3.0) -> float:

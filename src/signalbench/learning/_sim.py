@@ -10,34 +10,26 @@ from typing import Any
 
 import numpy as np
 
-from signalbench.controllers import IntersectionObs, PhaseRequest
+from signalbench.controllers import BuiltController, IntersectionObs, PhaseRequest, Traits
 from signalbench.errors import NetworkError, SimulationError, SpecError
-from signalbench.experiments._episode import Episode
+from signalbench.learning._components import ObservationFn, RewardFn, make_observation, make_reward
 from signalbench.metrics import read_trip_metrics
 from signalbench.networks import IntersectionSpec, NetworkModel, Scenario, load_network_model, resolve_network
-from signalbench.rl._components import ObservationFn, RewardFn, make_observation, make_reward
+from signalbench.runtime import Episode, Session, SimOptions
 from signalbench.signals import SignalTiming
-from signalbench.sim import SimConfig, make_backend
 
 __all__ = ["SignalSim"]
 
 
 class _Agent:
-    """Stands in for a controller inside the Episode: declares what to observe, never acts."""
-
-    controls_signals = True
-    name = "rl-environment"
-
-    def __init__(self, fields: tuple[str, ...], interval_s: float) -> None:
-        self.observed_lane_fields = fields
-        self.decision_interval_s = interval_s
+    """Stands in for a policy inside the Episode: the environment steps the episode instead."""
 
     def reset(self, network: NetworkModel, rng: np.random.Generator) -> None:
         """Nothing to prepare."""
 
     def act(self, obs: Mapping[str, IntersectionObs]) -> dict[str, PhaseRequest]:  # pragma: no cover
-        """Never called: the environment steps the episode."""
-        return {}
+        """Never called: the environment passes the agent's actions to ``Episode.step``."""
+        raise SimulationError("an RL environment's episode is stepped by the environment")
 
 
 class SignalSim:
@@ -106,6 +98,7 @@ class SignalSim:
         self.decision_interval_s = float(decision_interval_s)
         self.scale = scale
         self.backend = backend
+        self.session = Session(self.scenario, SimOptions(backend=backend, scale=scale), model=model)
         self.observations: dict[str, ObservationFn] = {}
         self.rewards: dict[str, RewardFn] = {}
         self.bounds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -119,7 +112,15 @@ class SignalSim:
             self.rewards[spec.id] = reward_fn
             self.bounds[spec.id] = obs_fn.bind(spec, self.timing)
             fields |= set(obs_fn.observed_lane_fields) | set(reward_fn.observed_lane_fields)
-        self._fields = tuple(sorted(fields))
+        self._agent = BuiltController(
+            name="rl-environment",
+            traits=Traits(
+                scope="network",
+                decision_interval_s=self.decision_interval_s,
+                observed_fields=tuple(sorted(fields)),
+            ),
+            policy=_Agent(),
+        )
         self._tmp = tempfile.TemporaryDirectory(prefix="signalbench-env-")
         self._episode: Episode | None = None
         self._last: dict[str, IntersectionObs] = {}
@@ -137,25 +138,10 @@ class SignalSim:
     def reset(self, seed: int) -> dict[str, np.ndarray]:
         """Start a new episode with SUMO seed ``seed``; return the first observations."""
         self.close()
-        sc = self.scenario
-        out = Path(self._tmp.name)
-        config = SimConfig.for_scenario(
-            sc,
-            seed=int(seed),
-            scale=self.scale,
-            tripinfo_file=out / "tripinfo.xml",
-            statistics_file=out / "statistics.xml",
-            message_file=out / "sumo-messages.log",
-        )
+        config = self.session.config(seed=int(seed), outdir=Path(self._tmp.name))
         self.seed = int(seed)
         self._config = config
-        self._episode = Episode(
-            backend=make_backend(self.backend),
-            config=config,
-            model=self.model,
-            controller=_Agent(self._fields, self.decision_interval_s),
-            timing=self.timing,
-        )
+        self._episode = self.session.episode(self._agent, config=config, timing=self.timing)
         first = self._episode.start()
         if first is None:
             self.close()

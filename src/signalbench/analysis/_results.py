@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from signalbench.errors import SignalbenchError
-from signalbench.experiments._store import ResultStore
-from signalbench.experiments._trial import TrialResult, TrialSpec
+from signalbench.experiments import ResultStore, TrialResult, TrialSpec
 from signalbench.metrics import EMISSION_METRICS, TRIP_METRICS, is_gridlocked
+from signalbench.sim import SumoVersion
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -18,11 +18,14 @@ if TYPE_CHECKING:
 __all__ = [
     "CONTROL_COLUMNS",
     "TRIAL_COLUMNS",
+    "demand_level",
+    "demand_text",
     "read_approaches",
     "read_intersections",
     "read_results",
     "read_timeseries",
     "result_rows",
+    "sumo_version_key",
 ]
 
 #: Identifying columns of every per-trial row, in order.
@@ -114,9 +117,12 @@ def read_results(directory: Path | str) -> pd.DataFrame:
     return pd.DataFrame(result_rows(store.results()))
 
 
-def sumo_version_key(version: str) -> list[int]:
-    """Sort key putting SUMO releases in numeric order (1.9.2 before 1.28.0)."""
-    return [int(x) for x in str(version).split(".") if x.isdigit()]
+def sumo_version_key(version: str) -> tuple[int, SumoVersion | str]:
+    """Sort key putting SUMO releases in numeric order (1.9.2 before 1.28.0); unknown ones last."""
+    try:
+        return (0, SumoVersion.parse(str(version)))
+    except SignalbenchError:
+        return (1, str(version))
 
 
 def _read_table(directory: Path | str, table: str) -> pd.DataFrame:

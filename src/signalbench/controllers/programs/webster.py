@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from signalbench.controllers._programs import (
+from signalbench.controllers._phases import check_number
+from signalbench.controllers.programs._plans import (
     ProgramController,
     SignalProgram,
     build_cycle,
-    check_number,
     network_yellow_s,
     phase_flow_ratios,
     split_greens,
@@ -54,7 +54,7 @@ class WebsterParams:
         check_number("min_cycle_s", self.min_cycle_s)
         check_number("max_cycle_s", self.max_cycle_s)
         check_number("min_green_s", self.min_green_s)
-        check_number("yellow_s", self.yellow_s)
+        check_number("yellow_s", self.yellow_s, optional=True)
         check_number("all_red_s", self.all_red_s, allow_zero=True)
         if self.min_cycle_s > self.max_cycle_s:
             raise ValueError(f"min_cycle_s ({self.min_cycle_s}) exceeds max_cycle_s ({self.max_cycle_s})")

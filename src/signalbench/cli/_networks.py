@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from signalbench._cli_run import make_console
+from signalbench.cli._console import make_console
 from signalbench.errors import NetworkError, SignalbenchError
 from signalbench.networks import (
     GENERATORS,
@@ -21,10 +21,10 @@ from signalbench.networks import (
     resolve_network,
 )
 
-__all__ = ["add_networks_parser", "cmd_networks"]
+__all__ = ["add_parser", "run"]
 
 
-def add_networks_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], epilog: str) -> None:
     """Add the ``networks`` command and its ``list``/``show``/``check`` subcommands."""
     nets = sub.add_parser(
         "networks",
@@ -72,9 +72,9 @@ def add_networks_parser(sub: argparse._SubParsersAction) -> None:  # type: ignor
     osm.add_argument("--seed", type=int, default=1, help="seed of the random trips (1)")
 
 
-def cmd_networks(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``signalbench networks [list|show|check]``."""
-    command = getattr(args, "networks_command", None) or "list"
+    command = args.networks_command or "list"
     if command == "show":
         return _show(args.network, tuple(args.route_files), args.tls)
     if command == "check":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -12,13 +13,33 @@ from pathlib import Path
 from typing import Any
 
 from signalbench._util import toml_value
+from signalbench.controllers import PhaseRequest
 from signalbench.errors import SignalbenchError, SpecError
 
-__all__ = ["WatchError", "cmd_new_controller", "cmd_watch", "describe", "has_display", "parse_params"]
+__all__ = ["WatchError", "add_parser", "describe", "has_display", "parse_params", "run"]
 
 
 class WatchError(SignalbenchError):
     """``signalbench watch`` cannot run here (no display, bad option)."""
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], epilog: str) -> None:
+    """Add the ``watch`` command."""
+    p = sub.add_parser(
+        "watch",
+        help="watch a controller drive sumo-gui live, its decisions shown at each light",
+        description="Open sumo-gui (traci backend) on a network, controlled live by a controller.",
+    )
+    p.add_argument("--network", required=True, metavar="ID|PATH", help="catalog id or .sumocfg path")
+    p.add_argument("--controller", required=True, metavar="ID", help="controller id or file.py:Class")
+    p.add_argument("--seed", type=int, default=1, metavar="N", help="seed for SUMO and the controller")
+    p.add_argument(
+        "--param", action="append", default=[], metavar="K=V", help="controller parameter (repeatable)"
+    )
+    p.add_argument(
+        "--delay-ms", type=float, default=100.0, metavar="MS", help="sumo-gui delay per step (default 100)"
+    )
+    p.add_argument("--duration-s", type=float, metavar="S", help="watch only the first S seconds")
 
 
 def has_display(env: Mapping[str, str] | None = None) -> bool:
@@ -55,7 +76,7 @@ def _settings_xml(delay_ms: float) -> str:
 
 def describe(controller: str, obs: Any, request: Any) -> str:
     """One short line for a light: what the controller asked at this decision."""
-    target = getattr(request, "phase", None)
+    target = request.phase if isinstance(request, PhaseRequest) else None
     if target is None or target == obs.phase:
         what = f"hold phase {obs.phase}"
         if not obs.in_transition:
@@ -67,7 +88,7 @@ def describe(controller: str, obs: Any, request: Any) -> str:
     return f"{controller}: {what}"
 
 
-def cmd_watch(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``signalbench watch``; return the exit status."""
     if not has_display():
         raise WatchError(
@@ -79,41 +100,43 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if args.duration_s is not None and not args.duration_s > 0:
         raise WatchError(f"--duration-s must be > 0, got {args.duration_s:g}")
 
-    from signalbench.controllers import registry
+    from signalbench.controllers import IntersectionObs, registry
     from signalbench.errors import SimulationError
-    from signalbench.experiments._episode import Episode
-    from signalbench.networks import load_network_model, resolve_network
+    from signalbench.networks import resolve_network
+    from signalbench.runtime import Session, SimOptions
     from signalbench.signals import SignalTiming
-    from signalbench.sim import SimConfig, TraciBackend
+    from signalbench.sim import TraciBackend
 
     params = parse_params(args.param)
-    scenario = resolve_network(args.network)
+    scenario = resolve_network(args.network).shortened(args.duration_s)
     controller = registry.build(args.controller, params)
-    label = registry.canonical_id(args.controller)
-    if ":" in label:
-        label = label.rpartition(":")[2]
-    model = load_network_model(scenario.net_file)
-    scenario = scenario.shortened(args.duration_s)
+    label = controller.name.rpartition(":")[2] if ":" in controller.name else controller.name
 
     with tempfile.TemporaryDirectory(prefix="signalbench-watch-") as tmp:
         settings = Path(tmp) / "gui-settings.xml"
         settings.write_text(_settings_xml(args.delay_ms))
-        config = SimConfig.for_scenario(
-            scenario,
-            seed=args.seed,
-            gui=True,
-            message_file=Path(tmp) / "sumo-messages.log",
-            extra_args=("--gui-settings-file", str(settings), "--window-size", "1000,750"),
+        gui_args = ("--gui-settings-file", str(settings), "--window-size", "1000,750")
+        session = Session(scenario, SimOptions(backend="traci", gui=True, extra_args=gui_args))
+        config = dataclasses.replace(
+            session.config(seed=args.seed), message_file=Path(tmp) / "sumo-messages.log"
         )
         backend = TraciBackend()
-        episode = Episode(
-            backend=backend, config=config, model=model, controller=controller, timing=SignalTiming()
+        last: dict[str, str] = {}  # light -> text of its last decision
+
+        def show(
+            time_s: float, obs: Mapping[str, IntersectionObs], requests: Mapping[str, PhaseRequest | None]
+        ) -> None:
+            for tls, o in obs.items():
+                last[tls] = describe(label, o, requests.get(tls))
+                backend.show_decision(tls, last[tls])
+
+        episode = session.episode(
+            controller, config=config, timing=SignalTiming(), backend=backend, on_decision=show
         )
         print(
             f"watching {label} on {scenario.id} (seed {args.seed}, {config.begin_s:g}-{config.end_s:g} s)",
             flush=True,
         )
-        last: dict[str, str] = {}  # light -> text of its last decision
         try:
             obs = episode.start()
         except BaseException:
@@ -125,12 +148,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 print(f"{label} sets no signals: SUMO's own programs ran", flush=True)
             else:
                 backend.show_message(f"signalbench watch: {label} on {scenario.id}, seed {args.seed}")
-            while obs is not None:
-                requests = controller.act(obs)
-                for tls, o in obs.items():
-                    last[tls] = describe(label, o, requests.get(tls))
-                    backend.show_decision(tls, last[tls])
-                obs = episode.step(requests)
+                episode.drive(obs)
             for tls, text in last.items():  # a light's first signal change drops its parameters
                 backend.show_decision(tls, text)
             shown = {tls: backend.shown_decision(tls) for tls in last}
@@ -151,17 +169,4 @@ def cmd_watch(args: argparse.Namespace) -> int:
     )
     for tls, text in shown.items():
         print(f"  {tls}: last decision shown: {text}")
-    return 0
-
-
-def cmd_new_controller(args: argparse.Namespace) -> int:
-    """Run ``signalbench new-controller``; return the exit status."""
-    from signalbench._scaffold import new_controller
-
-    made = new_controller(args.name, directory=args.dir, tests_directory=args.tests_dir)
-    print(f"wrote {made.controller_file} (class {made.class_name}) and {made.test_file}")
-    print("next:")
-    print(f"  python -m pytest {made.test_file}")
-    print(f"  signalbench run --network cologne3 --controller {made.reference} --controller fixed-time")
-    print(f"  signalbench watch --network cologne3 --controller {made.reference}")
     return 0

@@ -12,9 +12,9 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from signalbench.errors import SpecError
+from signalbench.learning._components import ObservationFn, RewardFn
+from signalbench.learning._sim import SignalSim
 from signalbench.networks import Scenario
-from signalbench.rl._components import ObservationFn, RewardFn
-from signalbench.rl._core import SignalSim
 from signalbench.signals import SignalTiming
 
 __all__ = ["SignalEnv", "SignalParallelEnv"]

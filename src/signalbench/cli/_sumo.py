@@ -6,10 +6,10 @@ import argparse
 import sys
 import time
 
-__all__ = ["add_sumo_parser", "cmd_sumo"]
+__all__ = ["add_parser", "run"]
 
 
-def add_sumo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], epilog: str) -> None:
     """Add the ``sumo`` command and its subcommands to the CLI."""
     sumo = sub.add_parser(
         "sumo",
@@ -30,7 +30,7 @@ def add_sumo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     remove.add_argument("version", help="release number, e.g. 1.9.2")
 
 
-def cmd_sumo(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run the ``sumo`` subcommand; return the exit status."""
     from signalbench.sim import (
         bundled_sumo,
@@ -61,7 +61,7 @@ def cmd_sumo(args: argparse.Namespace) -> int:
     if args.sumo_command == "list":
         from rich.table import Table
 
-        from signalbench._cli_run import make_console
+        from signalbench.cli._console import make_console
 
         table = Table(title="SUMO releases")
         for col in ("version", "client", "binary"):

@@ -1,0 +1,108 @@
+"""The ``signalbench`` command: a table of commands, one module each, and the one error boundary."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+from signalbench._version import __version__
+from signalbench.cli import (
+    _controllers,
+    _networks,
+    _new_controller,
+    _report,
+    _results,
+    _run,
+    _sumo,
+    _train,
+    _watch,
+)
+from signalbench.errors import SignalbenchError
+
+__all__ = ["COMMANDS", "main", "parser"]
+
+_EPILOG = """\
+examples:
+  signalbench run quickstart                      run the bundled quickstart spec
+  signalbench run experiments/quickstart.toml     run a spec file
+  signalbench run --network cologne3 --controller fixed-time --controller max-pressure --seeds 3
+  signalbench run --network my.sumocfg --controller controllers/my_policy.py:MyPolicy
+  signalbench run quickstart --launcher ray --address auto
+  signalbench train q-learning --network cologne1 --out q.json   train a learning controller
+  signalbench controllers                         list the registered controllers
+  signalbench networks                            list the catalogued networks
+  signalbench networks show cologne1              intersections, green phases, movements
+  signalbench networks check my.net.xml           lint a network (exit 1 if it cannot be controlled)
+  signalbench results runs/quickstart --format csv  one row per trial, for scripts and spreadsheets
+  signalbench report runs/quickstart              tables with 95 % CIs, paired comparisons, plots
+  signalbench sumo install 1.9.2                  install another SUMO release (then --sumo-version 1.9.2)
+  signalbench new-controller queue-hero           controllers/queue_hero.py + tests/test_queue_hero.py
+  signalbench watch --network cologne3 --controller max-pressure   live in sumo-gui
+
+Results go to runs/<spec name>/ (one JSON record per trial); running the same spec again
+skips trials that are already complete. Exit status: 0 all trials complete, 1 some trial
+failed, 2 bad input (nothing run), 130 interrupted (completed trials kept).
+"""
+
+#: Every command: its name and the module with its ``add_parser(sub, epilog)`` and ``run(args)``.
+COMMANDS: dict[str, ModuleType] = {
+    "run": _run,
+    "results": _results,
+    "report": _report,
+    "controllers": _controllers,
+    "networks": _networks,
+    "train": _train,
+    "sumo": _sumo,
+    "new-controller": _new_controller,
+    "watch": _watch,
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``signalbench`` with every command of :data:`COMMANDS`."""
+    top = argparse.ArgumentParser(
+        prog="signalbench",
+        description="Adaptive traffic-signal experiments on SUMO networks.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top.add_argument("--version", action="version", version=f"signalbench {__version__}")
+    top.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = top.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMANDS.values():
+        module.add_parser(sub, _EPILOG)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``signalbench`` console script; returns the exit status.
+
+    The one error boundary: a :class:`SignalbenchError` (bad input) is one line on stderr and
+    exit status 2; Ctrl-C is exit status 130 with completed trials kept.
+    """
+    top = parser()
+    args = top.parse_args(argv)
+    command: Callable[[argparse.Namespace], int] | None = (
+        COMMANDS[args.command].run if args.command in COMMANDS else None
+    )
+    if command is None:
+        top.print_help()
+        return 2
+    try:
+        return command(args)
+    except SignalbenchError as exc:
+        if args.debug:
+            raise
+        print(f"signalbench: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. signalbench results DIR | head: the reader has gone
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
+        return 0
+    except KeyboardInterrupt:
+        print("signalbench: interrupted; completed trials are saved, run again to resume", file=sys.stderr)
+        return 130

@@ -1,0 +1,135 @@
+"""Training learning controllers: the episode loop, and checkpoints cached by what made them.
+
+A controller class that is :class:`~signalbench.controllers.Trainable` (q-learning) says how to
+validate its ``train`` table and how to learn from one episode; this module runs the episodes
+(each a :class:`~signalbench.runtime.Session` run on a training seed) and caches the checkpoint
+under the cache root's ``checkpoints`` folder, keyed by the hash of everything that determines
+it. Training is deterministic, so a cached checkpoint is the one training would write again; a
+file lock keeps two processes from training the same one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from signalbench._util import cache_dir, file_lock
+from signalbench.controllers import Trainable, TrainingRun, registry
+from signalbench.errors import ControllerError
+from signalbench.metrics import read_trip_metrics
+from signalbench.networks import Scenario
+from signalbench.runtime import OUTPUT_NAMES, Session, SimOptions
+from signalbench.signals import SignalTiming
+
+__all__ = ["EpisodeFn", "TrainingRequest", "ensure_trained", "train"]
+
+#: Hears of every training episode: its index and its history record.
+EpisodeFn = Callable[[int, dict[str, float]], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingRequest:
+    """What a checkpoint is trained on; its :meth:`key` names the cached checkpoint.
+
+    Attributes:
+        controller: the learning controller's registry id (``q-learning-v0``).
+        train: its ``train`` table (the validated settings, as data).
+        network: the network's name, recorded in the checkpoint.
+        scenario: files and window of the training episodes.
+        options: how SUMO runs them.
+        timing: the safety actuator's rules.
+        decision_interval_s: simulated time between decisions [s] (None: 5 s).
+        warmup_s: the evaluation's warm-up [s] (part of what the checkpoint is for).
+        sumo_binary: the SUMO binary as the spec named it, or None.
+        sumo_version: the SUMO release as the spec named it, or None.
+
+    """
+
+    controller: str
+    train: Mapping[str, Any]
+    network: str
+    scenario: Scenario
+    options: SimOptions = field(default_factory=SimOptions)
+    timing: SignalTiming = field(default_factory=SignalTiming)
+    decision_interval_s: float | None = None
+    warmup_s: float = 0.0
+    sumo_binary: str | None = None
+    sumo_version: str | None = None
+
+    def trainable(self) -> type[Trainable]:
+        """Return the controller class, or raise ControllerError if it does not learn."""
+        cls = registry.trainable(self.controller)
+        if cls is None:
+            raise ControllerError(f"controller {self.controller!r} does not learn; it takes no train table")
+        return cls
+
+    def key(self) -> str:
+        """Hash of what determines the checkpoint (16 hex digits); not the evaluation seed."""
+        data: dict[str, Any] = {
+            "format": self.trainable().checkpoint_format,
+            "controller": self.controller,
+            "scenario": self.scenario.content_hash(),
+            "window": [self.scenario.begin_s, self.scenario.end_s],
+            "warmup_s": self.warmup_s,
+            "scale": self.options.scale,
+            "step_length_s": self.options.step_length_s,
+            "time_to_teleport_s": self.options.time_to_teleport_s,
+            "timing": dataclasses.asdict(self.timing),
+            "decision_interval_s": self.decision_interval_s,
+            "backend": self.options.backend,
+            "sumo_binary": self.sumo_binary,
+            "train": dict(self.train),
+        }
+        if self.sumo_version is not None:
+            data["sumo_version"] = self.sumo_version
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def checkpoint_path(self) -> Path:
+        """Where the cached checkpoint of this request lives."""
+        name = self.controller.rsplit("-v", 1)[0]
+        return cache_dir("checkpoints") / f"{name}-{self.key()}.json"
+
+
+def train(request: TrainingRequest, *, on_episode: EpisodeFn | None = None) -> TrainingRun:
+    """Train the controller of ``request``, episode by episode; return the finished run.
+
+    Raises:
+        ControllerError: the controller does not learn, or its train table is invalid.
+
+    """
+    trainable = request.trainable()
+    try:
+        settings = trainable.training_settings(request.train)
+    except (TypeError, ValueError) as exc:
+        raise ControllerError(f"controller {request.controller!r}: {exc}") from exc
+    session = Session(request.scenario, request.options)
+    interval = request.decision_interval_s or 5.0
+    run = trainable.trainer(settings, network=request.network, decision_interval_s=interval)
+    for episode in range(settings.episodes):
+        seed = settings.seeds[episode % len(settings.seeds)]
+        controller = run.learner(episode)
+        with tempfile.TemporaryDirectory(prefix="signalbench-train-") as tmp:
+            config = session.config(seed=seed, outdir=Path(tmp), statistics=False)
+            session.episode(
+                controller, config=config, timing=request.timing, decision_interval_s=interval
+            ).run()
+            trips = read_trip_metrics(Path(tmp) / OUTPUT_NAMES["tripinfo"]).as_dict()
+        record = run.end_episode(episode, seed, {k: float(v) for k, v in trips.items()})
+        if on_episode is not None:
+            on_episode(episode, record)
+    return run
+
+
+def ensure_trained(request: TrainingRequest, *, on_episode: EpisodeFn | None = None) -> Path:
+    """Return the checkpoint of ``request``, training it first unless it is cached."""
+    path = request.checkpoint_path()
+    with file_lock(path.with_suffix(".lock")):
+        if not path.is_file():
+            train(request, on_episode=on_episode).save(path)
+    return path
