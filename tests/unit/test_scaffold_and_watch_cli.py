@@ -10,6 +10,7 @@ import pytest
 from signalbench.cli import main
 from signalbench.cli._scaffold import ScaffoldError, names
 from signalbench.cli._watch import describe, has_display, parse_params
+from signalbench.controllers import PhaseRequest
 
 
 def run_cli(capsys, *argv):
@@ -116,8 +117,8 @@ def test_parse_params_reads_toml_literals():
 
 def test_describe():
     obs = SimpleNamespace(phase=1, in_transition=False, time_in_phase_s=12.2)
-    assert describe("mp", obs, SimpleNamespace(phase=None)) == "mp: hold phase 1 (12 s)"
-    assert describe("mp", obs, SimpleNamespace(phase=3)) == "mp: switch 1 -> 3"
+    assert describe("mp", obs, PhaseRequest.hold()) == "mp: hold phase 1 (12 s)"
+    assert describe("mp", obs, PhaseRequest.switch(3)) == "mp: switch 1 -> 3"
     assert describe("mp", obs, None) == "mp: hold phase 1 (12 s)"
     moving = SimpleNamespace(phase=2, in_transition=True, time_in_phase_s=0.0)
-    assert describe("mp", moving, SimpleNamespace(phase=2)) == "mp: hold phase 2 [clearing]"
+    assert describe("mp", moving, PhaseRequest.switch(2)) == "mp: hold phase 2 [clearing]"
