@@ -1,51 +1,15 @@
 """Reinforcement-learning environments: the short import name of :mod:`signalbench.learning`'s.
 
 ``from signalbench.rl import SignalEnv, SignalParallelEnv`` (needs ``pip install "signalbench[rl]"``).
+Everything here is :mod:`signalbench.learning`'s; see docs/learning.md.
 """
 
-from typing import TYPE_CHECKING
+import signalbench.learning as _learning
+from signalbench.learning import *  # noqa: F403 - this module is an alias
 
-from signalbench.learning import (
-    OBSERVATIONS,
-    REWARDS,
-    DiffWaitingTimeReward,
-    ObservationFn,
-    PressureObservation,
-    PressureReward,
-    QueueDensityObservation,
-    QueueReward,
-    RewardFn,
-    SignalSim,
-    make_observation,
-    make_reward,
-)
-
-if TYPE_CHECKING:
-    from signalbench.learning import SignalEnv, SignalParallelEnv
+__all__ = _learning.__all__
 
 
 def __getattr__(name: str) -> object:
-    # The environments import gymnasium and pettingzoo: resolved on use, with the install hint.
-    if name in ("SignalEnv", "SignalParallelEnv"):
-        import signalbench.learning as learning
-
-        return getattr(learning, name)
-    raise AttributeError(name)
-
-
-__all__ = [
-    "OBSERVATIONS",
-    "REWARDS",
-    "DiffWaitingTimeReward",
-    "ObservationFn",
-    "PressureObservation",
-    "PressureReward",
-    "QueueDensityObservation",
-    "QueueReward",
-    "RewardFn",
-    "SignalEnv",
-    "SignalParallelEnv",
-    "SignalSim",
-    "make_observation",
-    "make_reward",
-]
+    # SignalEnv and SignalParallelEnv are loaded on first use (they import gymnasium).
+    return getattr(_learning, name)

@@ -116,7 +116,12 @@ def test_traci_client_drives_a_1_9_2_server(tmp_path):
 
 def test_program_controller_measures_its_demand_with_the_trial_s_sumo(tmp_path, monkeypatch):
     # cologne1's routes are not all listed in its route files, so webster runs a demand pre-run:
-    # on the SUMO the trial names, and the demand cache says which one.
+    # on the SUMO the trial names, and the demand cache says which one. A fresh cache root holds
+    # the release too (one root for everything): link the installed one into it.
+    assert installed is not None
+    releases = tmp_path / "cache" / "sumo"
+    releases.mkdir(parents=True)
+    (releases / RELEASE).symlink_to(installed.binary.parents[2], target_is_directory=True)
     monkeypatch.setenv("SIGNALBENCH_CACHE", str(tmp_path / "cache"))
     spec = TrialSpec(
         network="cologne1-v0", controller="webster-v0", seed=1, duration_s=120, sumo_version=RELEASE

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -317,19 +317,25 @@ class _NetworkDraft:
     generated: NetworkRef | None = None  # a generated network, complete already
 
 
+def _entries(errors: _Errors, raw: Any, table: str, expected: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ``(where, entry)`` for each entry of a ``[[table]]`` list; a bare string is its id."""
+    if not isinstance(raw, list) or not raw:
+        errors.add(table, f"required: at least one [[{table}]] entry")
+        return
+    for i, entry in enumerate(raw):
+        where = f"{table}[{i}]"
+        if isinstance(entry, str):
+            entry = {"id": entry}
+        if not isinstance(entry, dict):
+            errors.add(where, f"expected a table with {expected}")
+            continue
+        yield where, entry
+
+
 def _read_networks(errors: _Errors, raw: Any, sim: _Sim, timing: SignalTiming) -> list[_NetworkDraft]:
     """Read every ``[[networks]]`` entry, as data (nothing is read from disk)."""
-    if not isinstance(raw, list) or not raw:
-        errors.add("networks", "required: at least one [[networks]] entry")
-        return []
     drafts = []
-    for i, net in enumerate(raw):
-        where = f"networks[{i}]"
-        if isinstance(net, str):
-            net = {"id": net}
-        if not isinstance(net, dict):
-            errors.add(where, "expected a table with id or path")
-            continue
+    for where, net in _entries(errors, raw, "networks", "id or path"):
         draft = (
             _read_generated(errors, where, net, sim)
             if "generator" in net
@@ -412,17 +418,8 @@ class _ControllerDraft:
 
 def _read_controllers(errors: _Errors, raw: Any) -> list[_ControllerDraft]:
     """Read every ``[[controllers]]`` entry, as data (no class is loaded)."""
-    if not isinstance(raw, list) or not raw:
-        errors.add("controllers", "required: at least one [[controllers]] entry")
-        return []
     drafts = []
-    for i, ctrl in enumerate(raw):
-        where = f"controllers[{i}]"
-        if isinstance(ctrl, str):
-            ctrl = {"id": ctrl}
-        if not isinstance(ctrl, dict):
-            errors.add(where, "expected a table with id")
-            continue
+    for where, ctrl in _entries(errors, raw, "controllers", "id"):
         errors.unknown_keys(f"{where}.", ctrl, _CONTROLLER_KEYS)
         cid = ctrl.get("id")
         if not isinstance(cid, str) or not cid:

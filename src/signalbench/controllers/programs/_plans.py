@@ -67,13 +67,18 @@ class ProgramController:
         seed: int,
         sumo_binary: Path | None = None,
     ) -> dict[str, Any] | None:
-        """Measure the demand (if needed) on the trial's SUMO, build the programs, write them."""
+        """Measure the demand (if needed) on the trial's SUMO, build the programs, write them.
+
+        Returns None, and writes nothing, when the controller installs no program.
+        """
         flows = (
             edge_pair_flows(scenario, scale=scale, seed=seed, sumo_binary=sumo_binary)
             if self.needs_demand
             else {}
         )
         programs, description = self.build_programs(model, flows)
+        if not programs:
+            return None
         write_programs_file(programs, path)
         return description
 

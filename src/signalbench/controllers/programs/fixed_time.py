@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from signalbench.controllers.programs._plans import ProgramController
+from signalbench.controllers.programs._plans import ProgramController, SignalProgram
 
 if TYPE_CHECKING:
-    from signalbench.networks import NetworkModel, Scenario
+    from signalbench.networks import NetworkModel
 
 __all__ = ["FixedTime"]
 
@@ -16,19 +16,12 @@ __all__ = ["FixedTime"]
 class FixedTime(ProgramController):
     """Leave every signal to the program stored in the network (static, actuated, ...).
 
-    It installs nothing: no request ever reaches SUMO, and a trial in which every
+    It installs no program: no request ever reaches SUMO, and a trial in which every
     intersection is ``fixed-time`` runs plain ``sumo`` without TraCI at all.
     """
 
-    def write_programs(
-        self,
-        model: NetworkModel,
-        scenario: Scenario,
-        path: Path,
-        *,
-        scale: float,
-        seed: int,
-        sumo_binary: Path | None = None,
-    ) -> None:
-        """Install nothing: the network's own programs run."""
-        return None
+    def build_programs(
+        self, model: NetworkModel, flows: Mapping[tuple[str, str], float]
+    ) -> tuple[list[SignalProgram], dict[str, Any]]:
+        """No programs: the network's own run."""
+        return [], {}
