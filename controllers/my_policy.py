@@ -23,6 +23,7 @@ avoids this by subtracting the downstream queue.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,10 +41,11 @@ class MyPolicyParams:
     blocked_share: float = 0.8  # an exit lane this full (halting / capacity) blocks its movements
 
     def __post_init__(self) -> None:
-        if self.switch_margin_veh < 0:
-            raise ValueError(f"switch_margin_veh must be >= 0, got {self.switch_margin_veh}")
-        if self.blocked_share <= 0:
-            raise ValueError(f"blocked_share must be > 0, got {self.blocked_share}")
+        # Each check is written "not <valid>" so that NaN, which fails every comparison, is refused.
+        if not 0 <= self.switch_margin_veh < math.inf:
+            raise ValueError(f"switch_margin_veh must be a finite number >= 0, got {self.switch_margin_veh}")
+        if not 0 < self.blocked_share < math.inf:
+            raise ValueError(f"blocked_share must be a finite number > 0, got {self.blocked_share}")
 
 
 class MyPolicy(BaseController):

@@ -1,25 +1,33 @@
 """Plumbing shared by every package, one copy of each.
 
-Atomic writes and file locks, the one cache root, "did you mean" hints, hashing, TOML reading
-and the bundled data folders. Standard library (and ``filelock``) only; every other package may import it.
+Atomic writes, strict JSON and file locks, output destinations checked before work starts, the
+process-tree and signal policy, the one cache root, "did you mean" hints, hashing, TOML reading
+and the bundled data folders. Standard library (and ``filelock``) only; every other package may
+import it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
+import errno
 import functools
 import hashlib
+import json
+import math
 import os
+import signal
+import stat
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import filelock
 
-from signalbench.errors import SpecError
+from signalbench.errors import Interrupted, SignalbenchError, SpecError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,6 +36,7 @@ else:  # pragma: no cover
 
 __all__ = [
     "CACHE_ENV",
+    "INTERRUPT_SIGNALS",
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
@@ -35,9 +44,16 @@ __all__ = [
     "close_matches",
     "data_dir",
     "did_you_mean",
+    "die_with_parent",
     "file_lock",
     "file_sha256",
+    "interrupts_deferred",
     "load_toml",
+    "output_dir",
+    "output_file",
+    "safe_name",
+    "signals_as_interrupts",
+    "strict_json",
     "text_sha256",
     "toml_value",
     "umask_mode",
@@ -93,17 +109,252 @@ def atomic_write_text(path: Path, text: str) -> None:
         fh.write(text)
 
 
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def strict_json(data: Any, **dumps_options: Any) -> str:
+    """Return ``data`` as strict JSON (RFC 8259): NaN and infinities become ``null``.
+
+    Python's ``json`` writes a bare ``NaN`` by default, which other JSON readers (jq, browsers,
+    most languages) reject; every record, checkpoint and cache file goes through here.
+    """
+    return json.dumps(_finite(data), allow_nan=False, **dumps_options)
+
+
+# -- Output destinations -------------------------------------------------------------------
+# Every place a command writes to (run/report --out folders, train --out files) is checked here,
+# before any work starts, so a bad destination is one line and not a traceback after the work.
+
+
+def _destination_problem(path: Path, what: str, exc: OSError) -> SignalbenchError:
+    reasons = {
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.EROFS: "read-only file system",
+        errno.ENAMETOOLONG: "name too long",
+        errno.ENOSPC: "no space left on device",
+        errno.EDQUOT: "disk quota exceeded",
+    }
+    reason = reasons.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+    return SignalbenchError(f"{what} {path}: cannot write there ({reason})")
+
+
+def _check_path_text(path: Path, what: str) -> None:
+    text = str(path)
+    if "\x00" in text:
+        raise SignalbenchError(f"{what} {text!r}: a path cannot contain a NUL byte")
+    if not text.strip():
+        raise SignalbenchError(f"{what}: an empty path")
+
+
+def _file_parent(path: Path, what: str) -> None:
+    """Raise if an existing ancestor of ``path`` is not a folder (``out/x`` where ``out`` is a file)."""
+    for parent in path.parents:
+        try:
+            mode = parent.stat().st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise _destination_problem(path, what, exc) from exc
+        if not stat.S_ISDIR(mode):
+            raise SignalbenchError(f"{what} {path}: {parent} is a file, not a folder")
+        return
+
+
+def output_dir(path: Path, *, what: str = "--out", create: bool = True) -> Path:
+    """Check that ``path`` is, or can become, a folder this process can write to; return it.
+
+    With ``create`` the folder is made and a probe file is written and removed in it (the only
+    test a read-only file system, a full disk or an ACL cannot fool); without it only what
+    exists is looked at (``--dry-run`` writes nothing).
+
+    Raises:
+        SignalbenchError: one line naming the destination and what is wrong with it.
+
+    """
+    path = Path(path)
+    _check_path_text(path, what)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise _destination_problem(path, what, exc) from exc
+    if mode is not None and not stat.S_ISDIR(mode):
+        kind = "a file" if stat.S_ISREG(mode) else "not a regular folder (a device or a socket)"
+        raise SignalbenchError(f"{what} {path}: is {kind}, not a folder")
+    _file_parent(path, what)
+    if not create:
+        existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise SignalbenchError(f"{what} {path}: cannot write there (permission denied)")
+        return path
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".signalbench-probe-", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise _destination_problem(path, what, exc) from exc
+    return path
+
+
+def output_file(path: Path, *, what: str = "--out", overwrite: bool = True) -> Path:
+    """Check that a file can be written at ``path`` (its folder is made); return the path.
+
+    The file itself is not created: the caller writes it atomically when its work is done.
+    ``overwrite`` False refuses an existing file.
+
+    Raises:
+        SignalbenchError: ``path`` is a folder or a device, its folder cannot be written, or
+            it exists and ``overwrite`` is False.
+
+    """
+    path = Path(path)
+    _check_path_text(path, what)
+    if path.is_dir():
+        raise SignalbenchError(f"{what} {path}: is a folder; give a file name (e.g. {path / 'out.json'})")
+    if path.exists() and not path.is_file():
+        raise SignalbenchError(f"{what} {path}: is not a regular file (a device or a socket)")
+    if path.exists() and not overwrite:
+        raise SignalbenchError(f"{what} {path}: already exists; not overwritten")
+    if len(path.name.encode()) > 255:
+        raise SignalbenchError(f"{what} {path}: cannot write there (name too long)")
+    output_dir(path.parent, what=f"{what} {path}: folder")
+    return path
+
+
+_UNSAFE_IN_NAMES = set('/\\:*?"<>|')
+
+
+def safe_name(text: str, *, fallback: str = "unnamed") -> str:
+    """Map a label to a name that is safe as one file or folder name on any system.
+
+    Path separators, characters Windows forbids, control characters and blanks become ``-``;
+    leading dots and dashes go (no hidden files, no options); at most 100 characters.
+    """
+    chars = ["-" if (c in _UNSAFE_IN_NAMES or not c.isprintable() or c.isspace()) else c for c in text]
+    name = "".join(chars).lstrip(".-")
+    while "--" in name:
+        name = name.replace("--", "-")
+    return name[:100].rstrip(".-") or fallback
+
+
+# -- Process tree and signals --------------------------------------------------------------
+# One policy for every process signalbench starts: a child dies with its parent (on Linux the
+# kernel sends it SIGKILL when the parent exits for any reason, kill -9 included), and in the
+# main process SIGTERM and SIGHUP interrupt like Ctrl-C, so a scheduler's signal (Slurm, a CI
+# timeout, timeout(1), Kubernetes) cleans up exactly as Ctrl-C does.
+
+#: Signals that interrupt a command like Ctrl-C (exit status 128 + the signal's number).
+INTERRUPT_SIGNALS: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int | None = None) -> None:
+    """Ask the kernel to SIGKILL this process when its parent exits (Linux; elsewhere nothing).
+
+    ``parent_pid`` closes the race with a parent that died before the request: if this
+    process's parent is no longer ``parent_pid``, it is killed at once. Safe to call between
+    fork and exec (a ``preexec_fn``).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl: nothing to ask for
+        return
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
 @contextlib.contextmanager
-def file_lock(path: Path, *, timeout_s: float = -1.0) -> Iterator[None]:
+def signals_as_interrupts() -> Iterator[None]:
+    """In the block, SIGTERM and SIGHUP raise :class:`~signalbench.errors.Interrupted` like Ctrl-C.
+
+    Only in the main thread (elsewhere signals cannot be handled); the previous handlers are
+    restored after the block.
+    """
+    if not _main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: Any) -> None:
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, interrupt) for s in INTERRUPT_SIGNALS if s != signal.SIGINT}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP during the block and deliver the first one after it.
+
+    For the few milliseconds in which a finished trial is stored: an interrupt then would lose
+    a result that has already been received. A no-op outside the main thread.
+    """
+    if not _main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, _frame: Any) -> None:
+        if not held:
+            held.append(signum)
+
+    previous = {s: signal.signal(s, hold) for s in INTERRUPT_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if held:
+            signal.raise_signal(held[0])  # through the handler that was there before
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, *, timeout_s: float = -1.0, busy: str | None = None) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (created if missing) for the ``with`` block.
 
-    Serialises work between processes (two terminals, or workers sharing a home folder).
-    ``timeout_s`` < 0 waits as long as it takes.
+    Serialises work between processes (two terminals, or workers sharing a home folder); the
+    kernel releases it when the holder dies, even by kill -9. ``timeout_s`` < 0 waits as long
+    as it takes; when the wait runs out, :class:`SignalbenchError` with ``busy`` is raised
+    (or filelock's Timeout without ``busy``).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with filelock.FileLock(str(path), timeout=timeout_s, mode=umask_mode()):
+    lock = filelock.FileLock(str(path), timeout=timeout_s, mode=umask_mode())
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        if busy is None:
+            raise
+        raise SignalbenchError(busy) from None
+    try:
         yield
+    finally:
+        lock.release()
 
 
 # -- The cache root ------------------------------------------------------------------------
@@ -181,15 +432,33 @@ else:  # pragma: no cover
 
 
 def load_toml(path: Path) -> dict[str, Any]:
-    """Read a TOML file; a missing file or a syntax error becomes one clear SpecError."""
+    """Read a TOML file; every way the file can be unusable becomes one clear SpecError.
+
+    A UTF-8 byte-order mark (Windows editors write one) is accepted; other encodings are named.
+    """
+    path = Path(path)
     try:
-        with Path(path).open("rb") as fh:
-            data: dict[str, Any] = tomllib.load(fh)
-            return data
+        raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise SpecError(f"file not found: {path}") from exc
+    except IsADirectoryError as exc:
+        raise SpecError(f"{path} is a folder, not a TOML file") from exc
+    except OSError as exc:
+        raise SpecError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SpecError(f"{path}: the file is UTF-16 text; TOML files are UTF-8 (save it as UTF-8)")
+    try:
+        text = raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "TOML files are UTF-8 (save it as UTF-8)"
+        ) from exc
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: invalid TOML: {exc}") from exc
+    return data
 
 
 def toml_value(raw: str) -> Any:

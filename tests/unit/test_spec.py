@@ -94,7 +94,7 @@ def test_every_error_reported_at_once():
         ({"networks": [{"path": "/nonexistent/x.sumocfg"}]}, "network file not found"),
         ({"networks": [{"id": "cologne3-v0", "path": "x"}]}, "exactly one of id"),
         ({"controllers": [{"id": "fixed-time"}, {"id": "fixed-time"}]}, "used twice"),
-        ({"sim": {"step_length_s": 0}}, "sim.step_length_s: must be > 0"),
+        ({"sim": {"step_length_s": 0}}, "sim.step_length_s: must be >= 0.001"),
         ({"backend": "libsumo", "sim": {"sumo_binary": "/usr/bin/sumo"}}, "needs backend = 'traci'"),
     ],
 )

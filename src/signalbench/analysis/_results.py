@@ -91,7 +91,8 @@ def result_rows(results: list[TrialResult]) -> list[dict[str, Any]]:
             # Derived: records written before the 5 % rule said 1 for any stuck vehicle.
             row["gridlocked"] = is_gridlocked(r.metrics["vehicles_stuck"], r.metrics["vehicles_total"])
         for name in CONTROL_COLUMNS:
-            row[name] = r.control.get(name, math.nan)
+            control = r.control.get(name)
+            row[name] = math.nan if control is None else control  # strict JSON stores NaN as null
         row["sumo_version"] = r.versions.get("sumo", "")
         row["wall_time_s"] = r.wall_time_s
         row["sim_time_s"] = r.sim_time_s
@@ -141,7 +142,13 @@ def _read_table(directory: Path | str, table: str) -> pd.DataFrame:
         if r.state != "complete" or not path.is_file():
             continue
         # pyarrow directly: an order of magnitude faster than pd.read_parquet per small file.
-        tables.append(pq.ParquetFile(path).read(use_threads=False))
+        try:
+            tables.append(pq.ParquetFile(path).read(use_threads=False))
+        except (pa.ArrowException, OSError) as exc:
+            raise SignalbenchError(
+                f"{path}: not a readable Parquet table ({' '.join(str(exc).split())}); "
+                "delete it and its .json record, then run the experiment again to redo that trial"
+            ) from exc
         keys["trial_id"].append(r.trial_id)
         keys["network"].append(r.spec.network)
         keys["demand"].append(demand_level(r.spec))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
+from signalbench._util import signals_as_interrupts
 from signalbench._version import __version__
 from signalbench.cli import (
     _controllers,
@@ -21,7 +24,7 @@ from signalbench.cli import (
     _train,
     _watch,
 )
-from signalbench.errors import SignalbenchError
+from signalbench.errors import Interrupted, SignalbenchError
 
 __all__ = ["COMMANDS", "main", "parser"]
 
@@ -45,7 +48,8 @@ examples:
 
 Results go to runs/<spec name>/ (one JSON record per trial); running the same spec again
 skips trials that are already complete. Exit status: 0 all trials complete, 1 some trial
-failed, 2 bad input (nothing run), 130 interrupted (completed trials kept).
+failed, 2 bad input (nothing run), 130 interrupted by Ctrl-C (SIGINT), 143 by SIGTERM, 129 by
+SIGHUP; when interrupted, no process is left behind and completed trials are kept.
 """
 
 #: Every command: its name and the module with its ``add_parser(sub, epilog)`` and ``run(args)``.
@@ -78,11 +82,23 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+#: OSErrors that the user's environment causes (a path, a permission, a full disk), not a bug.
+_USER_ERRNOS = frozenset(
+    {
+        errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG,
+        errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ELOOP, errno.EMFILE,
+    }
+)  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``signalbench`` console script; returns the exit status.
 
-    The one error boundary: a :class:`SignalbenchError` (bad input) is one line on stderr and
-    exit status 2; Ctrl-C is exit status 130 with completed trials kept.
+    The one error boundary of every command: a :class:`SignalbenchError` (bad input) or an
+    operating-system error the user's environment caused (permission, read-only or full
+    file system) is one line on stderr and exit status 2. Ctrl-C, SIGTERM and SIGHUP stop the
+    command the same way (no process left behind, completed trials kept): one line, and exit
+    status 128 + the signal's number (130, 143, 129).
     """
     top = parser()
     args = top.parse_args(argv)
@@ -93,16 +109,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         top.print_help()
         return 2
     try:
-        return command(args)
+        with signals_as_interrupts():
+            return command(args)
     except SignalbenchError as exc:
         if args.debug:
             raise
-        print(f"signalbench: error: {exc}", file=sys.stderr)
-        return 2
+        return _error(str(exc))
     except BrokenPipeError:  # e.g. signalbench results DIR | head: the reader has gone
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
         return 0
-    except KeyboardInterrupt:
-        print("signalbench: interrupted; completed trials are saved, run again to resume", file=sys.stderr)
-        return 130
+    except OSError as exc:
+        if args.debug or exc.errno not in _USER_ERRNOS:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _error(f"{where}{exc.strerror or exc}")
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        how = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
+        saved = "; completed trials are saved, run again to resume" if args.command == "run" else ""
+        print(f"signalbench: interrupted{how}{saved}", file=sys.stderr)
+        return 128 + int(signum)
+
+
+def _error(message: str) -> int:
+    """Print ``message`` as one line (line breaks and runs of blanks become one space); return 2."""
+    line = " ".join(message.split()) or "unknown error"
+    print(f"signalbench: error: {line}", file=sys.stderr)
+    return 2

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from signalbench._util import output_dir
+from signalbench.errors import SignalbenchError
+
 __all__ = ["add_parser", "run"]
 
 
@@ -48,6 +51,13 @@ def run(args: argparse.Namespace) -> int:
         intersections=tuple(args.intersection or ()),
         title=args.title,
     )
-    path = write_report(args.dir, args.out, options)
+    for folder in args.dir:
+        if not folder.is_dir():
+            what = "is a file, not" if folder.exists() else "is not"
+            raise SignalbenchError(
+                f"{folder} {what} an experiment folder (give the folder `signalbench run` wrote)"
+            )
+    out = output_dir(args.out or args.dir[0] / "report")  # checked before any work
+    path = write_report(args.dir, out, options)
     print(f"report: {path} (and {path.with_suffix('.md').name} with the PNGs in {path.parent})")
     return 0

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
+
+from signalbench._util import strict_json
 
 __all__ = ["add_parser", "run"]
 
@@ -35,9 +35,5 @@ def run(args: argparse.Namespace) -> int:
         df.to_csv(sys.stdout, index=False)
         return 0
     records: list[dict[str, Any]] = df.to_dict(orient="records")
-    clean = [
-        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in records
-    ]
-    json.dump(clean, sys.stdout, indent=1, default=str)
-    sys.stdout.write("\n")
+    sys.stdout.write(strict_json(records, indent=1, default=str) + "\n")  # NaN as null
     return 0

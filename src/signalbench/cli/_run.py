@@ -13,12 +13,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from signalbench._util import output_dir
 from signalbench.analysis import summarise
 from signalbench.cli._console import error_console, make_console
 from signalbench.cli._console import plural as _n
 from signalbench.errors import SpecError
 from signalbench.experiments import (
     LAUNCHERS,
+    MAX_TRIALS,
     ExperimentSpec,
     LaunchOptions,
     ResultStore,
@@ -134,13 +136,24 @@ def _adhoc_network(ref: str, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _adhoc_name(networks: Sequence[str]) -> str:
+    """``adhoc-<network names>``: each a plain name (a path's file stem), never a path."""
+    parts = []
+    for ref in networks:
+        stem = Path(ref.split(":")[0]).name.split(".")[0]
+        parts.append(
+            "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in stem).strip("-")
+        )
+    return ("adhoc-" + "-".join(p for p in parts if p))[:100].rstrip("-")
+
+
 def _adhoc_spec(args: argparse.Namespace) -> ExperimentSpec:
     if not args.network:
         raise SpecError("give a SPEC, or --network with at least one --controller (see --help)")
     if not args.controller:
         raise SpecError("ad-hoc runs need at least one --controller (e.g. --controller max-pressure)")
     data: dict[str, Any] = {
-        "name": "adhoc-" + "-".join(Path(n.split(":")[0]).name.split(".")[0] for n in args.network),
+        "name": _adhoc_name(args.network),
         "seeds": 3 if args.seeds is None else args.seeds,
         "networks": [_adhoc_network(n, args) for n in args.network],
         "controllers": [{"id": c} for c in args.controller],
@@ -157,6 +170,7 @@ def _adhoc_spec(args: argparse.Namespace) -> ExperimentSpec:
 
 
 def _spec(args: argparse.Namespace) -> ExperimentSpec:
+    _check_overrides(args)
     if not args.spec:
         return _adhoc_spec(args)
     if args.network or args.controller or args.route_files:
@@ -168,8 +182,6 @@ def _spec(args: argparse.Namespace) -> ExperimentSpec:
             raise SpecError(f"--seeds must be >= 1, got {args.seeds}")
         overrides["seeds"] = tuple(range(1, args.seeds + 1))
     if args.duration_s is not None:
-        if not args.duration_s > 0:
-            raise SpecError(f"--duration-s must be > 0, got {args.duration_s}")
         overrides["duration_s"] = args.duration_s
     if args.backend:
         overrides["backend"] = args.backend
@@ -181,11 +193,27 @@ def _spec(args: argparse.Namespace) -> ExperimentSpec:
         if not args.backend and needs_socket(overrides["sumo_version"]):
             overrides["backend"] = "traci"
     if args.demand:
-        if any(not d > 0 for d in args.demand):
-            raise SpecError(f"--demand must be > 0, got {args.demand}")
         overrides["demand"] = tuple(dict.fromkeys(args.demand))
     # replace() re-validates: e.g. --backend libsumo on a spec with a sumo_binary.
     return dataclasses.replace(spec, **overrides) if overrides else spec
+
+
+def _check_overrides(args: argparse.Namespace) -> None:
+    """Refuse command-line numbers that make no sense, before anything is built from them."""
+    if args.seeds is not None and args.seeds > MAX_TRIALS:
+        raise SpecError(f"--seeds {args.seeds:,} is more than one experiment runs (at most {MAX_TRIALS:,})")
+    if args.duration_s is not None and not 0 < args.duration_s < math.inf:
+        raise SpecError(f"--duration-s must be a finite number > 0, got {args.duration_s}")
+    for flag, values in (
+        ("--demand", args.demand or ()),
+        ("--begin-s", [args.begin_s]),
+        ("--end-s", [args.end_s]),
+    ):
+        for value in values:
+            if value is not None and not math.isfinite(value):
+                raise SpecError(f"{flag} must be a finite number, got {value}")
+    if args.demand and any(not d > 0 for d in args.demand):
+        raise SpecError(f"--demand must be > 0, got {args.demand}")
 
 
 def _check_sumo(errors: Console, spec: ExperimentSpec) -> None:
@@ -318,10 +346,13 @@ def run(args: argparse.Namespace) -> int:
         keep_outputs=settings.keep_sumo_output,
         ray_address=settings.address,
     )
-    out: Path = args.out or Path("runs") / spec.name
+    # The one place the output folder is decided and checked, before any work: the name is a
+    # label (validated), so runs/<name> is one folder under runs/.
+    out: Path = output_dir(args.out or Path("runs") / spec.name, create=False)
     if args.dry_run:
         return _dry_run(console, spec, out)
     _check_sumo(errors, spec)
+    output_dir(out)  # made and probed (a read-only or full file system) before the header
     trials = spec.trials()
     done_ids = ResultStore(out).completed_ids()
     resumed = sum(1 for t in trials if t.trial_id in done_ids)

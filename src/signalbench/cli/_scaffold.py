@@ -146,7 +146,8 @@ class {cls}Params:
     switch_margin_veh: float = 2.0  # switch only if another phase's queue is this much longer
 
     def __post_init__(self) -> None:
-        if self.switch_margin_veh < 0:
+        # "not x >= 0" rather than "x < 0": NaN fails every comparison and must be refused too.
+        if not self.switch_margin_veh >= 0:
             raise ValueError(f"switch_margin_veh must be >= 0, got {{self.switch_margin_veh}}")
 
 

@@ -7,9 +7,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+from signalbench._util import output_file
 from signalbench.cli._console import make_console
 from signalbench.controllers import registry
 from signalbench.errors import SpecError
+from signalbench.experiments import MAX_SEED
 from signalbench.learning import TrainingRequest, train
 from signalbench.networks import canonical_network, resolve_network
 from signalbench.runtime import SimOptions
@@ -48,8 +50,26 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], epilog:
     p.add_argument("--backend", default="libsumo", choices=("libsumo", "traci"))
 
 
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Refuse numbers that make no sense before anything is trained."""
+    for flag, value in (
+        ("--decision-interval-s", args.decision_interval_s),
+        ("--duration-s", args.duration_s),
+        ("--scale", args.scale),
+    ):
+        if value is not None and not 0 < value < math.inf:
+            raise SpecError(f"{flag} must be a finite number > 0, got {value}")
+    if args.episodes is not None and args.episodes < 1:
+        raise SpecError(f"--episodes must be >= 1, got {args.episodes}")
+    bad = [s for s in args.seeds or () if not 0 <= s <= MAX_SEED]
+    if bad:
+        raise SpecError(f"--seeds: seed {bad[0]} is outside 0..{MAX_SEED} (SUMO's 32-bit range)")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``signalbench train``; return the exit status."""
+    _check_numbers(args)
+    out = output_file(Path(args.out))  # before training: a bad destination loses no work
     controller = registry.canonical_id(args.controller)
     trainable = registry.trainable(controller)
     if trainable is None:
@@ -86,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
             highlight=False,
         )
 
-    path = train(request, on_episode=show).save(Path(args.out))
+    path = train(request, on_episode=show).save(out)
     seeds = ", ".join(map(str, sorted(set(settings.seeds[: settings.episodes]))))
     console.print(
         f'checkpoint written: {path}  (evaluate with params = {{ {trainable.checkpoint_param} = "{path}" }}; '

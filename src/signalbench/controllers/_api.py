@@ -279,11 +279,16 @@ class Trainable(Protocol):
 
     The harness validates the ``train`` table with :meth:`training_settings`, runs
     :meth:`trainer`'s episodes on the training seeds, caches the checkpoint by content, and
-    evaluates the controller with the checkpoint's path in ``params[checkpoint_param]``.
+    evaluates the controller with the checkpoint's path in ``params[checkpoint_param]``. A
+    checkpoint a spec names is checked with :meth:`check_checkpoint` when the spec is read.
     """
 
     checkpoint_param: ClassVar[str]
     checkpoint_format: ClassVar[str]
+
+    @classmethod
+    def check_checkpoint(cls, path: Path) -> None:
+        """Raise ControllerError naming ``path`` unless it is a checkpoint of this controller."""
 
     @classmethod
     def training_settings(cls, raw: Mapping[str, Any]) -> TrainingSettings:

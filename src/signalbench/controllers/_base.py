@@ -71,14 +71,26 @@ class PerIntersection:
             self.controllers[spec.id] = ctrl
 
     def act(self, obs: Mapping[str, IntersectionObs]) -> dict[str, PhaseRequest]:
-        """Ask each intersection's controller; an exception names the intersection."""
+        """Ask each intersection's controller; an exception or a None answer names the intersection.
+
+        A per-intersection ``act`` must return a :class:`PhaseRequest`: None (a forgotten
+        ``return``) fails the trial instead of passing for "hold"; any other value that is
+        not a request is refused by the episode the same way.
+        """
         out: dict[str, PhaseRequest] = {}
         for tls, o in obs.items():
             try:
-                out[tls] = self.controllers[tls].act(o)
+                request = self.controllers[tls].act(o)
             except Exception as exc:
                 raise ControllerError(
                     f"controller {self.name!r} failed at intersection {tls!r} "
                     f"(t={o.time_s:g} s): {type(exc).__name__}: {exc}"
                 ) from exc
+            if request is None:  # a network controller's None means hold; here it is a bug
+                raise ControllerError(
+                    f"controller {self.name!r} at intersection {tls!r} (t={o.time_s:g} s): invalid request: "
+                    "act() returned None (a missing return statement?); return PhaseRequest.hold() "
+                    "to keep the current green"
+                )
+            out[tls] = request
         return out

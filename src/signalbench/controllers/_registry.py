@@ -234,8 +234,42 @@ def _traits(entry: ControllerEntry, probe: Any) -> Traits:
     )
 
 
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return any(_non_finite(v) for v in value)
+    if isinstance(value, Mapping):
+        return any(_non_finite(v) for v in value.values())
+    return False
+
+
+def _every_problem(make: Callable[..., Any], params: dict[str, Any], first: Exception) -> str:
+    """Every parameter the ``Params`` class rejects, each tried alone on the defaults.
+
+    A ``Params`` check raises at its first problem; trying each given value on its own finds
+    them all (``actuated`` with two bad values names both). A problem only the combination has
+    (min above max) is ``first`` itself.
+    """
+    problems: list[str] = []
+    for key, value in params.items():
+        try:
+            make(**{key: value})
+        except TypeError:
+            return str(first)  # the class needs other values too: report what it said
+        except ValueError as exc:
+            if str(exc) not in problems:
+                problems.append(str(exc))
+    if len(problems) < 2:
+        return str(first)
+    return f"{len(problems)} errors: " + "; ".join(problems)
+
+
 def _factory(entry: ControllerEntry, params: dict[str, Any]) -> Callable[[], Any]:
     cls = entry.cls
+    bad = [f"{k} must be a finite number, got {v!r}" for k, v in params.items() if _non_finite(v)]
+    if bad:
+        raise ControllerError(f"controller {entry.id!r}: {'; '.join(bad)}")
     params_cls: Any = getattr(cls, "Params", None)
     if params_cls is not None and dataclasses.is_dataclass(params_cls):
         known = {f.name for f in dataclasses.fields(params_cls) if f.init}
@@ -248,7 +282,11 @@ def _factory(entry: ControllerEntry, params: dict[str, Any]) -> Callable[[], Any
         try:
             built = make_params(**params)
         except (TypeError, ValueError) as exc:
-            raise ControllerError(f"controller {entry.id!r}: {exc}") from exc
+            raise ControllerError(
+                f"controller {entry.id!r}: {_every_problem(make_params, params, exc)}"
+            ) from exc
+        except Exception as exc:  # a user's Params check (an assert, a bug) is still about its values
+            raise ControllerError(f"controller {entry.id!r}: {type(exc).__name__}: {exc}") from exc
         return lambda: cls(built)
     if params:
         try:

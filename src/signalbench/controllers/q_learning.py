@@ -39,7 +39,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from signalbench._util import atomic_write_text, file_sha256
+from signalbench._util import atomic_write_text, file_sha256, strict_json
 from signalbench.controllers._api import BuiltController, IntersectionObs, PhaseRequest, Traits
 from signalbench.controllers._base import BaseController
 from signalbench.controllers._phases import phase_lanes
@@ -153,7 +153,7 @@ class QTables:
             },
         }
         target = Path(path)
-        atomic_write_text(target, json.dumps(data, indent=1, sort_keys=True))
+        atomic_write_text(target, strict_json(data, indent=1, sort_keys=True))
         return target
 
     @classmethod
@@ -161,11 +161,15 @@ class QTables:
         """Read a checkpoint written by :meth:`save`."""
         p = Path(path)
         try:
-            data = json.loads(p.read_text())
+            data = json.loads(p.read_bytes())
         except FileNotFoundError:
             raise ControllerError(f"checkpoint not found: {p}") from None
+        except IsADirectoryError:
+            raise ControllerError(f"checkpoint {p} is a folder, not a checkpoint file") from None
         except (OSError, ValueError) as exc:
-            raise ControllerError(f"checkpoint {p} is not readable JSON: {exc}") from exc
+            raise ControllerError(
+                f"checkpoint {p} is not a q-learning checkpoint (not readable JSON: {exc})"
+            ) from exc
         if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
             raise ControllerError(f"{p} is not a q-learning checkpoint (format {CHECKPOINT_FORMAT!r})")
         try:
@@ -254,6 +258,11 @@ class QLearning(BaseController):
     # The Trainable protocol: how signalbench trains this controller before evaluating it.
     checkpoint_param: ClassVar[str] = "checkpoint"
     checkpoint_format: ClassVar[str] = CHECKPOINT_FORMAT
+
+    @classmethod
+    def check_checkpoint(cls, path: Path) -> None:
+        """Raise ControllerError unless ``path`` is a readable q-learning checkpoint."""
+        QTables.load(path)
 
     @classmethod
     def training_settings(cls, raw: Mapping[str, Any]) -> TrainSettings:

@@ -13,15 +13,28 @@ from signalbench.experiments._execute import (
     trial_session,
     trial_sumo_binary,
 )
-from signalbench.experiments._launchers import LAUNCHERS, LaunchOptions, launch, prestart
+from signalbench.experiments._launchers import LAUNCHERS, LaunchOptions, default_timeout_s, launch, prestart
 from signalbench.experiments._parse import bundled_specs, load_spec, spec_from_dict
-from signalbench.experiments._runner import run_experiment
-from signalbench.experiments._spec import ControllerRef, ExperimentSpec, NetworkRef, RunSettings, needs_socket
+from signalbench.experiments._runner import SCRATCH_DIR, run_experiment
+from signalbench.experiments._spec import (
+    MAX_SEED,
+    MAX_TIME_S,
+    MAX_TRIALS,
+    ControllerRef,
+    ExperimentSpec,
+    NetworkRef,
+    RunSettings,
+    needs_socket,
+)
 from signalbench.experiments._store import TABLES, ResultStore
 from signalbench.experiments._trial import TrialResult, TrialSpec, TrialState
 
 __all__ = [
     "LAUNCHERS",
+    "MAX_SEED",
+    "MAX_TIME_S",
+    "MAX_TRIALS",
+    "SCRATCH_DIR",
     "TABLES",
     "ControllerRef",
     "ExperimentSpec",
@@ -33,6 +46,7 @@ __all__ = [
     "TrialSpec",
     "TrialState",
     "bundled_specs",
+    "default_timeout_s",
     "launch",
     "load_spec",
     "needs_socket",

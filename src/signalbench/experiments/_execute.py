@@ -3,8 +3,9 @@
 The steps: what the trial runs on, its controller, SUMO's configuration, the simulation, and
 the record read from SUMO's outputs.
 
-Every failure becomes a ``failed`` :class:`TrialResult` naming its reason; nothing raises out of
-:func:`run_trial` but KeyboardInterrupt (after SUMO is stopped).
+Every failure becomes a ``failed`` :class:`TrialResult` naming its reason (a ``SystemExit`` raised
+by a controller too); nothing raises out of :func:`run_trial` but KeyboardInterrupt (after SUMO
+is stopped).
 """
 
 from __future__ import annotations
@@ -30,16 +31,18 @@ from signalbench.errors import SignalbenchError
 from signalbench.experiments._trial import TrialResult, TrialSpec
 from signalbench.learning import TrainingRequest, ensure_trained
 from signalbench.metrics import read_intersection_tables, read_trip_metrics, write_measurement_file
-from signalbench.networks import Scenario, generated_scenario, resolve_network
+from signalbench.networks import Scenario, generated_scenario, recipe_from_dict, resolve_network
 from signalbench.runtime import OUTPUT_NAMES, Session, SimOptions
 from signalbench.sim import SimConfig, resolve_sumo, run_sumo, sumo_release, sumo_version
 
 __all__ = [
+    "raised_at",
     "run_trial",
     "training_request",
     "trial_scenario",
     "trial_session",
     "trial_sumo_binary",
+    "trial_window_s",
 ]
 
 _FIRST_WARNINGS = 10
@@ -78,6 +81,28 @@ def trial_scenario(spec: TrialSpec) -> Scenario:
             spec.network, route_files=spec.route_files, begin_s=spec.begin_s, end_s=spec.end_s
         )
     return scenario.shortened(spec.duration_s)
+
+
+def trial_window_s(spec: TrialSpec) -> float:
+    """Return the simulated seconds of a trial, found without building anything [s].
+
+    A generated network's window comes from its recipe; a network that cannot be resolved
+    (the trial will fail and say why) counts as one hour.
+    """
+    try:
+        if spec.generator is not None:
+            _, flow, _ = recipe_from_dict(spec.generator, spec.flow_veh_h or 0.0)
+            begin = 0.0 if spec.begin_s is None else spec.begin_s
+            end = flow.duration_s if spec.end_s is None else spec.end_s
+        else:
+            scenario = resolve_network(
+                spec.network, route_files=spec.route_files, begin_s=spec.begin_s, end_s=spec.end_s
+            )
+            begin, end = scenario.begin_s, scenario.end_s
+    except SignalbenchError:
+        begin, end = 0.0, 3600.0
+    window = end - begin
+    return window if spec.duration_s is None else min(window, spec.duration_s)
 
 
 def trial_session(spec: TrialSpec) -> Session:
@@ -270,12 +295,29 @@ def run_trial(spec: TrialSpec, workdir: Path, *, keep_outputs: bool = False) -> 
             error=message.splitlines()[0] if message else type(exc).__name__,
             traceback=traceback.format_exc(),
         )
+    except SystemExit as exc:  # sys.exit() in a controller ends its trial, not the batch
+        return TrialResult(
+            **run.common(),
+            state="failed",
+            error=f"SystemExit({exc.code!r}) raised by the trial's code at {raised_at(exc)}: "
+            "a controller cannot exit the process",
+            traceback=traceback.format_exc(),
+        )
     finally:
         if not keep_outputs:
             shutil.rmtree(run.outdir, ignore_errors=True)
 
 
 # -- helpers --------------------------------------------------------------------------------
+def raised_at(exc: BaseException) -> str:
+    """Where ``exc`` was raised: ``file.py:12 (act)``, for one-line failure messages."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "an unknown place"
+    last = frames[-1]
+    return f"{last.filename}:{last.lineno} ({last.name})"
+
+
 def _peak_rss_mib() -> float:
     scale = 1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0  # bytes on macOS, KiB on Linux
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

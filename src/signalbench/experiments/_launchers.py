@@ -3,6 +3,11 @@
 Every launcher yields one :class:`TrialResult` per trial, in completion order, and never
 raises for a trial's failure: a controller exception, a SUMO crash, a worker killed by the
 OS, or a per-trial timeout each become a ``failed`` record naming the reason.
+
+Process tree: trial processes die with the runner (see ``_forkserver``), and the runner kills
+the ones still running when it stops for any reason (an interrupt, an error). Ctrl-C, SIGTERM
+and SIGHUP are held while a received result is handed over (``interrupts_deferred``), so a
+result that has reached the runner is stored before the interrupt takes effect.
 """
 
 from __future__ import annotations
@@ -11,20 +16,43 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import socket
+import threading
 import time
+import traceback
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from signalbench._util import die_with_parent, interrupts_deferred
 from signalbench.errors import SpecError
-from signalbench.experiments._execute import run_trial
+from signalbench.experiments._execute import raised_at, run_trial, trial_window_s
 from signalbench.experiments._trial import TrialResult, TrialSpec
 
-__all__ = ["LAUNCHERS", "LaunchOptions", "launch", "prestart"]
+__all__ = ["LAUNCHERS", "LaunchOptions", "default_timeout_s", "launch", "prestart"]
 
 LAUNCHERS: tuple[str, ...] = ("process", "serial", "ray")
+
+#: The default wall-time limit of a trial: this much [s] ...
+TIMEOUT_BASE_S = 600.0
+#: ... plus this many wall seconds per simulated second of its window.
+TIMEOUT_PER_SIM_S = 2.0
+#: How long the Ray launcher waits to reach a cluster at ``--address`` [s] ...
+RAY_CONNECT_TIMEOUT_S = 30.0
+#: ... or to start a local Ray instance [s].
+RAY_START_TIMEOUT_S = 120.0
+
+
+def default_timeout_s(window_s: float) -> float:
+    """Wall-time limit of a trial simulating ``window_s`` seconds when none is set [s].
+
+    Generous on purpose (10 minutes plus twice the window: a one-hour window gets 2 h 10 min)
+    so that only a trial that cannot finish is stopped; the built-in controllers run the RESCO
+    networks many times faster than real time.
+    """
+    return TIMEOUT_BASE_S + TIMEOUT_PER_SIM_S * max(window_s, 0.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,7 +61,8 @@ class LaunchOptions:
 
     Attributes:
         workers: trials at once (default: the number of cores).
-        timeout_s: wall-time limit per trial [s]; None for no limit.
+        timeout_s: wall-time limit per trial [s]; None for the default derived from each
+            trial's window (:func:`default_timeout_s`). The serial launcher has none.
         keep_outputs: keep SUMO's own output files under ``scratch``.
         scratch: folder for SUMO's output files while a trial runs.
         ray_address: address of an existing Ray cluster (``ray`` launcher), or None to
@@ -51,8 +80,25 @@ class LaunchOptions:
         """Workers actually used for ``n_trials`` trials."""
         return max(1, min(self.workers or os.cpu_count() or 1, n_trials))
 
+    def limit_s(self, trial: TrialSpec) -> float:
+        """Return the wall-time limit of ``trial`` [s]."""
+        if self.timeout_s is not None:
+            return self.timeout_s
+        return default_timeout_s(trial_window_s(trial))
 
-def launch(launcher: str, trials: Sequence[TrialSpec], options: LaunchOptions) -> Iterator[TrialResult]:
+    def timeout_reason(self, limit_s: float) -> str:
+        """Return the error of a trial stopped at ``limit_s``."""
+        if self.timeout_s is not None:
+            return f"timed out after {limit_s:g} s"
+        return (
+            f"timed out after {limit_s:g} s (the default limit: {TIMEOUT_BASE_S:g} s + "
+            f"{TIMEOUT_PER_SIM_S:g} x the simulated window; set --timeout-s or [run] timeout_s)"
+        )
+
+
+def launch(
+    launcher: str, trials: Sequence[TrialSpec], options: LaunchOptions
+) -> Generator[TrialResult, None, None]:
     """Run ``trials`` with the named launcher, yielding results as they complete."""
     if launcher == "serial":
         return _serial(trials, options)
@@ -63,27 +109,57 @@ def launch(launcher: str, trials: Sequence[TrialSpec], options: LaunchOptions) -
     raise SpecError(f"unknown launcher {launcher!r}; choose one of {', '.join(LAUNCHERS)}")
 
 
-def failed_result(trial: TrialSpec, reason: str, *, wall_time_s: float = 0.0) -> TrialResult:
+def failed_result(
+    trial: TrialSpec, reason: str, *, wall_time_s: float = 0.0, traceback_text: str | None = None
+) -> TrialResult:
     """Return a ``failed`` record for a trial that produced no result of its own."""
     return TrialResult(
-        trial_id=trial.trial_id, spec=trial, state="failed", error=reason, wall_time_s=wall_time_s
+        trial_id=trial.trial_id,
+        spec=trial,
+        state="failed",
+        error=reason,
+        wall_time_s=wall_time_s,
+        traceback=traceback_text,
     )
 
 
+def _isolated_trial(trial: TrialSpec, scratch: Path, keep: bool) -> TrialResult:
+    """Run a trial in a process of its own: a KeyboardInterrupt here came from the trial's code.
+
+    Trial processes ignore Ctrl-C (the runner decides), so ``raise KeyboardInterrupt`` in a
+    controller is a failure of that trial, named as such, not an interrupt of the batch.
+    """
+    try:
+        return run_trial(trial, scratch, keep_outputs=keep)
+    except KeyboardInterrupt as exc:
+        return failed_result(
+            trial,
+            f"KeyboardInterrupt raised by the trial's code at {raised_at(exc)} "
+            "(not Ctrl-C: trial processes ignore it)",
+            traceback_text=traceback.format_exc(),
+        )
+
+
 # -- serial -------------------------------------------------------------------------------
-def _serial(trials: Sequence[TrialSpec], options: LaunchOptions) -> Iterator[TrialResult]:
+def _serial(trials: Sequence[TrialSpec], options: LaunchOptions) -> Generator[TrialResult, None, None]:
     """In this process, one after the other. A SUMO crash here ends the whole run."""
     for trial in trials:
         yield run_trial(trial, options.scratch, keep_outputs=options.keep_outputs)
 
 
 # -- local processes ----------------------------------------------------------------------
-def _child(trial: TrialSpec, scratch: Path, keep: bool, conn: multiprocessing.connection.Connection) -> None:
+def _child(
+    trial: TrialSpec, scratch: Path, keep: bool, conn: multiprocessing.connection.Connection, runner: int
+) -> None:
+    die_with_parent(runner)  # the fork server dies with the runner, and this process with it
     # Ctrl-C goes to the whole process group; the parent decides, the child just runs.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    result = run_trial(trial, scratch, keep_outputs=keep)
-    conn.send(result.to_dict())
-    conn.close()
+    result = _isolated_trial(trial, scratch, keep)
+    try:
+        conn.send(result.to_dict())
+        conn.close()
+    except BrokenPipeError:  # the runner stopped meanwhile and no longer wants it
+        pass
 
 
 def _describe_exit(code: int | None) -> str:
@@ -104,6 +180,7 @@ class _Running:
     process: Any
     conn: multiprocessing.connection.Connection
     started: float
+    limit_s: float
 
 
 def prestart() -> None:
@@ -121,12 +198,14 @@ def _context() -> Any:
     # signalbench and libsumo, so a trial process starts in ~20 ms instead of ~0.5 s.
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["signalbench.experiments", "signalbench.sim._warm"])
+        ctx.set_forkserver_preload(
+            ["signalbench.experiments._forkserver", "signalbench.experiments", "signalbench.sim._warm"]
+        )
         return ctx
     return multiprocessing.get_context("spawn")
 
 
-def _processes(trials: Sequence[TrialSpec], options: LaunchOptions) -> Iterator[TrialResult]:
+def _processes(trials: Sequence[TrialSpec], options: LaunchOptions) -> Generator[TrialResult, None, None]:
     """One fresh process per trial, ``workers`` at a time."""
     if not trials:
         return
@@ -138,30 +217,31 @@ def _processes(trials: Sequence[TrialSpec], options: LaunchOptions) -> Iterator[
         while queue or running:
             while queue and len(running) < n:
                 trial = queue.popleft()
+                limit_s = options.limit_s(trial)
                 recv, send = ctx.Pipe(duplex=False)
                 proc = ctx.Process(
                     target=_child,
-                    args=(trial, options.scratch, options.keep_outputs, send),
+                    args=(trial, options.scratch, options.keep_outputs, send, os.getpid()),
                     name=f"signalbench-trial-{trial.trial_id}",
                     daemon=True,
                 )
                 proc.start()
                 send.close()  # the child holds the only writer: EOF means it is gone
-                running[proc.sentinel] = _Running(trial, proc, recv, time.monotonic())
-            wait_s = None
-            if options.timeout_s is not None:
-                now = time.monotonic()
-                wait_s = max(0.0, min(r.started + options.timeout_s - now for r in running.values()))
+                running[proc.sentinel] = _Running(trial, proc, recv, time.monotonic(), limit_s)
+            now = time.monotonic()
+            wait_s = max(0.0, min(r.started + r.limit_s - now for r in running.values()))
             handles: list[Any] = [r.conn for r in running.values()]
             multiprocessing.connection.wait(handles, timeout=wait_s)
             for key, run in list(running.items()):
-                result = _collect(run, options)
-                if result is not None:
-                    del running[key]
-                    yield result
+                with interrupts_deferred():  # received is stored: the consumer runs inside
+                    result = _collect(run, options)
+                    if result is not None:
+                        del running[key]
+                        yield result
     finally:
-        for run in running.values():  # interrupted: stop what is still running
+        for run in running.values():  # stopped early (interrupt, error): end what still runs
             run.process.kill()
+        for run in running.values():
             run.process.join(timeout=10)
             run.conn.close()
 
@@ -186,11 +266,11 @@ def _collect(run: _Running, options: LaunchOptions) -> TrialResult | None:
         return failed_result(
             run.trial, f"worker process died ({_describe_exit(run.process.exitcode)})", wall_time_s=elapsed
         )
-    if options.timeout_s is not None and elapsed >= options.timeout_s:
+    if elapsed >= run.limit_s:
         run.process.kill()
         run.process.join(timeout=10)
         run.conn.close()
-        return failed_result(run.trial, f"timed out after {options.timeout_s:g} s", wall_time_s=elapsed)
+        return failed_result(run.trial, options.timeout_reason(run.limit_s), wall_time_s=elapsed)
     return None
 
 
@@ -199,10 +279,72 @@ def _ray_trial(trial_data: dict[str, Any], keep: bool) -> dict[str, Any]:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="signalbench-") as scratch:
-        return run_trial(TrialSpec.from_dict(trial_data), Path(scratch), keep_outputs=keep).to_dict()
+        return _isolated_trial(TrialSpec.from_dict(trial_data), Path(scratch), keep).to_dict()
 
 
-def _ray(trials: Sequence[TrialSpec], options: LaunchOptions) -> Iterator[TrialResult]:
+def _check_reachable(address: str) -> None:
+    """Fail in seconds, with one line, when nothing listens at a Ray ``host:port`` address.
+
+    ``ray.init`` itself retries an unreachable address for minutes and meanwhile ignores
+    SIGTERM. ``auto`` and ``local`` are Ray's own lookups (they fail fast); a ``ray://``
+    client address is checked like ``host:port``.
+    """
+    if address in ("auto", "local"):
+        return
+    target = address.removeprefix("ray://")
+    host, sep, port_text = target.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise SpecError(
+            f"--address {address!r}: expected host:port (e.g. 10.0.0.5:6379), ray://host:port or auto"
+        )
+    try:
+        with socket.create_connection((host.strip("[]"), int(port_text)), timeout=5.0):
+            pass
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, socket.timeout) else (exc.strerror or str(exc))
+        raise SpecError(
+            f"cannot reach a Ray cluster at {address}: {reason} (is `ray start --head` running there?)"
+        ) from exc
+
+
+def _ray_init(ray: Any, options: LaunchOptions, n_trials: int) -> None:
+    """Connect to Ray (or start it) within a time limit, interruptible throughout.
+
+    ``ray.init`` runs in a helper thread: it can block for minutes in Ray's own retries, and in
+    the main thread it would replace the SIGTERM handler. The main thread waits for it and
+    still receives Ctrl-C and SIGTERM.
+    """
+    address = options.ray_address
+    if address is not None:
+        _check_reachable(address)
+    outcome: dict[str, BaseException | None] = {}
+
+    def connect() -> None:
+        try:
+            ray.init(
+                address=address,
+                include_dashboard=False,
+                log_to_driver=False,
+                num_cpus=None if address else options.worker_count(n_trials),
+            )
+            outcome["error"] = None
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    helper = threading.Thread(target=connect, name="signalbench-ray-init", daemon=True)
+    helper.start()
+    limit_s = RAY_CONNECT_TIMEOUT_S if address else RAY_START_TIMEOUT_S
+    helper.join(limit_s)
+    where = address or "a local instance"
+    if "error" not in outcome:
+        raise SpecError(f"cannot start or reach Ray at {where}: no answer within {limit_s:g} s")
+    error = outcome["error"]
+    if error is not None:
+        text = " ".join(str(error).split()) or type(error).__name__
+        raise SpecError(f"cannot start or reach Ray at {where}: {text}") from error
+
+
+def _ray(trials: Sequence[TrialSpec], options: LaunchOptions) -> Generator[TrialResult, None, None]:
     """Trials as Ray tasks (one CPU each) on an existing cluster or a local Ray instance."""
     try:
         import ray
@@ -211,50 +353,40 @@ def _ray(trials: Sequence[TrialSpec], options: LaunchOptions) -> Iterator[TrialR
     if not trials:
         return
     if not ray.is_initialized():
-        try:
-            ray.init(
-                address=options.ray_address,
-                include_dashboard=False,
-                log_to_driver=False,
-                num_cpus=None if options.ray_address else options.worker_count(len(trials)),
-            )
-        except Exception as exc:
-            where = options.ray_address or "a local instance"
-            raise SpecError(f"cannot start or reach Ray at {where}: {exc}") from exc
+        _ray_init(ray, options, len(trials))
     remote = ray.remote(num_cpus=1, max_retries=0)(_ray_trial)
-    pending: dict[Any, tuple[TrialSpec, float]] = {}
+    pending: dict[Any, tuple[TrialSpec, float, float]] = {}
     queue = deque(trials)
     limit = options.workers or int(ray.cluster_resources().get("CPU", 1))
     try:
         while queue or pending:
             while queue and len(pending) < limit:
                 trial = queue.popleft()
-                pending[remote.remote(trial.to_dict(), options.keep_outputs)] = (trial, time.monotonic())
-            wait_s = None
-            if options.timeout_s is not None:
-                now = time.monotonic()
-                wait_s = max(0.0, min(start + options.timeout_s - now for _, start in pending.values()))
+                ref = remote.remote(trial.to_dict(), options.keep_outputs)
+                pending[ref] = (trial, time.monotonic(), options.limit_s(trial))
+            now = time.monotonic()
+            wait_s = max(0.0, min(start + limit_s - now for _, start, limit_s in pending.values()))
             done, _ = ray.wait(list(pending), num_returns=1, timeout=wait_s)
             for ref in done:
-                trial, start = pending.pop(ref)
-                try:
-                    yield TrialResult.from_dict(ray.get(ref))
-                except Exception as exc:  # worker crashed, node lost, task cancelled
-                    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    yield failed_result(
-                        trial,
-                        f"Ray task failed ({type(exc).__name__}): {reason}",
-                        wall_time_s=time.monotonic() - start,
-                    )
-            if options.timeout_s is not None:
-                now = time.monotonic()
-                for ref, (trial, start) in list(pending.items()):
-                    if now - start >= options.timeout_s:
-                        ray.cancel(ref, force=True)
-                        pending.pop(ref)
-                        yield failed_result(
-                            trial, f"timed out after {options.timeout_s:g} s", wall_time_s=now - start
+                with interrupts_deferred():
+                    trial, start, _ = pending.pop(ref)
+                    try:
+                        result = TrialResult.from_dict(ray.get(ref))
+                    except Exception as exc:  # worker crashed, node lost, task cancelled
+                        text = str(exc).strip()
+                        reason = text.splitlines()[0] if text else type(exc).__name__
+                        result = failed_result(
+                            trial,
+                            f"Ray task failed ({type(exc).__name__}): {reason}",
+                            wall_time_s=time.monotonic() - start,
                         )
+                    yield result
+            now = time.monotonic()
+            for ref, (trial, start, limit_s) in list(pending.items()):
+                if now - start >= limit_s:
+                    ray.cancel(ref, force=True)
+                    pending.pop(ref)
+                    yield failed_result(trial, options.timeout_reason(limit_s), wall_time_s=now - start)
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)

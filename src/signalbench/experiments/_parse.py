@@ -23,11 +23,16 @@ from signalbench._util import close_matches, data_dir, did_you_mean, file_sha256
 from signalbench.controllers import registry
 from signalbench.errors import SignalbenchError, SpecError
 from signalbench.experiments._spec import (
+    MAX_SEED,
+    MAX_TIME_S,
+    MAX_TRIALS,
+    MIN_STEP_S,
     ControllerRef,
     ExperimentSpec,
     NetworkRef,
     RunSettings,
     binary_problem,
+    name_problem,
     needs_socket,
     run_problems,
 )
@@ -36,8 +41,8 @@ from signalbench.networks import (
     Scenario,
     canonical_network,
     catalog,
+    count_traffic_lights,
     count_vehicles,
-    has_traffic_lights,
     load_network_model,
     looks_like_path,
     recipe_from_dict,
@@ -76,6 +81,10 @@ def bundled_specs() -> dict[str, Path]:
 def load_spec(ref: str | Path) -> ExperimentSpec:
     """Load a spec from a TOML path or the name of a bundled spec (``quickstart``)."""
     path = Path(ref)
+    if "\x00" in str(ref):
+        raise SpecError(f"spec {str(ref)!r}: a path cannot contain a NUL byte")
+    if path.is_dir():
+        raise SpecError(f"{ref} is a folder, not a spec file (give the .toml file inside it)")
     if not path.is_file():
         bundled = bundled_specs()
         if str(ref) in bundled:
@@ -132,6 +141,7 @@ def _number(
     minimum: float | None = None,
     positive: bool = False,
     allow_none: bool = False,
+    maximum: float | None = None,
 ) -> float | None:
     if allow_none and (value is None or value == "none"):
         return None
@@ -142,7 +152,19 @@ def _number(
         errors.add(where, f"must be > 0, got {value!r}")
     elif minimum is not None and value < minimum:
         errors.add(where, f"must be >= {minimum:g}, got {value!r}")
+    elif maximum is not None and value > maximum:
+        errors.add(where, f"must be <= {maximum:g}, got {value!r}")
     return float(value)
+
+
+def _time(errors: _Errors, where: str, value: Any, *, positive: bool = False) -> float | None:
+    """Read a simulation time or duration [s]: finite, >= 0 (or > 0), at most :data:`MAX_TIME_S`."""
+    return _number(errors, where, value, minimum=0, positive=positive, maximum=MAX_TIME_S)
+
+
+def _interval(errors: _Errors, where: str, value: Any) -> float | None:
+    """Read a decision interval [s]: at least SUMO's time resolution, at most :data:`MAX_TIME_S`."""
+    return _number(errors, where, value, minimum=MIN_STEP_S, maximum=MAX_TIME_S)
 
 
 def _table(errors: _Errors, where: str, raw: Any) -> dict[str, Any]:
@@ -163,28 +185,17 @@ class _Top:
 
 def _read_top(errors: _Errors, data: Mapping[str, Any]) -> _Top:
     """Read the name, description, seeds and demand levels."""
-    top = _Top(description=str(data.get("description", "")))
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        errors.add("description", f"expected a string, got {description!r}")
+        description = ""
+    top = _Top(description=description)
     name = data.get("name")
-    if not isinstance(name, str) or not name.strip():
-        errors.add("name", "required: a non-empty string")
+    if (problem := name_problem(name)) is not None:
+        errors.add("name", problem)
     else:
-        top.name = name
-    seeds_raw = data.get("seeds", 3)
-    if isinstance(seeds_raw, int) and not isinstance(seeds_raw, bool):
-        if seeds_raw < 1:
-            errors.add("seeds", f"a count must be >= 1, got {seeds_raw}")
-        top.seeds = tuple(range(1, max(seeds_raw, 0) + 1))
-    elif isinstance(seeds_raw, list) and seeds_raw:
-        bad = [s for s in seeds_raw if isinstance(s, bool) or not isinstance(s, int)]
-        if bad:
-            errors.add("seeds", f"seeds must be integers, got {bad[0]!r}")
-        elif len(set(seeds_raw)) != len(seeds_raw):
-            errors.add("seeds", "seeds repeat")
-        elif any(s < 0 for s in seeds_raw):
-            errors.add("seeds", "seeds must be >= 0")
-        top.seeds = tuple(int(s) for s in seeds_raw if isinstance(s, int))
-    else:
-        errors.add("seeds", f"expected a list of integers or a count, got {seeds_raw!r}")
+        top.name = str(name)
+    top.seeds = _read_seeds(errors, "seeds", data.get("seeds", 3))
     demand_raw = data.get("demand", [1.0])
     if not isinstance(demand_raw, list) or not demand_raw:
         errors.add("demand", f"expected a non-empty list of scale factors, got {demand_raw!r}")
@@ -195,6 +206,34 @@ def _read_top(errors: _Errors, data: Mapping[str, Any]) -> _Top:
             if len(set(top.demand)) != len(top.demand):
                 errors.add("demand", "demand levels repeat")
     return top
+
+
+def _read_seeds(errors: _Errors, where: str, raw: Any) -> tuple[int, ...]:
+    """Seeds: a count N (seeds 1..N) or a list of distinct integers in SUMO's range."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if raw < 1:
+            errors.add(where, f"a count must be >= 1, got {raw}")
+            return ()
+        if raw > MAX_TRIALS:
+            errors.add(
+                where, f"a count of {raw:,} seeds is more than one experiment runs (at most {MAX_TRIALS:,})"
+            )
+            return ()
+        return tuple(range(1, raw + 1))
+    if not isinstance(raw, list) or not raw:
+        errors.add(where, f"expected a list of integers or a count, got {raw!r}")
+        return ()
+    bad = [s for s in raw if isinstance(s, bool) or not isinstance(s, int)]
+    if bad:
+        errors.add(where, f"seeds must be integers, got {bad[0]!r}")
+        return ()
+    if len(set(raw)) != len(raw):
+        errors.add(where, "seeds repeat")
+    elif any(s < 0 for s in raw):
+        errors.add(where, "seeds must be >= 0")
+    elif any(s > MAX_SEED for s in raw):
+        errors.add(where, f"seed {max(raw)} is beyond SUMO's range (at most {MAX_SEED}, a 32-bit integer)")
+    return tuple(int(s) for s in raw)
 
 
 @dataclass
@@ -216,11 +255,15 @@ def _read_sim(errors: _Errors, data: Mapping[str, Any]) -> _Sim:
     backend = data.get("backend", "libsumo")
     if backend not in BACKENDS:
         errors.add("backend", f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    step = _number(errors, "sim.step_length_s", sim.get("step_length_s", 1.0), positive=True)
-    teleport = _number(errors, "sim.time_to_teleport_s", sim.get("time_to_teleport_s", -1.0), minimum=-1)
-    warmup = _number(errors, "sim.warmup_s", sim.get("warmup_s", 0.0), minimum=0)
+    step = _number(
+        errors, "sim.step_length_s", sim.get("step_length_s", 1.0), minimum=MIN_STEP_S, maximum=3600.0
+    )
+    teleport = _number(
+        errors, "sim.time_to_teleport_s", sim.get("time_to_teleport_s", -1.0), minimum=-1, maximum=MAX_TIME_S
+    )
+    warmup = _time(errors, "sim.warmup_s", sim.get("warmup_s", 0.0))
     if "duration_s" in sim:
-        out.duration_s = _number(errors, "sim.duration_s", sim["duration_s"], positive=True)
+        out.duration_s = _time(errors, "sim.duration_s", sim["duration_s"], positive=True)
     out.step_length_s = step or 1.0
     out.time_to_teleport_s = -1.0 if teleport is None else teleport
     out.warmup_s = warmup or 0.0
@@ -250,7 +293,9 @@ def _read_metrics(errors: _Errors, raw: Any) -> tuple[bool, float]:
     if not isinstance(emissions, bool):
         errors.add("metrics.emissions", f"expected true or false, got {emissions!r}")
         emissions = False
-    interval_s = _number(errors, "metrics.interval_s", metrics.get("interval_s", 60.0), positive=True)
+    interval_s = _number(
+        errors, "metrics.interval_s", metrics.get("interval_s", 60.0), minimum=MIN_STEP_S, maximum=MAX_TIME_S
+    )
     return emissions, interval_s or 60.0
 
 
@@ -263,14 +308,19 @@ def _timing_table(errors: _Errors, where: str, raw: Any) -> tuple[dict[str, Any]
     kwargs: dict[str, Any] = {}
     for key in ("yellow_s", "all_red_s", "min_green_s"):
         if key in raw:
-            kwargs[key] = _number(errors, f"{where}.{key}", raw[key], minimum=0)
+            kwargs[key] = _time(errors, f"{where}.{key}", raw[key])
     if "max_green_s" in raw:
         kwargs["max_green_s"] = _number(
-            errors, f"{where}.max_green_s", raw["max_green_s"], positive=True, allow_none=True
+            errors,
+            f"{where}.max_green_s",
+            raw["max_green_s"],
+            positive=True,
+            allow_none=True,
+            maximum=MAX_TIME_S,
         )
     interval = None
     if "decision_interval_s" in raw:
-        interval = _number(errors, f"{where}.decision_interval_s", raw["decision_interval_s"], positive=True)
+        interval = _interval(errors, f"{where}.decision_interval_s", raw["decision_interval_s"])
     return kwargs, interval
 
 
@@ -319,6 +369,12 @@ class _NetworkDraft:
 
 def _entries(errors: _Errors, raw: Any, table: str, expected: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield ``(where, entry)`` for each entry of a ``[[table]]`` list; a bare string is its id."""
+    if isinstance(raw, str):
+        errors.add(table, f"expected a list of entries, got the string {raw!r}; write {table} = [{raw!r}]")
+        return
+    if isinstance(raw, dict):
+        errors.add(table, f"expected a list of entries, got one table; write [[{table}]] (two brackets)")
+        return
     if not isinstance(raw, list) or not raw:
         errors.add(table, f"required: at least one [[{table}]] entry")
         return
@@ -362,8 +418,8 @@ def _read_network(errors: _Errors, where: str, net: Mapping[str, Any]) -> _Netwo
     if not isinstance(routes, list) or not all(isinstance(r, str) for r in routes):
         errors.add(f"{where}.route_files", "expected a list of paths")
         routes = []
-    begin = _number(errors, f"{where}.begin_s", net["begin_s"], minimum=0) if "begin_s" in net else None
-    end = _number(errors, f"{where}.end_s", net["end_s"], positive=True) if "end_s" in net else None
+    begin = _time(errors, f"{where}.begin_s", net["begin_s"]) if "begin_s" in net else None
+    end = _time(errors, f"{where}.end_s", net["end_s"], positive=True) if "end_s" in net else None
     return _NetworkDraft(
         where=where, ref=ref, route_files=tuple(routes), begin_s=begin, end_s=end, is_path="path" in net
     )
@@ -395,6 +451,10 @@ def _read_generated(errors: _Errors, where: str, net: Mapping[str, Any], sim: _S
         errors.add(f"{where}.name", f"expected a plain name that is not a catalog id or a path, got {name!r}")
         return None
     window = flow.duration_s if sim.duration_s is None else min(flow.duration_s, sim.duration_s)
+    if sim.step_length_s > window:
+        errors.add(
+            "sim.step_length_s", f"{sim.step_length_s:g} s is longer than the {window:g} s window of {name!r}"
+        )
     if sim.warmup_s and sim.warmup_s >= window:
         errors.add(
             "sim.warmup_s",
@@ -430,7 +490,7 @@ def _read_controllers(errors: _Errors, raw: Any) -> list[_ControllerDraft]:
             errors.add(f"{where}.params", "expected a table")
             params = {}
         interval = (
-            _number(errors, f"{where}.decision_interval_s", ctrl["decision_interval_s"], positive=True)
+            _interval(errors, f"{where}.decision_interval_s", ctrl["decision_interval_s"])
             if "decision_interval_s" in ctrl
             else None
         )
@@ -487,13 +547,20 @@ def _resolve_network(
     try:
         scenario = resolve_network(ref, route_files=tuple(routes), begin_s=draft.begin_s, end_s=draft.end_s)
         ref = canonical_network(ref)
-        if not has_traffic_lights(scenario.net_file):
+        if not count_traffic_lights(scenario.net_file):
             errors.add(where, f"{ref}: the network has no traffic light, nothing to control")
         elif looks_like_path(ref) and scenario.route_files:
             _check_demand_in_window(errors, where, scenario, sim.duration_s)
         window = scenario.end_s - scenario.begin_s
         if sim.duration_s is not None:
             window = min(window, sim.duration_s)
+        if scenario.end_s > MAX_TIME_S:
+            errors.add(where, f"{ref}: the window ends at {scenario.end_s:g} s, beyond {MAX_TIME_S:g} s")
+        if sim.step_length_s > window:
+            errors.add(
+                "sim.step_length_s",
+                f"{sim.step_length_s:g} s is longer than the {window:g} s window of {ref!r}",
+            )
         if sim.warmup_s and sim.warmup_s >= window:
             errors.add(
                 "sim.warmup_s",
@@ -570,8 +637,13 @@ def _resolve_controllers(
             errors.add(
                 where, f"{name} needs params.{checkpoint_param} (a trained checkpoint) or a train table"
             )
-        if isinstance(params.get(checkpoint_param), str):
+        if isinstance(params.get(checkpoint_param), str) and params[checkpoint_param]:
             params = _with_checkpoint_hash(params, checkpoint_param, base_dir)
+            if trainable is not None:
+                try:
+                    trainable.check_checkpoint(Path(params[checkpoint_param]))
+                except SignalbenchError as exc:
+                    errors.add(f"{where}.params.{checkpoint_param}", str(exc))
         controllers.append(
             ControllerRef(
                 id=canonical,
@@ -603,6 +675,8 @@ def _train_table(
     except (TypeError, ValueError) as exc:
         errors.add(f"{where}.train", str(exc).removeprefix("train."))
         return None
+    if any(s < 0 or s > MAX_SEED for s in settings.seeds):
+        errors.add(f"{where}.train.seeds", f"seeds must be in 0..{MAX_SEED} (SUMO's 32-bit range)")
     shared = sorted(set(settings.seeds) & set(seeds))
     if shared:
         errors.add(
@@ -671,11 +745,32 @@ def _conflict_without_yellow(ref: str) -> str | None:
     return None
 
 
+def _nul_bytes(value: Any, where: str = "") -> Iterator[str]:
+    """Field paths of every string (key or value) holding a NUL byte: no file name can."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield where or "spec"
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            if "\x00" in str(key):
+                yield path
+            yield from _nul_bytes(item, path)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _nul_bytes(item, f"{where}[{i}]")
+
+
 def spec_from_dict(
     data: Mapping[str, Any], *, source: str = "spec", base_dir: Path | None = None
 ) -> ExperimentSpec:
     """Validate raw spec data and build an :class:`ExperimentSpec`; every error at once."""
     errors = _Errors(source)
+    if not isinstance(data, Mapping):
+        raise SpecError(f"{source}: expected a table of spec keys, got {type(data).__name__}")
+    for where in _nul_bytes(data):
+        errors.add(where, "contains a NUL byte")
+    errors.raise_if_any()
     errors.unknown_keys("", data, _TOP_KEYS, nested=_NESTED_KEYS)
     top = _read_top(errors, data)
     sim = _read_sim(errors, data)
@@ -689,6 +784,15 @@ def spec_from_dict(
     controllers = _resolve_controllers(errors, controller_drafts, top.seeds, base_dir)
     _check_yellow(errors, networks, network_drafts, timing, controllers)
     errors.raise_if_any()
+    levels = sum(len(n.flows_veh_h) if n.generator is not None else 1 for n in networks)
+    count = levels * len(top.demand) * len(controllers) * len(top.seeds)
+    if count > MAX_TRIALS:
+        errors.add(
+            "seeds",
+            f"{count:,} trials (networks x demand x controllers x seeds) is more than one experiment runs "
+            f"(at most {MAX_TRIALS:,}); split it",
+        )
+        errors.raise_if_any()
     return ExperimentSpec(
         name=top.name,
         description=top.description,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from signalbench._util import atomic_write_text
+from signalbench._util import atomic_write_bytes, atomic_write_text, file_lock, output_dir, safe_name
 from signalbench.errors import SignalbenchError
 from signalbench.experiments._execute import training_request
 from signalbench.experiments._launchers import LAUNCHERS, LaunchOptions, launch
@@ -18,7 +18,12 @@ from signalbench.experiments._store import ResultStore
 from signalbench.experiments._trial import TrialResult, TrialSpec
 from signalbench.learning import ensure_trained
 
-__all__ = ["LAUNCHERS", "run_experiment"]
+__all__ = ["LAUNCHERS", "SCRATCH_DIR", "run_experiment"]
+
+#: SUMO's outputs while trials run, under the experiment folder; removed when the run ends,
+#: and at the next launch if the runner was killed (kill -9) before it could remove it.
+SCRATCH_DIR = ".scratch"
+_LOCK = ".signalbench.lock"
 
 ResultFn = Callable[[TrialResult], None]
 
@@ -42,11 +47,32 @@ def run_experiment(
     number. Learning controllers with a ``train`` recipe are trained first, once per network
     (``on_training`` hears of every episode); a copy of each checkpoint goes to
     ``out_dir/checkpoints/``.
+
+    One run at a time writes to ``out_dir`` (a second one stops at once with a
+    SignalbenchError). Every process the run starts ends with it, however it ends; SUMO's
+    outputs go to ``out_dir/.scratch/`` meanwhile (``out_dir/sumo-output/`` with
+    ``keep_outputs``), which is removed when the run ends.
     """
     options = options or LaunchOptions()
+    output_dir(out_dir)
+    busy = f"another signalbench run is writing to {out_dir}; wait for it to end or choose another --out"
+    with file_lock(out_dir / _LOCK, timeout_s=0, busy=busy):
+        return _run_locked(spec, out_dir, launcher, options, retries, on_result, on_training)
+
+
+def _run_locked(
+    spec: ExperimentSpec,
+    out_dir: Path,
+    launcher: str,
+    options: LaunchOptions,
+    retries: int,
+    on_result: ResultFn | None,
+    on_training: TrainingFn | None,
+) -> list[TrialResult]:
     store = ResultStore(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     store.remove_stale_temp_files()  # only a runner killed mid-write leaves them
+    scratch_root = out_dir / SCRATCH_DIR
+    shutil.rmtree(scratch_root, ignore_errors=True)  # left by a runner killed with kill -9
     spec_text = spec.to_toml()
     atomic_write_text(out_dir / "experiment.toml", spec_text)
     shared = provenance(experiment=spec.name, spec_text=spec_text)
@@ -56,29 +82,28 @@ def run_experiment(
     # half-way leaves the same seeds in every network x controller cell.
     rank = {seed: k for k, seed in enumerate(spec.seeds)}
     todo = sorted((t for t in trials if t.trial_id not in done), key=lambda t: rank.get(t.seed, len(rank)))
-    _train_first(todo, out_dir, on_training)
-    scratch = (
-        out_dir / "sumo-output" if options.keep_outputs else Path(tempfile.mkdtemp(prefix="signalbench-"))
-    )
+    scratch = out_dir / "sumo-output" if options.keep_outputs else scratch_root
     options = dataclasses.replace(options, scratch=scratch)
     attempts = {t.trial_id: 0 for t in todo}
     try:
+        _train_first(todo, out_dir, scratch_root, on_training)
         for _ in range(retries + 1):
             if not todo:
                 break
             failed = []
-            for result in launch(launcher, todo, options):
-                attempts[result.trial_id] += 1
-                result = dataclasses.replace(result, attempt=attempts[result.trial_id], provenance=shared)
-                store.put(result)
-                if on_result is not None:
-                    on_result(result)
-                if result.state != "complete":
-                    failed.append(result.spec)
+            # closing(): however this loop ends, the launcher stops the processes still running.
+            with contextlib.closing(launch(launcher, todo, options)) as results:
+                for result in results:
+                    attempts[result.trial_id] += 1
+                    result = dataclasses.replace(result, attempt=attempts[result.trial_id], provenance=shared)
+                    store.put(result)
+                    if on_result is not None:
+                        on_result(result)
+                    if result.state != "complete":
+                        failed.append(result.spec)
             todo = failed
     finally:
-        if not options.keep_outputs:
-            shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch_root, ignore_errors=True)
     by_id = {r.trial_id: r for r in store}
     return [by_id[t.trial_id] for t in trials if t.trial_id in by_id]
 
@@ -86,7 +111,7 @@ def run_experiment(
 TrainingFn = Callable[[TrialSpec, int, dict[str, float]], None]
 
 
-def _train_first(todo: list[TrialSpec], out_dir: Path, on_training: TrainingFn | None) -> None:
+def _train_first(todo: list[TrialSpec], out_dir: Path, scratch: Path, on_training: TrainingFn | None) -> None:
     """Train every checkpoint the pending trials need, before any trial starts."""
     seen: set[str] = set()
     for trial in todo:
@@ -106,9 +131,9 @@ def _train_first(todo: list[TrialSpec], out_dir: Path, on_training: TrainingFn |
                 on_training(trial, episode, record)
 
         try:
-            path = ensure_trained(request, on_episode=report)
+            path = ensure_trained(request, on_episode=report, workdir=scratch)
         except SignalbenchError:
             continue  # recorded as the trial's failure when it runs
-        copy = out_dir / "checkpoints" / f"{trial.display_label}-{trial.network.replace('/', '_')}-{key}.json"
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, copy)
+        # Labels and network names are data: mapped to a safe file name, never used as a path.
+        copy = out_dir / "checkpoints" / safe_name(f"{trial.display_label}-{trial.network}-{key}.json")
+        atomic_write_bytes(copy, path.read_bytes())

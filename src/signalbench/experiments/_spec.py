@@ -2,7 +2,7 @@
 
 Layout of a spec file (every key optional unless marked)::
 
-    name = "quickstart"                 # required; also the default output folder name
+    name = "quickstart"                 # required; a label, also the default folder runs/<name>
     description = "..."
     seeds = [1, 2, 3]                   # or a count: seeds = 3 means [1, 2, 3]
     demand = [1.0, 1.5]                 # demand levels: SUMO --scale factors (default [1.0])
@@ -74,14 +74,55 @@ from signalbench.sim import SumoVersion, normalize_version
 from signalbench.sim import sumo_version as sumo_version_of
 
 __all__ = [
+    "MAX_SEED",
+    "MAX_TIME_S",
+    "MAX_TRIALS",
+    "MIN_STEP_S",
     "ControllerRef",
     "ExperimentSpec",
     "NetworkRef",
     "RunSettings",
     "binary_problem",
+    "name_problem",
     "needs_socket",
     "run_problems",
 ]
+
+#: The largest seed SUMO takes (``--seed`` is a 32-bit signed integer).
+MAX_SEED = 2**31 - 1
+#: The most trials one experiment expands to; more is a typo (``seeds = 1000000000``), not a plan.
+MAX_TRIALS = 100_000
+#: Simulation times (begin, end, durations) beyond this [s] (about 31 years) are refused: SUMO
+#: counts milliseconds, and a decision loop in seconds loses its precision far beyond it.
+MAX_TIME_S = 1e9
+#: SUMO's time resolution [s]: a step length or decision interval below it cannot be run.
+MIN_STEP_S = 0.001
+#: The longest name [bytes of UTF-8]: it becomes a folder name (255 bytes on most systems).
+_MAX_NAME_BYTES = 128
+
+
+def name_problem(name: object) -> str | None:
+    """Return why ``name`` is not a usable experiment name, or None.
+
+    A name is a label: it becomes the folder ``runs/<name>``, so it is one plain folder name
+    and never a path (no ``/``, ``..`` or absolute path: a shared spec cannot write where the
+    user did not ask). Letters of any script, digits, blanks inside, ``-``, ``_``, ``.``,
+    ``+``, ``,``, ``=``, ``@``, ``(`` and ``)`` are allowed.
+    """
+    if not isinstance(name, str) or not name.strip():
+        return "required: a non-empty string"
+    bad = sorted({c for c in name if not (c.isalnum() or c in " -_.+,=@()")})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad[:5])
+        return (
+            f"{name!r} contains {shown}: a name is a label, not a path; use letters, digits, "
+            "blanks, '-', '_', '.' (choose the output folder with --out)"
+        )
+    if name != name.strip() or name.startswith((".", "-")):
+        return f"{name!r} must not start with '.', '-' or a blank, nor end with a blank"
+    if len(name.encode()) > _MAX_NAME_BYTES:
+        return f"{len(name.encode())} bytes is too long for a folder name (at most {_MAX_NAME_BYTES})"
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -236,6 +277,18 @@ class ExperimentSpec:
         problem = binary_problem(self.backend, self.sumo_binary, self.sumo_version)
         if problem:
             raise SpecError(problem)
+        if (problem := name_problem(self.name)) is not None:
+            raise SpecError(f"name: {problem}")
+        if self.trial_count() > MAX_TRIALS:
+            raise SpecError(
+                f"{self.trial_count():,} trials (networks x demand x controllers x seeds) is more than one "
+                f"experiment runs (at most {MAX_TRIALS:,}); split it"
+            )
+
+    def trial_count(self) -> int:
+        """How many trials :meth:`trials` expands to (without expanding them)."""
+        levels = sum(len(n.flows_veh_h) if n.generator is not None else 1 for n in self.networks)
+        return levels * len(self.demand) * len(self.controllers) * len(self.seeds)
 
     def trials(self) -> list[TrialSpec]:
         """Expand into frozen trials: network, then demand, then controller, then seed."""

@@ -1,5 +1,9 @@
 """The result store: one directory per experiment, one JSON record per trial, atomic writes.
 
+Records are strict JSON (NaN and infinities are written as ``null``), so any JSON reader
+takes them; every file gets the mode a plain ``open()`` would (the umask decides), so a
+results folder shared by a team stays readable to the team.
+
 Next to each record, the trial's intersection tables are Parquet files
 (``trials/<id>.<table>.parquet``, table in :data:`TABLES`), written before the record so
 that a record's presence means its tables are complete.
@@ -12,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from signalbench._util import atomic_path, atomic_write_text
+from signalbench._util import atomic_path, atomic_write_text, strict_json
 from signalbench.errors import SignalbenchError
 from signalbench.experiments._trial import TrialResult
 
@@ -53,7 +57,7 @@ class ResultStore:
         path = self.trials_dir / f"{result.trial_id}.json"
         record = result.to_dict()
         record.pop("tables", None)
-        atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True))
+        atomic_write_text(path, strict_json(record, indent=1, sort_keys=True))
         return path
 
     def table_path(self, trial_id: str, table: str) -> Path:
@@ -91,6 +95,8 @@ class ResultStore:
 
 def _read(path: Path) -> TrialResult:
     try:
-        return TrialResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise SignalbenchError(f"{path}: not a signalbench trial record ({exc})") from exc
+        return TrialResult.from_dict(json.loads(path.read_bytes()))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise SignalbenchError(
+            f"{path}: not a signalbench trial record ({type(exc).__name__}: {exc})"
+        ) from exc

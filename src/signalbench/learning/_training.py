@@ -96,8 +96,13 @@ class TrainingRequest:
         return cache_dir("checkpoints") / f"{name}-{self.key()}.json"
 
 
-def train(request: TrainingRequest, *, on_episode: EpisodeFn | None = None) -> TrainingRun:
+def train(
+    request: TrainingRequest, *, on_episode: EpisodeFn | None = None, workdir: Path | None = None
+) -> TrainingRun:
     """Train the controller of ``request``, episode by episode; return the finished run.
+
+    SUMO's outputs of each episode go to a temporary folder under ``workdir`` (default: the
+    system's temporary folder), removed after the episode.
 
     Raises:
         ControllerError: the controller does not learn, or its train table is invalid.
@@ -114,7 +119,9 @@ def train(request: TrainingRequest, *, on_episode: EpisodeFn | None = None) -> T
     for episode in range(settings.episodes):
         seed = settings.seeds[episode % len(settings.seeds)]
         controller = run.learner(episode)
-        with tempfile.TemporaryDirectory(prefix="signalbench-train-") as tmp:
+        if workdir is not None:
+            workdir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="signalbench-train-", dir=workdir) as tmp:
             config = session.config(seed=seed, outdir=Path(tmp), statistics=False)
             session.episode(
                 controller, config=config, timing=request.timing, decision_interval_s=interval
@@ -126,10 +133,12 @@ def train(request: TrainingRequest, *, on_episode: EpisodeFn | None = None) -> T
     return run
 
 
-def ensure_trained(request: TrainingRequest, *, on_episode: EpisodeFn | None = None) -> Path:
+def ensure_trained(
+    request: TrainingRequest, *, on_episode: EpisodeFn | None = None, workdir: Path | None = None
+) -> Path:
     """Return the checkpoint of ``request``, training it first unless it is cached."""
     path = request.checkpoint_path()
     with file_lock(path.with_suffix(".lock")):
         if not path.is_file():
-            train(request, on_episode=on_episode).save(path)
+            train(request, on_episode=on_episode, workdir=workdir).save(path)
     return path

@@ -33,6 +33,7 @@ from signalbench.networks._model import (
     has_traffic_lights,
     load_network_model,
 )
+from signalbench.networks._netfile import count_traffic_lights
 from signalbench.networks.generate import (
     GENERATORS,
     RECIPE_KEYS,
@@ -62,6 +63,7 @@ __all__ = [
     "canonical_network",
     "catalog",
     "count_edge_pairs",
+    "count_traffic_lights",
     "count_vehicles",
     "edge_pair_flows",
     "generated_scenario",

@@ -203,6 +203,8 @@ def resolve_network(
             )
     else:
         path = Path(ref).expanduser()
+        if path.is_dir():
+            raise NetworkError(f"{ref} is a folder, not a network file (give the .sumocfg or .net.xml in it)")
         if not path.is_file():
             raise NetworkError(f"network file not found: {ref}")
         if path.name.endswith(".sumocfg"):
@@ -231,6 +233,8 @@ def _paths(files: tuple[str, ...]) -> tuple[Path, ...]:
     out = []
     for f in files:
         p = Path(f).expanduser()
+        if p.is_dir():
+            raise NetworkError(f"route file {f} is a folder, not a file")
         if not p.is_file():
             raise NetworkError(f"route file not found: {f}")
         out.append(p.resolve())

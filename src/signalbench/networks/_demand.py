@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from signalbench._util import atomic_write_text, cache_dir
+from signalbench._util import atomic_write_text, cache_dir, strict_json
 from signalbench.errors import NetworkError, SimulationError
 from signalbench.networks._catalog import Scenario
 from signalbench.sim import SimConfig, run_sumo, sumo_version
@@ -328,7 +328,7 @@ def edge_pair_flows(
     hours = (scenario.end_s - scenario.begin_s) / 3600.0
     flows = {pair: n / hours for pair, n in counts.items()}
     # Concurrent trials may race here; both write the same content.
-    atomic_write_text(cached, json.dumps(sorted([a, b, q] for (a, b), q in flows.items())))
+    atomic_write_text(cached, strict_json(sorted([a, b, q] for (a, b), q in flows.items())))
     return flows
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from signalbench.controllers import BuiltController, IntersectionObs, PhaseRequest
-from signalbench.errors import ControllerError
+from signalbench.errors import ControllerError, SimulationError
 from signalbench.networks import IntersectionSpec, NetworkModel
 from signalbench.signals import Actuator, InvalidRequest, SignalTiming
 from signalbench.sim import VEHICLES, Backend, LaneReadings, LaneVehicles, SimConfig
@@ -24,6 +24,9 @@ __all__ = ["DecisionHook", "Episode", "EpisodeStats"]
 DecisionHook = Callable[[float, Mapping[str, IntersectionObs], Mapping[str, PhaseRequest | None]], None]
 
 _EPS_S = 1e-6
+#: Rounds of the advance loop in a row that may pass without stepping SUMO (actuator events
+#: due at the same instant); more means time cannot advance and the trial fails.
+_MAX_IDLE_ROUNDS = 8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -221,7 +224,13 @@ class Episode:
         self.decisions += 1
         self._apply(requests, self.actuators, self._now, self.timelines)
         while self._next_decision <= self._now + _EPS_S:
-            self._next_decision += self.decision_interval_s
+            later = self._next_decision + self.decision_interval_s
+            if not later > self._next_decision:  # time values this large lose the interval
+                raise SimulationError(
+                    f"the next decision cannot be placed after t={self._now:g} s with a "
+                    f"{self.decision_interval_s:g} s interval (too little precision at this time)"
+                )
+            self._next_decision = later
         return self._advance()
 
     @property
@@ -252,13 +261,27 @@ class Episode:
         """Step SUMO through actuator events to the next decision time; observe there."""
         backend, end = self.backend, self.config.end_s
         now = self._now
+        idle = 0
         while now < end - _EPS_S:
             target = min(self._next_decision, end, *(a.next_event_s() for a in self.actuators.values()))
             target = min(self._aligned(target), end)
             if target > now + _EPS_S:
                 backend.step_until(target)
                 self.sim_calls += 1
-                now = backend.time_s()
+                before, now = now, backend.time_s()
+                if not now > before:
+                    raise SimulationError(
+                        f"simulation time did not advance from t={before:g} s (asked for {target:g} s "
+                        f"with {self.config.step_length_s:g} s steps)"
+                    )
+                idle = 0
+            else:
+                idle += 1
+                if idle > _MAX_IDLE_ROUNDS:
+                    raise SimulationError(
+                        f"the decision loop cannot advance from t={now:g} s (next decision at "
+                        f"{self._next_decision:g} s, end {end:g} s, {self.config.step_length_s:g} s steps)"
+                    )
             for tls, act in self.actuators.items():
                 changed = act.advance(now)
                 if changed is not None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from signalbench._util import atomic_write_text, cache_dir, toml_value
+from signalbench._util import atomic_write_text, cache_dir, strict_json, toml_value
 from signalbench.errors import NetworkError
 from signalbench.networks._catalog import Scenario
 from signalbench.networks.generate._flows import PROFILES, FlowRecipe, generate_demand
@@ -275,7 +275,7 @@ def generate_network(recipe: NetRecipe, *, cache: Path | None = None) -> Path:
             raise NetworkError(f"netgenerate failed for {recipe.default_name()}: {exc.detail}") from exc
         text = _strip_header((tmp / "net.net.xml").read_text(encoding="utf-8"))
         atomic_write_text(tmp / "net.net.xml", text)
-        atomic_write_text(tmp / "recipe.json", json.dumps(recipe.to_dict(), indent=2, sort_keys=True) + "\n")
+        atomic_write_text(tmp / "recipe.json", strict_json(recipe.to_dict(), indent=2, sort_keys=True) + "\n")
         try:
             tmp.rename(folder)
         except OSError:  # built meanwhile by another process: keep theirs
