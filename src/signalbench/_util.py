@@ -261,12 +261,13 @@ INTERRUPT_SIGNALS: tuple[signal.Signals, ...] = tuple(
 _PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent(parent_pid: int | None = None) -> None:
-    """Ask the kernel to SIGKILL this process when its parent exits (Linux; elsewhere nothing).
+def die_with_parent(watch_pid: int | None = None, *, signum: int = signal.SIGKILL) -> None:
+    """Ask the kernel to send ``signum`` (SIGKILL) to this process when its parent exits.
 
-    ``parent_pid`` closes the race with a parent that died before the request: if this
-    process's parent is no longer ``parent_pid``, it is killed at once. Safe to call between
-    fork and exec (a ``preexec_fn``).
+    Linux only; elsewhere nothing. ``watch_pid`` closes the race with a death before the
+    request: the process whose exit takes the parent down (the parent itself, or the runner for
+    a trial process forked by the fork server). If it is gone already, this process is killed at
+    once. Safe to call between fork and exec (a ``preexec_fn``).
     """
     if not sys.platform.startswith("linux"):
         return
@@ -274,11 +275,21 @@ def die_with_parent(parent_pid: int | None = None) -> None:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signum))
     except (OSError, AttributeError):  # pragma: no cover - no prctl: nothing to ask for
         return
-    if parent_pid is not None and os.getppid() != parent_pid:
+    if watch_pid is not None and not _running(watch_pid):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    """Tell whether process ``pid`` exists and has not exited (a zombie has; Linux /proc)."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    state = stat_line.rpartition(")")[2].split()[:1]
+    return bool(state) and state[0] not in ("Z", "X", "x")
 
 
 def _main_thread() -> bool:

@@ -35,6 +35,9 @@ __all__ = ["LAUNCHERS", "LaunchOptions", "default_timeout_s", "launch", "prestar
 
 LAUNCHERS: tuple[str, ...] = ("process", "serial", "ray")
 
+#: The signal the kernel sends the fork server when the runner exits (see ``_forkserver``).
+RUNNER_GONE = signal.SIGUSR1
+
 #: The default wall-time limit of a trial: this much [s] ...
 TIMEOUT_BASE_S = 600.0
 #: ... plus this many wall seconds per simulated second of its window.
@@ -154,6 +157,7 @@ def _child(
     die_with_parent(runner)  # the fork server dies with the runner, and this process with it
     # Ctrl-C goes to the whole process group; the parent decides, the child just runs.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(RUNNER_GONE, signal.SIG_DFL)  # the fork server's handler is not ours
     result = _isolated_trial(trial, scratch, keep)
     try:
         conn.send(result.to_dict())
@@ -225,9 +229,10 @@ def _processes(trials: Sequence[TrialSpec], options: LaunchOptions) -> Generator
                     name=f"signalbench-trial-{trial.trial_id}",
                     daemon=True,
                 )
-                proc.start()
-                send.close()  # the child holds the only writer: EOF means it is gone
-                running[proc.sentinel] = _Running(trial, proc, recv, time.monotonic(), limit_s)
+                with interrupts_deferred():  # a started process is always known, so always ended
+                    proc.start()
+                    send.close()  # the child holds the only writer: EOF means it is gone
+                    running[proc.sentinel] = _Running(trial, proc, recv, time.monotonic(), limit_s)
             now = time.monotonic()
             wait_s = max(0.0, min(r.started + r.limit_s - now for r in running.values()))
             handles: list[Any] = [r.conn for r in running.values()]

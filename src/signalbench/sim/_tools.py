@@ -1,18 +1,22 @@
 """Running SUMO's programs and tools (sumo, netgenerate, netconvert, randomTrips) as children.
 
 One error policy for all of them: the child is killed on every exit path (an exception, a
-KeyboardInterrupt, a timeout), and a failure becomes one :class:`SimulationError` line that
-names the tool, its exit status and SUMO's own first ``Error:`` line (else its last lines).
+KeyboardInterrupt, a timeout, and on Linux the death of this process, even by kill -9), and a
+failure becomes one :class:`SimulationError` line that names the tool, its exit status and
+SUMO's own first ``Error:`` line (else its last lines).
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from signalbench._util import die_with_parent
 from signalbench.errors import SimulationError
 from signalbench.sim._binaries import sumo_binary, sumo_env, sumo_home
 
@@ -97,6 +101,7 @@ def run_tool(
             cwd=cwd,
             text=True,
             errors="replace",
+            preexec_fn=functools.partial(die_with_parent, os.getpid()),  # gone if we are killed
         )
     except OSError as exc:
         raise ToolError(f"{tool} could not start: {exc}", tool=tool, detail=str(exc)) from exc

@@ -13,11 +13,11 @@ connects at once, and the libsumo backend, which opens no port at all, is the de
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
-import signal
+import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -25,6 +25,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from signalbench._util import die_with_parent
 from signalbench.errors import SimulationError
 from signalbench.sim._backend import (
     LANE_FIELDS,
@@ -49,17 +50,6 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    # Linux only: SIGKILL the SUMO child if this Python process dies, even by kill -9.
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
 
 
 class TraciBackend(Closing):
@@ -109,7 +99,8 @@ class TraciBackend(Closing):
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=sumo_env(config.sumo_binary),
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                # SUMO is SIGKILLed if this process dies, even by kill -9 (Linux).
+                preexec_fn=functools.partial(die_with_parent, os.getpid()),
             )
             deadline = time.monotonic() + _START_TIMEOUT_S
             while time.monotonic() < deadline:
