@@ -159,7 +159,7 @@ def _file_parent(path: Path, what: str) -> None:
     for parent in path.parents:
         try:
             mode = parent.stat().st_mode
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             continue
         except OSError as exc:
             raise _destination_problem(path, what, exc) from exc
@@ -182,13 +182,13 @@ def output_dir(path: Path, *, what: str = "--out", create: bool = True) -> Path:
     path = Path(path)
     _check_path_text(path, what)
     try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        mode = None
+        mode: int | None = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        mode = None  # a missing part, or a part that is a file (named below)
     except OSError as exc:
         raise _destination_problem(path, what, exc) from exc
     if mode is not None and not stat.S_ISDIR(mode):
-        kind = "a file" if stat.S_ISREG(mode) else "not a regular folder (a device or a socket)"
+        kind = "a file" if stat.S_ISREG(mode) else "a device or another special file"
         raise SignalbenchError(f"{what} {path}: is {kind}, not a folder")
     _file_parent(path, what)
     if not create:

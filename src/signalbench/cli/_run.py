@@ -27,6 +27,7 @@ from signalbench.experiments import (
     RunSettings,
     TrialResult,
     TrialSpec,
+    check_ray_address,
     load_spec,
     needs_socket,
     prestart,
@@ -352,6 +353,8 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(console, spec, out)
     _check_sumo(errors, spec)
+    if settings.launcher == "ray":
+        check_ray_address(settings.address)  # seconds, not Ray's minutes of retries
     output_dir(out)  # made and probed (a read-only or full file system) before the header
     trials = spec.trials()
     done_ids = ResultStore(out).completed_ids()

@@ -244,7 +244,7 @@ def _non_finite(value: Any) -> bool:
     return False
 
 
-def _every_problem(make: Callable[..., Any], params: dict[str, Any], first: Exception) -> str:
+def _every_problem(make: Callable[..., Any], params: dict[str, Any], first: Exception) -> list[str]:
     """Every parameter the ``Params`` class rejects, each tried alone on the defaults.
 
     A ``Params`` check raises at its first problem; trying each given value on its own finds
@@ -256,20 +256,17 @@ def _every_problem(make: Callable[..., Any], params: dict[str, Any], first: Exce
         try:
             make(**{key: value})
         except TypeError:
-            return str(first)  # the class needs other values too: report what it said
+            return [str(first)]  # the class needs other values too: report what it said
         except ValueError as exc:
             if str(exc) not in problems:
                 problems.append(str(exc))
-    if len(problems) < 2:
-        return str(first)
-    return f"{len(problems)} errors: " + "; ".join(problems)
+    return problems or [str(first)]
 
 
 def _factory(entry: ControllerEntry, params: dict[str, Any]) -> Callable[[], Any]:
     cls = entry.cls
-    bad = [f"{k} must be a finite number, got {v!r}" for k, v in params.items() if _non_finite(v)]
-    if bad:
-        raise ControllerError(f"controller {entry.id!r}: {'; '.join(bad)}")
+    problems = [f"{k} must be a finite number, got {v!r}" for k, v in params.items() if _non_finite(v)]
+    valid = {k: v for k, v in params.items() if not _non_finite(v)}
     params_cls: Any = getattr(cls, "Params", None)
     if params_cls is not None and dataclasses.is_dataclass(params_cls):
         known = {f.name for f in dataclasses.fields(params_cls) if f.init}
@@ -280,14 +277,17 @@ def _factory(entry: ControllerEntry, params: dict[str, Any]) -> Callable[[], Any
             raise ControllerError(f"controller {entry.id!r}: unknown parameter {unknown[0]!r}{hint}")
         make_params: Callable[..., Any] = params_cls  # type: ignore[assignment]
         try:
-            built = make_params(**params)
+            built = make_params(**valid)
         except (TypeError, ValueError) as exc:
-            raise ControllerError(
-                f"controller {entry.id!r}: {_every_problem(make_params, params, exc)}"
-            ) from exc
+            problems += _every_problem(make_params, valid, exc)
         except Exception as exc:  # a user's Params check (an assert, a bug) is still about its values
-            raise ControllerError(f"controller {entry.id!r}: {type(exc).__name__}: {exc}") from exc
+            problems.append(f"{type(exc).__name__}: {exc}")
+        if problems:
+            count = f"{len(problems)} errors: " if len(problems) > 1 else ""
+            raise ControllerError(f"controller {entry.id!r}: {count}{'; '.join(problems)}")
         return lambda: cls(built)
+    if problems:
+        raise ControllerError(f"controller {entry.id!r}: {'; '.join(problems)}")
     if params:
         try:
             cls(**params)

@@ -13,7 +13,14 @@ from signalbench.experiments._execute import (
     trial_session,
     trial_sumo_binary,
 )
-from signalbench.experiments._launchers import LAUNCHERS, LaunchOptions, default_timeout_s, launch, prestart
+from signalbench.experiments._launchers import (
+    LAUNCHERS,
+    LaunchOptions,
+    check_ray_address,
+    default_timeout_s,
+    launch,
+    prestart,
+)
 from signalbench.experiments._parse import bundled_specs, load_spec, spec_from_dict
 from signalbench.experiments._runner import SCRATCH_DIR, run_experiment
 from signalbench.experiments._spec import (
@@ -46,6 +53,7 @@ __all__ = [
     "TrialSpec",
     "TrialState",
     "bundled_specs",
+    "check_ray_address",
     "default_timeout_s",
     "launch",
     "load_spec",

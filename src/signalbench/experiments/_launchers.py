@@ -12,6 +12,7 @@ result that has reached the runner is stored before the interrupt takes effect.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -31,7 +32,7 @@ from signalbench.errors import SpecError
 from signalbench.experiments._execute import raised_at, run_trial, trial_window_s
 from signalbench.experiments._trial import TrialResult, TrialSpec
 
-__all__ = ["LAUNCHERS", "LaunchOptions", "default_timeout_s", "launch", "prestart"]
+__all__ = ["LAUNCHERS", "LaunchOptions", "check_ray_address", "default_timeout_s", "launch", "prestart"]
 
 LAUNCHERS: tuple[str, ...] = ("process", "serial", "ray")
 
@@ -42,10 +43,8 @@ RUNNER_GONE = signal.SIGUSR1
 TIMEOUT_BASE_S = 600.0
 #: ... plus this many wall seconds per simulated second of its window.
 TIMEOUT_PER_SIM_S = 2.0
-#: How long the Ray launcher waits to reach a cluster at ``--address`` [s] ...
-RAY_CONNECT_TIMEOUT_S = 30.0
-#: ... or to start a local Ray instance [s].
-RAY_START_TIMEOUT_S = 120.0
+#: How long the Ray launcher waits to reach a cluster at ``--address`` [s].
+RAY_CONNECT_TIMEOUT_S = 15.0
 
 
 def default_timeout_s(window_s: float) -> float:
@@ -287,15 +286,19 @@ def _ray_trial(trial_data: dict[str, Any], keep: bool) -> dict[str, Any]:
         return _isolated_trial(TrialSpec.from_dict(trial_data), Path(scratch), keep).to_dict()
 
 
-def _check_reachable(address: str) -> None:
+def check_ray_address(address: str | None) -> None:
     """Fail in seconds, with one line, when nothing listens at a Ray ``host:port`` address.
 
     ``ray.init`` itself retries an unreachable address for minutes and meanwhile ignores
-    SIGTERM. ``auto`` and ``local`` are Ray's own lookups (they fail fast); a ``ray://``
-    client address is checked like ``host:port``.
+    SIGTERM. ``auto`` and ``local`` (and None: a local instance) are Ray's own lookups, which
+    fail fast; a ``ray://`` client address is checked like ``host:port``.
     """
-    if address in ("auto", "local"):
+    if address is None or address in ("auto", "local"):
         return
+    _check_reachable(address)
+
+
+def _check_reachable(address: str) -> None:
     target = address.removeprefix("ray://")
     host, sep, port_text = target.rpartition(":")
     if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
@@ -313,40 +316,54 @@ def _check_reachable(address: str) -> None:
 
 
 def _ray_init(ray: Any, options: LaunchOptions, n_trials: int) -> None:
-    """Connect to Ray (or start it) within a time limit, interruptible throughout.
+    """Connect to a Ray cluster (or start a local instance), interruptible and in bounded time.
 
-    ``ray.init`` runs in a helper thread: it can block for minutes in Ray's own retries, and in
-    the main thread it would replace the SIGTERM handler. The main thread waits for it and
-    still receives Ctrl-C and SIGTERM.
+    Connecting to ``--address`` runs in a helper thread: ``ray.init`` can block for minutes in
+    Ray's own retries, and the main thread waits for it at most :data:`RAY_CONNECT_TIMEOUT_S`
+    while still receiving Ctrl-C and SIGTERM. A local instance is started from this thread:
+    Ray ties its processes' lives to the thread that starts them. Ray replaces the SIGTERM
+    handler of the main thread; signalbench's own is put back.
     """
     address = options.ray_address
-    if address is not None:
-        _check_reachable(address)
+    check_ray_address(address)
+    settings = {
+        "address": address,
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "logging_level": logging.ERROR,
+        "num_cpus": None if address else options.worker_count(n_trials),
+    }
+    where = address or "a local instance"
+    if address is None:
+        handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            ray.init(**settings)
+        except Exception as exc:
+            raise SpecError(f"cannot start Ray: {' '.join(str(exc).split()) or type(exc).__name__}") from exc
+        finally:
+            if threading.current_thread() is threading.main_thread():
+                for s, handler in handlers.items():
+                    if handler is not None:
+                        signal.signal(s, handler)
+        return
     outcome: dict[str, BaseException | None] = {}
 
     def connect() -> None:
         try:
-            ray.init(
-                address=address,
-                include_dashboard=False,
-                log_to_driver=False,
-                num_cpus=None if address else options.worker_count(n_trials),
-            )
+            ray.init(**settings)
             outcome["error"] = None
         except BaseException as exc:
             outcome["error"] = exc
 
     helper = threading.Thread(target=connect, name="signalbench-ray-init", daemon=True)
     helper.start()
-    limit_s = RAY_CONNECT_TIMEOUT_S if address else RAY_START_TIMEOUT_S
-    helper.join(limit_s)
-    where = address or "a local instance"
+    helper.join(RAY_CONNECT_TIMEOUT_S)
     if "error" not in outcome:
-        raise SpecError(f"cannot start or reach Ray at {where}: no answer within {limit_s:g} s")
+        raise SpecError(f"cannot reach Ray at {where}: no answer within {RAY_CONNECT_TIMEOUT_S:g} s")
     error = outcome["error"]
     if error is not None:
         text = " ".join(str(error).split()) or type(error).__name__
-        raise SpecError(f"cannot start or reach Ray at {where}: {text}") from error
+        raise SpecError(f"cannot reach Ray at {where}: {text}") from error
 
 
 def _ray(trials: Sequence[TrialSpec], options: LaunchOptions) -> Generator[TrialResult, None, None]:

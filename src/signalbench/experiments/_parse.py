@@ -154,7 +154,9 @@ def _number(
         errors.add(where, f"must be >= {minimum:g}, got {value!r}")
     elif maximum is not None and value > maximum:
         errors.add(where, f"must be <= {maximum:g}, got {value!r}")
-    return float(value)
+    else:
+        return float(value)
+    return None  # reported: later checks must not build on it (one error per mistake)
 
 
 def _time(errors: _Errors, where: str, value: Any, *, positive: bool = False) -> float | None:
