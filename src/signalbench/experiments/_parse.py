@@ -691,7 +691,7 @@ def _train_table(
 def _with_checkpoint_hash(params: dict[str, Any], key: str, base_dir: Path | None) -> dict[str, Any]:
     """Resolve a checkpoint path against the spec's folder and record its SHA-256."""
     path = Path(params[key]).expanduser()
-    if not path.is_absolute() and base_dir is not None and (base_dir / path).is_file():
+    if not path.is_absolute() and base_dir is not None and (base_dir / path).exists():
         path = base_dir / path
     out = dict(params, **{key: str(path)})
     sha_key = f"{key}_sha256"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from signalbench._util import atomic_write_text, cache_dir, strict_json, toml_value
+from signalbench._util import atomic_write_text, cache_dir, strict_json, toml_value, umask_mode
 from signalbench.errors import NetworkError
 from signalbench.networks._catalog import Scenario
 from signalbench.networks.generate._flows import PROFILES, FlowRecipe, generate_demand
@@ -264,7 +264,7 @@ def generate_network(recipe: NetRecipe, *, cache: Path | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=".build-"))
     try:
-        tmp.chmod(0o755)
+        tmp.chmod(umask_mode(0o777))  # mkdtemp makes it private; the cache is as shared as the umask says
         try:
             run_tool(
                 "netgenerate",
