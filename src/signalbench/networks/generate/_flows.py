@@ -14,7 +14,13 @@ import numpy as np
 from signalbench._util import atomic_write_text
 from signalbench.errors import NetworkError
 
-__all__ = ["PROFILES", "FlowRecipe", "generate_demand"]
+__all__ = ["MAX_FLOW_VEH_H", "MAX_VEHICLES", "PROFILES", "FlowRecipe", "generate_demand"]
+
+#: The largest flow an approach or an origin-destination pair takes [veh/h]: an eight-lane
+#: approach at saturation carries about 15,000; more is a typo that would fill memory.
+MAX_FLOW_VEH_H = 20_000.0
+#: The most vehicles one approach or pair may bring over the whole duration.
+MAX_VEHICLES = 1_000_000
 
 #: Named time profiles: factors applied to the flow over equal slices of the duration (mean 1).
 PROFILES: dict[str, tuple[float, ...]] = {
@@ -66,6 +72,18 @@ class FlowRecipe:
             )
         if not 0 < self.duration_s < math.inf:
             raise NetworkError(f"demand: duration_s must be > 0, got {self.duration_s!r}")
+        flows = [self.flow_veh_h, self.side_flow_veh_h or 0.0, *(float(q) for *_, q in self.od)]
+        peak = max(flows) * max(self.profile)
+        if peak > MAX_FLOW_VEH_H:
+            raise NetworkError(
+                f"demand: {peak:g} veh/h on one approach is more than any road carries "
+                f"(at most {MAX_FLOW_VEH_H:g} veh/h, profile factor included)"
+            )
+        if peak * self.duration_s / 3600.0 > MAX_VEHICLES:
+            raise NetworkError(
+                f"demand: {peak:g} veh/h for {self.duration_s:g} s brings more than {MAX_VEHICLES:,} "
+                "vehicles on one approach; shorten duration_s"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready form."""
