@@ -158,7 +158,10 @@ SPECS = [
 NETWORK_CASES = [
     Case("net-empty", adhoc("--out", "out", "--route-files", str(ROUTES), network="{in}/e.net.xml"), "the network file is empty", {"e.net.xml": ""}),
     Case("net-not-sumo", adhoc("--out", "out", "--route-files", str(ROUTES), network="{in}/r.net.xml"), "not a SUMO network (its root element is <routes>", {"r.net.xml": "<routes/>\n"}),
-    Case("net-truncated-after-first-tllogic", adhoc("--out", "out", "--route-files", str(ROUTES), network="{in}/t.net.xml"), "not a whole SUMO network", {"t.net.xml": TRUNCATED_NET}),
+    Case("net-truncated-after-first-tllogic", adhoc("--out", "out", "--route-files", str(ROUTES), network="{in}/t.net.xml"), "the network is cut short", {"t.net.xml": TRUNCATED_NET}),
+    Case("networks-check-not-sumo", ("networks", "check", "{in}/r.net.xml"), "not a SUMO network", {"r.net.xml": "<routes/>\n"}),
+    Case("networks-show-truncated", ("networks", "show", "{in}/t.net.xml"), "the network is cut short", {"t.net.xml": TRUNCATED_NET}),
+    Case("networks-show-gz-truncated", ("networks", "show", "{in}/t.net.xml.gz"), "cannot read the network", {"t.net.xml.gz": __import__("gzip").compress(NET.read_bytes())[:3000]}),
     Case("net-binary", adhoc("--out", "out", "--route-files", str(ROUTES), network="{in}/b.net.xml"), "not a whole SUMO network", {"b.net.xml": bytes(range(256))}),
     Case("net-no-lights", adhoc("--out", "out", "--route-files", str(ROUTES), network="{in}/n.net.xml"), "has no traffic light", {"n.net.xml": NO_LIGHTS_NET}),
     Case("net-a-folder", adhoc("--out", "out", network="{in}/d"), "is a folder, not a network file", {"d": None}),

@@ -14,6 +14,7 @@ from signalbench.networks import (
     GENERATORS,
     Scenario,
     catalog,
+    count_traffic_lights,
     count_vehicles,
     lint_scenario,
     load_network_model,
@@ -101,14 +102,24 @@ def _import_osm(args: argparse.Namespace) -> int:
 
 
 def _scenario(ref: str, route_files: tuple[str, ...]) -> Scenario:
-    """Resolve a reference; a bare .net.xml is allowed here (no demand needed to inspect it)."""
+    """Resolve a reference; a bare .net.xml is allowed here (no demand needed to inspect it).
+
+    A user's file is read through first, so an empty, cut-short or non-SUMO file is named as
+    such rather than shown as a network without traffic lights.
+    """
     name = Path(ref).name
     if looks_like_path(ref) and name.endswith((".net.xml", ".net.xml.gz")) and not route_files:
         path = Path(ref).expanduser()
+        if path.is_dir():
+            raise NetworkError(f"{ref} is a folder, not a network file")
         if not path.is_file():
             raise NetworkError(f"network file not found: {ref}")
-        return Scenario(id=ref, net_file=path.resolve(), route_files=())
-    return resolve_network(ref, route_files=route_files)
+        scenario = Scenario(id=ref, net_file=path.resolve(), route_files=())
+    else:
+        scenario = resolve_network(ref, route_files=route_files)
+    if looks_like_path(ref):
+        count_traffic_lights(scenario.net_file)
+    return scenario
 
 
 def _list() -> int:

@@ -42,6 +42,7 @@ def count_traffic_lights(net_file: str | Path) -> int:
     parser = expat.ParserCreate()
     parser.StartElementHandler = start
     size = 0
+    at_end = False  # an error at the end of the file: the file stops before its elements close
     try:
         opener = gzip.open if path.name.endswith(".gz") else open
         with opener(path, "rb") as fh:
@@ -53,14 +54,17 @@ def count_traffic_lights(net_file: str | Path) -> int:
             else:
                 if size == 0:
                     raise NetworkError(f"{path}: the network file is empty")
+                at_end = True
                 parser.Parse(b"", True)
     except expat.ExpatError as exc:
-        what = (
-            "cut short" if exc.code == expat.errors.codes[expat.errors.XML_ERROR_NO_ELEMENTS] else "malformed"
-        )
+        if at_end and root == ["net"]:
+            raise NetworkError(
+                f"{path}: the network is cut short: the file ends at line {exc.lineno} before its "
+                "<net> element closes (an interrupted copy or download?)"
+            ) from exc
         raise NetworkError(
-            f"{path}: not a whole SUMO network: the XML is {what} at line {exc.lineno}, column {exc.offset} "
-            f"({expat.errors.messages[exc.code]})"
+            f"{path}: not a whole SUMO network: the XML is malformed at line {exc.lineno}, column "
+            f"{exc.offset} ({expat.errors.messages[exc.code]})"
         ) from exc
     except (OSError, EOFError, zlib.error) as exc:
         raise NetworkError(f"{path}: cannot read the network ({exc})") from exc
