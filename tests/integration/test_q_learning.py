@@ -8,7 +8,7 @@ import json
 import pytest
 
 from signalbench.cli import main
-from signalbench.controllers.q_learning import QTables
+from signalbench.controllers.q_learning import QTables, settings_from
 from signalbench.errors import SpecError
 from signalbench.experiments import TrialSpec, run_experiment, run_trial, spec_from_dict, training_request
 from signalbench.learning import ensure_trained
@@ -103,6 +103,9 @@ def test_spec_rules_for_learning_controllers(tmp_path):
         spec_from_dict({**base, "controllers": [{"id": "q-learning"}]})
     ckpt = tmp_path / "c.json"
     ckpt.write_text("{}")
+    with pytest.raises(SpecError, match=r"params.checkpoint: .*c.json is not a q-learning checkpoint"):
+        spec_from_dict({**base, "controllers": [{"id": "q-learning", "params": {"checkpoint": str(ckpt)}}]})
+    QTables(network="cologne1-v0", settings=settings_from({"seeds": [9]})).save(ckpt)
     spec = spec_from_dict(
         {**base, "controllers": [{"id": "q-learning", "params": {"checkpoint": str(ckpt)}}]}
     )

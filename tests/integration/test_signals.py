@@ -188,3 +188,23 @@ def test_timeout_1_stops_the_run_cleanly(tmp_path):
         "signalbench: interrupted by SIGTERM; completed trials are saved, run again to resume"
     ]
     run.check_aftermath(scratch_may_remain=False)
+
+
+def test_a_closed_output_pipe_stops_the_run_with_one_line(tmp_path):
+    # signalbench run ... | head: the reader is gone before the header is written.
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "signalbench.cli", "run", "--network", "cologne1", "--controller",
+             "fixed-time", "--seeds", "1", "--duration-s", "30", "--out", str(tmp_path / "exp"), "--quiet"],
+            stdout=write, stderr=subprocess.PIPE, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        os.close(write)
+    assert done.returncode == 141, done.stderr
+    assert [ln for ln in done.stderr.splitlines() if ln.strip()] == [
+        "signalbench: the output was closed (broken pipe); stopped, completed trials are saved, "
+        "run again to resume"
+    ]
+    assert not (tmp_path / "exp" / ".scratch").exists()

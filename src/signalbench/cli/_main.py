@@ -118,7 +118,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. signalbench results DIR | head: the reader has gone
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
-        return 0
+        if args.command != "run":
+            return 0
+        with contextlib.suppress(OSError):
+            print(
+                "signalbench: the output was closed (broken pipe); stopped, completed trials are saved, "
+                "run again to resume",
+                file=sys.stderr,
+            )
+        return 128 + int(signal.SIGPIPE)
     except OSError as exc:
         if args.debug or exc.errno not in _USER_ERRNOS:
             raise
@@ -128,7 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
         how = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
         saved = "; completed trials are saved, run again to resume" if args.command == "run" else ""
-        print(f"signalbench: interrupted{how}{saved}", file=sys.stderr)
+        with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
+            print(f"signalbench: interrupted{how}{saved}", file=sys.stderr)
         return 128 + int(signum)
 
 
