@@ -146,7 +146,9 @@ def _isolated_trial(trial: TrialSpec, scratch: Path, keep: bool) -> TrialResult:
 def _serial(trials: Sequence[TrialSpec], options: LaunchOptions) -> Generator[TrialResult, None, None]:
     """In this process, one after the other. A SUMO crash here ends the whole run."""
     for trial in trials:
-        yield run_trial(trial, options.scratch, keep_outputs=options.keep_outputs)
+        result = run_trial(trial, options.scratch, keep_outputs=options.keep_outputs)
+        with interrupts_deferred():  # a finished trial is stored before an interrupt takes effect
+            yield result
 
 
 # -- local processes ----------------------------------------------------------------------
