@@ -13,9 +13,10 @@ import numpy as np
 
 from signalbench.controllers import BuiltController, IntersectionObs, PhaseRequest
 from signalbench.errors import ControllerError, SimulationError
-from signalbench.networks import IntersectionSpec, NetworkModel
+from signalbench.networks import NetworkModel
+from signalbench.sensing import PERFECT, SensingModel, Sensor, SignalStatus
 from signalbench.signals import Actuator, InvalidRequest, SignalTiming
-from signalbench.sim import VEHICLES, Backend, LaneReadings, LaneVehicles, SimConfig
+from signalbench.sim import Backend, SimConfig
 
 __all__ = ["DecisionHook", "Episode", "EpisodeStats"]
 
@@ -85,6 +86,7 @@ class Episode:
         decision_interval_s: overrides the controller's own interval when given.
         record_timelines: keep every signal string set, for auditing.
         on_decision: called at every decision of :meth:`run` (see :data:`DecisionHook`).
+        sensing: how the controller senses the street (default: perfect lane truths).
 
     """
 
@@ -99,8 +101,10 @@ class Episode:
         decision_interval_s: float | None = None,
         record_timelines: bool = False,
         on_decision: DecisionHook | None = None,
+        sensing: SensingModel = PERFECT,
     ) -> None:
         self.backend = backend
+        self.sensing = sensing
         self.config = config
         self.model = model
         self.controller = controller
@@ -119,10 +123,7 @@ class Episode:
         self.controller_time_s = 0.0
         self.done = False
         self._started = False
-        self._with_vehicles = False
-        self._with_halting = False
-        self._rows: dict[str, _Rows] = {}
-        self._upstream: dict[int, tuple[tuple[int, float], ...]] = {}  # lane row -> (row, offset_m)
+        self._sensor: Sensor | None = None
         self._now = config.begin_s
         self._next_decision = config.begin_s + interval
 
@@ -171,32 +172,12 @@ class Episode:
             self.done = True
             return None
         policy.reset(self.model, np.random.default_rng(cfg.seed))
-
-        lane_index: dict[str, int] = {}
-        for spec in specs:
-            for lane in (*spec.incoming_lanes, *spec.outgoing_lanes):
-                lane_index.setdefault(lane.id, len(lane_index))
-        traits = self.controller.traits
-        fields = traits.observed_fields
-        # Lanes feeding the incoming lanes, for a controller whose detection follows the approach.
-        upstream_m = traits.observed_upstream_m
-        feeders: dict[str, list[tuple[str, float]]] = {}
-        if upstream_m > 0 and VEHICLES in fields:
-            for spec in specs:
-                for lane in spec.incoming_lanes:
-                    near = [(u, off) for u, off in lane.upstream_lanes if off < upstream_m]
-                    if near:
-                        feeders[lane.id] = near
-                        for u, _ in near:
-                            lane_index.setdefault(u, len(lane_index))
-        self._upstream = {
-            lane_index[lane]: ((lane_index[lane], 0.0), *((lane_index[u], off) for u, off in near))
-            for lane, near in feeders.items()
-        }
-        backend.watch_lanes(list(lane_index), fields)
-        self._with_vehicles = VEHICLES in fields
-        self._with_halting = "halting_count" in fields
-        self._rows = {spec.id: _Rows.of(spec, lane_index) for spec in specs}
+        self._sensor = self.sensing.sensor(
+            backend=backend,
+            model=self.model,
+            traits=self.controller.traits,
+            rng=np.random.default_rng(np.random.SeedSequence(cfg.seed).spawn(1)[0]),
+        )
 
         now = backend.time_s()
         for spec in specs:
@@ -288,21 +269,12 @@ class Episode:
                     self._set(tls, changed, now, self.timelines)
             if now >= self._next_decision - _EPS_S and now < end - _EPS_S:
                 self._now = now
-                readings = backend.read_lanes()
-                vehicles = backend.read_vehicles() if self._with_vehicles else ()
-                if self._upstream:  # each incoming lane with the vehicles on its feeders
-                    joined = list(vehicles)
-                    for row, parts in self._upstream.items():
-                        joined[row] = LaneVehicles.joined([(vehicles[i], off) for i, off in parts])
-                    vehicles = tuple(joined)
-                # Downstream queues sum halting counts: one NaN-free copy per decision, not per light.
-                halting = np.nan_to_num(readings.halting_count, nan=0.0) if self._with_halting else None
-                return {
-                    spec.id: self._observe(
-                        spec, self.actuators[spec.id], readings, halting, vehicles, self._rows[spec.id], now
-                    )
-                    for spec in self.model.intersections
+                assert self._sensor is not None
+                status = {
+                    tls: SignalStatus(act.phase, act.in_transition, act.time_in_phase_s(now))
+                    for tls, act in self.actuators.items()
                 }
+                return self._sensor.observe(now, status)
         self._now = now
         self.done = True
         return None
@@ -311,47 +283,6 @@ class Episode:
         self.backend.set_signal_state(tls, state)
         if self.record_timelines:
             timelines[tls].append((now, state))
-
-    def _observe(
-        self,
-        spec: IntersectionSpec,
-        act: Actuator,
-        readings: LaneReadings,
-        halting: np.ndarray | None,
-        vehicles: tuple[LaneVehicles, ...],
-        rows: _Rows,
-        now: float,
-    ) -> IntersectionObs:
-        inc, out = readings.rows(rows.incoming), readings.rows(rows.outgoing)
-        down_halting = (
-            np.array([halting[d].sum() for d in rows.downstream], dtype=np.float64)
-            if halting is not None
-            else np.full(len(rows.downstream), np.nan)
-        )
-        if vehicles:
-            in_veh = tuple(vehicles[i] for i in rows.incoming)
-            out_veh = tuple(vehicles[i] for i in rows.outgoing)
-            down_veh = tuple(tuple(vehicles[i] for i in d) for d in rows.downstream)
-        else:
-            in_veh = out_veh = ()
-            down_veh = ()
-        return IntersectionObs(
-            spec=spec,
-            time_s=now,
-            phase=act.phase,
-            in_transition=act.in_transition,
-            time_in_phase_s=act.time_in_phase_s(now),
-            in_vehicles=inc.vehicle_count,
-            in_halting=inc.halting_count,
-            in_occupancy=inc.occupancy,
-            in_mean_speed_m_s=inc.mean_speed_m_s,
-            out_vehicles=out.vehicle_count,
-            out_halting=out.halting_count,
-            down_halting=down_halting,
-            in_lane_vehicles=in_veh,
-            out_lane_vehicles=out_veh,
-            down_lane_vehicles=down_veh,
-        )
 
     def _apply(
         self,
@@ -381,26 +312,6 @@ class Episode:
                 ) from exc
             if changed is not None:
                 self._set(tls, changed, now, timelines)
-
-
-@dataclass(frozen=True)
-class _Rows:
-    """Rows of one intersection's lanes in the backend's readings."""
-
-    incoming: np.ndarray
-    outgoing: np.ndarray
-    downstream: tuple[np.ndarray, ...]
-
-    @classmethod
-    def of(cls, spec: IntersectionSpec, lane_index: dict[str, int]) -> _Rows:
-        return cls(
-            incoming=np.array([lane_index[ln.id] for ln in spec.incoming_lanes], dtype=np.intp),
-            outgoing=np.array([lane_index[ln.id] for ln in spec.outgoing_lanes], dtype=np.intp),
-            downstream=tuple(
-                np.array([lane_index[d] for d in ln.downstream_lanes if d in lane_index], dtype=np.intp)
-                for ln in spec.outgoing_lanes
-            ),
-        )
 
 
 def _closest_green(current: str, states: list[str]) -> int:

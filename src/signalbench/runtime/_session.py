@@ -15,6 +15,7 @@ from signalbench.controllers import BuiltController
 from signalbench.errors import SpecError
 from signalbench.networks import NetworkModel, Scenario, load_network_model
 from signalbench.runtime._episode import DecisionHook, Episode
+from signalbench.sensing import PERFECT, SensingModel
 from signalbench.signals import SignalTiming
 from signalbench.sim import BACKENDS, Backend, SimConfig, make_backend
 
@@ -123,6 +124,7 @@ class Session:
         backend: Backend | None = None,
         record_timelines: bool = False,
         on_decision: DecisionHook | None = None,
+        sensing: SensingModel = PERFECT,
     ) -> Episode:
         """Return an episode of ``controller`` on this scenario (``backend``: default the session's)."""
         return Episode(
@@ -134,4 +136,5 @@ class Session:
             decision_interval_s=decision_interval_s,
             record_timelines=record_timelines,
             on_decision=on_decision,
+            sensing=sensing,
         )

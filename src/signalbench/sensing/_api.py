@@ -1,0 +1,59 @@
+"""The sensing contract: what the episode asks of a sensing model at every decision."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from signalbench.controllers import IntersectionObs, Traits
+from signalbench.networks import NetworkModel
+from signalbench.sim import Backend
+
+__all__ = ["SensingModel", "Sensor", "SignalStatus"]
+
+
+@dataclass(frozen=True, slots=True)
+class SignalStatus:
+    """What the safety actuator says of one light at a decision (it is not sensed).
+
+    Attributes:
+        phase: current green phase; during a transition, the phase being switched to.
+        in_transition: True while yellow or all-red is shown.
+        time_in_phase_s: time since the current green started [s] (0 during a transition).
+
+    """
+
+    phase: int
+    in_transition: bool
+    time_in_phase_s: float
+
+
+class Sensor(Protocol):
+    """One episode's sensing: it reads the simulation and fills the controllers' observations."""
+
+    def observe(self, now_s: float, status: Mapping[str, SignalStatus]) -> dict[str, IntersectionObs]:
+        """Return every controlled light's observation at decision time ``now_s``."""
+
+
+class SensingModel(Protocol):
+    """How controllers sense the street (perfect lane truths, loops, cameras, probes, ...).
+
+    A model may need SUMO detectors: :meth:`additional_files` writes them before SUMO starts;
+    :meth:`sensor` binds the model to a started backend for one episode.
+    """
+
+    @property
+    def name(self) -> str:
+        """A short name for tables and records."""
+
+    def additional_files(self, model: NetworkModel, outdir: Path) -> tuple[Path, ...]:
+        """Write the SUMO additional files (detectors) the model reads; return their paths."""
+
+    def sensor(
+        self, *, backend: Backend, model: NetworkModel, traits: Traits, rng: np.random.Generator
+    ) -> Sensor:
+        """Return the sensor of one episode (the backend is started; ``rng`` seeds noise and faults)."""

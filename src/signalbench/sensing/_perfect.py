@@ -1,0 +1,142 @@
+"""``perfect`` sensing: the simulator's own lane truths (what every peer harness gives controllers)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from signalbench.controllers import IntersectionObs, Traits
+from signalbench.networks import IntersectionSpec, NetworkModel
+from signalbench.sensing._api import SignalStatus
+from signalbench.sim import VEHICLES, Backend, LaneReadings, LaneVehicles
+
+__all__ = ["PerfectSensing"]
+
+
+class PerfectSensing:
+    """Exact lane readings from SUMO.
+
+    Counts, halting vehicles, occupancy and speeds per lane and, when the controller observes
+    ``vehicles``, every vehicle's position, speed and waiting time.
+    """
+
+    name = "perfect"
+
+    def additional_files(self, model: NetworkModel, outdir: Path) -> tuple[Path, ...]:
+        """No detectors: the lanes are read directly."""
+        return ()
+
+    def sensor(
+        self, *, backend: Backend, model: NetworkModel, traits: Traits, rng: np.random.Generator
+    ) -> _PerfectSensor:
+        """Watch every lane the controlled lights need, with the fields the controller reads."""
+        return _PerfectSensor(backend, model, traits)
+
+
+class _PerfectSensor:
+    def __init__(self, backend: Backend, model: NetworkModel, traits: Traits) -> None:
+        self.backend = backend
+        self.specs = model.intersections
+        lane_index: dict[str, int] = {}
+        for spec in self.specs:
+            for lane in (*spec.incoming_lanes, *spec.outgoing_lanes):
+                lane_index.setdefault(lane.id, len(lane_index))
+        fields = traits.observed_fields
+        # Lanes feeding the incoming lanes, for a controller whose detection follows the approach.
+        feeders: dict[str, list[tuple[str, float]]] = {}
+        if traits.observed_upstream_m > 0 and VEHICLES in fields:
+            for spec in self.specs:
+                for lane in spec.incoming_lanes:
+                    near = [(u, off) for u, off in lane.upstream_lanes if off < traits.observed_upstream_m]
+                    if near:
+                        feeders[lane.id] = near
+                        for u, _ in near:
+                            lane_index.setdefault(u, len(lane_index))
+        # lane row -> (row, offset_m) of its own lane and its feeders
+        self.upstream = {
+            lane_index[lane]: ((lane_index[lane], 0.0), *((lane_index[u], off) for u, off in near))
+            for lane, near in feeders.items()
+        }
+        backend.watch_lanes(list(lane_index), fields)
+        self.with_vehicles = VEHICLES in fields
+        self.with_halting = "halting_count" in fields
+        self.rows = {spec.id: _Rows.of(spec, lane_index) for spec in self.specs}
+
+    def observe(self, now_s: float, status: Mapping[str, SignalStatus]) -> dict[str, IntersectionObs]:
+        readings = self.backend.read_lanes()
+        vehicles = self.backend.read_vehicles() if self.with_vehicles else ()
+        if self.upstream:  # each incoming lane with the vehicles on its feeders
+            joined = list(vehicles)
+            for row, parts in self.upstream.items():
+                joined[row] = LaneVehicles.joined([(vehicles[i], off) for i, off in parts])
+            vehicles = tuple(joined)
+        # Downstream queues sum halting counts: one NaN-free copy per decision, not per light.
+        halting = np.nan_to_num(readings.halting_count, nan=0.0) if self.with_halting else None
+        return {
+            spec.id: _observe(spec, status[spec.id], readings, halting, vehicles, self.rows[spec.id], now_s)
+            for spec in self.specs
+        }
+
+
+def _observe(
+    spec: IntersectionSpec,
+    status: SignalStatus,
+    readings: LaneReadings,
+    halting: np.ndarray | None,
+    vehicles: tuple[LaneVehicles, ...],
+    rows: _Rows,
+    now_s: float,
+) -> IntersectionObs:
+    inc, out = readings.rows(rows.incoming), readings.rows(rows.outgoing)
+    down_halting = (
+        np.array([halting[d].sum() for d in rows.downstream], dtype=np.float64)
+        if halting is not None
+        else np.full(len(rows.downstream), np.nan)
+    )
+    if vehicles:
+        in_veh = tuple(vehicles[i] for i in rows.incoming)
+        out_veh = tuple(vehicles[i] for i in rows.outgoing)
+        down_veh = tuple(tuple(vehicles[i] for i in d) for d in rows.downstream)
+    else:
+        in_veh = out_veh = ()
+        down_veh = ()
+    return IntersectionObs(
+        spec=spec,
+        time_s=now_s,
+        phase=status.phase,
+        in_transition=status.in_transition,
+        time_in_phase_s=status.time_in_phase_s,
+        in_vehicles=inc.vehicle_count,
+        in_halting=inc.halting_count,
+        in_occupancy=inc.occupancy,
+        in_mean_speed_m_s=inc.mean_speed_m_s,
+        out_vehicles=out.vehicle_count,
+        out_halting=out.halting_count,
+        down_halting=down_halting,
+        in_lane_vehicles=in_veh,
+        out_lane_vehicles=out_veh,
+        down_lane_vehicles=down_veh,
+    )
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Rows of one intersection's lanes in the backend's readings."""
+
+    incoming: np.ndarray
+    outgoing: np.ndarray
+    downstream: tuple[np.ndarray, ...]
+
+    @classmethod
+    def of(cls, spec: IntersectionSpec, lane_index: dict[str, int]) -> _Rows:
+        return cls(
+            incoming=np.array([lane_index[ln.id] for ln in spec.incoming_lanes], dtype=np.intp),
+            outgoing=np.array([lane_index[ln.id] for ln in spec.outgoing_lanes], dtype=np.intp),
+            downstream=tuple(
+                np.array([lane_index[d] for d in ln.downstream_lanes if d in lane_index], dtype=np.intp)
+                for ln in spec.outgoing_lanes
+            ),
+        )
