@@ -13,6 +13,7 @@ import difflib
 import errno
 import functools
 import hashlib
+import io
 import json
 import math
 import os
@@ -21,6 +22,8 @@ import stat
 import sys
 import tempfile
 import threading
+import token
+import tokenize
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,7 @@ __all__ = [
     "load_toml",
     "output_dir",
     "output_file",
+    "python_source_sha256",
     "safe_name",
     "signals_as_interrupts",
     "strict_json",
@@ -432,6 +436,49 @@ def file_sha256(path: Path) -> str:
 def text_sha256(text: str) -> str:
     """SHA-256 (hex) of a text's UTF-8 bytes."""
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# Python source is hashed by its tokens: comments, blank lines, line breaks inside brackets and
+# statements that are a bare string (docstrings) change nothing a program does, so editing them
+# must not count as a change of the code. Anything the tokenizer refuses is hashed by its bytes.
+_SKIPPED_TOKENS = frozenset({tokenize.COMMENT, tokenize.NL, tokenize.ENCODING})
+_STATEMENT_START = frozenset({token.NEWLINE, token.INDENT, token.DEDENT})
+
+
+@functools.lru_cache(maxsize=1024)
+def _python_sha256(path: Path, _mtime_ns: int, _size: int) -> str:
+    data = path.read_bytes()
+    try:
+        tokens = [t for t in tokenize.tokenize(io.BytesIO(data).readline) if t.type not in _SKIPPED_TOKENS]
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+        return hashlib.sha256(data).hexdigest()
+    digest = hashlib.sha256()
+    skip_newline = False
+    for i, tok in enumerate(tokens):
+        if skip_newline and tok.type == token.NEWLINE:
+            skip_newline = False
+            continue
+        before = tokens[i - 1].type if i else token.NEWLINE
+        after = tokens[i + 1].type if i + 1 < len(tokens) else token.ENDMARKER
+        bare = before in _STATEMENT_START and after in (token.NEWLINE, token.ENDMARKER)
+        if tok.type == token.STRING and bare:
+            skip_newline = True  # a docstring (or any bare string statement): no effect on behaviour
+            continue
+        # Indentation by its token type only: re-indenting with other whitespace is no change.
+        text = "" if tok.type in (token.INDENT, token.DEDENT) else tok.string
+        digest.update(f"{tok.type}:{text}\n".encode())
+    return digest.hexdigest()
+
+
+def python_source_sha256(path: Path) -> str:
+    """SHA-256 (hex) of a Python file's code: comments, blank lines and docstrings left out.
+
+    Two files that differ only in comments, docstrings, blank lines or indentation whitespace
+    have the same digest; any other edit changes it. A file Python cannot tokenize is hashed
+    by its bytes. Cached per process by path, size and modification time.
+    """
+    stat = path.stat()
+    return _python_sha256(path.resolve(), stat.st_mtime_ns, stat.st_size)
 
 
 # -- TOML ----------------------------------------------------------------------------------

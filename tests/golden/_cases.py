@@ -65,7 +65,8 @@ SPECS: dict[str, dict[str, Any]] = {
     },
 }
 
-#: A trial given by file paths (ids hash the path strings today; nothing is read).
+#: A trial given by file paths, with its recorded input digests: the id hashes the digests,
+#: never the paths (the same trial under other paths has the same id).
 PATH_TRIAL: dict[str, Any] = {
     "network": "/data/scenarios/my.net.xml",
     "route_files": ["/data/scenarios/my.rou.xml"],
@@ -77,7 +78,19 @@ PATH_TRIAL: dict[str, Any] = {
     "end_s": 400.0,
     "backend": "traci",
     "sumo_version": "1.9.2",
+    "inputs": {
+        "controller": "0123456789abcdef",
+        "controller module helpers": "fedcba9876543210",
+        "network": "1111111111111111",
+        "routes": "2222222222222222",
+        "sumo": "1.9.2",
+        "signalbench": "0.1.0+3333333333333333",
+    },
 }
+
+#: The digest of signalbench's own source changes with every edit of the package; the pinned
+#: ids replace it by this constant (everything else is the real content of today's inputs).
+PINNED_HARNESS = "pinned"
 
 #: Every built-in controller for 300 s on cologne3 (seed 1), metrics and control pinned.
 RUN_CONTROLLERS: list[dict[str, Any]] = [
@@ -106,11 +119,26 @@ PINNED_CONTROL = ("decisions", "switches", "overrides_total", "sim_calls", "cont
 
 
 def spec_ids() -> dict[str, list[str]]:
-    """Trial ids of every pinned spec, in expansion order, plus the path-given trial."""
+    """Trial ids of every pinned spec, in expansion order, plus the path-given trial.
+
+    The specs' inputs are read for real (catalog network files, SUMO release, controller
+    sources), except signalbench's own digest (:data:`PINNED_HARNESS`).
+    """
+    import dataclasses
+
     from signalbench.experiments import TrialSpec, spec_from_dict
 
-    out = {name: [t.trial_id for t in spec_from_dict(data).trials()] for name, data in SPECS.items()}
-    out["path"] = [TrialSpec.from_dict(PATH_TRIAL).trial_id]
+    def pinned(t: TrialSpec) -> str:
+        return dataclasses.replace(t, inputs={**t.inputs, "signalbench": PINNED_HARNESS}).trial_id
+
+    out = {name: [pinned(t) for t in spec_from_dict(data).trials()] for name, data in SPECS.items()}
+    path_trial = TrialSpec.from_dict(PATH_TRIAL)
+    moved = TrialSpec.from_dict(
+        {**PATH_TRIAL, "network": "/elsewhere/my.net.xml", "route_files": ["/elsewhere/my.rou.xml"],
+         "controller": "../policy.py:Policy"}
+    )  # fmt: skip
+    assert moved.trial_id == path_trial.trial_id, "paths must not enter the trial id"
+    out["path"] = [path_trial.trial_id]
     return out
 
 
@@ -163,8 +191,7 @@ def learning_case(out_dir: Path) -> dict[str, Any]:
     data = json.loads(checkpoint.read_text())
     lights = data["lights"]
     return {
-        "trial_id": result.trial_id,
-        "checkpoint_name": checkpoint.name,
+        "checkpoint_name": checkpoint.name.rsplit("-", 1)[0],  # then the key (with signalbench's digest)
         "q_tables_sha256": hashlib.sha256(json.dumps(lights, sort_keys=True).encode()).hexdigest(),
         "history": data["history"],
         "metrics": {k: _clean(result.metrics[k]) for k in PINNED_METRICS},

@@ -147,13 +147,13 @@ def test_metrics_table_in_specs_and_stable_trial_ids():
     measured = spec_from_dict({**base, "metrics": {"emissions": True, "interval_s": 30}}).trials()[0]
     assert (measured.emissions, measured.interval_s) == (True, 30.0)
     assert measured.trial_id != plain.trial_id
-    # Measurement options at their defaults leave the ids of earlier stores unchanged.
-    data = plain.to_dict()
-    del data["label"], data["emissions"], data["interval_s"], data["sumo_version"]
+    # One policy: the key (every field but the label, paths by content) and the inputs.
     import hashlib
 
+    data = {"trial": plain.key(), "inputs": dict(plain.inputs)}
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     assert plain.trial_id == hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    assert {"emissions", "interval_s", "sumo_version"} <= set(plain.key())
     with pytest.raises(SignalbenchError, match=r"metrics.emissions: expected true or false"):
         spec_from_dict({**base, "metrics": {"emissions": "yes"}})
 
@@ -170,7 +170,9 @@ def two_releases(tmp_path):
                 runs.append(("newer", 20.0))  # run on one release only
             for label, delay in runs:
                 r = fake(label, seed, delay)
-                spec = dataclasses.replace(r.spec, sumo_binary=f"/sumo-{version}", backend="traci")
+                spec = dataclasses.replace(
+                    r.spec, sumo_binary=f"/sumo-{version}", backend="traci", inputs={"sumo": version}
+                )
                 if label == "newer":
                     spec = dataclasses.replace(spec, controller="greedy-v0")
                 store.put(

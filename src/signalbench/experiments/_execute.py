@@ -28,7 +28,8 @@ from signalbench._util import file_sha256
 from signalbench._version import __version__
 from signalbench.controllers import BuiltController, registry
 from signalbench.errors import SignalbenchError
-from signalbench.experiments._trial import TrialResult, TrialSpec
+from signalbench.experiments._fingerprint import check_inputs
+from signalbench.experiments._trial import FILE_PARAM_ROLE, TrialResult, TrialSpec
 from signalbench.learning import TrainingRequest, ensure_trained
 from signalbench.metrics import read_intersection_tables, read_trip_metrics, write_measurement_file
 from signalbench.networks import Scenario, generated_scenario, recipe_from_dict, resolve_network
@@ -135,6 +136,7 @@ def training_request(spec: TrialSpec) -> TrainingRequest | None:
         warmup_s=spec.warmup_s,
         sumo_binary=spec.sumo_binary,
         sumo_version=spec.sumo_version,
+        inputs={k: v for k, v in spec.inputs.items() if not k.startswith(FILE_PARAM_ROLE)},
     )
 
 
@@ -169,7 +171,8 @@ class _Run:
 
 
 def _prepare(run: _Run) -> Session:
-    """Resolve the scenario and SUMO release; record versions; make the output folder."""
+    """Check the inputs are those the trial id names; resolve the scenario and SUMO release."""
+    check_inputs(run.spec)
     session = trial_session(run.spec)
     binary = session.options.sumo_binary
     run.versions["sumo"] = sumo_version(binary)

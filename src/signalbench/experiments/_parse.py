@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from signalbench._util import close_matches, data_dir, did_you_mean, file_sha256, load_toml
+from signalbench._util import close_matches, data_dir, did_you_mean, load_toml
 from signalbench.controllers import registry
 from signalbench.errors import SignalbenchError, SpecError
 from signalbench.experiments._spec import (
@@ -640,7 +640,7 @@ def _resolve_controllers(
                 where, f"{name} needs params.{checkpoint_param} (a trained checkpoint) or a train table"
             )
         if isinstance(params.get(checkpoint_param), str) and params[checkpoint_param]:
-            params = _with_checkpoint_hash(params, checkpoint_param, base_dir)
+            params = _with_checkpoint_path(params, checkpoint_param, base_dir)
             if trainable is not None:
                 try:
                     trainable.check_checkpoint(Path(params[checkpoint_param]))
@@ -688,16 +688,12 @@ def _train_table(
     return settings.to_dict()
 
 
-def _with_checkpoint_hash(params: dict[str, Any], key: str, base_dir: Path | None) -> dict[str, Any]:
-    """Resolve a checkpoint path against the spec's folder and record its SHA-256."""
+def _with_checkpoint_path(params: dict[str, Any], key: str, base_dir: Path | None) -> dict[str, Any]:
+    """Resolve a checkpoint path against the spec's folder (its content enters the trial id)."""
     path = Path(params[key]).expanduser()
     if not path.is_absolute() and base_dir is not None and (base_dir / path).exists():
         path = base_dir / path
-    out = dict(params, **{key: str(path)})
-    sha_key = f"{key}_sha256"
-    if path.is_file() and sha_key not in out:
-        out[sha_key] = file_sha256(path)
-    return out
+    return dict(params, **{key: str(path)})
 
 
 def _check_yellow(

@@ -12,6 +12,7 @@ from signalbench._util import atomic_write_bytes, atomic_write_text, file_lock, 
 from signalbench.errors import SignalbenchError
 from signalbench.experiments._execute import training_request
 from signalbench.experiments._launchers import LAUNCHERS, LaunchOptions, launch
+from signalbench.experiments._plan import ExperimentPlan, plan_trials
 from signalbench.experiments._provenance import provenance
 from signalbench.experiments._spec import ExperimentSpec
 from signalbench.experiments._store import ResultStore
@@ -37,8 +38,17 @@ def run_experiment(
     retries: int = 0,
     on_result: ResultFn | None = None,
     on_training: TrainingFn | None = None,
+    rerun: bool = False,
+    plan: ExperimentPlan | None = None,
 ) -> list[TrialResult]:
     """Run every trial of ``spec`` not already complete in ``out_dir``; return all results.
+
+    A trial is reused only if a complete record with its id exists: the id covers the content
+    of every input (see :mod:`signalbench.experiments._fingerprint`). Records made from inputs
+    that have changed since are moved to ``trials/superseded/`` before anything runs, and
+    their trials run again (``plan`` says why; :func:`plan_trials` makes it, ``rerun`` runs
+    every trial afresh). A reused record whose label or paths differ from the spec's takes
+    the spec's (same trial id: a renamed row, or a moved project).
 
     Trials run seed by seed (every cell's first seed, then every cell's second, ...),
     and each result is stored (atomically) as soon as its trial ends, so an interrupted
@@ -57,7 +67,7 @@ def run_experiment(
     output_dir(out_dir)
     busy = f"another signalbench run is writing to {out_dir}; wait for it to end or choose another --out"
     with file_lock(out_dir / _LOCK, timeout_s=0, busy=busy):
-        return _run_locked(spec, out_dir, launcher, options, retries, on_result, on_training)
+        return _run_locked(spec, out_dir, launcher, options, retries, on_result, on_training, rerun, plan)
 
 
 def _run_locked(
@@ -68,6 +78,8 @@ def _run_locked(
     retries: int,
     on_result: ResultFn | None,
     on_training: TrainingFn | None,
+    rerun: bool,
+    plan: ExperimentPlan | None,
 ) -> list[TrialResult]:
     store = ResultStore(out_dir)
     store.remove_stale_temp_files()  # only a runner killed mid-write leaves them
@@ -76,12 +88,14 @@ def _run_locked(
     spec_text = spec.to_toml()
     atomic_write_text(out_dir / "experiment.toml", spec_text)
     shared = provenance(experiment=spec.name, spec_text=spec_text)
-    trials = spec.trials()
-    done = store.completed_ids()
+    if plan is None:
+        plan = plan_trials(spec.trials(), store, rerun=rerun)
+    trials = [p.spec for p in plan.trials]
+    _apply(plan, store)
     # Seed by seed: every cell's first seed before any cell's second, so a batch stopped
     # half-way leaves the same seeds in every network x controller cell.
     rank = {seed: k for k, seed in enumerate(spec.seeds)}
-    todo = sorted((t for t in trials if t.trial_id not in done), key=lambda t: rank.get(t.seed, len(rank)))
+    todo = sorted(plan.to_run, key=lambda t: rank.get(t.seed, len(rank)))
     scratch = out_dir / "sumo-output" if options.keep_outputs else scratch_root
     options = dataclasses.replace(options, scratch=scratch)
     attempts = {t.trial_id: 0 for t in todo}
@@ -109,6 +123,19 @@ def _run_locked(
 
 
 TrainingFn = Callable[[TrialSpec, int, dict[str, float]], None]
+
+
+def _apply(plan: ExperimentPlan, store: ResultStore) -> None:
+    """Move stale records aside, bring restored ones back, give reused ones the spec's names."""
+    for trial_id, reason in plan.superseded.items():
+        store.supersede(trial_id, reason)
+    for planned in plan.trials:
+        if planned.status == "restore":
+            store.restore(planned.spec.trial_id)
+        if planned.status in ("complete", "restore"):
+            record = store.get(planned.spec.trial_id)
+            if record is not None and record.spec != planned.spec:
+                store.update_spec(planned.spec.trial_id, planned.spec)
 
 
 def _train_first(todo: list[TrialSpec], out_dir: Path, scratch: Path, on_training: TrainingFn | None) -> None:

@@ -66,6 +66,7 @@ from typing import Any
 import tomli_w
 
 from signalbench.errors import SignalbenchError, SpecError
+from signalbench.experiments._fingerprint import Fingerprinter
 from signalbench.experiments._launchers import LAUNCHERS
 from signalbench.experiments._trial import TrialSpec
 from signalbench.networks import looks_like_path
@@ -291,7 +292,13 @@ class ExperimentSpec:
         return levels * len(self.demand) * len(self.controllers) * len(self.seeds)
 
     def trials(self) -> list[TrialSpec]:
-        """Expand into frozen trials: network, then demand, then controller, then seed."""
+        """Expand into frozen trials: network, then demand, then controller, then seed.
+
+        Each trial carries the digests of its inputs (controller source, network files, SUMO
+        release, ...; see :mod:`signalbench.experiments._fingerprint`), read now: its id says
+        what it runs on today.
+        """
+        fingerprints = Fingerprinter()
         out: list[TrialSpec] = []
         for net in self.networks:
             overrides = dict(net.timing)
@@ -330,7 +337,7 @@ class ExperimentSpec:
                                 sumo_version=self.sumo_version,
                             )
                         )
-        return out
+        return [fingerprints.fingerprinted(t) for t in out]
 
     def to_dict(self) -> dict[str, Any]:
         """Return the spec as TOML-ready data; :func:`spec_from_dict` reads it back."""

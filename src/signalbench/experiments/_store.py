@@ -7,18 +7,24 @@ results folder shared by a team stays readable to the team.
 Next to each record, the trial's intersection tables are Parquet files
 (``trials/<id>.<table>.parquet``, table in :data:`TABLES`), written before the record so
 that a record's presence means its tables are complete.
+
+A record made from inputs that have changed since (a stale record) is moved to
+``trials/superseded/`` with the reason, so that results and reports, which read ``trials/``,
+never pool it with the records of the current inputs; it comes back if those inputs return.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from signalbench._util import atomic_path, atomic_write_text, strict_json
 from signalbench.errors import SignalbenchError
-from signalbench.experiments._trial import TrialResult
+from signalbench.experiments._trial import TrialResult, TrialSpec
 
 __all__ = ["TABLES", "ResultStore", "atomic_write_parquet"]
 
@@ -45,6 +51,7 @@ class ResultStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.trials_dir = self.root / "trials"
+        self.superseded_dir = self.trials_dir / "superseded"
 
     def put(self, result: TrialResult) -> Path:
         """Store (or replace) the record of one trial."""
@@ -91,6 +98,48 @@ class ResultStore:
     def completed_ids(self) -> set[str]:
         """Ids of the trials whose record says complete."""
         return {r.trial_id for r in self if r.state == "complete"}
+
+    def _files(self, folder: Path, trial_id: str) -> list[tuple[Path, str]]:
+        return [(folder / f"{trial_id}.{t}.parquet", f"{trial_id}.{t}.parquet") for t in TABLES] + [
+            (folder / f"{trial_id}.json", f"{trial_id}.json")
+        ]
+
+    def supersede(self, trial_id: str, reason: str) -> None:
+        """Move a record (and its tables) to ``trials/superseded/``, noting why and when.
+
+        The record goes last, so an interrupted move leaves it in ``trials/`` (and it is moved
+        again by the next run).
+        """
+        record = self.trials_dir / f"{trial_id}.json"
+        if not record.is_file():
+            return
+        self.superseded_dir.mkdir(parents=True, exist_ok=True)
+        note = {"reason": reason, "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+        atomic_write_text(self.superseded_dir / f"{trial_id}.why.json", json.dumps(note) + "\n")
+        for path, name in self._files(self.trials_dir, trial_id):
+            if path.is_file():
+                os.replace(path, self.superseded_dir / name)
+
+    def superseded(self, trial_id: str) -> TrialResult | None:
+        """Return a superseded record, or None."""
+        path = self.superseded_dir / f"{trial_id}.json"
+        return _read(path) if path.is_file() else None
+
+    def restore(self, trial_id: str) -> None:
+        """Move a superseded record (and its tables) back into ``trials/``: its inputs are current again."""
+        for path, name in self._files(self.superseded_dir, trial_id):
+            if path.is_file():
+                os.replace(path, self.trials_dir / name)
+        (self.superseded_dir / f"{trial_id}.why.json").unlink(missing_ok=True)
+
+    def update_spec(self, trial_id: str, spec: TrialSpec) -> None:
+        """Rewrite a record's spec (same trial id: a new label, or paths of a moved project)."""
+        result = self.get(trial_id)
+        if result is None or result.spec.trial_id != spec.trial_id:
+            raise SignalbenchError(f"trial {trial_id}: cannot give a record the spec of another trial")
+        record = result.to_dict() | {"spec": spec.to_dict()}
+        record.pop("tables", None)
+        atomic_write_text(self.trials_dir / f"{trial_id}.json", json.dumps(record, indent=1, sort_keys=True))
 
 
 def _read(path: Path) -> TrialResult:

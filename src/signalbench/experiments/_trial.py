@@ -1,12 +1,16 @@
 """A trial and its outcome.
 
-:class:`TrialSpec` is frozen and hashed (the id policy lives here); :class:`TrialResult` is the
-immutable record the store keeps.
+:class:`TrialSpec` is frozen and hashed: the id policy lives here (:attr:`TrialSpec.trial_id`,
+from :meth:`TrialSpec.key` and the input digests that
+:mod:`signalbench.experiments._fingerprint` fills in); :class:`TrialResult` is the immutable
+record the store keeps.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -14,9 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from signalbench.controllers import is_file_reference
+from signalbench.networks import looks_like_path
 from signalbench.signals import SignalTiming
 
-__all__ = ["TrialResult", "TrialSpec", "TrialState"]
+__all__ = ["FILE_PARAM_ROLE", "TrialResult", "TrialSpec", "TrialState"]
 
 TrialState = Literal["complete", "failed"]
 
@@ -30,7 +36,7 @@ class TrialSpec:
         route_files: demand files replacing the network's own (paths), if any.
         controller: controller id (``max-pressure-v0``) or reference (``file.py:Class``).
         params: the controller's parameters.
-        label: the name shown in tables (defaults to the controller id).
+        label: the name shown in tables (defaults to the controller's name).
         seed: integer seed for SUMO and the controller.
         timing: the actuator's timing rules.
         decision_interval_s: overrides the controller's own decision interval, if set.
@@ -47,13 +53,13 @@ class TrialSpec:
         emissions: equip vehicles with SUMO's emissions device (CO2, NOx, fuel metrics).
         interval_s: interval of the intersection time series [s].
         sumo_version: a SUMO release installed with ``signalbench sumo install`` (e.g.
-            ``"1.9.2"``), or None for eclipse-sumo's; left out of the trial id when None.
+            ``"1.9.2"``), or None for eclipse-sumo's.
         generator: recipe of a generated network (``{"generator": "grid", "rows": 2, ...}``,
-            see :mod:`signalbench.networks._generate`); ``network`` is then its display name.
+            see :mod:`signalbench.networks.generate`); ``network`` is then its display name.
         flow_veh_h: demand level of a generated network: flow per approach [veh/h].
-
-    Fields added after the first release (``generator``, ``flow_veh_h``) are left out of
-    :meth:`to_dict` while unset, so trial ids of existing specs do not change.
+        inputs: digest of every input the outcome depends on, by role (``controller``,
+            ``network``, ``routes``, ``sumo``, ``signalbench``, ...; see
+            :mod:`signalbench.experiments._fingerprint`), filled in when a spec is expanded.
 
     """
 
@@ -79,17 +85,16 @@ class TrialSpec:
     sumo_version: str | None = None
     generator: Mapping[str, Any] | None = None
     flow_veh_h: float | None = None
+    inputs: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; :meth:`from_dict` inverts it."""
-        data = dataclasses.asdict(self)
-        data["params"] = dict(self.params)
+        data = {f.name: getattr(self, f.name) for f in _SPEC_FIELDS}
+        data["params"] = copy.deepcopy(dict(self.params))
+        data["timing"] = dataclasses.asdict(self.timing)
         data["route_files"] = list(self.route_files)
-        for key in ("generator", "flow_veh_h"):  # omitted while unset: trial ids stay stable
-            if data[key] is None:
-                del data[key]
-        if self.generator is not None:
-            data["generator"] = dict(self.generator)
+        data["generator"] = None if self.generator is None else copy.deepcopy(dict(self.generator))
+        data["inputs"] = dict(self.inputs)
         return data
 
     @classmethod
@@ -99,25 +104,55 @@ class TrialSpec:
         values["timing"] = SignalTiming(**values.get("timing", {}))
         values["route_files"] = tuple(values.get("route_files", ()))
         values["params"] = dict(values.get("params", {}))
+        values["inputs"] = dict(values.get("inputs") or {})
         return cls(**values)
 
-    @property
-    def trial_id(self) -> str:
-        """Content hash of what determines the outcome (16 hex digits).
+    def key(self) -> dict[str, Any]:
+        """Return what the trial asks for, without paths: the part of the id that is not content.
 
-        The label is left out: renaming a controller in a table does not rerun its trials.
+        The label is left out (renaming a row reruns nothing), and so is every path: a network
+        or route file, a controller file, a checkpoint or a SUMO binary given by path is
+        represented by its content in :attr:`inputs` instead, so a moved or copied project
+        keeps its trial ids. A generated network's display name is left out too (its recipe
+        is the key).
         """
         data = self.to_dict()
-        del data["label"]
-        # Measurement options added later enter the hash only when set, so the ids of
-        # existing stores stay valid.
-        for key, default in _MEASUREMENT_DEFAULTS.items():
-            if data[key] == default:
-                del data[key]
-        if data["sumo_version"] is None:  # added later: ids of trials without it stay as they were
-            del data["sumo_version"]
-        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        for name in ("label", "inputs", "route_files"):
+            del data[name]
+        if self.generator is not None:
+            data["network"] = None
+        elif looks_like_path(self.network):
+            data["network"] = _FILE
+        if is_file_reference(self.controller):
+            data["controller"] = f"{_FILE}:{self.controller.rpartition(':')[2]}"
+        for role in self.inputs:  # parameters that name a file enter by their content
+            if role.startswith(FILE_PARAM_ROLE) and role[len(FILE_PARAM_ROLE) :] in data["params"]:
+                data["params"][role[len(FILE_PARAM_ROLE) :]] = _FILE
+        if self.sumo_binary is not None:
+            data["sumo_binary"] = _FILE
+        return data
+
+    @functools.cached_property
+    def trial_id(self) -> str:
+        """Hash of :meth:`key` and :attr:`inputs` (16 hex digits): the one id policy.
+
+        Two trials have the same id exactly when they ask for the same thing and every input
+        they read has the same content.
+        """
+        return _digest({"trial": self._key, "inputs": dict(self.inputs)})
+
+    @functools.cached_property
+    def cell_key(self) -> str:
+        """Hash of :meth:`key` without the seed: the trials of one table row share it.
+
+        A stored record with this cell key but other :attr:`inputs` was made from inputs that
+        have changed since (it is stale).
+        """
+        return _digest({k: v for k, v in self._key.items() if k != "seed"})
+
+    @functools.cached_property
+    def _key(self) -> dict[str, Any]:
+        return self.key()
 
     @property
     def demand_label(self) -> str:
@@ -132,7 +167,16 @@ class TrialSpec:
         return self.label or self.controller
 
 
-_MEASUREMENT_DEFAULTS: dict[str, Any] = {"emissions": False, "interval_s": 60.0}
+_SPEC_FIELDS = dataclasses.fields(TrialSpec)
+
+#: Role prefix of a parameter that names a file (``param checkpoint``): it enters the id by content.
+FILE_PARAM_ROLE = "param "
+_FILE = "<file>"
+
+
+def _digest(data: Mapping[str, Any]) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, kw_only=True)

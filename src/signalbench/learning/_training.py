@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from signalbench._util import cache_dir, file_lock
-from signalbench.controllers import Trainable, TrainingRun, registry
+from signalbench._util import cache_dir, file_lock, file_sha256
+from signalbench.controllers import Trainable, TrainingRun, is_file_reference, registry
 from signalbench.errors import ControllerError
 from signalbench.metrics import read_trip_metrics
 from signalbench.networks import Scenario
@@ -48,6 +48,9 @@ class TrainingRequest:
         warmup_s: the evaluation's warm-up [s] (part of what the checkpoint is for).
         sumo_binary: the SUMO binary as the spec named it, or None.
         sumo_version: the SUMO release as the spec named it, or None.
+        inputs: digests of the inputs by role (network files, controller source, SUMO
+            release, signalbench source), as an experiment's trial records them; empty, the
+            scenario's files and the SUMO choice are hashed here instead.
 
     """
 
@@ -61,6 +64,7 @@ class TrainingRequest:
     warmup_s: float = 0.0
     sumo_binary: str | None = None
     sumo_version: str | None = None
+    inputs: Mapping[str, str] = field(default_factory=dict)
 
     def trainable(self) -> type[Trainable]:
         """Return the controller class, or raise ControllerError if it does not learn."""
@@ -70,11 +74,23 @@ class TrainingRequest:
         return cls
 
     def key(self) -> str:
-        """Hash of what determines the checkpoint (16 hex digits); not the evaluation seed."""
+        """Hash of what determines the checkpoint (16 hex digits); not the evaluation seed.
+
+        The content of the inputs, never their paths: a moved project finds its checkpoints,
+        and an edited network, a new SUMO or new signalbench code trains a new one.
+        """
+        inputs: dict[str, Any] = dict(self.inputs) or {
+            "scenario": [file_sha256(f) for f in self.scenario.files()],
+            "sumo": self.sumo_version,
+            "sumo_binary": None if self.sumo_binary is None else file_sha256(Path(self.sumo_binary)),
+        }
+        controller = self.controller
+        if is_file_reference(controller):
+            controller = f"<file>:{controller.rpartition(':')[2]}"
         data: dict[str, Any] = {
             "format": self.trainable().checkpoint_format,
-            "controller": self.controller,
-            "scenario": self.scenario.content_hash(),
+            "controller": controller,
+            "inputs": inputs,
             "window": [self.scenario.begin_s, self.scenario.end_s],
             "warmup_s": self.warmup_s,
             "scale": self.options.scale,
@@ -83,11 +99,8 @@ class TrainingRequest:
             "timing": dataclasses.asdict(self.timing),
             "decision_interval_s": self.decision_interval_s,
             "backend": self.options.backend,
-            "sumo_binary": self.sumo_binary,
             "train": dict(self.train),
         }
-        if self.sumo_version is not None:
-            data["sumo_version"] = self.sumo_version
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def checkpoint_path(self) -> Path:
