@@ -199,15 +199,17 @@ def learning_case(out_dir: Path) -> dict[str, Any]:
 
 
 def report_store(root: Path) -> Path:
-    """Write a store of synthetic records (two scenarios, three controllers, five seeds)."""
+    """Write a store of synthetic records (three scenarios, three controllers, ten seeds)."""
     from signalbench.experiments import ResultStore, TrialResult, TrialSpec
 
     store = ResultStore(root)
     delays = {"fixed-time-v0": 40.0, "max-pressure-v0": 31.0, "greedy-v0": 36.0}
     for network, scale in (("cologne1-v0", 1.0), ("cologne1-v0", 1.5), ("grid4x4-v0", 1.0)):
         for controller, base in delays.items():
-            for seed in range(1, 6):
-                spec = TrialSpec(network=network, controller=controller, seed=seed, scale=scale)
+            for seed in range(1, 11):
+                spec = TrialSpec(
+                    network=network, controller=controller, seed=seed, scale=scale, label=controller[:-3]
+                )
                 wobble = ((seed * 7919 + len(controller) * 31) % 17) / 4.0
                 delay = base * scale + wobble + (150.0 if (controller, seed) == ("greedy-v0", 5) else 0.0)
                 failed = (network, controller, seed) == ("grid4x4-v0", "max-pressure-v0", 4)

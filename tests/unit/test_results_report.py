@@ -2,11 +2,12 @@
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
 import signalbench
-from signalbench.analysis import ReportOptions, paired_change, write_report
+from signalbench.analysis import ReportOptions, write_report
 from signalbench.cli import main
 from signalbench.errors import SignalbenchError
 from signalbench.experiments import ResultStore, TrialResult, TrialSpec
@@ -100,29 +101,15 @@ def test_results_command_csv_and_json(experiment, capsys):
     assert len(lines) == 14 and lines[0].startswith("trial_id,network,demand,controller,label,seed,state")
 
 
-def test_paired_change_by_hand():
-    base = {1: 40.0, 2: 50.0, 3: 45.0}
-    new = {1: 30.0, 2: 41.0, 3: 34.0, 9: 1.0}  # seed 9 has no partner
-    c = paired_change(new, base)
-    assert c.n_pairs == 3
-    assert c.change_pct == pytest.approx(100 * -10 / 45)
-    # differences -10, -9, -11: s = 1, t(0.975, 2) = 4.303
-    half = 4.303 * 1 / math.sqrt(3) * 100 / 45
-    assert (c.ci_low_pct, c.ci_high_pct) == (
-        pytest.approx(c.change_pct - half),
-        pytest.approx(c.change_pct + half),
-    )
-    assert c.significant
-    assert not paired_change({1: 30.0, 2: 60.0}, {1: 40.0, 2: 50.0}).significant
-    assert paired_change({}, base).n_pairs == 0
-
-
 def test_report_tables_plots_and_failed_trials(experiment, tmp_path):
     html = write_report(experiment, tmp_path / "rep", ReportOptions(baseline="fixed"))
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "## cologne1-v0, demand x 1" in md and "## cologne1-v0, demand x 1.5" in md
-    assert "| `fixed` | 3 | 45.0 ±" in md and "baseline" in md
-    assert "-22.2 [" in md and "**significant**" in md  # adaptive vs fixed at demand 1
+    assert "| `fixed` | 3 | 0 |" in md and "| 45.0 [40.0, 50.0] (75 %) | 45.0 ± 12.4 | baseline |" in md
+    # Adaptive vs fixed at demand 1 over 3 seeds: the change of the mean with its bootstrap
+    # interval; no typical change can be significant with 3 seeds.
+    assert "| -22.2 [" in md and "n.s." in md and "** |" not in md
+    assert "comparisons with the baseline in this report" in md and "Holm" in md
     assert "## Failed trials" in md and "SUMO crashed: boom" in md
     for png in (
         "by_controller.png",
@@ -189,17 +176,22 @@ def test_report_over_two_sumo_versions_splits_tables(tmp_path):
         md.index("## cologne1-v0, demand x 1, SUMO 1.28.0"),
     )
     assert old < new and "SUMO version(s): 1.9.2, 1.28.0" in md
-    assert md.count("\n| `fixed` | 2 | 41.5 ±") == 2  # each version compared within itself
+    assert md.count("\n| `fixed` | 2 | 0 |") == 2  # each version compared within itself
     # One table with both releases side by side, before the per-release tables.
     side = md.index("## SUMO versions side by side")
     assert side < old
     assert "| scenario | controller | SUMO 1.9.2: seeds |" in md and "| SUMO 1.28.0: seeds |" in md
-    assert "| cologne1-v0, demand x 1 | `fixed` | 2 | 41.5 ± 6.4 | 41.5 | baseline | 0/2 | 0 | 2 | 41.5" in md
     assert (
-        "| cologne1-v0, demand x 1 | `adaptive` | 2 | 33.0 ± 12.7 | 33.0 | -20.5 **significant** "
-        "| 0/2 | 0 | 2 |" in md
+        "| cologne1-v0, demand x 1 | `fixed` | 2 | 41.5 [41.0, 42.0] (50 %) | 41.5 ± 6.4 | baseline "
+        "| 0/2 | 0 | 2 | 41.5" in md
     )
-    assert "| cologne1-v0, demand x 1 | `newer` | - | - | - | - | - | - | 2 | 20.0 ± 0.0 | 20.0 | -51.8" in md
+    assert (
+        "| cologne1-v0, demand x 1 | `adaptive` | 2 | 33.0 [32.0, 34.0] (50 %) | 33.0 ± 12.7 | -20.5 n.s. |"
+        in md
+    )
+    assert (
+        "| cologne1-v0, demand x 1 | `newer` | - | - | - | - | - | - | 2 | 20.0 [20.0, 20.0] (50 %) |" in md
+    )
 
 
 def test_report_while_the_experiment_still_runs(tmp_path, monkeypatch):
@@ -212,3 +204,48 @@ def test_report_while_the_experiment_still_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "read_results", lambda d: real(d).iloc[1:])
     write_report(roots, tmp_path / "rep", ReportOptions(baseline="fixed"))
     assert (tmp_path / "rep" / "intersections_cologne1-v0_1.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_results_summary_has_the_cell_statistics(experiment, capsys):
+    assert main(["results", str(experiment), "--summary", "--baseline", "fixed"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    head = lines[0].split(",")
+    assert head[:7] == ["network", "demand", "label", "seeds", "failed", "gridlocked", "baseline"]
+    for column in ("median", "median_low", "median_level", "mean_low", "change_pct", "p_holm", "significant"):
+        assert f"mean_delay_s_{column}" in head
+    assert len(lines) == 1 + 4 and lines[1].startswith("cologne1-v0,1,fixed,")
+    args = ["--summary", "--metric", "mean_delay_s", "--format", "json", "--baseline", "fixed"]
+    assert main(["results", str(experiment), *args]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[1]["label"] == "adaptive" and rows[1]["baseline"] == "fixed"
+    assert rows[1]["mean_delay_s_mean_change_pct"] == pytest.approx(100 * (35 / 45 - 1))
+    assert main(["results", str(experiment), "--summary", "--metric", "delay"]) == 2
+    assert "unknown metric 'delay'" in capsys.readouterr().err
+    assert main(["results", str(experiment), "--baseline", "fixed"]) == 2
+
+
+def test_terminal_table_fits_a_terminal_and_explains_itself():
+    import io
+
+    from rich.console import Console
+
+    from signalbench.cli._run import print_summary
+
+    results = []
+    for seed in range(1, 13):
+        for label, delay in (("fixed-time", 40.0 + seed % 3), ("max-pressure-resco", 25.0 + seed % 4)):
+            r = fake(label, seed, delay if (label, seed) != ("max-pressure-resco", 3) else 300.0)
+            results.append(r)
+    console = Console(file=io.StringIO(), width=160)
+    print_summary(console, "demo", results, Path("runs/demo"), 1.0, 0)
+    text = console.file.getvalue()
+    table = [ln for ln in text.splitlines() if ln[:1] in "┏┃┡│└"]
+    assert table and max(len(ln) for ln in table) <= 100
+    assert "demo: delay over seeds, demand 1" in text
+    row = next(ln for ln in table if "max-pressure-resco" in ln)
+    assert " % *" in row and row.rstrip("│ ").endswith("1")  # significant; one seed gridlocked
+    assert "Holm over 1 comparison" in text
+    assert (
+        "note: cologne1-v0 max-pressure-resco: mean 49.2 but median 26.5 s/veh: 1 gridlocked seed pulls"
+        in text
+    )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from signalbench.analysis._results import demand_text, sumo_version_key
-from signalbench.analysis._summary import mean_ci95
+from signalbench.analysis._stats import cell_stats
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,15 +60,16 @@ def _short(name: str, width: int = 24) -> str:
 def plot_by_controller(
     df: pd.DataFrame, metric: str, label: str, unit: str, path: Path, *, by_version: bool = False
 ) -> None:
-    """One panel per network x demand: each controller's mean with its 95 % CI over seeds.
+    """One panel per network x demand: every seed's value, and the median with its 95 % interval.
 
-    Every seed's value is drawn as a dot and the median as a black bar, so that the heavy tails
-    of gridlock episodes show. With ``by_version`` (trials of several SUMO releases), each
-    controller gets one bar per release side by side: the same colour, older releases hatched
-    and lighter.
+    The median and its distribution-free interval are the primary mark (a thick bar and a
+    black tick), every seed is a dot, and the mean a small open diamond, so that the heavy tail
+    of gridlocked seeds shows without taking over the picture. With ``by_version`` (trials of
+    several SUMO releases), each controller gets one column per release side by side: the same
+    colour, older releases lighter.
     """
     plt = _plt()
-    from matplotlib.patches import Patch
+    from matplotlib.lines import Line2D
 
     ok = df[df["state"] == "complete"]
     groups = list(ok.groupby(["network", "demand"], sort=False))
@@ -92,38 +93,32 @@ def plot_by_controller(
         tops, dots = [1.0], []
         for j, version in enumerate(versions):
             mine = part if version is None else part[part["sumo_version"] == version]
-            newest = j == per_label - 1
+            alpha = 1.0 if j == per_label - 1 else 0.5
             pos = x + (j - (per_label - 1) / 2) * width
             for k, lab in enumerate(labels):
                 vals = mine[mine["label"] == lab][metric].astype(float).dropna().to_numpy()
                 if not len(vals):
                     continue
-                mean, half = mean_ci95(list(vals))
-                half = 0.0 if math.isnan(half) else half
-                tops.append(mean + half)
-                dots.extend(vals)
-                ax.bar(
-                    pos[k],
-                    mean,
-                    width=width * 0.92,
-                    yerr=[[min(half, max(mean, 0.0))], [half]],  # never below 0
-                    capsize=3,
-                    color=palette[lab][0],
-                    alpha=1.0 if newest else 0.45,
-                    hatch=None if newest else "//",
-                    edgecolor="white" if newest else palette[lab][0],
-                    linewidth=0.0 if newest else 0.8,
-                    error_kw={"elinewidth": 1.0},
+                st = cell_stats(list(vals))
+                colour = palette[lab][0]
+                jitter = rng.uniform(-0.32, 0.32, len(vals)) * width
+                ax.scatter(
+                    pos[k] + jitter, vals, s=7, color=colour, alpha=0.55 * alpha, linewidths=0, zorder=2
                 )
-                jitter = rng.uniform(-0.28, 0.28, len(vals)) * width
-                ax.scatter(pos[k] + jitter, vals, s=5, color="black", alpha=0.45, linewidths=0, zorder=3)
-                ax.hlines(float(np.median(vals)), pos[k] - 0.38 * width, pos[k] + 0.38 * width,
-                          colors="black", linewidth=1.6, zorder=4)  # fmt: skip
+                low = st.median if math.isnan(st.median_low) else st.median_low
+                high = st.median if math.isnan(st.median_high) else st.median_high
+                ax.vlines(pos[k], low, high, colors=[colour], linewidth=6, alpha=0.85 * alpha, zorder=3)
+                ax.hlines(st.median, pos[k] - 0.3 * width, pos[k] + 0.3 * width,
+                          colors="black", linewidth=1.8, zorder=4)  # fmt: skip
+                ax.scatter([pos[k]], [st.mean], marker="D", s=16, facecolors="white", edgecolors="black",
+                           linewidths=0.8, zorder=5)  # fmt: skip
+                tops.append(high)
+                dots.extend(vals)
         ax.set_xticks(x, [_short(lab, 32) for lab in labels], rotation=30, ha="right", fontsize=8)
         ax.set_title(f"{network}, {demand_text(demand, part)}", fontsize=10)
         ax.set_ylabel(f"{label} [{unit}]")
-        # Gridlocked seeds can be ten times the rest: keep the bars readable and say how many
-        # dots lie above the axis.
+        # Gridlocked seeds can be ten times the rest: keep the medians readable and say how
+        # many dots lie above the axis.
         top = 1.12 * max(max(tops), float(np.percentile(dots, 95)) if dots else 0.0)
         ax.set_ylim(0, top)
         above = sum(1 for v in dots if v > top)
@@ -134,17 +129,19 @@ def plot_by_controller(
     for ax in list(axes.flat)[len(groups) :]:
         ax.set_visible(False)
     fig.suptitle(
-        f"Mean {label} by controller (bars: mean, error bars: 95 % CI over seeds; "
-        "dots: seeds; black line: median)",
+        f"{label[:1].upper()}{label[1:]} by controller: median and its 95 % interval (bar), "
+        "every seed (dots), mean (diamond)",
         fontsize=11,
     )
     fig.tight_layout(rect=(0, 0, 1, 0.97) if by_version else (0, 0, 1, 1))
     if by_version:
         handles = [
-            Patch(
-                facecolor="grey",
-                alpha=1.0 if j == per_label - 1 else 0.45,
-                hatch=None if j == per_label - 1 else "//",
+            Line2D(
+                [0],
+                [0],
+                color="grey",
+                linewidth=6,
+                alpha=1.0 if j == per_label - 1 else 0.5,
                 label=f"SUMO {v}",
             )
             for j, v in enumerate(versions)
@@ -155,7 +152,7 @@ def plot_by_controller(
 
 
 def plot_vs_demand(df: pd.DataFrame, metric: str, label: str, unit: str, path: Path) -> None:
-    """One panel per network: mean and 95 % CI against the demand level, one line per controller."""
+    """One panel per network: median and its 95 % interval against the demand level, per controller."""
     plt = _plt()
     ok = df[df["state"] == "complete"]
     networks = sorted(set(ok["network"]))
@@ -168,11 +165,14 @@ def plot_vs_demand(df: pd.DataFrame, metric: str, label: str, unit: str, path: P
         for lab in sorted(set(part["label"])):
             mine = part[part["label"] == lab]
             levels = sorted(set(mine["demand"]))
-            stats = [mean_ci95(list(mine[mine["demand"] == d][metric].astype(float))) for d in levels]
+            stats = [cell_stats(list(mine[mine["demand"] == d][metric].astype(float))) for d in levels]
             ax.errorbar(
                 levels,
-                [s[0] for s in stats],
-                yerr=[0.0 if math.isnan(s[1]) else s[1] for s in stats],
+                [s.median for s in stats],
+                yerr=[
+                    [0.0 if math.isnan(s.median_low) else s.median - s.median_low for s in stats],
+                    [0.0 if math.isnan(s.median_high) else s.median_high - s.median for s in stats],
+                ],
                 marker="o",
                 capsize=3,
                 color=palette[str(lab)][0],
@@ -186,7 +186,7 @@ def plot_vs_demand(df: pd.DataFrame, metric: str, label: str, unit: str, path: P
         _legend_outside(ax, len(set(part["label"])))
     for ax in list(axes.flat)[len(networks) :]:
         ax.set_visible(False)
-    fig.suptitle(f"Mean {label} vs demand (error bars: 95 % CI over seeds)")
+    fig.suptitle(f"Median {label} vs demand (error bars: its 95 % interval over seeds)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

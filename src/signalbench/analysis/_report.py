@@ -1,7 +1,11 @@
 """``signalbench report``: tables with confidence intervals, paired comparisons and plots.
 
 Everything is computed from the result store (:func:`read_results` and the Parquet tables),
-so a report can be regenerated at any time without rerunning a trial.
+so a report can be regenerated at any time without rerunning a trial. The statistics are
+those of :mod:`signalbench.analysis._stats`: per cell the mean (t interval) and the median
+(distribution-free interval) and the gridlocked runs; per comparison with the baseline, paired
+by seed, the typical change (Hodges-Lehmann) and the change of the mean (bootstrap), with
+Wilcoxon p-values Holm-corrected over every comparison of the report.
 """
 
 from __future__ import annotations
@@ -11,8 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from signalbench._util import atomic_write_text
 from signalbench.analysis._html import markdown_page
@@ -29,14 +31,22 @@ from signalbench.analysis._results import (
     read_timeseries,
     sumo_version_key,
 )
-from signalbench.analysis._summary import mean_ci95
+from signalbench.analysis._stats import (
+    CONFIDENCE,
+    CellStats,
+    Comparison,
+    cell_stats,
+    paired_change,
+    with_family,
+)
+from signalbench.analysis._summary import choose_baseline
 from signalbench.errors import SignalbenchError
 from signalbench.metrics import EMISSION_METRICS, TRIP_METRICS
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Comparison", "ReportOptions", "paired_change", "write_report"]
+__all__ = ["ReportOptions", "write_report"]
 
 _ALL_METRICS = {**TRIP_METRICS, **EMISSION_METRICS}
 _NICE = {
@@ -81,47 +91,6 @@ class ReportOptions:
             raise SignalbenchError("a report needs at least one metric")
 
 
-@dataclass(frozen=True, kw_only=True)
-class Comparison:
-    """Change of one controller against the baseline over the seeds both completed.
-
-    ``change_pct`` = 100 x mean(x - b) / mean(b); its interval is the paired 95 % interval of
-    the differences (Student t over n - 1 degrees of freedom) divided by mean(b), the
-    baseline mean being taken as fixed. Significant when the interval excludes 0.
-    """
-
-    n_pairs: int
-    change_pct: float
-    ci_low_pct: float
-    ci_high_pct: float
-
-    @property
-    def significant(self) -> bool:
-        """True when the paired interval excludes zero."""
-        return self.n_pairs >= 2 and (self.ci_low_pct > 0 or self.ci_high_pct < 0)
-
-
-def paired_change(values: dict[int, float], baseline: dict[int, float]) -> Comparison:
-    """Compare per-seed values with the baseline's values for the same seeds."""
-    seeds = sorted(
-        s for s in values if s in baseline and not (math.isnan(values[s]) or math.isnan(baseline[s]))
-    )
-    if not seeds:
-        return Comparison(n_pairs=0, change_pct=math.nan, ci_low_pct=math.nan, ci_high_pct=math.nan)
-    diffs = [values[s] - baseline[s] for s in seeds]
-    base = float(np.mean([baseline[s] for s in seeds]))
-    mean_d, half = mean_ci95(diffs)
-    if base == 0:
-        return Comparison(n_pairs=len(seeds), change_pct=math.nan, ci_low_pct=math.nan, ci_high_pct=math.nan)
-    scale = 100.0 / base
-    return Comparison(
-        n_pairs=len(seeds),
-        change_pct=mean_d * scale,
-        ci_low_pct=(mean_d - half) * scale if not math.isnan(half) else math.nan,
-        ci_high_pct=(mean_d + half) * scale if not math.isnan(half) else math.nan,
-    )
-
-
 @dataclass
 class _Group:
     network: str
@@ -144,7 +113,11 @@ def _fmt(value: float, digits: int = 1) -> str:
 def _summary_tables(
     df: pd.DataFrame, options: ReportOptions, baseline: str, by_version: bool
 ) -> list[_Group]:
-    """One table per network x demand (x SUMO version when several versions are compared)."""
+    """One table per network x demand (x SUMO version when several versions are compared).
+
+    Every comparison of the report with the baseline is one family: their p-values are
+    Holm-corrected together.
+    """
     keys = ["network", "demand", "sumo_version"] if by_version else ["network", "demand"]
     ok = df[df["state"] == "complete"]
     groups = []
@@ -174,11 +147,8 @@ def _summary_tables(
             row["stuck_median"] = float(stuck.median()) if stuck is not None and len(stuck) else math.nan
             for metric in options.metrics:
                 vals = mine[metric].astype(float)
-                mean, half = mean_ci95(list(vals))
                 row[metric] = {
-                    "mean": mean,
-                    "ci95": half,
-                    "median": float(vals.median()) if len(vals) else math.nan,
+                    "stats": cell_stats(list(vals)),
                     "per_seed": dict(zip(mine["seed"].astype(int), vals, strict=True)),
                 }
                 if label != baseline and len(base):
@@ -188,22 +158,69 @@ def _summary_tables(
                     )
             group.rows.append(row)
         groups.append(group)
-    return sorted(groups, key=lambda g: (g.network, g.demand, sumo_version_key(g.version)))
+    groups = sorted(groups, key=lambda g: (g.network, g.demand, sumo_version_key(g.version)))
+    _correct(groups, options)
+    return groups
 
 
-def _mean_ci(m: dict[str, Any]) -> str:
-    """``mean ± half-width`` of a metric cell (no ± for a single seed)."""
-    ci = "" if math.isnan(m["ci95"]) else f" ± {_fmt(m['ci95'])}"
-    return f"{_fmt(m['mean'])}{ci}"
+def _correct(groups: list[_Group], options: ReportOptions) -> None:
+    """Holm-correct every comparison of the report as one family (in place)."""
+    cells = [(r[m], m) for g in groups for r in g.rows for m in options.metrics if "vs_baseline" in r[m]]
+    corrected = with_family([cell["vs_baseline"] for cell, _ in cells])
+    for (cell, _), comparison in zip(cells, corrected, strict=True):
+        cell["vs_baseline"] = comparison
+
+
+def _family(groups: list[_Group], options: ReportOptions) -> int:
+    """How many comparisons with a p-value the report makes."""
+    return sum(
+        1
+        for g in groups
+        for r in g.rows
+        for m in options.metrics
+        if "vs_baseline" in r[m] and not math.isnan(r[m]["vs_baseline"].p_value)
+    )
+
+
+def _mean_text(st: CellStats) -> str:
+    """``mean ± half-width`` (no ± for a single seed)."""
+    return _fmt(st.mean) + ("" if math.isnan(st.mean_half) else f" ± {_fmt(st.mean_half)}")
+
+
+def _median_text(st: CellStats) -> str:
+    """``median [low, high]``, with the interval's confidence when it is below 95 %."""
+    if math.isnan(st.median_low):
+        return _fmt(st.median)
+    level = "" if st.median_level >= CONFIDENCE - 1e-9 else f" ({100 * st.median_level:.0f} %)"
+    return f"{_fmt(st.median)} [{_fmt(st.median_low)}, {_fmt(st.median_high)}]{level}"
+
+
+def _interval(low: float, high: float) -> str:
+    return "" if math.isnan(low) else f" [{low:+.1f}, {high:+.1f}]"
 
 
 def _change_text(comp: Comparison | None, *, with_ci: bool = True) -> str:
-    if comp is None or comp.n_pairs == 0:
+    """Return the typical change, its interval and the verdict (Holm-corrected)."""
+    if comp is None or comp.n_pairs == 0 or math.isnan(comp.change_pct):
         return "-"
-    text = f"{comp.change_pct:+.1f}"
-    if with_ci and not math.isnan(comp.ci_low_pct):
-        text += f" [{comp.ci_low_pct:+.1f}, {comp.ci_high_pct:+.1f}]"
+    text = f"{comp.change_pct:+.1f}" + (_interval(comp.ci_low_pct, comp.ci_high_pct) if with_ci else "")
     return text + (" **significant**" if comp.significant else " n.s.")
+
+
+def _mean_change_text(comp: Comparison | None) -> str:
+    if comp is None or comp.n_pairs == 0 or math.isnan(comp.mean_change_pct):
+        return "-"
+    return f"{comp.mean_change_pct:+.1f}" + _interval(comp.mean_ci_low_pct, comp.mean_ci_high_pct)
+
+
+def _p_text(comp: Comparison | None) -> str:
+    if comp is None or math.isnan(comp.p_value):
+        return "-"
+    return f"{_p(comp.p_value)} ({_p(comp.p_adjusted)})"
+
+
+def _p(p: float) -> str:
+    return f"{p:.2g}" if p >= 0.001 else f"{p:.0e}"
 
 
 def _versions_table(groups: list[_Group], options: ReportOptions, baseline: str) -> list[str]:
@@ -222,18 +239,18 @@ def _versions_table(groups: list[_Group], options: ReportOptions, baseline: str)
     for v in versions:
         head += [
             f"SUMO {v}: seeds",
-            f"{name} {unit} mean ± 95 % CI",
-            "median",
-            f"vs {baseline} %",
+            f"{name} {unit} median [95 % CI]",
+            "mean ± 95 % CI",
+            f"typical change vs {baseline} %",
         ]
         head += [*options.flag_metrics[:1], "stuck veh median"]
     lines = [
         "",
         "## SUMO versions side by side",
         "",
-        f"Mean {name} per scenario and controller under each SUMO release (the tables below give "
-        f"the other metrics, the confidence intervals of the changes and every flag). Changes versus "
-        f"`{baseline}` are paired over seeds within one release; `-`: not run on that release.",
+        f"The {name} per scenario and controller under each SUMO release (the tables below give the "
+        f"other metrics, the intervals of the changes and every flag). Changes versus `{baseline}` are "
+        "paired over seeds within one release; `-`: not run on that release.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
@@ -245,13 +262,13 @@ def _versions_table(groups: list[_Group], options: ReportOptions, baseline: str)
             for v in versions:
                 row = cells.get((scenario, label, v))
                 if row is None or not row["seeds"]:
-                    out += ["-"] * (5 + len(options.flag_metrics[:1]))
+                    out += ["-"] * (6 + len(options.flag_metrics[:1]) - 1)
                     continue
                 m = row[metric]
                 change = (
                     "baseline" if label == baseline else _change_text(m.get("vs_baseline"), with_ci=False)
                 )
-                out += [str(row["seeds"]), _mean_ci(m), _fmt(m["median"]), change]
+                out += [str(row["seeds"]), _median_text(m["stats"]), _mean_text(m["stats"]), change]
                 out += [f"{row[f]}/{row['seeds']}" for f in options.flag_metrics[:1]]
                 out.append(_fmt(row["stuck_median"], 0))
             lines.append("| " + " | ".join(out) + " |")
@@ -265,36 +282,74 @@ def _ordered(labels: Any, baseline: str) -> list[str]:
 
 
 def _markdown_table(group: _Group, options: ReportOptions, baseline: str) -> str:
-    head = ["controller", "seeds"]
-    for metric in options.metrics:
-        unit = _ALL_METRICS[metric][0]
-        name = _NICE.get(metric, metric)
-        head += [f"{name} {unit} mean ± 95 % CI", "median", f"vs {baseline} % [95 % CI]"]
-    head += ["failed", *options.flag_metrics, "stuck veh median"]
+    """Tabulate the primary metric in full, then the others (median, mean, typical change)."""
+    primary, others = options.metrics[0], options.metrics[1:]
+    unit = _ALL_METRICS[primary][0]
+    name = _NICE.get(primary, primary)
+    head = [
+        "controller", "seeds", "failed", *options.flag_metrics, "stuck veh median",
+        f"{name} {unit} median [95 % CI]", "mean ± 95 % CI", f"typical change vs {baseline} % [95 % CI]",
+        "change of the mean % [95 % CI]", "Wilcoxon p (Holm)",
+    ]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in group.rows:
-        cells = [f"`{row['label']}`", str(row["seeds"])]
-        for metric in options.metrics:
-            m = row[metric]
-            cells += [_mean_ci(m), _fmt(m["median"])]
-            cells.append("baseline" if row["label"] == baseline else _change_text(m.get("vs_baseline")))
-        cells += [
-            str(row["failed"]),
-            *(str(row[f]) for f in options.flag_metrics),
-            _fmt(row["stuck_median"], 0),
-        ]
+        m = row[primary]
+        comp = m.get("vs_baseline")
+        is_base = row["label"] == baseline
+        cells = [
+            f"`{row['label']}`", str(row["seeds"]), str(row["failed"]),
+            *(str(row[f]) for f in options.flag_metrics), _fmt(row["stuck_median"], 0),
+            _median_text(m["stats"]), _mean_text(m["stats"]),
+            "baseline" if is_base else _change_text(comp),
+            "" if is_base else _mean_change_text(comp),
+            "" if is_base else _p_text(comp),
+        ]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
+    if others:
+        head = ["controller"]
+        for metric in others:
+            nice, unit = _NICE.get(metric, metric), _ALL_METRICS[metric][0]
+            head += [f"{nice} {unit} median [95 % CI]", "mean ± 95 % CI", "typical change %"]
+        lines += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for row in group.rows:
+            cells = [f"`{row['label']}`"]
+            for metric in others:
+                m = row[metric]
+                change = "baseline" if row["label"] == baseline else _change_text(m.get("vs_baseline"))
+                cells += [_median_text(m["stats"]), _mean_text(m["stats"]), change]
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def _choose_baseline(labels: Sequence[str], wanted: str | None) -> str:
-    if wanted is not None:
-        if wanted not in labels:
-            raise SignalbenchError(
-                f"--baseline {wanted!r} is not a controller label here; labels: {', '.join(labels)}"
-            )
-        return wanted
-    return next((lab for lab in labels if lab.startswith("fixed-time")), labels[0])
+def _heavy_tail_notes(group: _Group, options: ReportOptions) -> list[str]:
+    """Plain words for each row whose mean lies outside its median's interval."""
+    metric = options.metrics[0]
+    name, unit = _NICE.get(metric, metric), _ALL_METRICS[metric][0]
+    notes = []
+    for row in group.rows:
+        st: CellStats = row[metric]["stats"]
+        if not st.heavy_tail:
+            continue
+        stuck = row.get("gridlocked", 0)
+        way = "up" if st.mean > st.median else "down"
+        pull = "pulls" if stuck == 1 else "pull"
+        why = (
+            f"{stuck} of {st.n} seeds gridlocked and {pull} the mean {way}"
+            if stuck
+            else f"a few seeds far from the rest pull the mean {way}"
+        )
+        notes.append(
+            f"- `{row['label']}`: mean {_fmt(st.mean)} but median {_fmt(st.median)} {unit} {name}: {why}. "
+            "Quote the median with its interval (and the gridlocked count); the mean describes the tail."
+        )
+    if not notes:
+        return []
+    return [
+        "",
+        "**Mean and median disagree** (the mean lies outside the median's 95 % interval):",
+        "",
+        *notes,
+    ]
 
 
 def _slug(text: str) -> str:
@@ -349,16 +404,38 @@ def _load(roots: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return df, ts, inter
 
 
-def _intro(df: pd.DataFrame, title: str, baseline: str, options: ReportOptions) -> list[str]:
-    """Title, counts, how to read the tables, SUMO versions, the flag columns."""
+def _intro(
+    df: pd.DataFrame, title: str, baseline: str, options: ReportOptions, groups: list[_Group]
+) -> list[str]:
+    """Title, counts, how to read the tables, the family of comparisons, SUMO versions, flags."""
     ok = df[df["state"] == "complete"]
     md: list[str] = [f"# {title}", ""]
+    family = _family(groups, options)
+    tables = len(groups)
+    metrics = ", ".join(f"`{m}`" for m in options.metrics)
     md.append(
         f"{len(df)} trials: {len(ok)} complete, {len(df) - len(ok)} failed. Baseline: `{baseline}`. "
-        "Means over seeds with the half-width of their 95 % confidence interval (Student t); "
-        "changes versus the baseline are paired over the seeds both completed, with the 95 % "
-        "interval of the paired differences (significant: the interval excludes 0). "
-        "Metric definitions: docs/metrics.md."
+        "Per controller: the **median** over seeds with its distribution-free 95 % interval (order "
+        "statistics; with fewer than 6 seeds the widest one, min to max, with the confidence it "
+        "reaches), the **mean** with its 95 % Student t interval, and the runs that gridlocked. "
+        "Versus the baseline, paired by seed: the **typical change** (Hodges-Lehmann estimate of the "
+        "per-seed log ratios, with the 95 % interval of the Wilcoxon signed-rank test; it needs 6 "
+        "seeds), the **change of the mean** (ratio of the means, paired bootstrap BCa 95 % interval), "
+        "and the Wilcoxon signed-rank p-value. Metric definitions and which number answers which "
+        "question: docs/metrics.md."
+    )
+    md.append(
+        f"\n**Significance:** {family} comparisons with the baseline in this report (every controller "
+        f"in every one of the {tables} tables, for {metrics}) are one family; their p-values are "
+        "corrected with Holm's method (shown in brackets), and a change is **significant** when the "
+        "corrected p-value is at most 0.05: the chance that any of the marks in this report is a "
+        "false alarm is at most 5 %."
+    )
+    md.append(
+        "\n**Which number to quote:** where the mean and the median agree, either. Where the mean lies "
+        "outside the median's interval (listed under each table), a few seeds (usually gridlocked "
+        "ones) dominate the mean: quote the median and its interval, and say how many runs "
+        "gridlocked."
     )
     versions = sorted(set(ok["sumo_version"]), key=sumo_version_key) if len(ok) else []
     if versions:
@@ -387,6 +464,7 @@ def _group_sections(groups: list[_Group], options: ReportOptions, baseline: str)
                 "",
             ]
         md.append(_markdown_table(group, options, baseline))
+        md += _heavy_tail_notes(group, options)
     return md
 
 
@@ -424,11 +502,13 @@ def _plots(
     if len(ok):
         name = "by_controller.png"
         plot_by_controller(plain, primary, nice, unit, out / name, by_version=by_version)
-        images.append((name, f"Mean {nice} by controller"))
+        images.append(
+            (name, f"{nice[:1].upper()}{nice[1:]} by controller: every seed, median and its interval")
+        )
         if ok.groupby("network")["demand"].nunique().max() > 1:
             name = "vs_demand.png"
             plot_vs_demand(df, primary, nice, unit, out / name)
-            images.append((name, f"Mean {nice} vs demand"))
+            images.append((name, f"Median {nice} vs demand"))
         for (network, demand), _ in ok.groupby(["network", "demand"], sort=False):
             if len(inter) == 0:
                 break
@@ -498,12 +578,17 @@ def write_report(
     df, ts, inter = _load(roots)
     out = Path(out_dir) if out_dir is not None else roots[0] / "report"
     out.mkdir(parents=True, exist_ok=True)
-    baseline = _choose_baseline(list(dict.fromkeys(df["label"])), options.baseline)
+    labels = list(dict.fromkeys(df["label"]))
+    if options.baseline is not None and options.baseline not in labels:
+        raise SignalbenchError(
+            f"--baseline {options.baseline!r} is not a controller label here; labels: {', '.join(labels)}"
+        )
+    baseline = choose_baseline(labels, options.baseline)
     by_version = df.loc[df["state"] == "complete", "sumo_version"].nunique() > 1
     groups = _summary_tables(df, options, baseline, by_version)
     title = options.title or "signalbench report: " + ", ".join(r.resolve().name for r in roots)
 
-    md = _intro(df, title, baseline, options)
+    md = _intro(df, title, baseline, options, groups)
     if by_version:
         md += _versions_table(groups, options, baseline)
     md += _group_sections(groups, options, baseline)

@@ -25,6 +25,7 @@ __all__ = [
     "read_results",
     "read_timeseries",
     "result_rows",
+    "store_at",
     "sumo_version_key",
 ]
 
@@ -56,7 +57,7 @@ def demand_level(spec: TrialSpec) -> float:
 CONTROL_COLUMNS = ("decisions", "switches", "overrides_total", "controller_ms_per_decision")
 
 
-def _store(directory: Path | str) -> ResultStore:
+def store_at(directory: Path | str) -> ResultStore:
     root = Path(directory)
     if not root.is_dir():
         raise SignalbenchError(f"{root}: no such directory")
@@ -114,7 +115,7 @@ def read_results(directory: Path | str) -> pd.DataFrame:
     """
     import pandas as pd
 
-    store = _store(directory)
+    store = store_at(directory)
     return pd.DataFrame(result_rows(store.results()))
 
 
@@ -132,7 +133,7 @@ def _read_table(directory: Path | str, table: str) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    store = _store(directory)
+    store = store_at(directory)
     tables = []
     keys: dict[str, list[Any]] = {
         k: [] for k in ("trial_id", "network", "demand", "flow_veh_h", "label", "seed")

@@ -1,56 +1,93 @@
-"""Small summaries of results for the terminal: mean and 95 % confidence interval over seeds."""
+"""Per-cell summaries of results: mean and median with intervals, gridlocked runs, comparisons.
+
+One row per network x demand x controller label (a *cell*). The statistics are those of
+:mod:`signalbench.analysis._stats`; the comparisons with the baseline of each network x demand
+form one family, corrected with Holm's method.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from signalbench.analysis._results import store_at
+from signalbench.analysis._stats import CellStats, Comparison, cell_stats, paired_change, with_family
+from signalbench.errors import SignalbenchError
 from signalbench.experiments import TrialResult
+from signalbench.metrics import EMISSION_METRICS, TRIP_METRICS, is_gridlocked
 
-__all__ = ["SummaryRow", "mean_ci95", "summarise"]
+if TYPE_CHECKING:
+    import pandas as pd
 
-# Two-sided 95 % Student t quantiles for 1..30 degrees of freedom.
-_T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-        2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
+__all__ = ["SUMMARY_METRICS", "SummaryRow", "choose_baseline", "read_summary", "summarise"]
 
-
-def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and half-width of its 95 % confidence interval (Student t; nan for n < 2)."""
-    arr = np.asarray([v for v in values if not math.isnan(v)], dtype=np.float64)
-    if arr.size == 0:
-        return math.nan, math.nan
-    if arr.size == 1:
-        return float(arr[0]), math.nan
-    t = _T95[arr.size - 2] if arr.size - 1 <= len(_T95) else 1.96
-    return float(arr.mean()), float(t * arr.std(ddof=1) / math.sqrt(arr.size))
+#: Metrics of ``signalbench results --summary`` by default.
+SUMMARY_METRICS = ("mean_delay_s", "mean_travel_time_s", "mean_waiting_time_s")
 
 
 @dataclass(frozen=True, kw_only=True)
 class SummaryRow:
-    """One network x demand x controller line of the terminal table."""
+    """One network x demand x controller line.
+
+    Attributes:
+        network, demand, demand_label, label: the cell.
+        trials, failed: trials of the cell, and how many failed.
+        gridlocked: completed seeds that gridlocked (5 % or more of the vehicles stuck).
+        metrics: each metric's :class:`CellStats` over the completed seeds.
+        baseline: the label this row is compared with (None for the baseline itself).
+        vs_baseline: each metric's paired comparison with the baseline (Holm-corrected over the
+            family of :func:`summarise`).
+
+    """
 
     network: str
     demand: float
     label: str
     trials: int
     failed: int
-    metrics: dict[str, tuple[float, float]]
+    metrics: dict[str, CellStats]
     demand_label: str = ""
+    gridlocked: int = 0
+    baseline: str | None = None
+    vs_baseline: dict[str, Comparison] = field(default_factory=dict)
 
 
-def summarise(results: Sequence[TrialResult], metrics: Sequence[str]) -> list[SummaryRow]:
-    """Group results by (network, demand, label), in first-seen order, with mean and CI per metric.
+def choose_baseline(labels: Sequence[str], wanted: str | None = None) -> str:
+    """Return ``wanted``, else the first label that starts with ``fixed-time``, else the first."""
+    if wanted is not None and wanted in labels:
+        return wanted
+    return next((lab for lab in labels if lab.startswith("fixed-time")), labels[0])
 
-    The demand of a generated network is its flow level and scale (``600 veh/h``), else the scale.
+
+def _gridlocked(r: TrialResult) -> bool:
+    stuck, total = r.metrics.get("vehicles_stuck"), r.metrics.get("vehicles_total")
+    if stuck is None or total is None or math.isnan(float(stuck)) or math.isnan(float(total)):
+        return bool(r.metrics.get("gridlocked", 0))
+    return bool(is_gridlocked(stuck, total))
+
+
+def summarise(
+    results: Sequence[TrialResult],
+    metrics: Sequence[str],
+    *,
+    baseline: str | None = None,
+    compare: Sequence[str] | None = None,
+) -> list[SummaryRow]:
+    """Group results by (network, demand, label), in first-seen order, with statistics per metric.
+
+    The demand of a generated network is its flow level and scale (``600 veh/h``), else the
+    scale. Within each network x demand, every label is compared with ``baseline`` (default:
+    the first ``fixed-time`` label, else the first label) on the metrics ``compare`` (default:
+    the first metric), paired by seed; the comparisons of all rows form one family (Holm).
     """
     groups: dict[tuple[str, str, str], list[TrialResult]] = {}
     for r in results:
         groups.setdefault((r.spec.network, r.spec.demand_label, r.spec.display_label), []).append(r)
-    rows = []
+    compare = list(metrics[:1] if compare is None else compare)
+    rows: list[SummaryRow] = []
     for (network, demand_label, label), group in groups.items():
         ok = [r for r in group if r.state == "complete"]
         rows.append(
@@ -61,7 +98,99 @@ def summarise(results: Sequence[TrialResult], metrics: Sequence[str]) -> list[Su
                 label=label,
                 trials=len(group),
                 failed=len(group) - len(ok),
-                metrics={m: mean_ci95([float(r.metrics.get(m, math.nan)) for r in ok]) for m in metrics},
+                gridlocked=sum(1 for r in ok if _gridlocked(r)),
+                metrics={m: cell_stats([float(r.metrics.get(m, math.nan)) for r in ok]) for m in metrics},
             )
         )
+    per_seed = {
+        key: {
+            m: {r.spec.seed: float(r.metrics.get(m, math.nan)) for r in g if r.state == "complete"}
+            for m in compare
+        }
+        for key, g in groups.items()
+    }
+    pending: list[tuple[int, str, Comparison]] = []
+    for i, row in enumerate(rows):
+        cell_labels = [lab for (n, d, lab) in groups if (n, d) == (row.network, row.demand_label)]
+        base = choose_baseline(cell_labels, baseline)
+        if base == row.label:
+            continue
+        rows[i] = replace(row, baseline=base)
+        mine, theirs = (
+            per_seed[(row.network, row.demand_label, row.label)],
+            per_seed[(row.network, row.demand_label, base)],
+        )
+        pending += [(i, m, paired_change(mine[m], theirs[m])) for m in compare]
+    corrected = with_family([c for _, _, c in pending])
+    for (i, metric, _), comparison in zip(pending, corrected, strict=True):
+        rows[i].vs_baseline[metric] = comparison
     return rows
+
+
+def read_summary(
+    directory: Path | str, metrics: Sequence[str] = SUMMARY_METRICS, *, baseline: str | None = None
+) -> pd.DataFrame:
+    """One row per network x demand x controller of an experiment directory, with statistics.
+
+    Columns: ``network``, ``demand``, ``label``, ``seeds`` (completed), ``failed``,
+    ``gridlocked``, ``baseline``; then per metric ``M``: ``M_mean``, ``M_mean_low``,
+    ``M_mean_high`` (t interval), ``M_median``, ``M_median_low``, ``M_median_high``,
+    ``M_median_level`` (the confidence of that interval), and versus the baseline
+    ``M_change_pct`` with ``M_change_low_pct``/``M_change_high_pct`` (typical change,
+    Hodges-Lehmann), ``M_mean_change_pct`` with its bootstrap bounds, ``M_p`` (Wilcoxon),
+    ``M_p_holm`` (Holm over every comparison of the table) and ``M_significant``.
+
+    Raises:
+        SignalbenchError: the directory holds no trial records, or a metric is unknown.
+
+    """
+    import pandas as pd
+
+    unknown = [m for m in metrics if m not in TRIP_METRICS and m not in EMISSION_METRICS]
+    if unknown:
+        known = ", ".join(sorted({*TRIP_METRICS, *EMISSION_METRICS}))
+        raise SignalbenchError(f"unknown metric {unknown[0]!r}; choose from {known}")
+    results = store_at(directory).results()
+    labels = list(dict.fromkeys(r.spec.display_label for r in results))
+    if baseline is not None and baseline not in labels:
+        raise SignalbenchError(
+            f"--baseline {baseline!r} is not a controller label here; labels: {', '.join(labels)}"
+        )
+    out: list[dict[str, Any]] = []
+    rows = summarise(results, metrics, baseline=baseline, compare=metrics)
+    rows.sort(key=lambda r: (r.network, r.demand, r.demand_label, r.baseline is not None, r.label))
+    for row in rows:
+        record: dict[str, Any] = {
+            "network": row.network,
+            "demand": row.demand_label or f"{row.demand:g}",
+            "label": row.label,
+            "seeds": row.trials - row.failed,
+            "failed": row.failed,
+            "gridlocked": row.gridlocked,
+            "baseline": row.baseline or "",
+        }
+        for m in metrics:
+            st, comp = row.metrics[m], row.vs_baseline.get(m)
+            record |= {
+                f"{m}_mean": st.mean,
+                f"{m}_mean_low": st.mean_low,
+                f"{m}_mean_high": st.mean_high,
+                f"{m}_median": st.median,
+                f"{m}_median_low": st.median_low,
+                f"{m}_median_high": st.median_high,
+                f"{m}_median_level": st.median_level,
+            }
+            nan = math.nan
+            record |= {
+                f"{m}_change_pct": comp.change_pct if comp else nan,
+                f"{m}_change_low_pct": comp.ci_low_pct if comp else nan,
+                f"{m}_change_high_pct": comp.ci_high_pct if comp else nan,
+                f"{m}_mean_change_pct": comp.mean_change_pct if comp else nan,
+                f"{m}_mean_change_low_pct": comp.mean_ci_low_pct if comp else nan,
+                f"{m}_mean_change_high_pct": comp.mean_ci_high_pct if comp else nan,
+                f"{m}_p": comp.p_value if comp else nan,
+                f"{m}_p_holm": comp.p_adjusted if comp else nan,
+                f"{m}_significant": bool(comp.significant) if comp else False,
+            }
+        out.append(record)
+    return pd.DataFrame(out)

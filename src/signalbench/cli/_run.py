@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from signalbench._util import output_dir
-from signalbench.analysis import summarise
+from signalbench.analysis import CONFIDENCE, CellStats, Comparison, SummaryRow, summarise
 from signalbench.cli._console import error_console, make_console
 from signalbench.cli._console import plural as _n
 from signalbench.errors import SpecError
@@ -41,14 +41,8 @@ from signalbench.sim import BACKENDS, normalize_version, resolve_sumo
 
 __all__ = ["add_parser", "print_summary", "run"]
 
-TABLE_METRICS = (
-    ("mean_delay_s", "delay s/veh"),
-    ("mean_travel_time_s", "travel time s"),
-    ("mean_waiting_time_s", "waiting s"),
-    ("vehicles_arrived", "arrived"),
-    ("vehicles_unfinished", "in network"),
-    ("vehicles_not_inserted", "not inserted"),
-)
+#: The metric of the terminal table; every other one is in ``results --summary`` and the report.
+TABLE_METRIC = "mean_delay_s"
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], epilog: str) -> None:
@@ -423,13 +417,61 @@ def _training_line(console: Console) -> Callable[[TrialSpec, int, dict[str, floa
     return show
 
 
-def _fmt(mean: float, ci: float, decimals: int) -> str:
-    if math.isnan(mean):
-        return "-"
-    text = f"{mean:.{decimals}f}"
-    if not math.isnan(ci):
-        text += f" ± {ci:.{decimals}f}"
-    return text
+def _num(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.1f}"
+
+
+def _median_cell(st: CellStats) -> str:
+    if math.isnan(st.median_low):
+        return _num(st.median)
+    mark = "" if st.median_level >= CONFIDENCE - 1e-9 else " †"
+    return f"{_num(st.median)} [{_num(st.median_low)}, {_num(st.median_high)}]{mark}"
+
+
+def _mean_cell(st: CellStats) -> str:
+    return _num(st.mean) + ("" if math.isnan(st.mean_half) else f" ± {_num(st.mean_half)}")
+
+
+def _change_cell(comp: Comparison | None) -> str:
+    if comp is None or math.isnan(comp.change_pct):
+        return "-" if comp is not None else ""
+    return f"{comp.change_pct:+.0f} %" + (" *" if comp.significant else "")
+
+
+def _table_notes(rows: Sequence[SummaryRow]) -> list[str]:
+    """How to read the statistics of the table, in as few lines as it needs."""
+    notes = []
+    short = [
+        r.metrics[TABLE_METRIC] for r in rows if r.metrics[TABLE_METRIC].median_level < CONFIDENCE - 1e-9
+    ]
+    if any(not math.isnan(st.median_low) for st in short):
+        levels = sorted({f"{100 * st.median_level:.0f} %" for st in short if not math.isnan(st.median_low)})
+        notes.append(
+            f"† min to max of the seeds: a {' or '.join(levels)} interval for the median "
+            "(6 seeds or more give 95 %)"
+        )
+    compared = [(r, c) for r in rows for c in r.vs_baseline.values()]
+    if compared:
+        family = sum(1 for _, c in compared if not math.isnan(c.p_value))
+        few = min(c.n_pairs for _, c in compared) < 6
+        notes.append(
+            "vs: typical change per seed (Hodges-Lehmann); * significant (Wilcoxon signed-rank, "
+            f"Holm over {family} comparison{'s' if family != 1 else ''})"
+            + ("; under 6 seeds none can be" if few else "")
+        )
+    for r in rows:
+        st = r.metrics[TABLE_METRIC]
+        if st.heavy_tail:
+            pulled = (
+                f"{_n(r.gridlocked, 'gridlocked seed')} pull{'s' if r.gridlocked == 1 else ''}"
+                if r.gridlocked
+                else "a few seeds pull"
+            )
+            notes.append(
+                f"note: {r.network} {r.label}: mean {_num(st.mean)} but median {_num(st.median)} s/veh: "
+                f"{pulled} the mean; quote the median"
+            )
+    return notes
 
 
 def print_summary(
@@ -443,22 +485,38 @@ def print_summary(
     sim_s: float = 0.0,
     plan: ExperimentPlan | None = None,
 ) -> None:
-    """Print the per network x demand x controller table and notes (``plan``: why trials reran)."""
-    rows = summarise(results, [m for m, _ in TABLE_METRICS])
-    table = Table(title=f"{name}: mean over seeds ± 95 % CI", title_justify="left")
-    for col in ("network", "demand", "controller"):
-        table.add_column(col)
+    """Print the per network x demand x controller table and notes (``plan``: why trials reran).
+
+    The delay per cell: median with its distribution-free interval, mean with its t interval,
+    the typical change versus the baseline (paired by seed, Holm-corrected marks) and the
+    gridlocked runs; the other metrics are in ``signalbench results DIR --summary``.
+    """
+    rows = summarise(results, [TABLE_METRIC])
+    demands = {row.demand_label or f"{row.demand:g}" for row in rows}
+    one_demand = len(demands) == 1  # then the title says it, and the table is narrower
+    title = f"{name}: delay over seeds" + (f", demand {next(iter(demands))}" if one_demand and rows else "")
+    table = Table(title=title, title_justify="left")
+    table.add_column("network")
+    if not one_demand:
+        table.add_column("demand")
+    table.add_column("controller")
     table.add_column("seeds", justify="right")
-    for _, header in TABLE_METRICS:
-        table.add_column(header, justify="right")
+    table.add_column("delay s/veh\nmedian [95 % CI]", justify="right")
+    table.add_column("mean\n± 95 % CI", justify="right")
+    baselines = sorted({r.baseline for r in rows if r.baseline})
+    table.add_column(f"vs\n{baselines[0] if len(baselines) == 1 else 'baseline'}", justify="right")
+    table.add_column("grid-\nlocked", justify="right")
     for row in rows:
-        cells = [
-            _fmt(row.metrics[m][0], math.nan, 0) if m.startswith("vehicles") else _fmt(*row.metrics[m], 1)
-            for m, _ in TABLE_METRICS
-        ]
+        st = row.metrics[TABLE_METRIC]
         seeds = f"{row.trials - row.failed}" + (f" ({row.failed} failed)" if row.failed else "")
-        table.add_row(row.network, row.demand_label or f"{row.demand:g}", row.label, seeds, *cells)
+        change = "baseline" if row.baseline is None else _change_cell(row.vs_baseline.get(TABLE_METRIC))
+        cells = [row.network, *([] if one_demand else [row.demand_label or f"{row.demand:g}"]), row.label]
+        table.add_row(
+            *cells, seeds, _median_cell(st), _mean_cell(st), change, str(row.gridlocked) if st.n else "-"
+        )
     console.print(table)
+    for line in _table_notes(rows):
+        console.print(line, style="dim", highlight=False, soft_wrap=True)
     uncontrolled = sorted({p for r in results for p in r.control.get("uncontrolled", [])})
     for problem in uncontrolled:
         console.print(f"note: left on its own program: {problem}", style="yellow", highlight=False)
@@ -478,6 +536,13 @@ def print_summary(
     console.print(
         f"{_n(len(results), 'trial')} ({failed} failed{note}) in {wall_s:.1f} s{rate}; "
         f"records in {out}/trials/"
+    )
+    console.print(
+        f"trip and waiting times, arrivals: signalbench results {out} --summary; "
+        f"full report: signalbench report {out}",
+        style="dim",
+        highlight=False,
+        soft_wrap=True,
     )
     sumos = sorted({r.versions["sumo"] for r in results if r.versions.get("sumo")})
     console.print(

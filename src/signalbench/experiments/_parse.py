@@ -613,7 +613,7 @@ def _resolve_controllers(
         except SignalbenchError as exc:
             errors.add(where, str(exc))
             canonical = cid
-        label = draft.label or (canonical if ":" not in canonical else cid.rpartition(":")[2])
+        label = draft.label or _default_label(canonical, cid)
         if not isinstance(label, str):
             errors.add(f"{where}.label", "expected a string")
             label = canonical
@@ -656,6 +656,18 @@ def _resolve_controllers(
             )
         )
     return controllers
+
+
+def _default_label(canonical: str, given: str) -> str:
+    """Return a controller's name for tables: its class for a reference, else its id without -vN.
+
+    Every label then reads the same way whether given or not (``max-pressure``, not
+    ``max-pressure-v0`` next to a labelled ``greedy``).
+    """
+    if ":" in canonical:
+        return given.rpartition(":")[2]
+    name, _, version = canonical.rpartition("-v")
+    return name if name and version.isdigit() else canonical
 
 
 def _train_table(

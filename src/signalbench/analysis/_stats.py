@@ -1,0 +1,365 @@
+"""Statistics over seeds that fit heavy-tailed outcomes, all from :mod:`scipy.stats`.
+
+A few gridlocked seeds can multiply a network's mean delay, so every cell has two centres:
+
+- the **mean** with its Student t interval (exact t quantiles for any number of seeds), which
+  answers "what is the expected delay" and is dragged by the tail;
+- the **median** with a distribution-free interval from order statistics (its confidence is
+  a binomial probability: no assumption about the shape of the distribution), which answers
+  "what does a typical seed give".
+
+A comparison with a baseline is paired by seed: the per-seed log ratio ``log(x / b)`` gives the
+Hodges-Lehmann estimate of the typical relative change with the interval of the exact
+Wilcoxon signed-rank test (inverted), and that test's p-value; a paired bootstrap (BCa, fixed
+seed) gives the interval of the ratio of the means. A family of comparisons is corrected with
+Holm's step-down method, which keeps the chance of any false "significant" in the family
+below the level.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+__all__ = [
+    "BOOTSTRAP_SEED",
+    "CONFIDENCE",
+    "CellStats",
+    "Comparison",
+    "cell_stats",
+    "holm",
+    "mean_ci95",
+    "median_interval",
+    "paired_change",
+    "seeds_for_change",
+    "t_interval",
+    "with_family",
+]
+
+#: Confidence level of every interval.
+CONFIDENCE = 0.95
+#: Seed of the bootstrap resampling: the same data always gives the same interval.
+BOOTSTRAP_SEED = 20240607
+_BOOTSTRAP_RESAMPLES = 4999
+
+
+def _clean(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    arr = np.asarray([float(v) for v in values], dtype=np.float64)
+    return arr[~np.isnan(arr)]
+
+
+def t_interval(
+    values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE
+) -> tuple[float, float, float]:
+    """Mean and its Student t interval ``(mean, low, high)``; the bounds are nan for n < 2."""
+    from scipy import stats
+
+    arr = _clean(values)
+    if arr.size == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(arr.mean())
+    if arr.size == 1:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + confidence / 2, arr.size - 1) * arr.std(ddof=1) / math.sqrt(arr.size))
+    return mean, mean - half, mean + half
+
+
+def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95 % Student t interval (nan for n < 2)."""
+    mean, low, _ = t_interval(values)
+    return mean, (mean - low) if not math.isnan(low) else math.nan
+
+
+def median_interval(
+    values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE
+) -> tuple[float, float, float, float]:
+    """Median and its distribution-free interval: ``(median, low, high, achieved confidence)``.
+
+    The interval is ``[x(k), x(n+1-k)]`` (order statistics) with the largest ``k`` whose
+    coverage ``1 - 2 P(B <= k - 1)``, ``B ~ Binomial(n, 1/2)``, is at least ``confidence``.
+    With fewer than 6 seeds no such interval reaches 95 %: the widest one (min, max) is given
+    with the confidence it does reach (75 % for 3 seeds, 94 % for 5).
+    """
+    arr = np.sort(_clean(values))
+    n = arr.size
+    if n == 0:
+        return math.nan, math.nan, math.nan, math.nan
+    median = float(np.median(arr))
+    if n == 1:
+        return median, math.nan, math.nan, 0.0
+    i, level = _order_statistic(n, confidence)
+    return median, float(arr[i]), float(arr[n - 1 - i]), level
+
+
+@functools.lru_cache(maxsize=256)
+def _order_statistic(n: int, confidence: float) -> tuple[int, float]:
+    """Index (from 0) of the lower bound of the median's interval for n values, and its coverage."""
+    from scipy import stats
+
+    k = np.arange(1, n // 2 + 1)
+    coverage = 1.0 - 2.0 * stats.binom.cdf(k - 1, n, 0.5)
+    ok = np.nonzero(coverage >= confidence - 1e-12)[0]
+    i = int(ok[-1]) if ok.size else 0
+    return i, float(coverage[i])
+
+
+@dataclass(frozen=True, kw_only=True)
+class CellStats:
+    """One metric over the completed seeds of a cell (network x demand x controller).
+
+    Attributes:
+        n: seeds with a value.
+        mean, mean_low, mean_high: mean and its Student t interval.
+        median, median_low, median_high: median and its order-statistic interval.
+        median_level: the confidence that interval reaches (below 0.95 with under 6 seeds).
+
+    """
+
+    n: int
+    mean: float
+    mean_low: float
+    mean_high: float
+    median: float
+    median_low: float
+    median_high: float
+    median_level: float
+
+    @property
+    def mean_half(self) -> float:
+        """Half-width of the mean's interval (nan without one)."""
+        return self.mean - self.mean_low if not math.isnan(self.mean_low) else math.nan
+
+    @property
+    def heavy_tail(self) -> bool:
+        """True when the mean lies outside the median's interval: a few seeds dominate the mean."""
+        if self.n < 3 or math.isnan(self.median_low):
+            return False
+        return not self.median_low <= self.mean <= self.median_high
+
+
+def cell_stats(values: Sequence[float], confidence: float = CONFIDENCE) -> CellStats:
+    """Mean and median of a cell, each with its interval."""
+    arr = _clean(values)
+    mean, mean_low, mean_high = t_interval(arr, confidence)
+    median, low, high, level = median_interval(arr, confidence)
+    return CellStats(
+        n=int(arr.size),
+        mean=mean,
+        mean_low=mean_low,
+        mean_high=mean_high,
+        median=median,
+        median_low=low,
+        median_high=high,
+        median_level=level,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Comparison:
+    """Change of a controller against the baseline, paired over the seeds both completed.
+
+    Attributes:
+        n_pairs: seeds in both.
+        change_pct: typical change [%]: ``100 (exp(HL) - 1)``, HL the Hodges-Lehmann estimate
+            of the per-seed log ratios ``log(x / b)`` (the median of their pairwise means).
+        ci_low_pct, ci_high_pct: its interval, from the exact Wilcoxon signed-rank test
+            inverted (nan with fewer than 6 pairs: no interval reaches 95 %).
+        mean_change_pct: change of the mean [%]: ``100 (mean(x) / mean(b) - 1)``.
+        mean_ci_low_pct, mean_ci_high_pct: its paired bootstrap interval (BCa, fixed seed).
+        p_value: Wilcoxon signed-rank test of the log ratios (two-sided; exact when possible).
+        p_adjusted: the p-value corrected for the family of comparisons it belongs to (Holm);
+            the p-value itself for a comparison on its own.
+        on_differences: True when some value was not positive, so the typical change is the
+            Hodges-Lehmann estimate of the differences ``x - b`` relative to the baseline's
+            median, and the test is on the differences.
+
+    """
+
+    n_pairs: int
+    change_pct: float
+    ci_low_pct: float
+    ci_high_pct: float
+    mean_change_pct: float = math.nan
+    mean_ci_low_pct: float = math.nan
+    mean_ci_high_pct: float = math.nan
+    p_value: float = math.nan
+    p_adjusted: float = math.nan
+    on_differences: bool = False
+
+    @property
+    def significant(self) -> bool:
+        """True when the corrected p-value is at most 1 - :data:`CONFIDENCE` (0.05)."""
+        return not math.isnan(self.p_adjusted) and self.p_adjusted <= 1.0 - CONFIDENCE + 1e-12
+
+
+def _hodges_lehmann(d: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    """Hodges-Lehmann estimate of the centre of ``d`` and the shifts Wilcoxon's test accepts."""
+    from scipy import stats
+
+    i, j = np.triu_indices(d.size)
+    walsh = np.sort((d[i] + d[j]) / 2.0)
+    estimate = float(np.median(walsh))
+    # The test's verdict changes only at Walsh averages: try one shift inside every gap.
+    points = np.unique(walsh)
+    shifts = np.concatenate([[points[0] - 1.0], (points[:-1] + points[1:]) / 2.0, [points[-1] + 1.0]])
+    # Inside a gap no two |d - shift| tie and none is zero, so the exact null distribution
+    # applies (scipy would otherwise take float round-off for ties and permute exhaustively).
+    method = "exact" if d.size <= 50 else "asymptotic"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = np.asarray(stats.wilcoxon(d[None, :] - shifts[:, None], axis=1, method=method).pvalue)
+    accepted = np.nonzero(p > 1.0 - confidence)[0]
+    if accepted.size == 0 or accepted[0] == 0 or accepted[-1] == shifts.size - 1:
+        return estimate, math.nan, math.nan  # too few pairs: every shift is accepted
+    return estimate, float(points[accepted[0] - 1]), float(points[accepted[-1]])
+
+
+def _wilcoxon_p(d: np.ndarray) -> float:
+    from scipy import stats
+
+    if d.size == 0 or np.all(d == 0):
+        return 1.0 if d.size else math.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(stats.wilcoxon(d).pvalue)
+
+
+def _ratio_of_means(x: np.ndarray, b: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    from scipy import stats
+
+    ratio = float(x.mean() / b.mean()) if b.mean() != 0 else math.nan
+    if x.size < 3 or math.isnan(ratio):
+        return ratio, math.nan, math.nan
+
+    def statistic(xs: np.ndarray, bs: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.asarray(xs.mean(axis=axis) / bs.mean(axis=axis))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = stats.bootstrap(
+            (x, b),
+            statistic,
+            paired=True,
+            vectorized=True,
+            n_resamples=_BOOTSTRAP_RESAMPLES,
+            confidence_level=confidence,
+            method="BCa",
+            rng=np.random.default_rng(BOOTSTRAP_SEED),
+        )
+    low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    return ratio, low, high
+
+
+def paired_change(
+    values: dict[int, float], baseline: dict[int, float], confidence: float = CONFIDENCE
+) -> Comparison:
+    """Compare per-seed values with the baseline's values for the same seeds."""
+    seeds = sorted(
+        s for s in values if s in baseline and not (math.isnan(values[s]) or math.isnan(baseline[s]))
+    )
+    if not seeds:
+        return Comparison(n_pairs=0, change_pct=math.nan, ci_low_pct=math.nan, ci_high_pct=math.nan)
+    x = np.asarray([values[s] for s in seeds], dtype=np.float64)
+    b = np.asarray([baseline[s] for s in seeds], dtype=np.float64)
+    positive = bool(np.all(x > 0) and np.all(b > 0))
+    if positive:
+        d = np.log(x / b)
+        estimate, low, high = _hodges_lehmann(d, confidence)
+        change, ci = 100.0 * math.expm1(estimate), [100.0 * math.expm1(v) for v in (low, high)]
+    else:
+        d = x - b
+        estimate, low, high = _hodges_lehmann(d, confidence)
+        base = float(np.median(b))
+        scale = 100.0 / base if base else math.nan
+        change, ci = estimate * scale, [v * scale for v in (low, high)]
+    ratio, r_low, r_high = _ratio_of_means(x, b, confidence)
+    p = _wilcoxon_p(d)
+    return Comparison(
+        n_pairs=len(seeds),
+        change_pct=change,
+        ci_low_pct=ci[0],
+        ci_high_pct=ci[1],
+        mean_change_pct=100.0 * (ratio - 1.0),
+        mean_ci_low_pct=100.0 * (r_low - 1.0),
+        mean_ci_high_pct=100.0 * (r_high - 1.0),
+        p_value=p,
+        p_adjusted=p,
+        on_differences=not positive,
+    )
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of a family of p-values (nan ones are left out and kept nan).
+
+    Sorted ascending, the i-th smallest (from 0) of m is multiplied by m - i, then made
+    non-decreasing and capped at 1. Rejecting where the adjusted value is <= 0.05 keeps the
+    probability of any false rejection in the family at most 0.05 (Holm 1979).
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(p.shape, math.nan)
+    valid = np.nonzero(~np.isnan(p))[0]
+    m = valid.size
+    if m:
+        order = valid[np.argsort(p[valid], kind="stable")]
+        adjusted = np.maximum.accumulate(np.minimum(1.0, p[order] * (m - np.arange(m))))
+        out[order] = adjusted
+    return [float(v) for v in out]
+
+
+def with_family(comparisons: Sequence[Comparison]) -> list[Comparison]:
+    """Return the comparisons with ``p_adjusted`` corrected over all of them (Holm)."""
+    adjusted = holm([c.p_value for c in comparisons])
+    return [replace(c, p_adjusted=a) for c, a in zip(comparisons, adjusted, strict=True)]
+
+
+def seeds_for_change(
+    log_ratios: Sequence[float],
+    change_pct: float,
+    *,
+    power: float = 0.8,
+    alpha: float = 1.0 - CONFIDENCE,
+    max_seeds: int = 200,
+    simulations: int = 2000,
+    seed: int = BOOTSTRAP_SEED,
+) -> int | None:
+    """Seeds a paired comparison needs to detect a relative change, from pilot log ratios.
+
+    The pilot's per-seed log ratios ``log(x / b)``, centred on their Hodges-Lehmann estimate
+    (the centre of the signed-rank test), give the spread
+    (heavy tails included) of the seed-to-seed noise; a true change of ``change_pct`` shifts
+    them by ``log(1 + change_pct / 100)``. For growing ``n``, ``simulations`` samples of ``n``
+    are drawn from them with replacement and tested with the Wilcoxon signed-rank test; the
+    answer is the smallest ``n`` whose share of rejections at ``alpha`` reaches ``power``
+    (None if ``max_seeds`` do not). Fixed seed: the same pilot gives the same answer.
+    """
+    from scipy import stats
+
+    pilot = _clean(log_ratios)
+    if pilot.size < 3 or not change_pct > -100.0:
+        return None
+    i, j = np.triu_indices(pilot.size)
+    noise = pilot - np.median((pilot[i] + pilot[j]) / 2.0)  # centred where the signed-rank test is
+    shift = math.log1p(change_pct / 100.0)
+    rng = np.random.default_rng(seed)
+
+    def reaches(n: int) -> bool:
+        draws = rng.choice(noise, size=(simulations, n), replace=True) + shift
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            p = np.asarray(stats.wilcoxon(draws, axis=1, method="asymptotic").pvalue)
+        return float(np.mean(np.nan_to_num(p, nan=1.0) <= alpha)) >= power
+
+    low, high = 5, 6
+    while not reaches(high):
+        if high >= max_seeds:
+            return None
+        low, high = high, min(2 * high, max_seeds)
+    while high - low > 1:  # bisect: reaches(high), not reaches(low)
+        mid = (low + high) // 2
+        low, high = (low, mid) if reaches(mid) else (mid, high)
+    return high
