@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from signalbench.analysis import read_results
+from signalbench.analysis import read_results, write_report
 from signalbench.cli import main
 from signalbench.networks import catalog
 
@@ -56,6 +56,8 @@ def test_the_stale_controller_scenario_of_issue_15(tmp_path, monkeypatch):
     assert len(df) == 1 and df["mean_delay_s"].iloc[0] > 2 * before
     superseded = tmp_path / "scratch" / "out" / "trials" / "superseded"
     assert len(list(superseded.glob("*.json"))) == 2  # the record and why
+    report = write_report(tmp_path / "scratch" / "out").with_suffix(".md").read_text()
+    assert "1 trials: 1 complete" in report and "| `MyPolicy` | 1 | 0 |" in report  # one seed, not two
 
     # Untouched since: reused. A comment added: the same code, reused.
     assert "1 reused from an earlier run" in summary(run(*cmd))

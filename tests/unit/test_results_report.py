@@ -249,3 +249,34 @@ def test_terminal_table_fits_a_terminal_and_explains_itself():
         "note: cologne1-v0 max-pressure-resco: mean 49.2 but median 26.5 s/veh: 1 gridlocked seed pulls"
         in text
     )
+
+
+def test_plan_tells_the_seeds_a_change_needs(tmp_path, capsys):
+    import numpy as np
+
+    store = ResultStore(tmp_path / "pilot")
+    noise = np.random.default_rng(5).normal(0.0, 0.08, 10)  # 8 % seed-to-seed spread of the ratio
+    for seed in range(1, 11):
+        base = 40.0 + seed
+        store.put(fake("fixed", seed, base))
+        store.put(fake("calm", seed, base * 0.9 * math.exp(noise[seed - 1])))
+    assert (
+        main(["plan", str(tmp_path / "pilot"), "--baseline", "fixed", "--change", "-5", "--change", "-20"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    row = next(ln for ln in out.splitlines() if "calm" in ln)
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[2:5] == ["calm", "fixed", "10"] and cells[5] == "-10 %"
+    few, many = int(cells[-1]), int(cells[-2])
+    assert 5 < few < many  # a large change needs fewer seeds than a small one
+    assert (
+        main(["plan", str(tmp_path / "pilot"), "--baseline", "fixed", "--family", "20", "--change", "-20"])
+        == 0
+    )
+    stricter = int(
+        next(ln for ln in capsys.readouterr().out.splitlines() if "calm" in ln).strip("│ ").split("│")[-1]
+    )
+    assert stricter > few  # a family of 20 comparisons tests at 0.05 / 20
+    assert main(["plan", str(tmp_path / "pilot"), "--change", "-100"]) == 2
+    assert main(["plan", str(tmp_path / "pilot"), "--baseline", "nope"]) == 2

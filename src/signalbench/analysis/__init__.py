@@ -8,6 +8,7 @@ and PNG plots). The statistics (:func:`cell_stats`, :func:`paired_change`, :func
 :func:`seeds_for_change`) come from scipy.stats and fit heavy-tailed outcomes.
 """
 
+from signalbench.analysis._planning import SeedPlan, plan_seeds
 from signalbench.analysis._report import ReportOptions, write_report
 from signalbench.analysis._results import (
     CONTROL_COLUMNS,
@@ -50,6 +51,7 @@ __all__ = [
     "CellStats",
     "Comparison",
     "ReportOptions",
+    "SeedPlan",
     "SummaryRow",
     "cell_stats",
     "choose_baseline",
@@ -59,6 +61,7 @@ __all__ = [
     "mean_ci95",
     "median_interval",
     "paired_change",
+    "plan_seeds",
     "read_approaches",
     "read_intersections",
     "read_results",

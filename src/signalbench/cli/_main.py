@@ -17,6 +17,7 @@ from signalbench.cli import (
     _controllers,
     _networks,
     _new_controller,
+    _plan,
     _report,
     _results,
     _run,
@@ -41,7 +42,8 @@ examples:
   signalbench networks show cologne1              intersections, green phases, movements
   signalbench networks check my.net.xml           lint a network (exit 1 if it cannot be controlled)
   signalbench results runs/quickstart --format csv  one row per trial, for scripts and spreadsheets
-  signalbench report runs/quickstart              tables with 95 % CIs, paired comparisons, plots
+  signalbench report runs/quickstart              medians, means, paired comparisons (Holm), plots
+  signalbench plan runs/pilot --change -10        seeds needed to detect a 10 % change, from a pilot
   signalbench sumo install 1.9.2                  install another SUMO release (then --sumo-version 1.9.2)
   signalbench new-controller queue-hero           controllers/queue_hero.py + tests/test_queue_hero.py
   signalbench watch --network cologne3 --controller max-pressure   live in sumo-gui
@@ -57,6 +59,7 @@ COMMANDS: dict[str, ModuleType] = {
     "run": _run,
     "results": _results,
     "report": _report,
+    "plan": _plan,
     "controllers": _controllers,
     "networks": _networks,
     "train": _train,
