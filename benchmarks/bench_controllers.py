@@ -1,11 +1,13 @@
-"""Every built-in controller on four catalog networks, five seeds each: mean delay with 95 % CIs.
+"""Every built-in controller on four catalog networks, several seeds each: delay with its statistics.
 
 Each network runs its full one-hour window (teleports off, the experiment's default timing:
 3 s yellow, 5 s minimum and 60 s maximum green; controllers keep their own decision intervals).
-The change against ``fixed-time`` is paired by seed (same seed, same demand realisation), so
-its confidence interval is that of the per-seed differences.
+Each cell gives the median delay with its distribution-free 95 % interval, the mean, the
+gridlocked seeds, and the typical change against ``fixed-time`` paired by seed (same seed, same
+demand realisation: Hodges-Lehmann estimate), marked when significant (Wilcoxon signed-rank,
+Holm-corrected over every comparison of the table); see docs/metrics.md.
 
-    python benchmarks/bench_controllers.py [--seeds 5] [--workers 2] [--out benchmarks/results/controllers]
+    python benchmarks/bench_controllers.py [--seeds 12] [--workers 2] [--out benchmarks/results/controllers]
     python benchmarks/bench_controllers.py --networks cologne3 --controllers fixed-time greedy
 
 Results are stored as an ordinary experiment folder, so an interrupted run resumes, and the
@@ -19,7 +21,7 @@ import math
 import time
 from pathlib import Path
 
-from signalbench.analysis import mean_ci95
+from signalbench.analysis import SummaryRow, summarise
 from signalbench.controllers import registry
 from signalbench.experiments import ControllerRef, ExperimentSpec, LaunchOptions, NetworkRef, run_experiment
 
@@ -39,17 +41,25 @@ def _controllers(names: list[str] | None) -> list[ControllerRef]:
     return refs
 
 
-def _fmt(mean: float, half: float) -> str:
-    if math.isnan(mean):
+def _cell(row: SummaryRow | None) -> str:
+    if row is None or row.metrics["mean_delay_s"].n == 0:
         return "-"
-    return f"{mean:.1f} ± {half:.1f}" if not math.isnan(half) else f"{mean:.1f}"
+    st = row.metrics["mean_delay_s"]
+    text = f"{st.median:.1f} [{st.median_low:.1f}, {st.median_high:.1f}]"
+    text += f" (mean {st.mean:.1f}{'' if math.isnan(st.mean_half) else f' ± {st.mean_half:.1f}'})"
+    if row.gridlocked:
+        text += f", {row.gridlocked} gridlocked"
+    comp = row.vs_baseline.get("mean_delay_s")
+    if comp is not None and not math.isnan(comp.change_pct):
+        text += f"; {comp.change_pct:+.0f} %" + (" *" if comp.significant else "")
+    return text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networks", nargs="+", default=list(NETWORKS))
     parser.add_argument("--controllers", nargs="+", default=None)
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=12)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/controllers"))
     args = parser.parse_args()
@@ -66,36 +76,25 @@ def main() -> None:
     results = run_experiment(spec, args.out, options=LaunchOptions(workers=args.workers))
     wall = time.perf_counter() - started
 
-    by: dict[tuple[str, str], dict[int, float]] = {}
-    failed = []
-    for r in results:
-        if r.state != "complete":
-            failed.append(f"{r.spec.network} {r.spec.display_label} seed {r.spec.seed}: {r.error}")
-            continue
-        by.setdefault((r.spec.network, r.spec.display_label), {})[r.spec.seed] = float(
-            r.metrics["mean_delay_s"]
-        )
+    failed = [
+        f"{r.spec.network} {r.spec.display_label} seed {r.spec.seed}: {r.error}"
+        for r in results
+        if r.state != "complete"
+    ]
+    rows = {(r.network, r.label): r for r in summarise(results, ["mean_delay_s"], baseline="fixed-time")}
+    family = sum(1 for r in rows.values() for c in r.vs_baseline.values() if not math.isnan(c.p_value))
     labels = [c.label for c in spec.controllers]
     lines = [
-        f"Mean delay [s/veh] (timeLoss + departDelay), mean ± 95 % CI over {args.seeds} seeds; "
-        "in brackets the change vs fixed-time with its 95 % CI, paired by seed (n.s.: not significant).",
+        f"Delay [s/veh] (timeLoss + departDelay) over {args.seeds} seeds: median [95 % interval] "
+        "(mean ± 95 % CI), gridlocked seeds; then the typical change versus fixed-time paired by seed "
+        f"(Hodges-Lehmann), * significant (Wilcoxon signed-rank, Holm over the {family} comparisons "
+        "of this table).",
         "",
         "| controller | " + " | ".join(n.ref for n in spec.networks) + " |",
         "|---" * (len(spec.networks) + 1) + "|",
     ]
     for label in labels:
-        cells = []
-        for net in spec.networks:
-            values = by.get((net.ref, label), {})
-            base = by.get((net.ref, "fixed-time"), {})
-            cell = _fmt(*mean_ci95(list(values.values())))
-            seeds = sorted(set(values) & set(base))
-            if label != "fixed-time" and seeds:
-                change = [100.0 * (values[s] - base[s]) / base[s] for s in seeds]
-                m, h = mean_ci95(change)
-                significant = not math.isnan(h) and abs(m) > h
-                cell += f" ({m:+.0f} ± {h:.0f} %{'' if significant else ', n.s.'})"
-            cells.append(cell)
+        cells = [_cell(rows.get((net.ref, label))) for net in spec.networks]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += ["", f"{len(results)} trials, {len(failed)} failed; wall time of this run {wall:.0f} s."]
     lines += [f"- failed: {f}" for f in failed]

@@ -76,3 +76,16 @@ def test_quickstart_table_is_the_readme_table(tmp_path):
     assert rows == expected
     summary = next(ln for ln in out.getvalue().splitlines() if re.match(r"\d+ trials \(", ln))
     assert summary.startswith("6 trials (0 failed) in ")
+
+
+def test_every_quoted_output_is_marked_for_regeneration():
+    # docs/regenerate_tables.py rewrites each quoted table between its markers; a quote that
+    # lost its markers would silently stop being regenerated.
+    import subprocess
+    import sys
+
+    script = HERE.parents[1] / "docs" / "regenerate_tables.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

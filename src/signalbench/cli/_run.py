@@ -459,6 +459,19 @@ def _table_notes(rows: Sequence[SummaryRow]) -> list[str]:
             f"Holm over {family} comparison{'s' if family != 1 else ''})"
             + ("; under 6 seeds none can be" if few else "")
         )
+    unserved = [r for r in rows if r.metrics["vehicles_unserved"].mean >= 1]
+    if unserved:
+        several = len({(r.network, r.demand_label) for r in rows}) > len({r.network for r in rows})
+        cells = ", ".join(
+            " ".join([r.network, *([r.demand_label] if several else []), r.label])
+            + f" {r.metrics['vehicles_unserved'].mean:.0f}"
+            for r in unserved[:6]
+        )
+        more = f" and {len(unserved) - 6} more" if len(unserved) > 6 else ""
+        notes.append(
+            f"note: vehicles never inserted, mean per seed: {cells}{more}; their wait is not in the delay "
+            "(compare mean_delay_incl_unserved_s: signalbench results DIR --summary --metric ...)"
+        )
     for r in rows:
         st = r.metrics[TABLE_METRIC]
         if st.heavy_tail:
@@ -491,7 +504,7 @@ def print_summary(
     the typical change versus the baseline (paired by seed, Holm-corrected marks) and the
     gridlocked runs; the other metrics are in ``signalbench results DIR --summary``.
     """
-    rows = summarise(results, [TABLE_METRIC])
+    rows = summarise(results, [TABLE_METRIC, "vehicles_unserved"], compare=[TABLE_METRIC])
     demands = {row.demand_label or f"{row.demand:g}" for row in rows}
     one_demand = len(demands) == 1  # then the title says it, and the table is narrower
     title = f"{name}: delay over seeds" + (f", demand {next(iter(demands))}" if one_demand and rows else "")

@@ -198,8 +198,8 @@ class QLearningParams:
 
     Attributes:
         checkpoint: path of a checkpoint written by training.
-        checkpoint_sha256: the checkpoint's SHA-256; filled in when a spec is read, so a
-            retrained checkpoint gives new trial ids, and checked on loading.
+        checkpoint_sha256: optionally, the checkpoint's SHA-256, checked on loading (in an
+            experiment the checkpoint's content is part of the trial id anyway).
 
     """
 
