@@ -245,3 +245,29 @@ def test_update_spec_keeps_the_id(project, tmp_path):
     assert store.get(t.trial_id).spec.label == "renamed"
     with pytest.raises(SignalbenchError, match="another trial"):
         store.update_spec(t.trial_id, dataclasses.replace(t, seed=9))
+
+
+def test_signalbench_digest_covers_the_code_that_runs_trials(tmp_path, monkeypatch):
+    import signalbench.experiments._fingerprint as fp
+
+    package = tmp_path / "signalbench"
+    files = ("controllers/mp.py", "analysis/report.py", "cli/run.py", "experiments/_execute.py",
+             "experiments/_runner.py", "sim/backend.py")  # fmt: skip
+    for name in files:
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text("X = 1\n")
+    monkeypatch.setattr(fp, "_PACKAGE_DIR", package)
+    first = fp.harness_digest()
+    edits = {
+        "analysis/report.py": False,
+        "cli/run.py": False,
+        "experiments/_runner.py": False,
+        "controllers/mp.py": True,
+        "experiments/_execute.py": True,
+        "sim/backend.py": True,
+    }
+    for name, counts in edits.items():
+        before = fp.harness_digest()
+        (package / name).write_text((package / name).read_text() + "Y = 2\n")
+        assert (fp.harness_digest() != before) is counts, name
+    assert fp.harness_digest() != first

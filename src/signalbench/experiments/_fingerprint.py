@@ -13,9 +13,10 @@ SHA-256):
 - ``sumo``: the SUMO release that runs the trial (with the binary's bytes for ``sumo_binary``);
 - ``signalbench``: signalbench's version and the bytes of every module that runs a trial.
 
-The built-in controllers are part of ``signalbench``: its digest covers the packages that run
-a trial (not ``analysis``, ``cli`` and ``testing``, which only read results or check
-controllers). Paths never enter the id; they are kept beside the digests only to say which file
+The built-in controllers are part of ``signalbench``: its digest covers the code that runs a
+trial (not ``analysis``, ``cli`` and ``testing``, which only read results or check
+controllers, and of ``experiments`` only ``_execute.py``: planning, launching and storing
+trials decide nothing about their outcome). Paths never enter the id; they are kept beside the digests only to say which file
 changed.
 """
 
@@ -40,6 +41,9 @@ __all__ = ["Fingerprinter", "TrialInputs", "check_inputs", "describe_changes", "
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the signalbench package
 #: Sub-packages that never run a trial: they read results, print, or check controllers.
 _NOT_RUNNING_TRIALS = ("analysis", "cli", "testing")
+#: Of ``experiments``, only the module that runs a trial; the others plan, launch and store
+#: trials, and what they decide (the spec) is in the trial id already.
+_RUNS_TRIALS_IN_EXPERIMENTS = ("_execute.py", "__init__.py")
 #: Roles whose digest comes from the installed software rather than from a file of the trial.
 SOFTWARE_ROLES = ("sumo", "signalbench", "network generator")
 
@@ -51,8 +55,8 @@ def _short(digest: str) -> str:
 def harness_digest() -> str:
     """Return ``<version>+<digest>`` of the signalbench modules that run trials.
 
-    The bytes of every ``.py`` file of the package except :data:`_NOT_RUNNING_TRIALS`, in path
-    order. An installed release always gives the same digest; a source checkout gives a new
+    The bytes of every ``.py`` file of the package except :data:`_NOT_RUNNING_TRIALS` and the
+    orchestration modules of ``experiments``, in path order. An installed release always gives the same digest; a source checkout gives a new
     one whenever such a file changes.
     """
     import hashlib
@@ -61,6 +65,8 @@ def harness_digest() -> str:
     for path in sorted(_PACKAGE_DIR.rglob("*.py")):
         rel = path.relative_to(_PACKAGE_DIR)
         if rel.parts[0] in _NOT_RUNNING_TRIALS or "__pycache__" in rel.parts:
+            continue
+        if rel.parts[0] == "experiments" and rel.name not in _RUNS_TRIALS_IN_EXPERIMENTS:
             continue
         digest.update(rel.as_posix().encode() + b"\0" + file_sha256(path).encode() + b"\n")
     return f"{__version__}+{_short(digest.hexdigest())}"
