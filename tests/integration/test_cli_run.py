@@ -39,7 +39,7 @@ def test_adhoc_run_prints_table_and_resumes(tmp_path):
     ]
     first = signalbench(*args)
     assert first.returncode == 0, first.stderr
-    for word in ("delay s/veh", "fixed-time-v0", "max-pressure-v0", "arrived", "4 trials (0 failed)"):
+    for word in ("delay s/veh", "median [95 % CI]", "│ fixed-time ", "│ max-pressure ", "4 trials (0 failed)"):
         assert word in first.stdout
     records = sorted((out / "trials").glob("*.json"))
     assert len(records) == 4

@@ -113,8 +113,8 @@ def test_controlled_trial_stores_tables_and_report_from_a_real_experiment(tmp_pa
     }
     # Signals driven through TraCI are recorded too: green time moves with the controller.
     green = ts.groupby("label")["green_s"].sum()
-    assert green["fixed-time-v0"] > 0 and green["max-pressure-v0"] > 0
-    assert green["fixed-time-v0"] != green["max-pressure-v0"]
+    assert green["fixed-time"] > 0 and green["max-pressure"] > 0
+    assert green["fixed-time"] != green["max-pressure"]
     html = write_report(tmp_path / "exp", tmp_path / "report", ReportOptions())
     out = tmp_path / "report"
     assert {p.name for p in out.glob("*.png")} >= {
@@ -124,8 +124,8 @@ def test_controlled_trial_stores_tables_and_report_from_a_real_experiment(tmp_pa
     }
     assert html.read_text().count("data:image/png;base64,") == 3
     md = (out / "report.md").read_text()
-    assert "vs fixed-time-v0" in md
-    assert "## Controller side" in md and "| cologne3-v0 | `max-pressure-v0` | 2 |" in md
+    assert "vs fixed-time" in md
+    assert "## Controller side" in md and "| cologne3-v0 | `max-pressure` | 2 |" in md
     # A record rebuilt from the store carries no tables; one straight from run_trial does.
     fresh = run_trial(
         TrialSpec(network="cologne1-v0", controller="fixed-time-v0", seed=1, duration_s=60), tmp_path

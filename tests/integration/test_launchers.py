@@ -40,8 +40,8 @@ def test_a_crashing_worker_fails_only_its_trial(tmp_path):
     crash = write_controller(tmp_path, "os.kill(os.getpid(), signal.SIGKILL)")
     results = run_experiment(spec(["max-pressure", crash], seeds=(1, 2)), tmp_path / "exp")
     states = {k: (r.state, r.error) for k, r in by_label(results).items()}
-    assert states[("max-pressure-v0", 1)][0] == "complete"
-    assert states[("max-pressure-v0", 2)][0] == "complete"
+    assert states[("max-pressure", 1)][0] == "complete"
+    assert states[("max-pressure", 2)][0] == "complete"
     assert states[("custom", 1)] == ("failed", "worker process died (killed by SIGKILL)")
 
 
@@ -61,7 +61,7 @@ def test_killed_sumo_fails_only_its_trial(tmp_path):
     )
     results = run_experiment(spec(["max-pressure", kill_sumo], backend="traci"), tmp_path / "exp")
     states = by_label(results)
-    assert states[("max-pressure-v0", 1)].state == "complete"
+    assert states[("max-pressure", 1)].state == "complete"
     bad = states[("custom", 1)]
     assert bad.state == "failed" and "SUMO exited with status -9" in bad.error
 

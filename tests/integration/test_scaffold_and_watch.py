@@ -56,7 +56,7 @@ def test_scaffolded_controller_passes_its_test_and_runs_in_an_experiment(tmp_pat
         cwd=tmp_path,
     )
     assert run.returncode == 0, run.stderr
-    assert "LaneHero" in run.stdout and "fixed-time-v0" in run.stdout and "2 trials (0 failed)" in run.stdout
+    assert "LaneHero" in run.stdout and "fixed-time" in run.stdout and "2 trials (0 failed)" in run.stdout
 
 
 @pytest.fixture

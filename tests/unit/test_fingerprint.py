@@ -271,3 +271,16 @@ def test_signalbench_digest_covers_the_code_that_runs_trials(tmp_path, monkeypat
         (package / name).write_text((package / name).read_text() + "Y = 2\n")
         assert (fp.harness_digest() != before) is counts, name
     assert fp.harness_digest() != first
+
+
+def test_a_reused_record_takes_the_new_label_and_paths(project, tmp_path):
+    store = ResultStore(tmp_path / "out")
+    (t,) = spec_in(project).trials()
+    store.put(record(t))
+    moved = tmp_path / "moved"
+    shutil.copytree(project, moved)
+    (again,) = spec_in(moved).trials()
+    again = dataclasses.replace(again, label="renamed")
+    plan = plan_trials([again], store)
+    assert [p.status for p in plan.trials] == ["complete"] and plan.renamed == (t.trial_id,)
+    assert plan_trials([t], store).renamed == ()

@@ -16,8 +16,8 @@ SHA-256):
 The built-in controllers are part of ``signalbench``: its digest covers the code that runs a
 trial (not ``analysis``, ``cli`` and ``testing``, which only read results or check
 controllers, and of ``experiments`` only ``_execute.py``: planning, launching and storing
-trials decide nothing about their outcome). Paths never enter the id; they are kept beside the digests only to say which file
-changed.
+trials decide nothing about their outcome). Paths never enter the id; they are kept beside
+the digests only to say which file changed.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ def harness_digest() -> str:
     """Return ``<version>+<digest>`` of the signalbench modules that run trials.
 
     The bytes of every ``.py`` file of the package except :data:`_NOT_RUNNING_TRIALS` and the
-    orchestration modules of ``experiments``, in path order. An installed release always gives the same digest; a source checkout gives a new
-    one whenever such a file changes.
+    orchestration modules of ``experiments``, in path order. An installed release always
+    gives the same digest; a source checkout gives a new one whenever such a file changes.
     """
     import hashlib
 

@@ -67,11 +67,14 @@ class ExperimentPlan:
     Attributes:
         trials: every trial of the spec, in expansion order.
         superseded: ids of stored records to move aside, with the reason.
+        renamed: ids of reused records whose spec names differ from the spec's (a new label,
+            or the paths of a moved project): the run rewrites them with the spec's.
 
     """
 
     trials: tuple[PlannedTrial, ...]
     superseded: dict[str, str] = field(default_factory=dict)
+    renamed: tuple[str, ...] = ()
 
     @property
     def to_run(self) -> list[TrialSpec]:
@@ -119,6 +122,7 @@ def plan_trials(trials: Sequence[TrialSpec], store: ResultStore, *, rerun: bool 
         paths = fingerprints.inputs(trial).paths
         reasons[cell] = tuple(describe_changes(old[0].spec.inputs, trial.inputs, paths))
     planned: list[PlannedTrial] = []
+    renamed: list[str] = []
     for t in trials:
         record = by_id.get(t.trial_id)
         status: TrialStatus
@@ -126,6 +130,8 @@ def plan_trials(trials: Sequence[TrialSpec], store: ResultStore, *, rerun: bool 
             status = "rerun"
         elif record is not None:
             status = "complete" if record.state == "complete" else "failed before"
+            if record.state == "complete" and record.spec != t:
+                renamed.append(t.trial_id)
         elif _restorable(store, t.trial_id):
             status = "restore"
         elif (t.cell_key, t.seed) in stale_seeds:
@@ -135,7 +141,7 @@ def plan_trials(trials: Sequence[TrialSpec], store: ResultStore, *, rerun: bool 
         why = reasons[t.cell_key] if status == "stale" else ()
         planned.append(PlannedTrial(spec=t, status=status, reasons=why))
     superseded = {r.trial_id: ", ".join(reasons[cell]) for cell, old in stale.items() for r in old}
-    return ExperimentPlan(trials=tuple(planned), superseded=superseded)
+    return ExperimentPlan(trials=tuple(planned), superseded=superseded, renamed=tuple(renamed))
 
 
 def _check_distinct(trials: Sequence[TrialSpec]) -> None:

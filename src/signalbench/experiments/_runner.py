@@ -129,10 +129,12 @@ def _apply(plan: ExperimentPlan, store: ResultStore) -> None:
     """Move stale records aside, bring restored ones back, give reused ones the spec's names."""
     for trial_id, reason in plan.superseded.items():
         store.supersede(trial_id, reason)
+    renamed = set(plan.renamed)
     for planned in plan.trials:
         if planned.status == "restore":
             store.restore(planned.spec.trial_id)
-        if planned.status in ("complete", "restore"):
+            renamed.add(planned.spec.trial_id)  # it may come from another folder or label
+        if planned.spec.trial_id in renamed:
             record = store.get(planned.spec.trial_id)
             if record is not None and record.spec != planned.spec:
                 store.update_spec(planned.spec.trial_id, planned.spec)
