@@ -88,13 +88,17 @@ class Fingerprinter:
     each file once, and an edited file is always hashed again.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, software: bool = True) -> None:
+        self._software = software  # False: the files only (a trial checking its inputs)
         self._harness: str | None = None
         self._memo: dict[tuple[object, ...], TrialInputs] = {}
+        self._checkpoints: dict[str, str | None] = {}
 
     def inputs(self, trial: TrialSpec) -> TrialInputs:
         """Return the inputs of ``trial`` (its own ``inputs`` field is ignored)."""
-        checkpoint = self._checkpoint_param(trial.controller)
+        if trial.controller not in self._checkpoints:
+            self._checkpoints[trial.controller] = self._checkpoint_param(trial.controller)
+        checkpoint = self._checkpoints[trial.controller]
         memo_key = (
             trial.network,
             trial.route_files,
@@ -130,6 +134,8 @@ class Fingerprinter:
                     digests[role] = _short(file_sha256(path))
             except OSError as exc:
                 digests[role] = f"unreadable: {exc.strerror or exc}"
+        if not self._software:
+            return TrialInputs(digests=digests, paths=paths)
         if trial.generator is not None:
             digests["network generator"] = f"SUMO {sumo_version()}"
         digests["sumo"] = _sumo(trial)
@@ -275,7 +281,7 @@ def check_inputs(trial: TrialSpec, fingerprinter: Fingerprinter | None = None) -
     """
     if not trial.inputs:
         return
-    now = (fingerprinter or Fingerprinter()).inputs(trial)
+    now = (fingerprinter or Fingerprinter(software=False)).inputs(trial)
     files = [r for r in trial.inputs if r not in SOFTWARE_ROLES]
     changed = describe_changes(
         {r: trial.inputs[r] for r in files}, {r: now.digests.get(r, "") for r in files}, now.paths
