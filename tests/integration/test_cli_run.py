@@ -39,7 +39,8 @@ def test_adhoc_run_prints_table_and_resumes(tmp_path):
     ]
     first = signalbench(*args)
     assert first.returncode == 0, first.stderr
-    for word in ("delay s/veh", "median [95 % CI]", "│ fixed-time ", "│ max-pressure ", "4 trials (0 failed)"):
+    words = ("delay s/veh", "median [95 % CI]", "│ fixed-time ", "│ max-pressure ", "4 trials (0 failed)")
+    for word in words:
         assert word in first.stdout
     records = sorted((out / "trials").glob("*.json"))
     assert len(records) == 4

@@ -463,7 +463,7 @@ def _table_notes(rows: Sequence[SummaryRow]) -> list[str]:
     if unserved:
         several = len({(r.network, r.demand_label) for r in rows}) > len({r.network for r in rows})
         cells = ", ".join(
-            " ".join([r.network, *([r.demand_label] if several else []), r.label])
+            " ".join([r.network, *([f"demand {r.demand_label}"] if several else []), r.label])
             + f" {r.metrics['vehicles_unserved'].mean:.0f}"
             for r in unserved[:6]
         )
