@@ -147,7 +147,8 @@ def test_spec_axis_and_round_trip(tmp_path):
     ]
     assert trials[0].demand_label == "1" and trials[4].demand_label == "600 veh/h"
     assert trials[0].timing.yellow_s == 3.0 and trials[4].timing.yellow_s == 4.0
-    assert "generator" not in trials[0].to_dict() and "flow_veh_h" not in trials[0].to_dict()
+    assert trials[0].to_dict()["generator"] is None and trials[0].to_dict()["flow_veh_h"] is None
+    assert trials[4].key()["network"] is None and trials[4].key()["generator"]["rows"] == 2  # the recipe
     for t in trials:
         assert TrialSpec.from_dict(json.loads(json.dumps(t.to_dict()))) == t
     path = tmp_path / "s.toml"

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from signalbench._util import file_sha256
 from signalbench.cli import main
 from signalbench.controllers.q_learning import QTables, settings_from
 from signalbench.errors import SpecError
@@ -85,7 +86,7 @@ def test_experiment_trains_first_and_records_the_checkpoint(cache, tmp_path):
     assert [r.state for r in results] == ["complete", "complete"]
     assert heard == [(0, 11.0), (1, 12.0)]
     assert results[0].spec.params["train"]["seeds"] == [11, 12]
-    copies = list((tmp_path / "out" / "checkpoints").glob("q-learning-v0-cologne1-v0-*.json"))
+    copies = list((tmp_path / "out" / "checkpoints").glob("q-learning-cologne1-v0-*.json"))
     assert len(copies) == 1 and json.loads(copies[0].read_text())["network"] == "cologne1-v0"
 
 
@@ -109,8 +110,12 @@ def test_spec_rules_for_learning_controllers(tmp_path):
     spec = spec_from_dict(
         {**base, "controllers": [{"id": "q-learning", "params": {"checkpoint": str(ckpt)}}]}
     )
-    params = spec.controllers[0].params
-    assert params["checkpoint_sha256"]  # a retrained checkpoint gives new trial ids
+    (trial, _) = spec.trials()
+    # The checkpoint enters the trial id by its content, not its path: retrained, new ids.
+    assert trial.inputs["param checkpoint"] == file_sha256(ckpt)[:16]
+    assert trial.key()["params"]["checkpoint"] == "<file>" and "checkpoint_sha256" not in trial.params
+    ckpt.write_text('{"retrained": true}')
+    assert spec.trials()[0].trial_id != trial.trial_id
 
 
 def test_train_command_writes_a_usable_checkpoint(tmp_path, capsys):

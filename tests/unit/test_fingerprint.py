@@ -284,3 +284,17 @@ def test_a_reused_record_takes_the_new_label_and_paths(project, tmp_path):
     plan = plan_trials([again], store)
     assert [p.status for p in plan.trials] == ["complete"] and plan.renamed == (t.trial_id,)
     assert plan_trials([t], store).renamed == ()
+
+
+def test_a_generated_network_enters_by_its_recipe_and_netgenerate_release():
+    data = {
+        "name": "g",
+        "seeds": 1,
+        "networks": [{"generator": "intersection", "flow_veh_h": [300]}],
+        "controllers": ["max-pressure"],
+    }
+    (trial,) = spec_from_dict(data).trials()
+    assert set(trial.inputs) == {"network generator", "sumo", "signalbench"}
+    assert trial.key()["generator"]["generator"] == "intersection" and trial.key()["network"] is None
+    check_inputs(trial)  # no file to check: fine
+    assert describe_changes({}, {}, {}) == []

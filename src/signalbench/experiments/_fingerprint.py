@@ -233,7 +233,7 @@ def describe_changes(old: Mapping[str, str], new: Mapping[str, str], paths: Mapp
     ``paths`` names the current file of each role (see :class:`TrialInputs`).
     """
     if not old:
-        return ["recorded before inputs were fingerprinted"]
+        return ["recorded before inputs were fingerprinted"] if new else []
     out: list[str] = []
     for role in sorted(set(old) | set(new), key=_role_order):
         before, after = old.get(role), new.get(role)
@@ -279,10 +279,10 @@ def check_inputs(trial: TrialSpec, fingerprinter: Fingerprinter | None = None) -
         SignalbenchError: names the changed file and says to run again.
 
     """
-    if not trial.inputs:
-        return
-    now = (fingerprinter or Fingerprinter(software=False)).inputs(trial)
     files = [r for r in trial.inputs if r not in SOFTWARE_ROLES]
+    if not files:
+        return  # nothing read from files (or inputs never recorded: a trial built by hand)
+    now = (fingerprinter or Fingerprinter(software=False)).inputs(trial)
     changed = describe_changes(
         {r: trial.inputs[r] for r in files}, {r: now.digests.get(r, "") for r in files}, now.paths
     )
