@@ -161,8 +161,8 @@ def _summary_table(directory: Path, rows_by: str = "network") -> str:
     from signalbench.experiments import ResultStore
 
     summary = summarise(ResultStore(directory).results(), ["mean_delay_s"])
-    labels = list(dict.fromkeys(r.label for r in summary))
-    networks = list(dict.fromkeys(r.network for r in summary))
+    labels = sorted({r.label for r in summary}, key=lambda lab: (lab != "fixed-time", lab))
+    networks = sorted({r.network for r in summary})
     cells = {(r.network, r.label): r for r in summary}
     lines = []
     for net in networks:
@@ -173,6 +173,8 @@ def _summary_table(directory: Path, rows_by: str = "network") -> str:
                 out.append("-")
                 continue
             text = _cell(row.metrics["mean_delay_s"])
+            if row.gridlocked:
+                text += f", {row.gridlocked} gridlocked"
             comp = row.vs_baseline.get("mean_delay_s")
             if comp is not None and comp.change_pct == comp.change_pct:
                 text += f", {comp.change_pct:+.0f} %{' *' if comp.significant else ''}"
@@ -294,7 +296,7 @@ def _worked_example(tmp: Path, args: argparse.Namespace) -> str:
     """Return the terminal table of a 20-seed run on cologne3 and the report's table of it."""
     from signalbench.analysis import ReportOptions, write_report
 
-    store = Path(args.worked_store) if args.worked_store else tmp / "worked"
+    store = tmp / "worked"
     out = signalbench(*WORKED, "--out", str(store), "--quiet")
     table = table_rows(out.replace(str(store), "runs/adhoc-cologne3"))
     md = write_report(store, tmp / "worked-report", ReportOptions(metrics=("mean_delay_s",))).with_suffix(
@@ -413,9 +415,7 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="check that every block is marked where quoted")
     parser.add_argument("--resco-stores", nargs="+", metavar="DIR", help="the RESCO result stores")
     parser.add_argument(
-        "--worked-store",
-        metavar="DIR",
-        help="the store of the worked example (made or completed by its command)",
+        "--work", metavar="DIR", help="keep the blocks' experiment folders here (a second call reuses them)"
     )
     args = parser.parse_args()
     by_name = {b.name: b for b in BLOCKS}
@@ -442,10 +442,11 @@ def main() -> int:
     chosen = [by_name[n] for n in args.names] or [
         b for b in BLOCKS if b.cost == "cheap" or (args.all and b.cost in ("slow", "stores"))
     ]
-    with tempfile.TemporaryDirectory(prefix="signalbench-docs-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="signalbench-docs-") as scratch:
+        tmp = Path(args.work) if args.work else Path(scratch)
         for block in chosen:
             print(f"{block.name}: {block.command}", flush=True)
-            body = block.make(Path(tmp), args)
+            body = block.make(tmp, args)
             if body is None:
                 continue
             line = stamp(block)
