@@ -517,16 +517,16 @@ def print_summary(
     table.add_column("delay s/veh\nmedian [95 % CI]", justify="right")
     table.add_column("mean\n± 95 % CI", justify="right")
     baselines = sorted({r.baseline for r in rows if r.baseline})
-    table.add_column(f"vs\n{baselines[0] if len(baselines) == 1 else 'baseline'}", justify="right")
+    if baselines:  # a column of comparisons only when there is something to compare
+        table.add_column(f"vs\n{baselines[0] if len(baselines) == 1 else 'baseline'}", justify="right")
     table.add_column("grid-\nlocked", justify="right")
     for row in rows:
         st = row.metrics[TABLE_METRIC]
         seeds = f"{row.trials - row.failed}" + (f" ({row.failed} failed)" if row.failed else "")
         change = "baseline" if row.baseline is None else _change_cell(row.vs_baseline.get(TABLE_METRIC))
         cells = [row.network, *([] if one_demand else [row.demand_label or f"{row.demand:g}"]), row.label]
-        table.add_row(
-            *cells, seeds, _median_cell(st), _mean_cell(st), change, str(row.gridlocked) if st.n else "-"
-        )
+        cells += [seeds, _median_cell(st), _mean_cell(st), *([change] if baselines else [])]
+        table.add_row(*cells, str(row.gridlocked) if st.n else "-")
     console.print(table)
     for line in _table_notes(rows):
         console.print(line, style="dim", highlight=False, soft_wrap=True)
