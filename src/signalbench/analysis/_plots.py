@@ -129,11 +129,11 @@ def plot_by_controller(
     for ax in list(axes.flat)[len(groups) :]:
         ax.set_visible(False)
     fig.suptitle(
-        f"{label[:1].upper()}{label[1:]} by controller: median and its 95 % interval (bar), "
-        "every seed (dots), mean (diamond)",
-        fontsize=11,
+        f"{label[:1].upper()}{label[1:]} by controller\n"
+        "bar and black tick: median and its 95 % interval; dots: every seed; diamond: mean",
+        fontsize=10,
     )
-    fig.tight_layout(rect=(0, 0, 1, 0.97) if by_version else (0, 0, 1, 1))
+    fig.tight_layout(rect=(0, 0, 1, 0.95) if by_version else (0, 0, 1, 1))
     if by_version:
         handles = [
             Line2D(
