@@ -128,3 +128,26 @@ def test_train_command_writes_a_usable_checkpoint(tmp_path, capsys):
     assert "checkpoint written" in capsys.readouterr().out
     assert main(["train", "max-pressure", "--network", "cologne1", "--out", str(out)]) == 2
     assert "does not learn" in capsys.readouterr().err
+
+
+def test_training_is_reproducible_and_the_same_on_both_backends(tmp_path):
+    # Simulations run one after another in one libsumo process are not independent (two
+    # trainings drifted apart after a few episodes), so each libsumo episode runs in a fresh
+    # process, as each traci episode runs a fresh SUMO: both backends then train the same tables.
+    from signalbench.learning import TrainingRequest, train
+    from signalbench.networks import resolve_network
+    from signalbench.runtime import SimOptions
+
+    def tables(backend):
+        request = TrainingRequest(
+            controller="q-learning-v0",
+            train={"episodes": 3, "seeds": [101, 102, 103]},
+            network="cologne1-v0",
+            scenario=resolve_network("cologne1").shortened(600),
+            options=SimOptions(backend=backend),
+        )
+        return json.loads(train(request).save(tmp_path / f"{backend}.json").read_text())["lights"]
+
+    first = tables("libsumo")
+    assert tables("libsumo") == first
+    assert tables("traci") == first

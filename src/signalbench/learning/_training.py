@@ -13,13 +13,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import multiprocessing
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from signalbench._util import cache_dir, file_lock, file_sha256
+from signalbench._util import cache_dir, die_with_parent, file_lock, file_sha256
 from signalbench.controllers import Trainable, TrainingRun, is_file_reference, registry
 from signalbench.errors import ControllerError
 from signalbench.metrics import read_trip_metrics
@@ -117,6 +118,12 @@ def train(
     SUMO's outputs of each episode go to a temporary folder under ``workdir`` (default: the
     system's temporary folder), removed after the episode.
 
+    With libsumo, each episode runs in a fresh process (the training state goes there and
+    back, pickled): simulations run one after another in one libsumo process are not
+    independent, and two trainings with the same settings drifted apart after a few episodes.
+    A fresh process per episode makes training reproducible, as a fresh SUMO per episode
+    does for traci.
+
     Raises:
         ControllerError: the controller does not learn, or its train table is invalid.
 
@@ -126,24 +133,47 @@ def train(
         settings = trainable.training_settings(request.train)
     except (TypeError, ValueError) as exc:
         raise ControllerError(f"controller {request.controller!r}: {exc}") from exc
-    session = Session(request.scenario, request.options)
     interval = request.decision_interval_s or 5.0
     run = trainable.trainer(settings, network=request.network, decision_interval_s=interval)
-    for episode in range(settings.episodes):
-        seed = settings.seeds[episode % len(settings.seeds)]
-        controller = run.learner(episode)
-        if workdir is not None:
-            workdir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="signalbench-train-", dir=workdir) as tmp:
-            config = session.config(seed=seed, outdir=Path(tmp), statistics=False)
-            session.episode(
-                controller, config=config, timing=request.timing, decision_interval_s=interval
-            ).run()
-            trips = read_trip_metrics(Path(tmp) / OUTPUT_NAMES["tripinfo"]).as_dict()
-        record = run.end_episode(episode, seed, {k: float(v) for k, v in trips.items()})
-        if on_episode is not None:
-            on_episode(episode, record)
+    seeds = [settings.seeds[episode % len(settings.seeds)] for episode in range(settings.episodes)]
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+    if request.options.backend != "libsumo":
+        for episode, seed in enumerate(seeds):
+            run, record = _episode(request, run, episode, seed, interval, workdir)
+            if on_episode is not None:
+                on_episode(episode, record)
+        return run
+    ctx = _fresh_processes()
+    # A new worker process for every episode; it dies with its parent (the fork server, which
+    # dies with the runner), as a trial process does.
+    with ctx.Pool(1, initializer=die_with_parent, maxtasksperchild=1) as pool:
+        for episode, seed in enumerate(seeds):
+            run, record = pool.apply(_episode, (request, run, episode, seed, interval, workdir))
+            if on_episode is not None:
+                on_episode(episode, record)
     return run
+
+
+def _episode(
+    request: TrainingRequest, run: TrainingRun, episode: int, seed: int, interval: float, workdir: Path | None
+) -> tuple[TrainingRun, dict[str, float]]:
+    """Drive one training episode; return the updated training and the episode's record."""
+    session = Session(request.scenario, request.options)
+    controller = run.learner(episode)
+    with tempfile.TemporaryDirectory(prefix="signalbench-train-", dir=workdir) as tmp:
+        config = session.config(seed=seed, outdir=Path(tmp), statistics=False)
+        session.episode(controller, config=config, timing=request.timing, decision_interval_s=interval).run()
+        trips = read_trip_metrics(Path(tmp) / OUTPUT_NAMES["tripinfo"]).as_dict()
+    record = run.end_episode(episode, seed, {k: float(v) for k, v in trips.items()})
+    return run, record
+
+
+def _fresh_processes() -> Any:
+    """Return a multiprocessing context whose processes start clean (the fork server, if any)."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
 
 
 def ensure_trained(
