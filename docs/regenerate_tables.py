@@ -210,26 +210,27 @@ def _sumo_versions(tmp: Path, _: argparse.Namespace) -> str | None:
     common = [*nets, "--controller", "fixed-time", "--seeds", "3", "--quiet"]
     signalbench("run", *common, "--sumo-version", "1.9.2", "--out", str(tmp / "v1.9.2"))
     signalbench("run", *common, "--out", str(tmp / "v1.28"))
-    by = {v: summarise(ResultStore(tmp / d).results(), ["mean_delay_s", "vehicles_unserved"])
-          for v, d in (("1.9.2", "v1.9.2"), ("1.28", "v1.28"))}  # fmt: skip
+    folders = {"1.9.2": tmp / "v1.9.2", "1.28": tmp / "v1.28"}
+    by = {
+        v: {r.network: r for r in summarise(ResultStore(d).results(), ["mean_delay_s", "vehicles_unserved"])}
+        for v, d in folders.items()
+    }
     lines = []
-    for old, new in zip(by["1.9.2"], by["1.28"], strict=True):
-        seeds = [
-            sorted(
-                (r.spec.seed, r.metrics["mean_delay_s"])
-                for r in ResultStore(tmp / d).results()
-                if r.spec.network == old.network
+    for network in ("cologne3-v0", "grid4x4-v0", "arterial4x4-v0"):
+        cells = []
+        for v, d in folders.items():
+            seeds = sorted(
+                (r.spec.seed, r.metrics["mean_delay_s"]) for r in ResultStore(d) if r.spec.network == network
             )
-            for d in ("v1.9.2", "v1.28")
-        ]
-        cells = [
-            f"{_cell(row.metrics['mean_delay_s'])}; seeds {', '.join(f'{v:.1f}' for _, v in s)}"
-            for row, s in ((old, seeds[0]), (new, seeds[1]))
-        ]
+            row = by[v][network]
+            cells.append(
+                f"{_cell(row.metrics['mean_delay_s'])}; seeds {', '.join(f'{x:.1f}' for _, x in seeds)}"
+            )
+        old, new = by["1.9.2"][network], by["1.28"][network]
         unserved = (
             f"{old.metrics['vehicles_unserved'].mean:.0f} / {new.metrics['vehicles_unserved'].mean:.0f}"
         )
-        lines.append(f"| {old.network} | {cells[0]} | {cells[1]} | {unserved} |")
+        lines.append(f"| {network} | {cells[0]} | {cells[1]} | {unserved} |")
     head = ["network", "SUMO 1.9.2", "SUMO 1.28.0", "vehicles never inserted (1.9.2 / 1.28.0)"]
     return _markdown_table(lines, head)
 
