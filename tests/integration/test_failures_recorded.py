@@ -42,7 +42,7 @@ def test_a_controller_bug_fails_its_trial_with_the_reason(tmp_path, capsys, body
     assert code == 1, err
     assert "Traceback" not in err
     states = {r.spec.display_label: (r.state, r.error) for r in ResultStore(out)}
-    assert states["max-pressure-v0"] == ("complete", None)
+    assert states["max-pressure"] == ("complete", None)
     state, error = states["C"]
     assert state == "failed" and reason in error
     assert "ctrl.py:" in error or "intersection" in error

@@ -151,3 +151,31 @@ def test_training_is_reproducible_and_the_same_on_both_backends(tmp_path):
     first = tables("libsumo")
     assert tables("libsumo") == first
     assert tables("traci") == first
+
+
+def _train_to(path):
+    from signalbench.learning import TrainingRequest, train
+    from signalbench.networks import resolve_network
+
+    request = TrainingRequest(
+        controller="q-learning-v0",
+        train={"episodes": 2, "seeds": [101, 102]},
+        network="cologne1-v0",
+        scenario=resolve_network("cologne1").shortened(120),
+    )
+    train(request).save(path)
+
+
+def test_a_trial_process_can_train_its_own_checkpoint(tmp_path):
+    # A trial process is daemonic (no multiprocessing children): it trains in plain forks.
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(
+        target=_train_to, args=(tmp_path / "d.json",), daemon=True
+    )
+    child.start()
+    child.join(120)
+    assert child.exitcode == 0
+    _train_to(tmp_path / "r.json")
+    lights = [json.loads((tmp_path / f"{n}.json").read_text())["lights"] for n in ("d", "r")]
+    assert lights[0] == lights[1]

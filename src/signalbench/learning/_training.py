@@ -14,6 +14,8 @@ import dataclasses
 import hashlib
 import json
 import multiprocessing
+import os
+import pickle
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -144,6 +146,14 @@ def train(
             if on_episode is not None:
                 on_episode(episode, record)
         return run
+    if multiprocessing.current_process().daemon:
+        # A trial process training its own checkpoint (the runner had not: another cache root)
+        # may not start multiprocessing children; it has one thread, so a plain fork is safe.
+        for episode, seed in enumerate(seeds):
+            run, record = _forked(_episode, request, run, episode, seed, interval, workdir)
+            if on_episode is not None:
+                on_episode(episode, record)
+        return run
     ctx = _fresh_processes()
     # A new worker process for every episode; it dies with its parent (the fork server, which
     # dies with the runner), as a trial process does.
@@ -153,6 +163,32 @@ def train(
             if on_episode is not None:
                 on_episode(episode, record)
     return run
+
+
+def _forked(fn: Callable[..., Any], *args: Any) -> Any:
+    """Call ``fn(*args)`` in a forked child; return its result or raise its exception."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child (its coverage is not collected)
+        os.close(read_fd)
+        die_with_parent()
+        try:
+            payload = pickle.dumps((True, fn(*args)))
+        except BaseException as exc:  # every failure goes to the parent
+            payload = pickle.dumps((False, exc))
+        with os.fdopen(write_fd, "wb") as fh:
+            fh.write(payload)
+        os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as fh:
+        data = fh.read()
+    _, status = os.waitpid(pid, 0)
+    if not data:
+        raise ControllerError(f"training episode process ended without a result (wait status {status})")
+    ok, value = pickle.loads(data)
+    if not ok:
+        raise value
+    return value
 
 
 def _episode(
