@@ -104,7 +104,7 @@ class Source:
         for name in ("vehicle_count", "halting_count"):
             noisy = np.maximum(0.0, v[name] + noise)
             v[name] = np.where(on, full, np.where(off, 0.0, noisy))
-        v["halting_count"] = np.minimum(v["halting_count"], v["vehicle_count"])
+        v["halting_count"] = np.fmin(v["halting_count"], v["vehicle_count"])
         v["occupancy"] = np.where(on, 1.0, np.where(off, 0.0, v["occupancy"]))
         v["mean_speed_m_s"] = np.where(on, 0.0, np.where(off, self.limits, v["mean_speed_m_s"]))
         v["jam_length_m"] = np.where(on, coverage_m, np.where(off, 0.0, v["jam_length_m"]))
@@ -478,7 +478,7 @@ class Probes(LaneTruths):
         if noise.any():
             for name in ("vehicle_count", "halting_count"):
                 values[name] = np.maximum(0.0, values[name] + noise)
-            values["halting_count"] = np.minimum(values["halting_count"], values["vehicle_count"])
+            values["halting_count"] = np.fmin(values["halting_count"], values["vehicle_count"])
         frame = Frame(
             time_s=now_s,
             values=values,
