@@ -62,6 +62,16 @@ ATTACK_KINDS: dict[str, tuple[str, ...]] = {
     "spoof": ("vehicles", "dist_m", "speed_m_s"),
 }
 _COMMON = ("kind", "lanes", "edges", "lights", "from_s", "to_s")
+
+
+class _Problems(SpecError):
+    """Every problem of one value, each as ``key: message`` (joined with ``; `` in the message)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
 _DETECTORS = ("both", "stopline", "advance")
 _ESTIMATES = ("queue-tail", "sample")
 
@@ -142,7 +152,7 @@ class Fault(_Targeted):
     def __post_init__(self) -> None:
         problems = self.problems()
         if problems:
-            raise SpecError("; ".join(problems))
+            raise _Problems(problems)
 
     def problems(self) -> list[str]:
         """Every problem of this fault, as ``key: message``."""
@@ -204,7 +214,7 @@ class Attack(_Targeted):
     def __post_init__(self) -> None:
         problems = self.problems()
         if problems:
-            raise SpecError("; ".join(problems))
+            raise _Problems(problems)
         if self.vehicles is None and self.kind in ("phantom-queue", "spoof"):
             object.__setattr__(self, "vehicles", 10 if self.kind == "phantom-queue" else 1)
 
@@ -276,17 +286,15 @@ class SensingConfig:
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
-            raise SpecError(
-                f"model: unknown sensing model {self.model!r}"
-                f"{did_you_mean(self.model, MODELS, otherwise=_known(MODELS))}"
-            )
+            hint = did_you_mean(self.model, MODELS, otherwise=_known(MODELS))
+            raise _Problems([f"model: unknown sensing model {self.model!r}{hint}"])
         defaults = MODELS[self.model][1]
         unknown = sorted(set(self.params) - set(defaults))
         if unknown:
             hint = did_you_mean(
                 unknown[0], defaults, otherwise=f"; {self.model} takes {_takes(tuple(defaults))}"
             )
-            raise SpecError(f"params: unknown parameter {unknown[0]!r}{hint}")
+            raise _Problems([f"params: unknown parameter {unknown[0]!r}{hint}"])
         object.__setattr__(self, "params", {**defaults, **self.params})
         problems = _param_problems(self.model, self.params)
         if self.model != "connected" and any(a.kind == "spoof" for a in self.attacks):
@@ -305,7 +313,7 @@ class SensingConfig:
             if f.detector != "both" and self.model != "loops"
         ]
         if problems:
-            raise SpecError("; ".join(dict.fromkeys(problems)))
+            raise _Problems(list(dict.fromkeys(problems)))
 
     @property
     def provides(self) -> tuple[str, ...]:
@@ -378,10 +386,8 @@ def parse_sensing(raw: Mapping[str, Any], *, where: str) -> tuple[SensingConfig 
             faults=tuple(faults),
             attacks=tuple(attacks),
         )
-    except SpecError as exc:
-        return None, [
-            f"{where}.{p}" if ":" in p.split(" ")[0] else f"{where}: {p}" for p in str(exc).split("; ")
-        ]
+    except _Problems as exc:
+        return None, [f"{where}.{p}" for p in exc.problems]
     if diagnostics is not None and not config.is_perfect:
         config = replace(config, diagnostics=diagnostics)
     return config, []
@@ -419,8 +425,10 @@ def _items(
                 values[key] = (values[key],)
         try:
             out.append(cls(**values))
-        except SpecError as exc:
-            problems += [f"{at}.{p}" for p in str(exc).split("; ")]
+        except _Problems as exc:
+            problems += [f"{at}.{p}" for p in exc.problems]
+        except TypeError as exc:  # a value of the wrong kind where a number is compared
+            problems.append(f"{at}: {exc}")
     return out
 
 
