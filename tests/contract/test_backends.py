@@ -250,11 +250,11 @@ def _detectors(scenario, tmp_path):
     path = tmp_path / "det.add.xml"
     path.write_text(
         "<additional>\n"
-        f'<inductionLoop id="stop" lane="{lane.id}" pos="{lane.length_m - 1:.2f}" period="10" file="NUL"/>\n'
+        f'<inductionLoop id="stop" lane="{lane.id}" pos="{lane.length_m - 1:.2f}" freq="10" file="NUL"/>\n'
         f'<inductionLoop id="advance" lane="{lane.id}" pos="{max(0.0, lane.length_m - 40):.2f}" '
-        'period="10" file="NUL"/>\n'
+        'freq="10" file="NUL"/>\n'
         f'<laneAreaDetector id="zone" lane="{lane.id}" pos="{max(0.0, lane.length_m - 80):.2f}" '
-        f'endPos="{lane.length_m:.2f}" period="10" speedThreshold="0.1" file="NUL"/>\n'
+        f'endPos="{lane.length_m:.2f}" freq="10" speedThreshold="0.1" file="NUL"/>\n'
         "</additional>\n"
     )
     return path

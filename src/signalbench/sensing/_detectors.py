@@ -109,7 +109,7 @@ def write_loops(
         for loop in pair:
             lines.append(
                 f"    <inductionLoop id={quoteattr(loop.id)} lane={quoteattr(loop.lane)} "
-                f'pos="{loop.pos_m:.3f}" period="{period_s:g}" file={out} friendlyPos="true"/>'
+                f'pos="{loop.pos_m:.3f}" freq="{period_s:g}" file={out} friendlyPos="true"/>'
             )
     lines.append("</additional>\n")
     path = outdir / LOOPS_FILE
@@ -126,7 +126,7 @@ def write_zones(
     for zone in zones:
         lines.append(
             f"    <laneAreaDetector id={quoteattr(zone.id)} lane={quoteattr(zone.lane)} "
-            f'pos="{zone.begin_m:.3f}" endPos="{zone.end_m:.3f}" period="{period_s:g}" '
+            f'pos="{zone.begin_m:.3f}" endPos="{zone.end_m:.3f}" freq="{period_s:g}" '
             f'speedThreshold="{halting_speed_m_s:g}" file={out} friendlyPos="true"/>'
         )
     lines.append("</additional>\n")

@@ -292,8 +292,14 @@ class TraciBackend(Closing):
                 )
         self._loops, self._zones, self._zone_vehicles = tuple(loops), tuple(zones), zone_vehicles
         loop_vars = (tc.VAR_LAST_INTERVAL_IDS, tc.LAST_STEP_VEHICLE_DATA, tc.LAST_STEP_TIME_SINCE_DETECTION)
-        for loop in self._loops:
-            self._call(lambda c, loop=loop: c.inductionloop.subscribe(loop, loop_vars))
+        try:
+            for loop in self._loops:
+                self._call(lambda c, loop=loop: c.inductionloop.subscribe(loop, loop_vars))
+        except SimulationError as exc:
+            raise SimulationError(
+                "this SUMO cannot report an induction loop's vehicles of its last interval over TraCI "
+                f"(a variable of later releases); run loop detectors with the bundled SUMO ({exc})"
+            ) from exc
         zone_vars = (
             tc.LAST_STEP_VEHICLE_NUMBER,
             tc.LAST_STEP_VEHICLE_HALTING_NUMBER,
