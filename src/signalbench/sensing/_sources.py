@@ -26,7 +26,7 @@ from signalbench.sensing._channels import HALTING_SPEED_M_S, JAM_SPACING_M, Diag
 from signalbench.sensing._config import Attack, Diagnostics
 from signalbench.sensing._detectors import Loop, Zone
 from signalbench.sensing._frame import FRAME_FIELDS, Frame
-from signalbench.sim import VEHICLES, Backend, LaneVehicles, check_fields
+from signalbench.sim import VEHICLES, ZONE_FIELDS, Backend, LaneVehicles, check_fields
 
 __all__ = ["Cameras", "InputOutput", "LaneTruths", "Loops", "Probes", "Setting", "Source", "equipped"]
 
@@ -94,6 +94,8 @@ class Source:
         """Stuck-off / dropout (reads nothing), stuck-on (zone full of stopped vehicles), noise."""
         assert self.plan is not None
         plan, elapsed = self.plan, now_s - self.begin_s
+        if not plan.items:
+            return frame
         off = plan.mask("stuck-off", elapsed) | plan.dropped(elapsed)
         on = plan.mask("stuck-on", elapsed)
         noise = plan.count_noise(elapsed)
@@ -260,15 +262,21 @@ class Cameras(Source):
         super().__init__(setting)
         self.zones = tuple(zones)
         self.coverage_m = np.array([z.length_m for z in self.zones], dtype=np.float64)
-        self.backend.watch_detectors(zones=[z.id for z in self.zones], zone_vehicles=self.with_vehicles)
+        # Only what the controller reads, and the vehicle count the diagnostics watch.
+        wanted = {*self.fields, *(("vehicle_count",) if self.diagnostics is not None else ())}
+        self.zone_fields = tuple(f for f in ZONE_FIELDS if f in wanted)
+        self.backend.watch_detectors(
+            zones=[z.id for z in self.zones], zone_fields=self.zone_fields, zone_vehicles=self.with_vehicles
+        )
 
     def read(self, now_s: float) -> Frame:
         """Read the zones, then faults and diagnostics."""
         read = self.backend.read_detectors()
         values = _empty_values(len(self.lanes))
-        for name in ("vehicle_count", "halting_count", "occupancy", "jam_length_m"):
+        for name in self.zone_fields:
             values[name] = np.array(read.zones[name], dtype=np.float64)
-        values["mean_speed_m_s"] = _speed_or_limit(np.array(read.zones["mean_speed_m_s"]), self.limits)
+        if "mean_speed_m_s" in self.zone_fields:
+            values["mean_speed_m_s"] = _speed_or_limit(values["mean_speed_m_s"], self.limits)
         frame = Frame(
             time_s=now_s,
             values=values,
@@ -322,13 +330,22 @@ class InputOutput:
             self.history.popleft()
         times = np.array([t for t, _ in self.history])
         cum = np.vstack([a for _, a in self.history])  # (k, lanes)
-        lagged = np.array(
-            [np.interp(now_s - tau, times, cum[:, i]) for i, tau in enumerate(self.travel_s)],
-            dtype=np.float64,
-        )
+        lagged = _interp_columns(now_s - self.travel_s, times, cum)
         between = self.arrived - self.left
         queued = np.clip(lagged - self.left, 0.0, between)
         return between, queued
+
+
+def _interp_columns(at: np.ndarray, times: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per column j, ``values[:, j]`` linearly interpolated at ``at[j]`` (clamped at both ends)."""
+    if len(times) == 1:
+        return np.array(values[0], dtype=np.float64)
+    hi = np.clip(np.searchsorted(times, at, side="right"), 1, len(times) - 1)
+    lo = hi - 1
+    cols = np.arange(values.shape[1])
+    span = times[hi] - times[lo]
+    w = np.clip((at - times[lo]) / np.where(span > 0, span, 1.0), 0.0, 1.0)
+    return np.asarray(values[lo, cols] * (1.0 - w) + values[hi, cols] * w, dtype=np.float64)
 
 
 class Loops(Source):

@@ -106,11 +106,14 @@ class DetectorReadings:
         loops: Mapping[str, Sequence[float] | np.ndarray],
         zones: Mapping[str, Sequence[float] | np.ndarray],
         zone_vehicles: Sequence[LaneVehicles] = (),
+        *,
+        n_zones: int = 0,
     ) -> DetectorReadings:
-        """Build from per-field values (every field of :data:`LOOP_FIELDS` and :data:`ZONE_FIELDS`)."""
+        """Build from per-field values; zone fields not given are NaN (``n_zones`` values)."""
+        nan = np.full(n_zones, np.nan)
         return cls(
             loops={f: _frozen(loops[f]) for f in LOOP_FIELDS},
-            zones={f: _frozen(zones[f]) for f in ZONE_FIELDS},
+            zones={f: _frozen(zones[f]) if f in zones else nan for f in ZONE_FIELDS},
             zone_vehicles=tuple(zone_vehicles),
         )
 
@@ -263,12 +266,18 @@ class Backend(Protocol):
         """
 
     def watch_detectors(
-        self, loops: Sequence[str] = (), zones: Sequence[str] = (), *, zone_vehicles: bool = False
+        self,
+        loops: Sequence[str] = (),
+        zones: Sequence[str] = (),
+        *,
+        zone_fields: Sequence[str] = ZONE_FIELDS,
+        zone_vehicles: bool = False,
     ) -> None:
         """Declare the detectors :meth:`read_detectors` returns, in this order.
 
         ``loops`` are induction loops (SUMO E1) and ``zones`` lane-area detectors (SUMO E2)
-        of the run's additional files; with ``zone_vehicles``, each zone's vehicles too.
+        of the run's additional files; the zones' ``zone_fields`` are read (the others are
+        NaN), and with ``zone_vehicles`` each zone's vehicles too.
 
         Raises:
             SimulationError: a detector does not exist in the running simulation.

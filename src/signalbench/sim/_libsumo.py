@@ -7,10 +7,13 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from signalbench.errors import SimulationError
 from signalbench.sim._backend import (
     LANE_FIELDS,
     VEHICLES,
+    ZONE_FIELDS,
     BackendKind,
     Closing,
     DetectorReadings,
@@ -159,12 +162,18 @@ class LibsumoBackend(Closing):
         return tuple(out)
 
     def watch_detectors(
-        self, loops: Sequence[str] = (), zones: Sequence[str] = (), *, zone_vehicles: bool = False
+        self,
+        loops: Sequence[str] = (),
+        zones: Sequence[str] = (),
+        *,
+        zone_fields: Sequence[str] = ZONE_FIELDS,
+        zone_vehicles: bool = False,
     ) -> None:
         """Remember the detectors to read (checked against the running simulation)."""
         _check_known("induction loop", loops, self._ls.inductionloop.getIDList())
         _check_known("lane-area detector", zones, self._ls.lanearea.getIDList())
         self._loops, self._zones, self._zone_vehicles = tuple(loops), tuple(zones), zone_vehicles
+        self._zone_fields = tuple(f for f in ZONE_FIELDS if f in zone_fields)
         la = self._ls.lanearea
         self._zone_lanes = tuple(
             (lane_id, float(self._ls.lane.getLength(lane_id))) for lane_id in map(la.getLaneID, self._zones)
@@ -175,22 +184,25 @@ class LibsumoBackend(Closing):
         il, la = self._ls.inductionloop, self._ls.lanearea
         counts, gaps = [], []
         for loop in self._loops:
-            counts.append(_loop_count(il.getLastIntervalVehicleIDs(loop), il, loop))
+            ids = il.getLastIntervalVehicleIDs(loop)
+            counts.append(_loop_count(ids, il, loop) if ids else 0)
             gaps.append(il.getTimeSinceDetection(loop))
-        zones: dict[str, list[float]] = {
-            "vehicle_count": [],
-            "halting_count": [],
-            "occupancy": [],
-            "mean_speed_m_s": [],
-            "jam_length_m": [],
+        getters = {
+            "vehicle_count": la.getLastStepVehicleNumber,
+            "halting_count": la.getLastStepHaltingNumber,
+            "occupancy": la.getLastStepOccupancy,
+            "mean_speed_m_s": la.getLastStepMeanSpeed,
+            "jam_length_m": la.getJamLengthMeters,
         }
-        for zone in self._zones:
-            zones["vehicle_count"].append(la.getLastStepVehicleNumber(zone))
-            zones["halting_count"].append(la.getLastStepHaltingNumber(zone))
-            zones["occupancy"].append(la.getLastStepOccupancy(zone) / 100.0)
-            speed = la.getLastStepMeanSpeed(zone)
-            zones["mean_speed_m_s"].append(speed if speed >= 0 else float("nan"))
-            zones["jam_length_m"].append(la.getJamLengthMeters(zone))
+        zones: dict[str, np.ndarray] = {
+            f: np.fromiter(map(getters[f], self._zones), dtype=np.float64, count=len(self._zones))
+            for f in self._zone_fields
+        }
+        if "occupancy" in zones:
+            zones["occupancy"] /= 100.0
+        if "mean_speed_m_s" in zones:  # SUMO's -1 for an empty zone
+            speed = zones["mean_speed_m_s"]
+            speed[speed < 0] = np.nan
         vehicles: list[LaneVehicles] = []
         if self._zone_vehicles:
             veh = self._ls.vehicle
@@ -207,7 +219,9 @@ class LibsumoBackend(Closing):
                         [veh.getWaitingTime(v) for v in ids],
                     )
                 )
-        return DetectorReadings.build({"count": counts, "gap_s": gaps}, zones, vehicles)
+        return DetectorReadings.build(
+            {"count": counts, "gap_s": gaps}, zones, vehicles, n_zones=len(self._zones)
+        )
 
     def set_signal_state(self, tls_id: str, state: str) -> None:
         """Set the full signal string of one traffic light."""
@@ -232,8 +246,6 @@ def _loop_count(interval_ids: Sequence[str], il: Any, loop: str) -> int:
     TraCI's interval list also names a vehicle still standing on the loop at the interval's end
     (it leaves, and is counted by the file, in a later interval); those are left out here.
     """
-    if not interval_ids:
-        return 0
     on_loop = {row[0] for row in il.getVehicleData(loop) if row[3] < 0}
     return len(set(interval_ids) - on_loop)
 

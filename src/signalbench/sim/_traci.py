@@ -30,6 +30,7 @@ from signalbench.errors import SimulationError
 from signalbench.sim._backend import (
     LANE_FIELDS,
     VEHICLES,
+    ZONE_FIELDS,
     BackendKind,
     Closing,
     DetectorReadings,
@@ -79,6 +80,8 @@ class TraciBackend(Closing):
         self._zones: tuple[str, ...] = ()
         self._zone_lanes: tuple[tuple[str, float], ...] = ()
         self._zone_vehicles = False
+        self._zone_fields: tuple[str, ...] = ()
+        self._zone_vars: dict[str, int] = {}
         self._started = False
         self._labels: dict[str, str] = {}  # POI id -> text shown
 
@@ -276,7 +279,12 @@ class TraciBackend(Closing):
         return self._call(lambda c: c.vehicle.getAllSubscriptionResults())
 
     def watch_detectors(
-        self, loops: Sequence[str] = (), zones: Sequence[str] = (), *, zone_vehicles: bool = False
+        self,
+        loops: Sequence[str] = (),
+        zones: Sequence[str] = (),
+        *,
+        zone_fields: Sequence[str] = ZONE_FIELDS,
+        zone_vehicles: bool = False,
     ) -> None:
         """Subscribe to every watched detector (one socket message per step for all of them)."""
         tc = self._tc
@@ -300,12 +308,17 @@ class TraciBackend(Closing):
                 "this SUMO cannot report an induction loop's vehicles of its last interval over TraCI "
                 f"(a variable of later releases); run loop detectors with the bundled SUMO ({exc})"
             ) from exc
+        all_vars = {
+            "vehicle_count": tc.LAST_STEP_VEHICLE_NUMBER,
+            "halting_count": tc.LAST_STEP_VEHICLE_HALTING_NUMBER,
+            "occupancy": tc.LAST_STEP_OCCUPANCY,
+            "mean_speed_m_s": tc.LAST_STEP_MEAN_SPEED,
+            "jam_length_m": tc.JAM_LENGTH_METERS,
+        }
+        self._zone_fields = tuple(f for f in ZONE_FIELDS if f in zone_fields)
+        self._zone_vars = {f: all_vars[f] for f in self._zone_fields}
         zone_vars = (
-            tc.LAST_STEP_VEHICLE_NUMBER,
-            tc.LAST_STEP_VEHICLE_HALTING_NUMBER,
-            tc.LAST_STEP_OCCUPANCY,
-            tc.LAST_STEP_MEAN_SPEED,
-            tc.JAM_LENGTH_METERS,
+            *self._zone_vars.values(),
             *((tc.LAST_STEP_VEHICLE_ID_LIST,) if zone_vehicles else ()),
         )
         for zone in self._zones:
@@ -329,14 +342,11 @@ class TraciBackend(Closing):
             gaps.append(got[tc.LAST_STEP_TIME_SINCE_DETECTION])
         zones = self._call(lambda c: c.lanearea.getAllSubscriptionResults()) if self._zones else {}
         rows = [zones[zone] for zone in self._zones]
-        speeds = [r[tc.LAST_STEP_MEAN_SPEED] for r in rows]
-        values = {
-            "vehicle_count": [r[tc.LAST_STEP_VEHICLE_NUMBER] for r in rows],
-            "halting_count": [r[tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for r in rows],
-            "occupancy": [r[tc.LAST_STEP_OCCUPANCY] / 100.0 for r in rows],
-            "mean_speed_m_s": [v if v >= 0 else float("nan") for v in speeds],
-            "jam_length_m": [r[tc.JAM_LENGTH_METERS] for r in rows],
-        }
+        values = {f: np.array([r[var] for r in rows], dtype=np.float64) for f, var in self._zone_vars.items()}
+        if "occupancy" in values:
+            values["occupancy"] /= 100.0
+        if "mean_speed_m_s" in values:  # SUMO's -1 for an empty zone
+            values["mean_speed_m_s"][values["mean_speed_m_s"] < 0] = np.nan
         vehicles: list[LaneVehicles] = []
         if self._zone_vehicles:
             per_zone = [tuple(r[tc.LAST_STEP_VEHICLE_ID_LIST]) for r in rows]
@@ -352,7 +362,9 @@ class TraciBackend(Closing):
                         [g[wait_v] for g in got],
                     )
                 )
-        return DetectorReadings.build({"count": counts, "gap_s": gaps}, values, vehicles)
+        return DetectorReadings.build(
+            {"count": counts, "gap_s": gaps}, values, vehicles, n_zones=len(self._zones)
+        )
 
     def set_signal_state(self, tls_id: str, state: str) -> None:
         """Set the full signal string of one traffic light."""

@@ -23,6 +23,7 @@ from signalbench.errors import SimulationError
 from signalbench.sim import (
     LANE_FIELDS,
     VEHICLES,
+    ZONE_FIELDS,
     BackendKind,
     Closing,
     DetectorReadings,
@@ -95,6 +96,7 @@ class FakeBackend(Closing):
         self._loops: tuple[str, ...] = ()
         self._zones: tuple[str, ...] = ()
         self._zone_vehicles = False
+        self._zone_fields: tuple[str, ...] = ZONE_FIELDS
         # Cumulative vehicles that reached each lane's end (left it) and entered it, with the
         # times of the last ones: what the loops count and when they last detected a vehicle.
         self._left: dict[str, float] = {}
@@ -234,7 +236,12 @@ class FakeBackend(Closing):
         )
 
     def watch_detectors(
-        self, loops: Sequence[str] = (), zones: Sequence[str] = (), *, zone_vehicles: bool = False
+        self,
+        loops: Sequence[str] = (),
+        zones: Sequence[str] = (),
+        *,
+        zone_fields: Sequence[str] = ZONE_FIELDS,
+        zone_vehicles: bool = False,
     ) -> None:
         """Declare the detectors to read (they must be in the configuration's additional files)."""
         for kind, ids in (("induction loop", loops), ("lane-area detector", zones)):
@@ -244,6 +251,7 @@ class FakeBackend(Closing):
                     f"no {kind} {missing[0]!r} in the simulation (its additional file was not loaded?)"
                 )
         self._loops, self._zones, self._zone_vehicles = tuple(loops), tuple(zones), zone_vehicles
+        self._zone_fields = tuple(f for f in ZONE_FIELDS if f in zone_fields)
         for loop in self._loops:
             det = self._detectors[loop]
             cum = self._passed(det)
@@ -280,7 +288,10 @@ class FakeBackend(Closing):
             zones["jam_length_m"].append(inside * _SPACING_M)
             if self._zone_vehicles:
                 vehicles.append(queue)
-        return DetectorReadings.build({"count": counts, "gap_s": gaps}, zones, vehicles)
+        kept = {f: v for f, v in zones.items() if f in self._zone_fields}
+        return DetectorReadings.build(
+            {"count": counts, "gap_s": gaps}, kept, vehicles, n_zones=len(self._zones)
+        )
 
     def read_lanes(self) -> LaneReadings:
         """Queue counts; every queued vehicle counts as halting."""
