@@ -3,6 +3,8 @@
 For each network, each controller and each sensing model, the same seeded episode (libsumo,
 the network's window, teleports off) is run ``--repeat`` times, the models interleaved so that
 a busy machine slows them alike; the best time of each is compared with perfect sensing's.
+Times are the process's CPU time (SUMO runs in it through libsumo), which other work on a
+shared machine disturbs far less than wall time.
 The target (issue 17): loops and cameras at most 1.2x perfect.
 
     python benchmarks/bench_sensing.py                     # cologne8 and ingolstadt21, 3 repeats
@@ -76,9 +78,9 @@ def _episode_s(session: Session, reader: str, sensing: SensingModel, seed: int) 
     with tempfile.TemporaryDirectory() as out:
         built = BuiltController(name=reader, traits=READERS[reader], policy=_Cycle())
         config = session.config(seed=seed, outdir=Path(out), statistics=False)
-        started = time.perf_counter()
+        started = time.process_time()
         session.episode(built, config=config, timing=SignalTiming(), sensing=sensing).run()
-        return time.perf_counter() - started
+        return time.process_time() - started
 
 
 def main() -> None:
@@ -122,7 +124,7 @@ def main() -> None:
             print(lines[-1], flush=True)
     print()
     print(
-        f"Best of {args.repeat} episode wall times [s] (± spread), libsumo, seed 1, "
+        f"Best of {args.repeat} episode CPU times [s] (± spread), libsumo, seed 1, "
         f"{'the first ' + format(args.duration_s, 'g') + ' s' if args.duration_s else 'the whole window'}"
     )
     print("\n".join(lines))

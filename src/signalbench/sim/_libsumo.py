@@ -182,11 +182,12 @@ class LibsumoBackend(Closing):
     def read_detectors(self) -> DetectorReadings:
         """Read the watched detectors with direct getters."""
         il, la = self._ls.inductionloop, self._ls.lanearea
-        counts, gaps = [], []
-        for loop in self._loops:
-            ids = il.getLastIntervalVehicleIDs(loop)
-            counts.append(_loop_count(ids, il, loop) if ids else 0)
-            gaps.append(il.getTimeSinceDetection(loop))
+        n = len(self._loops)
+        gaps = np.fromiter(map(il.getTimeSinceDetection, self._loops), dtype=np.float64, count=n)
+        counts = np.zeros(n)
+        for k, ids in enumerate(map(il.getLastIntervalVehicleIDs, self._loops)):
+            if ids:
+                counts[k] = _loop_count(ids, il, self._loops[k])
         getters = {
             "vehicle_count": la.getLastStepVehicleNumber,
             "halting_count": la.getLastStepHaltingNumber,
