@@ -197,6 +197,7 @@ def test_perfect_through_the_configured_path_equals_perfect(cologne3_model, tmp_
         "name": "perfect",
         "fields": ["halting_count", "vehicle_count"],
         "lost_requests": 0,
+        "fallback": "",
     }
 
 

@@ -45,8 +45,9 @@ class EpisodeStats:
         sim_calls: calls that advanced the simulation.
         intersections: ids of the intersections under Python control.
         timelines: signal strings set per intersection, if recorded.
-        sensing: the sensing's name, the fields the controller got and the requests lost on
-            the way to the signals; empty for perfect lane truths.
+        sensing: the sensing's name, the fields the controller got, the requests lost on
+            the way to the signals and the controller's detector-failure fallback ("" for
+            none); empty for perfect lane truths.
 
     """
 
@@ -272,7 +273,12 @@ class Episode:
             intersections=tuple(self.actuators),
             timelines=self.timelines,
             sensing=(
-                {"name": self.sensing.name, "fields": list(self._fields), "lost_requests": self.lost_requests}
+                {
+                    "name": self.sensing.name,
+                    "fields": list(self._fields),
+                    "lost_requests": self.lost_requests,
+                    "fallback": self.controller.traits.detector_fallback,
+                }
                 if self.sensing is not PERFECT and self._sensor is not None
                 else {}
             ),

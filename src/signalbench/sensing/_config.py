@@ -476,25 +476,49 @@ def _param_problems(model: str, params: Mapping[str, Any]) -> list[str]:
 
 
 # -- checks against a network and a controller --------------------------------------------
-def sensing_problems(config: SensingConfig, model: NetworkModel) -> list[str]:
-    """Every target of a fault or attack that the network's controlled lights do not have."""
-    lanes = {ln.id for spec in model.intersections for ln in (*spec.incoming_lanes, *spec.outgoing_lanes)}
-    edges = {ln.edge_id for spec in model.intersections for ln in spec.incoming_lanes}
-    lights = set(model.ids)
-    problems = []
+def sensing_problems(config: SensingConfig, models: NetworkModel | Sequence[NetworkModel]) -> list[str]:
+    """Every target of a fault or attack that the networks' controlled lights do not have.
+
+    With several networks (an experiment's), targets are looked up in each: a target must
+    exist in at least one of them, and a targeted fault or attack must find at least one of
+    its targets in every network (elsewhere it acts on the targets the network has), so one
+    entry can name, say, one approach of each network.
+    """
+    nets = [models] if isinstance(models, NetworkModel) else list(models)
+    known = [_targets(m) for m in nets]
+    problems: list[str] = []
     for kind, items in (("faults", config.faults), ("attacks", config.attacks)):
         for i, item in enumerate(items):
             at = f"sensing {config.name!r}: {kind}[{i}] ({item.kind})"
-            for key, names, what in (
-                ("lanes", lanes, "lane of a controlled light"),
-                ("edges", edges, "approach (incoming edge) of a controlled light"),
-                ("lights", lights, "controlled traffic light"),
+            before = len(problems)
+            for key, what in (
+                ("lanes", "lane of a controlled light"),
+                ("edges", "approach (incoming edge) of a controlled light"),
+                ("lights", "controlled traffic light"),
             ):
                 for name in getattr(item, key):
-                    if name not in names:
-                        hint = did_you_mean(name, names, otherwise="")
-                        problems.append(f"{at}: {key}: {name!r} is no {what} of {model.net_file.name}{hint}")
+                    if not any(name in k[key] for k in known):
+                        hint = did_you_mean(name, set().union(*(k[key] for k in known)), otherwise="")
+                        where = " or ".join(m.net_file.name for m in nets)
+                        problems.append(f"{at}: {key}: {name!r} is no {what} of {where}{hint}")
+            if item.targeted and len(nets) > 1 and len(problems) == before:
+                for m, k in zip(nets, known, strict=True):
+                    keys = ("lanes", "edges", "lights")
+                    if not any(name in k[key] for key in keys for name in getattr(item, key)):
+                        problems.append(
+                            f"{at}: none of its targets is in {m.net_file.name}: name one there too"
+                        )
     return problems
+
+
+def _targets(model: NetworkModel) -> dict[str, set[str]]:
+    return {
+        "lanes": {
+            ln.id for spec in model.intersections for ln in (*spec.incoming_lanes, *spec.outgoing_lanes)
+        },
+        "edges": {ln.edge_id for spec in model.intersections for ln in spec.incoming_lanes},
+        "lights": set(model.ids),
+    }
 
 
 def field_set(config: SensingConfig, traits: Traits, controller: str) -> tuple[str, ...]:
