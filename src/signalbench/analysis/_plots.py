@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -274,7 +275,9 @@ def plot_intersection_delay(inter: pd.DataFrame, network: str, demand: float, pa
     plt.close(fig)
 
 
-def plot_robustness(df: pd.DataFrame, metric: str, label: str, unit: str, path: Path) -> None:
+def plot_robustness(
+    df: pd.DataFrame, metric: str, label: str, unit: str, path: Path, order: Sequence[str] = ()
+) -> None:
     """One panel per network x demand: each controller's median over seeds per sensing scenario.
 
     Scenarios in the order of the spec along x, one line per controller (its colour as in the
@@ -284,7 +287,7 @@ def plot_robustness(df: pd.DataFrame, metric: str, label: str, unit: str, path: 
     plt = _plt()
     ok = df[df["state"] == "complete"]
     groups = list(ok.groupby(["network", "demand"], sort=True))
-    scenarios = list(dict.fromkeys(df["sensing"]))
+    scenarios = list(order) or list(dict.fromkeys(df["sensing"]))
     labels = sorted(set(ok["label"]))
     palette = _palette(labels)
     cols = min(len(groups), 2)

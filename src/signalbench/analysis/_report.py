@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from signalbench._util import atomic_write_text
+from signalbench._util import atomic_write_text, load_toml
 from signalbench.analysis._html import markdown_page
 from signalbench.analysis._plots import (
     plot_by_controller,
@@ -32,7 +32,7 @@ from signalbench.analysis._results import (
     read_timeseries,
     sumo_version_key,
 )
-from signalbench.analysis._robustness import reference_sensing, robustness_sections
+from signalbench.analysis._robustness import reference_sensing, robustness_sections, sensing_order
 from signalbench.analysis._stats import (
     CONFIDENCE,
     CellStats,
@@ -115,7 +115,7 @@ def _fmt(value: float, digits: int = 1) -> str:
 
 
 def _summary_tables(
-    df: pd.DataFrame, options: ReportOptions, baseline: str, by_version: bool
+    df: pd.DataFrame, options: ReportOptions, baseline: str, by_version: bool, spec_order: Sequence[str] = ()
 ) -> list[_Group]:
     """One table per network x demand (x sensing scenario, x SUMO version when several are compared).
 
@@ -125,7 +125,7 @@ def _summary_tables(
     by_sensing = _has_sensing_axis(df)
     keys = ["network", "demand", *(["sensing"] if by_sensing else [])]
     keys += ["sumo_version"] if by_version else []
-    order = {name: i for i, name in enumerate(dict.fromkeys(df["sensing"]))} if by_sensing else {}
+    order = {name: i for i, name in enumerate(sensing_order(df, spec_order))} if by_sensing else {}
     ok = df[df["state"] == "complete"]
     groups = []
     for key, part in df.groupby(keys, sort=True):
@@ -550,13 +550,28 @@ def _plots(
     return ["", "## Plots", "", *(f"![{alt}]({name})\n" for name, alt in images)]
 
 
-def _robustness_plot(df: pd.DataFrame, out: Path, options: ReportOptions, reference: str) -> list[str]:
+def _spec_sensing(roots: list[Path]) -> list[str]:
+    """Return the names of the ``[[sensing]]`` entries, in the order of the experiments' specs."""
+    names: list[str] = []
+    for root in roots:
+        try:
+            data = load_toml(root / "experiment.toml")
+        except (OSError, SignalbenchError):
+            continue
+        entries = data.get("sensing", [])
+        names += [str(e.get("name", e.get("model", "perfect"))) for e in entries if isinstance(e, dict)]
+    return list(dict.fromkeys(names))
+
+
+def _robustness_plot(
+    df: pd.DataFrame, out: Path, options: ReportOptions, reference: str, order: list[str]
+) -> list[str]:
     """Draw ``robustness.png`` (median delay per sensing scenario, one line per controller)."""
     primary = options.metrics[0]
     nice, unit = _NICE.get(primary, primary), _ALL_METRICS[primary][0]
     if not (df["state"] == "complete").any():
         return []
-    plot_robustness(df, primary, nice, unit, out / "robustness.png")
+    plot_robustness(df, primary, nice, unit, out / "robustness.png", order)
     return [
         "",
         f"The plots above show the `{reference}` trials; this one every sensing scenario:",
@@ -620,12 +635,13 @@ def write_report(
         )
     baseline = choose_baseline(labels, options.baseline)
     by_version = df.loc[df["state"] == "complete", "sumo_version"].nunique() > 1
-    groups = _summary_tables(df, options, baseline, by_version)
+    spec_order = _spec_sensing(roots)
+    groups = _summary_tables(df, options, baseline, by_version, spec_order)
     title = options.title or "signalbench report: " + ", ".join(r.resolve().name for r in roots)
 
     md = _intro(df, title, baseline, options, groups)
     metric = options.metrics[0]
-    md += robustness_sections(df, metric, _NICE.get(metric, metric), _ALL_METRICS[metric][0])
+    md += robustness_sections(df, metric, _NICE.get(metric, metric), _ALL_METRICS[metric][0], spec_order)
     if by_version:
         md += _versions_table(groups, options, baseline)
     md += _group_sections(groups, options, baseline)
@@ -635,7 +651,7 @@ def write_report(
     md += _control_table(df)
     reference = reference_sensing(df)
     if reference is not None:  # the plots of one scenario; the robustness plot shows them all
-        robust = _robustness_plot(df, out, options, reference)
+        robust = _robustness_plot(df, out, options, reference, sensing_order(df, spec_order))
         df, plain = (f[f["sensing"] == reference] for f in (df, plain))
         ts = ts[ts["sensing"] == reference] if len(ts) else ts
         inter = inter[inter["sensing"] == reference] if len(inter) else inter

@@ -11,6 +11,7 @@ apart from the comparisons with the baseline controller).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,13 @@ from signalbench.analysis._stats import CellStats, Comparison, cell_stats, paire
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RobustnessCell", "reference_sensing", "robustness_cells", "robustness_sections"]
+__all__ = [
+    "RobustnessCell",
+    "reference_sensing",
+    "robustness_cells",
+    "robustness_sections",
+    "sensing_order",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +56,13 @@ class RobustnessCell:
     fallback: str
 
 
+def sensing_order(df: pd.DataFrame, spec_order: Sequence[str] = ()) -> list[str]:
+    """Return the sensing scenarios: the reference first, then in the spec's order, then the others."""
+    names = list(dict.fromkeys([*(n for n in spec_order if n in set(df["sensing"])), *df["sensing"]]))
+    reference = reference_sensing(df)
+    return ([reference] if reference else []) + [n for n in names if n != reference]
+
+
 def reference_sensing(df: pd.DataFrame) -> str | None:
     """Return the sensing scenario every robustness change is measured against, or None.
 
@@ -63,10 +77,15 @@ def reference_sensing(df: pd.DataFrame) -> str | None:
     return None
 
 
-def robustness_cells(df: pd.DataFrame, metric: str, reference: str) -> list[RobustnessCell]:
-    """Every network x demand x controller x sensing cell, compared with the reference (Holm over all)."""
+def robustness_cells(
+    df: pd.DataFrame, metric: str, reference: str, order: Sequence[str] = ()
+) -> list[RobustnessCell]:
+    """Every network x demand x controller x sensing cell, compared with the reference (Holm over all).
+
+    Scenarios come in ``order`` (default: :func:`sensing_order`).
+    """
     ok = df[df["state"] == "complete"]
-    scenarios = list(dict.fromkeys(df["sensing"]))
+    scenarios = list(order) or sensing_order(df)
     cells: list[RobustnessCell] = []
     for (network, demand), part in df.groupby(["network", "demand"], sort=True):
         done = ok[ok["trial_id"].isin(part["trial_id"])]
@@ -139,15 +158,18 @@ def _compact_cell(cell: RobustnessCell | None) -> str:
     return text
 
 
-def robustness_sections(df: pd.DataFrame, metric: str, name: str, unit: str) -> list[str]:
+def robustness_sections(
+    df: pd.DataFrame, metric: str, name: str, unit: str, spec_order: Sequence[str] = ()
+) -> list[str]:
     """Markdown: the robustness table per network x demand, then every comparison in full.
 
-    Empty when the results have no sensing axis with a perfect-sensing reference.
+    Empty when the results have no sensing axis with a perfect-sensing reference. Scenarios
+    come as in :func:`sensing_order` (``spec_order``: the spec's order of its entries).
     """
     reference = reference_sensing(df)
     if reference is None:
         return []
-    cells = robustness_cells(df, metric, reference)
+    cells = robustness_cells(df, metric, reference, sensing_order(df, spec_order))
     scenarios = list(dict.fromkeys(c.sensing for c in cells))
     family = sum(1 for c in cells if c.vs_reference is not None and not math.isnan(c.vs_reference.p_value))
     few = min((c.vs_reference.n_pairs for c in cells if c.vs_reference is not None), default=0) < 6
