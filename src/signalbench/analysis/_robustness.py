@@ -16,7 +16,14 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from signalbench.analysis._results import demand_text
-from signalbench.analysis._stats import CellStats, Comparison, cell_stats, paired_change, with_family
+from signalbench.analysis._stats import (
+    CONFIDENCE,
+    CellStats,
+    Comparison,
+    cell_stats,
+    paired_change,
+    with_family,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -218,6 +225,8 @@ def robustness_sections(
         median = _num(st.median)
         if not math.isnan(st.median_low):
             median += f" [{_num(st.median_low)}, {_num(st.median_high)}]"
+            if st.median_level < CONFIDENCE - 1e-9:  # few seeds: min to max, at the level it reaches
+                median += f" ({100 * st.median_level:.0f} %)"
         md.append(
             f"| {c.network}, {c.demand_text} | `{c.label}` | `{c.sensing}` | {c.seeds} | {median} | "
             f"{_pct(comp.change_pct)}{_interval(comp.ci_low_pct, comp.ci_high_pct)} | "
