@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import zlib
 
 import numpy as np
 import pytest
@@ -240,3 +241,84 @@ def test_watching_fewer_fields_reads_the_same_values(kind, scenario, tmp_path):
         sim.start(cfg(scenario, tmp_path / "bad"))
         with pytest.raises(ValueError, match="unknown lane field 'queue'"):
             sim.watch_lanes(ids, ("queue",))
+
+
+def _detectors(scenario, tmp_path):
+    """Two loops and one zone on the first light's first incoming lane."""
+    spec, _ = lanes(scenario)
+    lane = spec.incoming_lanes[0]
+    path = tmp_path / "det.add.xml"
+    path.write_text(
+        "<additional>\n"
+        f'<inductionLoop id="stop" lane="{lane.id}" pos="{lane.length_m - 1:.2f}" freq="10" file="NUL"/>\n'
+        f'<inductionLoop id="advance" lane="{lane.id}" pos="{max(0.0, lane.length_m - 40):.2f}" '
+        'freq="10" file="NUL"/>\n'
+        f'<laneAreaDetector id="zone" lane="{lane.id}" pos="{max(0.0, lane.length_m - 80):.2f}" '
+        f'endPos="{lane.length_m:.2f}" freq="10" speedThreshold="0.1" file="NUL"/>\n'
+        "</additional>\n"
+    )
+    return path
+
+
+def test_detector_readings(kind, scenario, tmp_path):
+    from signalbench.sim import LOOP_FIELDS, ZONE_FIELDS
+
+    with make_backend(kind) as sim:
+        sim.start(cfg(scenario, tmp_path).with_additional((_detectors(scenario, tmp_path),)))
+        with pytest.raises(SimulationError, match="no induction loop 'nope'"):
+            sim.watch_detectors(loops=["nope"])
+        sim.watch_detectors(loops=["stop", "advance"], zones=["zone"], zone_vehicles=True)
+        counts = 0.0
+        for t in range(10, 300, 10):
+            sim.step_until(scenario.begin_s + t)
+            read = sim.read_detectors()
+            assert set(read.loops) == set(LOOP_FIELDS) and set(read.zones) == set(ZONE_FIELDS)
+            assert read.loops["count"].shape == (2,) and np.all(read.loops["gap_s"] >= 0)
+            counts += read.loops["count"].sum()
+            (zone,) = read.zone_vehicles
+            assert read.zones["vehicle_count"][0] == len(zone)
+            assert read.zones["halting_count"][0] == int(np.sum(zone.speed_m_s < 0.1))
+            assert 0 <= read.zones["occupancy"][0] <= 1
+            assert np.isnan(read.zones["mean_speed_m_s"][0]) == (len(zone) == 0)
+        assert counts > 0
+
+
+def _half(vehicle_id: str) -> bool:
+    return zlib.crc32(vehicle_id.encode()) % 2 == 0
+
+
+def test_vehicle_filter_reads_only_chosen_vehicles(kind, scenario, tmp_path):
+    _, ids = lanes(scenario)
+    with make_backend(kind) as sim:
+        sim.start(cfg(scenario, tmp_path))
+        sim.watch_lanes(ids, ("vehicle_count", "vehicles"), vehicle_filter=_half)
+        sim.step_until(scenario.begin_s + 200)
+        listed = sum(len(lane) for lane in sim.read_vehicles())
+        counted = sim.read_lanes().vehicle_count.sum()
+        assert all(_half(v) for lane in sim.read_vehicles() for v in lane.ids)
+        assert 0 < listed < counted  # lane fields still count every vehicle
+
+
+def test_same_detector_readings_on_both_backends(scenario, tmp_path):
+    series = {}
+    for kind in KINDS:
+        out = tmp_path / kind
+        out.mkdir()
+        with make_backend(kind) as sim:
+            sim.start(cfg(scenario, out, seed=4).with_additional((_detectors(scenario, out),)))
+            sim.watch_detectors(loops=["stop", "advance"], zones=["zone"], zone_vehicles=True)
+            rows = []
+            for t in range(10, 300, 10):
+                sim.step_until(scenario.begin_s + t)
+                read = sim.read_detectors()
+                rows.append(
+                    (
+                        *read.loops["count"],
+                        *read.loops["gap_s"],
+                        *(read.zones[f][0] for f in read.zones),
+                        read.zone_vehicles[0].ids,
+                        tuple(read.zone_vehicles[0].dist_m),
+                    )
+                )
+        series[kind] = rows
+    assert repr(series["libsumo"]) == repr(series["traci"])

@@ -239,3 +239,34 @@ def test_detection_along_the_approach_sees_past_short_lanes(backend_name):
     assert max(seen[0.0], default=0.0) <= lane.length_m + 0.5  # the lane alone
     beyond = [d for d in seen[200.0] if d > lane.length_m + 0.5]
     assert beyond and max(beyond) < 300.0  # the approach, measured to the same stop line
+
+
+def test_a_sensing_axis_runs_through_the_trial_path(tmp_path):
+    """Perfect sensing under a name gives the plain trial's id and numbers; loops record their fallback."""
+    from signalbench.experiments import spec_from_dict
+
+    spec = spec_from_dict(
+        {
+            "name": "s",
+            "seeds": [1],
+            "sim": {"duration_s": 120},
+            "networks": [{"id": "cologne3-v0"}],
+            "controllers": [{"id": "actuated"}],
+            "sensing": [
+                {"name": "truth"},
+                {"name": "loops", "model": "loops", "faults": [{"kind": "stuck-on", "share": 0.5}]},
+            ],
+        }
+    )
+    named, loops = spec.trials()
+    plain = dataclasses.replace(named, sensing=None)
+    assert plain.trial_id == named.trial_id
+    a, b = run_trial(named, tmp_path), run_trial(plain, tmp_path)
+    assert a.state == b.state == "complete", (a.error, b.error)
+    assert a.metrics == b.metrics and a.control["switches"] == b.control["switches"]
+    assert "sensing" not in a.control  # perfect lane truths: the episode as without the axis
+    r = run_trial(loops, tmp_path)
+    assert r.state == "complete", r.error
+    assert r.control["sensing"]["name"] == "loops"
+    assert r.control["sensing"]["fields"] and r.control["sensing"]["fallback"] == "max recall"
+    assert r.spec.sensing_label == "loops" and r.trial_id != a.trial_id

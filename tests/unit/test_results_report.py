@@ -98,7 +98,9 @@ def test_results_command_csv_and_json(experiment, capsys):
     assert any(r["state"] == "failed" and r["mean_delay_s"] is None for r in rows)
     assert main(["results", str(experiment)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 14 and lines[0].startswith("trial_id,network,demand,controller,label,seed,state")
+    assert len(lines) == 14 and lines[0].startswith(
+        "trial_id,network,demand,sensing,controller,label,seed,state"
+    )
 
 
 def test_report_tables_plots_and_failed_trials(experiment, tmp_path):
@@ -210,10 +212,10 @@ def test_results_summary_has_the_cell_statistics(experiment, capsys):
     assert main(["results", str(experiment), "--summary", "--baseline", "fixed"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     head = lines[0].split(",")
-    assert head[:7] == ["network", "demand", "label", "seeds", "failed", "gridlocked", "baseline"]
+    assert head[:8] == ["network", "demand", "sensing", "label", "seeds", "failed", "gridlocked", "baseline"]
     for column in ("median", "median_low", "median_level", "mean_low", "change_pct", "p_holm", "significant"):
         assert f"mean_delay_s_{column}" in head
-    assert len(lines) == 1 + 4 and lines[1].startswith("cologne1-v0,1,fixed,")
+    assert len(lines) == 1 + 4 and lines[1].startswith("cologne1-v0,1,perfect,fixed,")
     args = ["--summary", "--metric", "mean_delay_s", "--format", "json", "--baseline", "fixed"]
     assert main(["results", str(experiment), *args]) == 0
     rows = json.loads(capsys.readouterr().out)

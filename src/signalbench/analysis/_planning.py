@@ -23,7 +23,8 @@ class SeedPlan:
     """Seeds one comparison needs, estimated from its pilot seeds.
 
     Attributes:
-        network, demand, label, baseline: the comparison.
+        network, demand, label, baseline: the comparison; ``sensing``: its sensing scenario
+            (comparisons stay within one).
         pilot_seeds: seeds both completed in the pilot.
         observed_pct: the pilot's typical change (Hodges-Lehmann) [%].
         spread_pct: the pilot's seed-to-seed spread of the per-seed change (interquartile
@@ -41,6 +42,7 @@ class SeedPlan:
     observed_pct: float
     spread_pct: float
     needed: dict[float, int | None]
+    sensing: str = "perfect"
 
 
 def plan_seeds(
@@ -75,13 +77,13 @@ def plan_seeds(
     if bad:
         raise SignalbenchError(f"--change {bad[0]:g}: a relative change in % above -100 and not 0 (e.g. -10)")
     results = [r for r in store_at(directory).results() if r.state == "complete"]
-    cells: dict[tuple[str, str, str], dict[int, float]] = {}
+    cells: dict[tuple[str, str, str, str], dict[int, float]] = {}
     for r in results:
         value = float(r.metrics.get(metric, math.nan))
         if not math.isnan(value):
-            key = (r.spec.network, r.spec.demand_label, r.spec.display_label)
+            key = (r.spec.network, r.spec.demand_label, r.spec.sensing_label, r.spec.display_label)
             cells.setdefault(key, {})[r.spec.seed] = value
-    labels = list(dict.fromkeys(label for (_, _, label) in cells))
+    labels = list(dict.fromkeys(label for (_, _, _, label) in cells))
     if not labels:
         raise SignalbenchError(f"{directory}: no completed trial with {metric}")
     if baseline is not None and baseline not in labels:
@@ -90,7 +92,7 @@ def plan_seeds(
         )
     alpha = (1.0 - CONFIDENCE) / family
     plans: list[SeedPlan] = []
-    for (network, demand), group in _by_scenario(cells).items():
+    for (network, demand, sensing), group in _by_scenario(cells).items():
         base = choose_baseline(list(group), baseline)
         if base not in group:
             continue
@@ -107,6 +109,7 @@ def plan_seeds(
                 SeedPlan(
                     network=network,
                     demand=demand,
+                    sensing=sensing,
                     label=label,
                     baseline=base,
                     pilot_seeds=len(seeds),
@@ -122,9 +125,9 @@ def plan_seeds(
 
 
 def _by_scenario(
-    cells: dict[tuple[str, str, str], dict[int, float]],
-) -> dict[tuple[str, str], dict[str, dict[int, float]]]:
-    out: dict[tuple[str, str], dict[str, dict[int, float]]] = {}
-    for (network, demand, label), values in cells.items():
-        out.setdefault((network, demand), {})[label] = values
+    cells: dict[tuple[str, str, str, str], dict[int, float]],
+) -> dict[tuple[str, str, str], dict[str, dict[int, float]]]:
+    out: dict[tuple[str, str, str], dict[str, dict[int, float]]] = {}
+    for (network, demand, sensing, label), values in cells.items():
+        out.setdefault((network, demand, sensing), {})[label] = values
     return out

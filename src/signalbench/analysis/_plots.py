@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # Labels are sorted in every plot so that a controller keeps its colour across plots.
-__all__ = ["plot_by_controller", "plot_intersection_delay", "plot_queue_timeseries", "plot_vs_demand"]
+__all__ = [
+    "plot_by_controller",
+    "plot_intersection_delay",
+    "plot_queue_timeseries",
+    "plot_robustness",
+    "plot_vs_demand",
+]
 
 
 def _plt() -> Any:
@@ -263,6 +270,55 @@ def plot_intersection_delay(inter: pd.DataFrame, network: str, demand: float, pa
     ax.set_title(f"{network}, {demand_text(demand, part)}: delay per signal (mean over seeds)", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     _legend_outside(ax, len(labels))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_robustness(
+    df: pd.DataFrame, metric: str, label: str, unit: str, path: Path, order: Sequence[str] = ()
+) -> None:
+    """One panel per network x demand: each controller's median over seeds per sensing scenario.
+
+    Scenarios in the order of the spec along x, one line per controller (its colour as in the
+    other plots), the median's interval as a bar, so a controller that degrades stands out as
+    a line that climbs.
+    """
+    plt = _plt()
+    ok = df[df["state"] == "complete"]
+    groups = list(ok.groupby(["network", "demand"], sort=True))
+    scenarios = list(order) or list(dict.fromkeys(df["sensing"]))
+    labels = sorted(set(ok["label"]))
+    palette = _palette(labels)
+    cols = min(len(groups), 2)
+    rows = math.ceil(len(groups) / cols)
+    width = max(6.0, 0.7 * len(scenarios) + 2.5)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, 4.2 * rows), squeeze=False)
+    x = np.arange(len(scenarios))
+    offsets = (np.arange(len(labels)) - (len(labels) - 1) / 2) * min(0.08, 0.6 / max(1, len(labels)))
+    for ax, ((network, demand), part) in zip(axes.flat, groups, strict=False):
+        for k, lab in enumerate(labels):
+            medians, lows, highs = [], [], []
+            for scenario in scenarios:
+                vals = part[(part["label"] == lab) & (part["sensing"] == scenario)][metric].astype(float)
+                st = cell_stats(list(vals.dropna()))
+                medians.append(st.median)
+                lows.append(st.median if math.isnan(st.median_low) else st.median_low)
+                highs.append(st.median if math.isnan(st.median_high) else st.median_high)
+            colour, style = palette[lab]
+            m = np.asarray(medians, dtype=float)
+            ax.plot(x + offsets[k], m, color=colour, linestyle=style, marker="o", markersize=4, label=lab)
+            ax.vlines(x + offsets[k], lows, highs, colors=[colour], linewidth=2, alpha=0.5)
+        ax.set_xticks(x, [_short(s, 20) for s in scenarios], rotation=30, ha="right", fontsize=8)
+        ax.set_title(f"{network}, {demand_text(demand, part)}", fontsize=10)
+        ax.set_ylabel(f"median {label} [{unit}]")
+        ax.set_ylim(bottom=0)
+        ax.grid(axis="y", alpha=0.3)
+        _legend_outside(ax, len(labels))
+    for ax in list(axes.flat)[len(groups) :]:
+        ax.set_visible(False)
+    title = f"{label[:1].upper()}{label[1:]} under each sensing scenario (median over seeds, its interval)"
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

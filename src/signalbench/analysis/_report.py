@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from signalbench._util import atomic_write_text
+from signalbench._util import atomic_write_text, load_toml
 from signalbench.analysis._html import markdown_page
 from signalbench.analysis._plots import (
     plot_by_controller,
     plot_intersection_delay,
     plot_queue_timeseries,
+    plot_robustness,
     plot_vs_demand,
 )
 from signalbench.analysis._results import (
@@ -31,6 +32,7 @@ from signalbench.analysis._results import (
     read_timeseries,
     sumo_version_key,
 )
+from signalbench.analysis._robustness import reference_sensing, robustness_sections, sensing_order
 from signalbench.analysis._stats import (
     CONFIDENCE,
     CellStats,
@@ -96,6 +98,7 @@ class _Group:
     network: str
     demand: float
     version: str = ""
+    sensing: str = ""
     rows: list[dict[str, Any]] = field(default_factory=list)
     demand_text: str = ""
     pooled: int = 0  # trials sharing a controller and seed with another trial of the group
@@ -103,6 +106,7 @@ class _Group:
     @property
     def title(self) -> str:
         text = f"{self.network}, {self.demand_text or f'demand x {self.demand:g}'}"
+        text += f", sensing `{self.sensing}`" if self.sensing else ""
         return f"{text}, SUMO {self.version}" if self.version else text
 
 
@@ -111,14 +115,17 @@ def _fmt(value: float, digits: int = 1) -> str:
 
 
 def _summary_tables(
-    df: pd.DataFrame, options: ReportOptions, baseline: str, by_version: bool
+    df: pd.DataFrame, options: ReportOptions, baseline: str, by_version: bool, spec_order: Sequence[str] = ()
 ) -> list[_Group]:
-    """One table per network x demand (x SUMO version when several versions are compared).
+    """One table per network x demand (x sensing scenario, x SUMO version when several are compared).
 
     Every comparison of the report with the baseline is one family: their p-values are
     Holm-corrected together.
     """
-    keys = ["network", "demand", "sumo_version"] if by_version else ["network", "demand"]
+    by_sensing = _has_sensing_axis(df)
+    keys = ["network", "demand", *(["sensing"] if by_sensing else [])]
+    keys += ["sumo_version"] if by_version else []
+    order = {name: i for i, name in enumerate(sensing_order(df, spec_order))} if by_sensing else {}
     ok = df[df["state"] == "complete"]
     groups = []
     for key, part in df.groupby(keys, sort=True):
@@ -126,7 +133,8 @@ def _summary_tables(
         group = _Group(
             network=str(network),
             demand=float(demand),
-            version=str(key[2]) if by_version else "",
+            version=str(key[-1]) if by_version else "",
+            sensing=str(key[2]) if by_sensing else "",
             demand_text=demand_text(float(demand), part),
         )
         done = ok[ok["trial_id"].isin(part["trial_id"])]
@@ -158,9 +166,16 @@ def _summary_tables(
                     )
             group.rows.append(row)
         groups.append(group)
-    groups = sorted(groups, key=lambda g: (g.network, g.demand, sumo_version_key(g.version)))
+    groups = sorted(
+        groups, key=lambda g: (g.network, g.demand, order.get(g.sensing, 0), sumo_version_key(g.version))
+    )
     _correct(groups, options)
     return groups
+
+
+def _has_sensing_axis(df: pd.DataFrame) -> bool:
+    """Tell whether the trials ran under more than one sensing scenario, or under a realistic one."""
+    return "sensing" in df and (df["sensing"].nunique() > 1 or not bool(df["perfect_sensing"].all()))
 
 
 def _correct(groups: list[_Group], options: ReportOptions) -> None:
@@ -535,6 +550,41 @@ def _plots(
     return ["", "## Plots", "", *(f"![{alt}]({name})\n" for name, alt in images)]
 
 
+def _spec_sensing(roots: list[Path]) -> list[str]:
+    """Return the names of the ``[[sensing]]`` entries, in the order of the experiments' specs."""
+    names: list[str] = []
+    for root in roots:
+        try:
+            data = load_toml(root / "experiment.toml")
+        except (OSError, SignalbenchError):
+            continue
+        entries = data.get("sensing", [])
+        names += [str(e.get("name", e.get("model", "perfect"))) for e in entries if isinstance(e, dict)]
+    return list(dict.fromkeys(names))
+
+
+def _robustness_plot(
+    df: pd.DataFrame, out: Path, options: ReportOptions, reference: str, order: list[str]
+) -> list[str]:
+    """Draw ``robustness.png`` (median delay per sensing scenario, one line per controller)."""
+    primary = options.metrics[0]
+    nice, unit = _NICE.get(primary, primary), _ALL_METRICS[primary][0]
+    if not (df["state"] == "complete").any():
+        return []
+    plot_robustness(df, primary, nice, unit, out / "robustness.png", order)
+    return [
+        "",
+        f"The plots above show the `{reference}` trials; this one every sensing scenario:",
+        "",
+        f"![Median {nice} of each controller under each sensing scenario](robustness.png)\n",
+    ]
+
+
+def _sensing_note(row: Any) -> str:
+    sensing = str(row.get("sensing", "perfect"))
+    return "" if sensing == "perfect" else f" (sensing `{sensing}`)"
+
+
 def _failed_section(df: pd.DataFrame) -> list[str]:
     """Return the section listing the failed trials with their reasons."""
     failed = df[df["state"] != "complete"]
@@ -550,7 +600,7 @@ def _failed_section(df: pd.DataFrame) -> list[str]:
     for _, r in failed.iterrows():
         reason = str(r["error"]).replace("|", "\\|")
         md.append(
-            f"| `{r['trial_id']}` | {r['network']} | {r['demand']:g} | `{r['label']}` "
+            f"| `{r['trial_id']}` | {r['network']} | {r['demand']:g} | `{r['label']}`{_sensing_note(r)} "
             f"| {r['seed']} | {reason} |"
         )
     return md
@@ -585,10 +635,13 @@ def write_report(
         )
     baseline = choose_baseline(labels, options.baseline)
     by_version = df.loc[df["state"] == "complete", "sumo_version"].nunique() > 1
-    groups = _summary_tables(df, options, baseline, by_version)
+    spec_order = _spec_sensing(roots)
+    groups = _summary_tables(df, options, baseline, by_version, spec_order)
     title = options.title or "signalbench report: " + ", ".join(r.resolve().name for r in roots)
 
     md = _intro(df, title, baseline, options, groups)
+    metric = options.metrics[0]
+    md += robustness_sections(df, metric, _NICE.get(metric, metric), _ALL_METRICS[metric][0], spec_order)
     if by_version:
         md += _versions_table(groups, options, baseline)
     md += _group_sections(groups, options, baseline)
@@ -596,7 +649,15 @@ def write_report(
     if by_version:
         df, ts, inter = _version_labels(df, ts, inter)
     md += _control_table(df)
+    reference = reference_sensing(df)
+    if reference is not None:  # the plots of one scenario; the robustness plot shows them all
+        robust = _robustness_plot(df, out, options, reference, sensing_order(df, spec_order))
+        df, plain = (f[f["sensing"] == reference] for f in (df, plain))
+        ts = ts[ts["sensing"] == reference] if len(ts) else ts
+        inter = inter[inter["sensing"] == reference] if len(inter) else inter
     md += _plots(df, plain, ts, inter, out, options, by_version)
+    if reference is not None:
+        md += robust
     md += _failed_section(df)
     text = "\n".join(md) + "\n"
     atomic_write_text(out / "report.md", text)

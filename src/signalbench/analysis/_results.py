@@ -20,6 +20,7 @@ __all__ = [
     "TRIAL_COLUMNS",
     "demand_level",
     "demand_text",
+    "is_perfect_sensing",
     "read_approaches",
     "read_intersections",
     "read_results",
@@ -31,7 +32,7 @@ __all__ = [
 
 #: Identifying columns of every per-trial row, in order.
 TRIAL_COLUMNS = (
-    "trial_id", "network", "demand", "controller", "label", "seed", "state", "error", "flow_veh_h",
+    "trial_id", "network", "demand", "sensing", "controller", "label", "seed", "state", "error", "flow_veh_h",
 )  # fmt: skip
 
 
@@ -57,6 +58,16 @@ def demand_level(spec: TrialSpec) -> float:
 CONTROL_COLUMNS = ("decisions", "switches", "overrides_total", "controller_ms_per_decision")
 
 
+def is_perfect_sensing(spec: TrialSpec) -> bool:
+    """Tell whether a trial saw perfect lane truths (no sensing, or a perfect entry without faults)."""
+    sensing = spec.sensing
+    if sensing is None:
+        return True
+    return sensing.get("model", "perfect") == "perfect" and not (
+        sensing.get("faults") or sensing.get("attacks")
+    )
+
+
 def store_at(directory: Path | str) -> ResultStore:
     root = Path(directory)
     if not root.is_dir():
@@ -78,6 +89,7 @@ def result_rows(results: list[TrialResult]) -> list[dict[str, Any]]:
             "trial_id": r.trial_id,
             "network": r.spec.network,
             "demand": demand_level(r.spec),
+            "sensing": r.spec.sensing_label,
             "controller": r.spec.controller,
             "label": r.spec.display_label,
             "seed": r.spec.seed,
@@ -94,6 +106,8 @@ def result_rows(results: list[TrialResult]) -> list[dict[str, Any]]:
         for name in CONTROL_COLUMNS:
             control = r.control.get(name)
             row[name] = math.nan if control is None else control  # strict JSON stores NaN as null
+        row["perfect_sensing"] = is_perfect_sensing(r.spec)
+        row["fallback"] = str(r.control.get("sensing", {}).get("fallback", ""))
         row["sumo_version"] = r.versions.get("sumo", "")
         row["wall_time_s"] = r.wall_time_s
         row["sim_time_s"] = r.sim_time_s
@@ -105,9 +119,12 @@ def result_rows(results: list[TrialResult]) -> list[dict[str, Any]]:
 def read_results(directory: Path | str) -> pd.DataFrame:
     """Read an experiment directory: one row per trial (failed trials with their error).
 
-    Columns: :data:`TRIAL_COLUMNS`, every trip metric under its documented name (see
-    docs/metrics.md; emission metrics are NaN when not measured), :data:`CONTROL_COLUMNS`,
-    ``sumo_version``, ``wall_time_s``, ``sim_time_s`` and ``sumo_command`` (one shell line).
+    Columns: :data:`TRIAL_COLUMNS` (``sensing``: the sensing scenario's name, ``perfect``
+    without one), every trip metric under its documented name (see docs/metrics.md; emission
+    metrics are NaN when not measured), :data:`CONTROL_COLUMNS`, ``perfect_sensing`` (the
+    trial saw perfect lane truths), ``fallback`` (the controller's detector-failure fallback,
+    recorded under realistic sensing), ``sumo_version``, ``wall_time_s``, ``sim_time_s`` and
+    ``sumo_command`` (one shell line).
 
     Raises:
         SignalbenchError: the directory does not exist or holds no trial records.
@@ -136,7 +153,7 @@ def _read_table(directory: Path | str, table: str) -> pd.DataFrame:
     store = store_at(directory)
     tables = []
     keys: dict[str, list[Any]] = {
-        k: [] for k in ("trial_id", "network", "demand", "flow_veh_h", "label", "seed")
+        k: [] for k in ("trial_id", "network", "demand", "flow_veh_h", "sensing", "label", "seed")
     }
     for r in store.results():
         path = store.table_path(r.trial_id, table)
@@ -154,6 +171,7 @@ def _read_table(directory: Path | str, table: str) -> pd.DataFrame:
         keys["network"].append(r.spec.network)
         keys["demand"].append(demand_level(r.spec))
         keys["flow_veh_h"].append(math.nan if r.spec.flow_veh_h is None else r.spec.flow_veh_h)
+        keys["sensing"].append(r.spec.sensing_label)
         keys["label"].append(r.spec.display_label)
         keys["seed"].append(r.spec.seed)
     if not tables:

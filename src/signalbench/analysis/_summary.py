@@ -1,8 +1,8 @@
 """Per-cell summaries of results: mean and median with intervals, gridlocked runs, comparisons.
 
-One row per network x demand x controller label (a *cell*). The statistics are those of
-:mod:`signalbench.analysis._stats`; the comparisons with the baseline of each network x demand
-form one family, corrected with Holm's method.
+One row per network x demand x sensing x controller label (a *cell*). The statistics are
+those of :mod:`signalbench.analysis._stats`; the comparisons with the baseline of each network x
+demand x sensing form one family, corrected with Holm's method.
 """
 
 from __future__ import annotations
@@ -30,10 +30,11 @@ SUMMARY_METRICS = ("mean_delay_s", "mean_travel_time_s", "mean_waiting_time_s")
 
 @dataclass(frozen=True, kw_only=True)
 class SummaryRow:
-    """One network x demand x controller line.
+    """One network x demand x sensing x controller line.
 
     Attributes:
-        network, demand, demand_label, label: the cell.
+        network, demand, demand_label, sensing, label: the cell (``sensing``: the sensing
+            scenario's name, ``perfect`` without one).
         trials, failed: trials of the cell, and how many failed.
         gridlocked: completed seeds that gridlocked (5 % or more of the vehicles stuck).
         metrics: each metric's :class:`CellStats` over the completed seeds.
@@ -50,6 +51,7 @@ class SummaryRow:
     failed: int
     metrics: dict[str, CellStats]
     demand_label: str = ""
+    sensing: str = "perfect"
     gridlocked: int = 0
     baseline: str | None = None
     vs_baseline: dict[str, Comparison] = field(default_factory=dict)
@@ -76,25 +78,27 @@ def summarise(
     baseline: str | None = None,
     compare: Sequence[str] | None = None,
 ) -> list[SummaryRow]:
-    """Group results by (network, demand, label), in first-seen order, with statistics per metric.
+    """Group results by (network, demand, sensing, label), in first-seen order, with statistics.
 
     The demand of a generated network is its flow level and scale (``600 veh/h``), else the
-    scale. Within each network x demand, every label is compared with ``baseline`` (default:
+    scale. Within each network x demand x sensing, every label is compared with ``baseline`` (default:
     the first ``fixed-time`` label, else the first label) on the metrics ``compare`` (default:
     the first metric), paired by seed; the comparisons of all rows form one family (Holm).
     """
-    groups: dict[tuple[str, str, str], list[TrialResult]] = {}
+    groups: dict[tuple[str, str, str, str], list[TrialResult]] = {}
     for r in results:
-        groups.setdefault((r.spec.network, r.spec.demand_label, r.spec.display_label), []).append(r)
+        key = (r.spec.network, r.spec.demand_label, r.spec.sensing_label, r.spec.display_label)
+        groups.setdefault(key, []).append(r)
     compare = list(metrics[:1] if compare is None else compare)
     rows: list[SummaryRow] = []
-    for (network, demand_label, label), group in groups.items():
+    for (network, demand_label, sensing, label), group in groups.items():
         ok = [r for r in group if r.state == "complete"]
         rows.append(
             SummaryRow(
                 network=network,
                 demand=group[0].spec.scale,
                 demand_label=demand_label,
+                sensing=sensing,
                 label=label,
                 trials=len(group),
                 failed=len(group) - len(ok),
@@ -111,15 +115,15 @@ def summarise(
     }
     pending: list[tuple[int, str, Comparison]] = []
     for i, row in enumerate(rows):
-        cell_labels = [lab for (n, d, lab) in groups if (n, d) == (row.network, row.demand_label)]
+        cell = (row.network, row.demand_label, row.sensing)
+        cell_labels = [lab for (n, d, x, lab) in groups if (n, d, x) == cell]
         base = choose_baseline(cell_labels, baseline)
         if base == row.label:
             continue
         rows[i] = replace(row, baseline=base)
-        mine, theirs = (
-            per_seed[(row.network, row.demand_label, row.label)],
-            per_seed[(row.network, row.demand_label, base)],
-        )
+        network, demand_label, sensing = cell
+        mine = per_seed[(network, demand_label, sensing, row.label)]
+        theirs = per_seed[(network, demand_label, sensing, base)]
         pending += [(i, m, paired_change(mine[m], theirs[m])) for m in compare]
     corrected = with_family([c for _, _, c in pending])
     for (i, metric, _), comparison in zip(pending, corrected, strict=True):
@@ -130,9 +134,9 @@ def summarise(
 def read_summary(
     directory: Path | str, metrics: Sequence[str] = SUMMARY_METRICS, *, baseline: str | None = None
 ) -> pd.DataFrame:
-    """One row per network x demand x controller of an experiment directory, with statistics.
+    """One row per network x demand x sensing x controller of an experiment directory, with statistics.
 
-    Columns: ``network``, ``demand``, ``label``, ``seeds`` (completed), ``failed``,
+    Columns: ``network``, ``demand``, ``sensing``, ``label``, ``seeds`` (completed), ``failed``,
     ``gridlocked``, ``baseline``; then per metric ``M``: ``M_mean``, ``M_mean_low``,
     ``M_mean_high`` (t interval), ``M_median``, ``M_median_low``, ``M_median_high``,
     ``M_median_level`` (the confidence of that interval), and versus the baseline
@@ -158,11 +162,15 @@ def read_summary(
         )
     out: list[dict[str, Any]] = []
     rows = summarise(results, metrics, baseline=baseline, compare=metrics)
-    rows.sort(key=lambda r: (r.network, r.demand, r.demand_label, r.baseline is not None, r.label))
+    order = {name: i for i, name in enumerate(dict.fromkeys(r.sensing for r in rows))}
+    rows.sort(
+        key=lambda r: (r.network, r.demand, r.demand_label, order[r.sensing], r.baseline is not None, r.label)
+    )
     for row in rows:
         record: dict[str, Any] = {
             "network": row.network,
             "demand": row.demand_label or f"{row.demand:g}",
+            "sensing": row.sensing,
             "label": row.label,
             "seeds": row.trials - row.failed,
             "failed": row.failed,

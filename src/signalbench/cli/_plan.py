@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         title=f"seeds needed: Wilcoxon signed-rank at {alpha:.3g}, power {args.power:g}, {args.metric}",
         title_justify="left",
     )
-    for col in ("network", "demand", "controller", "vs"):
+    sensed = any(p.sensing != "perfect" for p in plans)
+    for col in ("network", "demand", *(("sensing",) if sensed else ()), "controller", "vs"):
         table.add_column(col)
     table.add_column("pilot\nseeds", justify="right")
     table.add_column("pilot\nchange", justify="right")
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         table.add_row(
             p.network,
             p.demand,
+            *((p.sensing,) if sensed else ()),
             p.label,
             p.baseline,
             str(p.pilot_seeds),

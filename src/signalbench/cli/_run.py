@@ -250,13 +250,15 @@ def _settings(args: argparse.Namespace, spec: ExperimentSpec) -> RunSettings:
 def _dry_run(console: Console, spec: ExperimentSpec, plan: ExperimentPlan, out: Path) -> int:
     trials = plan.trials
     table = Table(title=f"{spec.name}: {_n(len(trials), 'trial')} (dry run)", title_justify="left")
-    for col in ("trial id", "network", "demand", "controller", "label", "seed", "backend", "status"):
+    sensed = bool(spec.sensing)
+    columns = ("trial id", "network", "demand", *(("sensing",) if sensed else ()), "controller", "label")
+    for col in (*columns, "seed", "backend", "status"):
         table.add_column(col)
     for p in trials:
         t = p.spec
         table.add_row(
-            t.trial_id, t.network, t.demand_label, t.controller, t.display_label, str(t.seed), t.backend,
-            p.status_text,
+            t.trial_id, t.network, t.demand_label, *((t.sensing_label,) if sensed else ()), t.controller,
+            t.display_label, str(t.seed), t.backend, p.status_text,
         )  # fmt: skip
     console.print(table)
     runs = len(plan.to_run)
@@ -498,7 +500,7 @@ def print_summary(
     sim_s: float = 0.0,
     plan: ExperimentPlan | None = None,
 ) -> None:
-    """Print the per network x demand x controller table and notes (``plan``: why trials reran).
+    """Print the per network x demand x sensing x controller table and notes (``plan``: why trials reran).
 
     The delay per cell: median with its distribution-free interval, mean with its t interval,
     the typical change versus the baseline (paired by seed, Holm-corrected marks) and the
@@ -512,6 +514,9 @@ def print_summary(
     table.add_column("network")
     if not one_demand:
         table.add_column("demand")
+    sensed = any(row.sensing != "perfect" for row in rows)  # a sensing axis: its column
+    if sensed:
+        table.add_column("sensing")
     table.add_column("controller")
     table.add_column("seeds", justify="right")
     table.add_column("delay s/veh\nmedian [95 % CI]", justify="right")
@@ -524,7 +529,8 @@ def print_summary(
         st = row.metrics[TABLE_METRIC]
         seeds = f"{row.trials - row.failed}" + (f" ({row.failed} failed)" if row.failed else "")
         change = "baseline" if row.baseline is None else _change_cell(row.vs_baseline.get(TABLE_METRIC))
-        cells = [row.network, *([] if one_demand else [row.demand_label or f"{row.demand:g}"]), row.label]
+        cells = [row.network, *([] if one_demand else [row.demand_label or f"{row.demand:g}"])]
+        cells += [*([row.sensing] if sensed else []), row.label]
         cells += [seeds, _median_cell(st), _mean_cell(st), *([change] if baselines else [])]
         table.add_row(*cells, str(row.gridlocked) if st.n else "-")
     console.print(table)

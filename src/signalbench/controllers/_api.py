@@ -38,7 +38,10 @@ class IntersectionObs:
     """What a controller sees of one intersection at a decision (read-only).
 
     Lane arrays follow the order of ``spec.incoming_lanes`` / ``spec.outgoing_lanes``.
-    A field the controller did not list in ``observed_lane_fields`` holds NaN.
+    A field the controller did not list in ``observed_lane_fields``, or that the sensing model
+    cannot measure, holds NaN (``fields`` names those that were filled). What the fields mean
+    under each sensing model (perfect lane truths, loops, cameras, connected vehicles) is in
+    docs/sensing.md: a camera's ``in_vehicles`` counts the vehicles in its zone, for example.
 
     Attributes:
         spec: the static intersection description.
@@ -60,6 +63,15 @@ class IntersectionObs:
             the next signal when the lane leads straight into one).
         down_lane_vehicles: per outgoing lane, the vehicles on each of its
             ``downstream_lanes`` (distance to the next signal's stop line).
+        in_gap_s: per incoming lane, the time since one of its detectors last detected a
+            vehicle, 0 while one is on it [s] (``gap_s``: induction loops); None when not observed.
+        in_jam_length_m: per incoming lane, the longest jam in its detection zone [m]
+            (``jam_length_m``: cameras); None when not observed.
+        in_failed: per incoming lane, True while the detection system reports the lane's
+            detector failed (its diagnostics: stuck on, no activity); None when the sensing
+            has no diagnostics (perfect lane truths). A controller with a fallback (recall,
+            fixed operation) uses it; see :attr:`Traits.detector_fallback`.
+        fields: the observed fields that were filled (empty when not stated).
 
     """
 
@@ -78,6 +90,10 @@ class IntersectionObs:
     in_lane_vehicles: tuple[LaneVehicles, ...] = ()
     out_lane_vehicles: tuple[LaneVehicles, ...] = ()
     down_lane_vehicles: tuple[tuple[LaneVehicles, ...], ...] = ()
+    in_gap_s: np.ndarray | None = None
+    in_jam_length_m: np.ndarray | None = None
+    in_failed: np.ndarray | None = None
+    fields: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for name in (
@@ -88,6 +104,9 @@ class IntersectionObs:
             "out_vehicles",
             "out_halting",
             "down_halting",
+            "in_gap_s",
+            "in_jam_length_m",
+            "in_failed",
         ):
             value = getattr(self, name)
             if value is not None:
@@ -97,6 +116,20 @@ class IntersectionObs:
     def n_phases(self) -> int:
         """Number of green phases to choose from."""
         return self.spec.n_phases
+
+    def observes(self, field: str) -> bool:
+        """Tell whether ``field`` (a lane field, ``vehicles``, ``gap_s``, ...) was filled.
+
+        A controller that can work from more than one set of fields (its
+        ``alternative_lane_fields``) asks this to know which one the sensing gave it.
+        """
+        return field in self.fields
+
+    def failed_lanes(self) -> np.ndarray:
+        """Per incoming lane, True while its detector is reported failed (all False without diagnostics)."""
+        if self.in_failed is None:
+            return np.zeros(len(self.spec.incoming_lanes), dtype=bool)
+        return self.in_failed
 
     def _halting(self) -> None:
         if np.isnan(self.in_halting).any() or np.isnan(self.out_halting).any():
@@ -150,6 +183,12 @@ class Controller(Protocol):
       (``LaneSpec.upstream_lanes``) up to this distance from the stop line, their ``dist_m``
       measured to this lane's stop line: a detection zone along the approach rather than on
       the last lane, which on SUMO networks may be a few metres long.
+    - ``alternative_lane_fields``: other sets of fields the controller can work from, in order
+      of preference, when the sensing model cannot give ``observed_lane_fields`` (e.g.
+      ``(("gap_s",),)``: induction loops' gaps instead of vehicle positions); ``obs.observes``
+      tells which set was given. Default: none.
+    - ``detector_fallback``: a short description of what the controller does when a detector
+      is reported failed (``"max recall"``, ``"fixed cycle"``), shown in reports; "" for none.
     """
 
     def reset(self, spec: IntersectionSpec, rng: np.random.Generator) -> None:
@@ -211,6 +250,9 @@ class Traits:
         observed_upstream_m: how far back along the approach vehicles are listed [m].
         writes_programs: True for a :class:`ProgramWriter` (no Python decisions).
         trainable: True for a controller class that implements :class:`Trainable`.
+        alternative_fields: further field sets the controller can work from, in order of
+            preference, when a sensing model cannot give ``observed_fields``.
+        detector_fallback: what the controller does on a failed detector ("" for nothing).
 
     """
 
@@ -220,6 +262,13 @@ class Traits:
     observed_upstream_m: float = 0.0
     writes_programs: bool = False
     trainable: bool = False
+    alternative_fields: tuple[tuple[str, ...], ...] = ()
+    detector_fallback: str = ""
+
+    @property
+    def field_sets(self) -> tuple[tuple[str, ...], ...]:
+        """The field sets the controller can work from, preferred first."""
+        return (self.observed_fields, *self.alternative_fields)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -231,6 +231,18 @@ def _traits(entry: ControllerEntry, probe: Any) -> Traits:
         check_fields(fields)
     except ValueError as exc:
         raise ControllerError(f"controller {entry.id!r}: observed_lane_fields: {exc}") from exc
+    alternatives = []
+    for alt in getattr(probe, "alternative_lane_fields", ()) or ():
+        try:
+            check_fields(tuple(alt))
+        except (TypeError, ValueError) as exc:
+            raise ControllerError(f"controller {entry.id!r}: alternative_lane_fields: {exc}") from exc
+        alternatives.append(tuple(alt))
+    fallback = getattr(probe, "detector_fallback", "") or ""
+    if not isinstance(fallback, str):
+        raise ControllerError(
+            f"controller {entry.id!r}: detector_fallback must be a string, got {fallback!r}"
+        )
     upstream = getattr(probe, "observed_upstream_m", 0.0) or 0.0
     if isinstance(upstream, bool) or not isinstance(upstream, (int, float)) or not 0 <= upstream < math.inf:
         raise ControllerError(
@@ -242,6 +254,8 @@ def _traits(entry: ControllerEntry, probe: Any) -> Traits:
         observed_fields=fields,
         observed_upstream_m=float(upstream),
         trainable=entry.trainable is not None,
+        alternative_fields=tuple(alternatives),
+        detector_fallback=fallback,
     )
 
 

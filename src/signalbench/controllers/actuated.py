@@ -8,8 +8,17 @@ before ``min_green_s``. The next phase is the next one in program order with a c
 vehicle within ``call_m`` of a stop line it serves); phases without calls are skipped, and
 with no call anywhere the green rests where it is.
 
-Detection is emulated from vehicle positions (presence of any vehicle in the zone) rather
-than with SUMO induction loops; ``sumo-actuated`` is SUMO's own loop-based equivalent.
+With vehicle positions (perfect lane truths, cameras, connected vehicles), detection is the
+presence of a vehicle in the zone. With induction loops (the ``loops`` sensing), it is the
+field's: a loop's actuation extends the green (gap = time since a loop of a green lane last
+detected a vehicle), and a loop that detected a vehicle since the current green began (or is
+occupied) calls its phase. ``sumo-actuated`` is SUMO's own loop-based equivalent.
+
+Detector failure (the sensing's diagnostics report a lane's detector failed: stuck on, no
+activity): the engineering fallback of the FHWA manual, ``fallback = "max-recall"``: the failed
+lane places a constant call, so its phases are always served and extended to the maximum
+green; with every detector failed the light cycles through all phases at maximum green (fixed
+operation). ``fallback = "none"`` ignores the reports.
 """
 
 from __future__ import annotations
@@ -37,6 +46,8 @@ class ActuatedParams:
         passage_s: gap after the last detection that ends the green [s].
         detector_m: length of the detection zone ahead of each stop line [m].
         call_m: a vehicle this close to a red stop line places a call [m].
+        fallback: ``max-recall`` (a lane whose detector is reported failed calls and extends
+            all the time) or ``none``.
 
     """
 
@@ -45,8 +56,11 @@ class ActuatedParams:
     passage_s: float = 3.0
     detector_m: float = 30.0
     call_m: float = 100.0
+    fallback: str = "max-recall"
 
     def __post_init__(self) -> None:
+        if self.fallback not in ("max-recall", "none"):
+            raise ValueError(f"fallback must be 'max-recall' or 'none', got {self.fallback!r}")
         for name in ("max_green_s", "passage_s", "detector_m", "call_m"):
             check_number(name, getattr(self, name))
         check_number("min_green_s", self.min_green_s, allow_zero=True)
@@ -61,6 +75,11 @@ class Actuated(BaseController):
     params: ActuatedParams
     decision_interval_s = 1.0
     observed_lane_fields = ("vehicles",)
+    alternative_lane_fields = (("gap_s",),)
+
+    def __init__(self, params: ActuatedParams | None = None) -> None:
+        super().__init__(params)
+        self.detector_fallback = "max recall" if self.params.fallback == "max-recall" else ""
 
     def reset(self, spec: IntersectionSpec, rng: np.random.Generator) -> None:
         """Start with no detection memory."""
@@ -89,7 +108,16 @@ class Actuated(BaseController):
             if obs.in_transition:
                 return PhaseRequest.hold()
         green = self._lanes[obs.phase]
-        if obs.vehicles_within(p.detector_m)[green].sum() > 0:
+        failed = obs.failed_lanes() if p.fallback == "max-recall" else np.zeros(len(green), dtype=bool)
+        loops = not obs.observes("vehicles") and obs.observes("gap_s")
+        if loops:
+            assert obs.in_gap_s is not None
+            gaps = obs.in_gap_s[green & ~failed]
+            if len(gaps):  # the last actuation of a green lane's loops
+                self._last_detection_s = max(self._last_detection_s, obs.time_s - float(gaps.min()))
+        elif obs.vehicles_within(p.detector_m)[green].sum() > 0:
+            self._last_detection_s = obs.time_s
+        if (failed & green).any():  # a failed detector calls for ever: the green runs to its maximum
             self._last_detection_s = obs.time_s
         if obs.time_in_phase_s < p.min_green_s:
             return PhaseRequest.hold()
@@ -97,7 +125,13 @@ class Actuated(BaseController):
         max_out = obs.time_in_phase_s >= p.max_green_s
         if not (gap_out or max_out):
             return PhaseRequest.hold()
-        near = obs.vehicles_within(p.call_m)
+        if loops:  # a loop that detected a vehicle since this green began (locking memory) calls
+            assert obs.in_gap_s is not None
+            near = (obs.in_gap_s <= obs.time_in_phase_s).astype(np.float64)
+        else:
+            near = obs.vehicles_within(p.call_m)
+        if failed.any():
+            near = near + failed
         calls = self._call_lanes[:, obs.phase, :].astype(np.float64) @ near
         for i in range(1, obs.n_phases):
             k = (obs.phase + i) % obs.n_phases

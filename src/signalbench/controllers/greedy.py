@@ -2,7 +2,8 @@
 
 The "max-wave" / greedy baseline of the RESCO benchmark (Ault & Sharon 2021): for every green
 phase, count the vehicles within ``detection_m`` of the stop line on the incoming lanes the
-phase serves, queued or moving, with no downstream term; pick the largest.
+phase serves, queued or moving, with no downstream term; pick the largest. Without vehicle
+positions (induction loops) the sensing's per-lane vehicle counts stand in for them.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Greedy(BaseController):
     Params = GreedyParams
     params: GreedyParams
     observed_lane_fields = ("vehicles",)
+    alternative_lane_fields = (("vehicle_count",),)
 
     def __init__(self, params: GreedyParams | None = None) -> None:
         super().__init__(params)
@@ -56,5 +58,8 @@ class Greedy(BaseController):
 
     def act(self, obs: IntersectionObs) -> PhaseRequest:
         """Request the phase with the largest wave; ties keep the current phase."""
-        wave = self._lanes @ obs.vehicles_within(self.params.detection_m)
+        if obs.observes("vehicles") or not obs.fields:
+            wave = self._lanes @ obs.vehicles_within(self.params.detection_m)
+        else:
+            wave = self._lanes @ np.nan_to_num(obs.in_vehicles)
         return PhaseRequest.switch(pick_max(wave, obs.phase))

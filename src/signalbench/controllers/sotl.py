@@ -12,6 +12,13 @@ the start of an outgoing lane the green feeds), switch.
 
 The original is for two-phase crossings; with more phases the next phase is the one with the
 most vehicles within ``detection_m`` on the lanes it serves (ties: the next in program order).
+
+Without vehicle positions (induction loops, a count-only sensing) the counts the sensing gives
+per lane (``vehicle_count``: the vehicles between a lane's loops) stand in for the vehicles
+within ``detection_m`` and ``platoon_m``, and the blocked-exit rule is left out. When the
+sensing reports a detector of the light failed, the light falls back to fixed operation
+(``fallback = "fixed-cycle"``): each phase in program order for ``fallback_green_s``, until
+the report ends; ``fallback = "none"`` ignores the reports.
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ class SotlParams:
         min_green_s: shortest green of this controller, u [s] (the harness's minimum green
             applies as well).
         blocked_m: an outgoing lane with a stopped vehicle this close to its start is blocked, e [m].
+        fallback: ``fixed-cycle`` (fixed operation while a detector is reported failed) or ``none``.
+        fallback_green_s: green of each phase in fixed operation [s].
 
     """
 
@@ -51,9 +60,13 @@ class SotlParams:
     platoon_m: float = 25.0
     min_green_s: float = 10.0
     blocked_m: float = 10.0
+    fallback: str = "fixed-cycle"
+    fallback_green_s: float = 30.0
 
     def __post_init__(self) -> None:
-        for name in ("threshold_veh_s", "detection_m", "platoon_m", "blocked_m"):
+        if self.fallback not in ("fixed-cycle", "none"):
+            raise ValueError(f"fallback must be 'fixed-cycle' or 'none', got {self.fallback!r}")
+        for name in ("threshold_veh_s", "detection_m", "platoon_m", "blocked_m", "fallback_green_s"):
             check_number(name, getattr(self, name))
         check_number("min_green_s", self.min_green_s, allow_zero=True)
         if (
@@ -71,6 +84,11 @@ class Sotl(BaseController):
     params: SotlParams
     decision_interval_s = 1.0
     observed_lane_fields = ("vehicles",)
+    alternative_lane_fields = (("vehicle_count",),)
+
+    def __init__(self, params: SotlParams | None = None) -> None:
+        super().__init__(params)
+        self.detector_fallback = "fixed cycle" if self.params.fallback == "fixed-cycle" else ""
 
     def reset(self, spec: IntersectionSpec, rng: np.random.Generator) -> None:
         """Start with an empty counter."""
@@ -93,16 +111,21 @@ class Sotl(BaseController):
             self._phase = obs.phase
             self._kappa_veh_s = 0.0
             return PhaseRequest.hold()
-        near = obs.vehicles_within(p.detection_m)
+        if p.fallback == "fixed-cycle" and obs.failed_lanes().any():  # fixed operation
+            if obs.time_in_phase_s >= max(p.fallback_green_s, p.min_green_s):
+                return PhaseRequest.switch((obs.phase + 1) % obs.n_phases)
+            return PhaseRequest.hold()
+        positions = obs.observes("vehicles") or not obs.fields
+        near = obs.vehicles_within(p.detection_m) if positions else np.nan_to_num(obs.in_vehicles)
         green = self._lanes[obs.phase]
         red_demand = float(near[~green].sum())
         green_demand = float(near[green].sum())
         self._kappa_veh_s += red_demand * min(dt, obs.time_in_phase_s)  # green time only
         if obs.time_in_phase_s < p.min_green_s or red_demand == 0:
             return PhaseRequest.hold()
-        platoon = float(obs.vehicles_within(p.platoon_m)[green].sum())
+        platoon = float((obs.vehicles_within(p.platoon_m) if positions else near)[green].sum())
         switch = (
-            self._blocked_exit(obs)
+            (positions and self._blocked_exit(obs))
             or green_demand == 0
             or (self._kappa_veh_s >= p.threshold_veh_s and not 0 < platoon < p.platoon_veh)
         )

@@ -27,13 +27,14 @@ from typing import Any
 from signalbench._util import file_sha256
 from signalbench._version import __version__
 from signalbench.controllers import BuiltController, registry
-from signalbench.errors import SignalbenchError
+from signalbench.errors import SignalbenchError, SpecError
 from signalbench.experiments._fingerprint import check_inputs
 from signalbench.experiments._trial import FILE_PARAM_ROLE, TrialResult, TrialSpec
 from signalbench.learning import TrainingRequest, ensure_trained
 from signalbench.metrics import read_intersection_tables, read_trip_metrics, write_measurement_file
 from signalbench.networks import Scenario, generated_scenario, recipe_from_dict, resolve_network
 from signalbench.runtime import OUTPUT_NAMES, Session, SimOptions
+from signalbench.sensing import PERFECT, SensingConfig, SensingModel, sensing_model, sensing_problems
 from signalbench.sim import SimConfig, resolve_sumo, run_sumo, sumo_release, sumo_version
 
 __all__ = [
@@ -225,16 +226,39 @@ def _configure(run: _Run, session: Session, controller: BuiltController) -> SimC
     return config
 
 
+def trial_sensing(spec: TrialSpec, session: Session) -> SensingModel:
+    """Return the trial's sensing model; a generated network's targets are checked here (built only now)."""
+    if spec.sensing is None:
+        return PERFECT
+    config = SensingConfig.from_dict(spec.sensing)
+    if spec.generator is not None:
+        problems = sensing_problems(config, session.model)
+        if problems:
+            raise SpecError(problems[0])
+    return sensing_model(config)
+
+
 def _simulate(run: _Run, session: Session, controller: BuiltController, config: SimConfig) -> None:
     """Run SUMO: plain ``sumo`` when no Python controller decides, else the decision loop."""
     spec = run.spec
+    sensing = trial_sensing(spec, session)
     if controller.policy is None:
+        if sensing is not PERFECT:
+            run.notes.append(
+                f"sensing {spec.sensing_label!r} not applied: the controller installs SUMO programs "
+                "(SUMO's own detectors decide)"
+            )
         run.versions["sumo_client"] = "none (plain sumo)"
         run_sumo(config)
         run.control = {"decisions": 0, "controlled_intersections": 0, **run.control}
         return
     stats = session.episode(
-        controller, config=config, timing=spec.timing, decision_interval_s=spec.decision_interval_s
+        controller,
+        config=config,
+        timing=spec.timing,
+        decision_interval_s=spec.decision_interval_s,
+        sensing=sensing,
+        sensing_dir=run.outdir,
     ).run()
     run.control = stats.as_dict()
     run.control["uncontrolled"] = list(session.model.problems)

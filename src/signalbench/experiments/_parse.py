@@ -48,6 +48,7 @@ from signalbench.networks import (
     recipe_from_dict,
     resolve_network,
 )
+from signalbench.sensing import SensingConfig, field_set, parse_sensing, sensing_problems
 from signalbench.signals import SignalTiming, loses_green
 from signalbench.sim import BACKENDS, normalize_version
 
@@ -55,7 +56,7 @@ __all__ = ["bundled_specs", "load_spec", "spec_from_dict"]
 
 _TOP_KEYS = (
     "name", "description", "seeds", "demand", "backend", "sim", "timing", "run", "networks", "controllers",
-    "metrics",
+    "metrics", "sensing",
 )  # fmt: skip
 _METRICS_KEYS = ("emissions", "interval_s")
 _SIM_KEYS = ("step_length_s", "time_to_teleport_s", "duration_s", "warmup_s", "sumo_binary", "sumo_version")
@@ -658,6 +659,92 @@ def _resolve_controllers(
     return controllers
 
 
+def _read_sensing(errors: _Errors, raw: Any) -> list[SensingConfig]:
+    """Read the ``[[sensing]]`` entries (none: perfect lane truths only); names and configurations unique."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not raw:
+        errors.add("sensing", f"expected [[sensing]] tables (name, model, faults, attacks), got {raw!r}")
+        return []
+    configs: list[SensingConfig] = []
+    names: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for i, entry in enumerate(raw):
+        where = f"sensing[{i}]"
+        config, problems = parse_sensing(entry, where=where)
+        errors.items += problems
+        if config is None:
+            continue
+        if config.name in names:
+            errors.add(
+                f"{where}.name", f"{config.name!r} names {names[config.name]} already: give each its own"
+            )
+            continue
+        names[config.name] = where
+        content = {**config.to_dict(), "name": ""}
+        same = "perfect" if config.is_perfect else json.dumps(content, sort_keys=True)
+        if same in seen:
+            errors.add(where, f"same sensing as {seen[same]!r}: the trials would be identical")
+        seen.setdefault(same, config.name)
+        configs.append(config)
+    return configs
+
+
+def _check_sensing(
+    errors: _Errors,
+    sensing: list[SensingConfig],
+    networks: list[NetworkRef],
+    controllers: list[ControllerRef],
+    duration_s: float | None,
+) -> None:
+    """Targets against the networks, fields against the controllers: before any trial runs.
+
+    Generated networks are built when their trials run; their targets are checked then.
+    """
+    if not sensing:
+        return
+    if any(c.faults or c.attacks for c in sensing):
+        scenarios = [
+            resolve_network(n.ref, route_files=n.route_files, begin_s=n.begin_s, end_s=n.end_s)
+            for n in networks
+            if n.generator is None
+        ]
+        models = [load_network_model(sc.net_file) for sc in scenarios]
+        windows = [sc.end_s - sc.begin_s for sc in scenarios]
+        if duration_s is not None:
+            windows = [min(w, duration_s) for w in windows] or [duration_s]
+        for i, config in enumerate(sensing):
+            if models:
+                errors.items += [f"sensing[{i}]: {p}" for p in sensing_problems(config, models)]
+            if not windows:
+                continue
+            longest = max(windows)
+            for kind, items in (("faults", config.faults), ("attacks", config.attacks)):
+                for j, item in enumerate(items):
+                    at = f"sensing[{i}].{kind}[{j}]"
+                    delay = getattr(item, "delay_s", None)
+                    if delay is not None and delay >= longest:
+                        errors.add(
+                            f"{at}.delay_s",
+                            f"{delay:g} s is as long as the trials ({longest:g} s): "
+                            "the controller would see nothing",
+                        )
+                    if item.from_s >= longest:
+                        errors.add(
+                            f"{at}.from_s", f"{item.from_s:g} s is after the trials end ({longest:g} s)"
+                        )
+    for ctrl in controllers:
+        try:
+            traits = registry.build(ctrl.id, {k: v for k, v in ctrl.params.items() if k != "train"}).traits
+        except SignalbenchError:
+            continue  # a controller that cannot be built fails its trials with its own message
+        for i, config in enumerate(sensing):
+            try:
+                field_set(config, traits, ctrl.label)
+            except SpecError as exc:
+                errors.add(f"sensing[{i}]", str(exc))
+
+
 def _default_label(canonical: str, given: str) -> str:
     """Return a controller's name for tables: its class for a reference, else its id without -vN.
 
@@ -789,17 +876,21 @@ def spec_from_dict(
     timing, interval = _read_timing(errors, data.get("timing", {}))
     network_drafts = _read_networks(errors, data.get("networks"), sim, timing)
     controller_drafts = _read_controllers(errors, data.get("controllers"))
+    sensing = _read_sensing(errors, data.get("sensing"))
 
     networks = _resolve_networks(errors, network_drafts, sim, timing, base_dir)
     controllers = _resolve_controllers(errors, controller_drafts, top.seeds, base_dir)
     _check_yellow(errors, networks, network_drafts, timing, controllers)
     errors.raise_if_any()
+    _check_sensing(errors, sensing, networks, controllers, sim.duration_s)
+    errors.raise_if_any()
     levels = sum(len(n.flows_veh_h) if n.generator is not None else 1 for n in networks)
-    count = levels * len(top.demand) * len(controllers) * len(top.seeds)
+    count = levels * len(top.demand) * max(1, len(sensing)) * len(controllers) * len(top.seeds)
     if count > MAX_TRIALS:
         errors.add(
             "seeds",
-            f"{count:,} trials (networks x demand x controllers x seeds) is more than one experiment runs "
+            f"{count:,} trials (networks x demand x sensing x controllers x seeds) is more than one "
+            "experiment runs "
             f"(at most {MAX_TRIALS:,}); split it",
         )
         errors.raise_if_any()
@@ -822,4 +913,5 @@ def spec_from_dict(
         run=run,
         emissions=emissions,
         interval_s=interval_s,
+        sensing=tuple(sensing),
     )

@@ -52,6 +52,13 @@ Layout of a spec file (every key optional unless marked)::
     id = "max-pressure"                 # registry id, or "controllers/my_policy.py:MyPolicy"
     label = "max-pressure"
     params = {}
+
+    [[sensing]]                         # optional: sensing scenarios, an axis like demand
+    name = "loops-dropout"              # (none: perfect lane truths; docs/sensing.md)
+    model = "loops"                     # "perfect", "loops", "cameras" or "connected"
+    params = { advance_m = 40 }
+    faults = [{ kind = "dropout", rate = 0.1 }]
+    attacks = []
 """
 
 from __future__ import annotations
@@ -70,6 +77,7 @@ from signalbench.experiments._fingerprint import Fingerprinter
 from signalbench.experiments._launchers import LAUNCHERS
 from signalbench.experiments._trial import TrialSpec
 from signalbench.networks import looks_like_path
+from signalbench.sensing import SensingConfig
 from signalbench.signals import SignalTiming
 from signalbench.sim import SumoVersion, normalize_version
 from signalbench.sim import sumo_version as sumo_version_of
@@ -253,7 +261,10 @@ def needs_socket(sumo_version: str | None, sumo_binary: str | None = None) -> bo
 
 @dataclass(frozen=True, kw_only=True)
 class ExperimentSpec:
-    """A validated batch: networks x demand x controllers x seeds, with shared options."""
+    """A validated batch: networks x demand x sensing x controllers x seeds, with shared options.
+
+    ``sensing`` empty means perfect lane truths only (trials without sensing).
+    """
 
     name: str
     networks: tuple[NetworkRef, ...]
@@ -273,6 +284,7 @@ class ExperimentSpec:
     emissions: bool = False
     interval_s: float = 60.0
     sumo_version: str | None = None
+    sensing: tuple[SensingConfig, ...] = ()
 
     def __post_init__(self) -> None:
         problem = binary_problem(self.backend, self.sumo_binary, self.sumo_version)
@@ -282,17 +294,17 @@ class ExperimentSpec:
             raise SpecError(f"name: {problem}")
         if self.trial_count() > MAX_TRIALS:
             raise SpecError(
-                f"{self.trial_count():,} trials (networks x demand x controllers x seeds) is more than one "
-                f"experiment runs (at most {MAX_TRIALS:,}); split it"
+                f"{self.trial_count():,} trials (networks x demand x sensing x controllers x seeds) is more "
+                f"than one experiment runs (at most {MAX_TRIALS:,}); split it"
             )
 
     def trial_count(self) -> int:
         """How many trials :meth:`trials` expands to (without expanding them)."""
         levels = sum(len(n.flows_veh_h) if n.generator is not None else 1 for n in self.networks)
-        return levels * len(self.demand) * len(self.controllers) * len(self.seeds)
+        return levels * len(self.demand) * max(1, len(self.sensing)) * len(self.controllers) * len(self.seeds)
 
     def trials(self) -> list[TrialSpec]:
-        """Expand into frozen trials: network, then demand, then controller, then seed.
+        """Expand into frozen trials: network, then demand, then sensing, then controller, then seed.
 
         Each trial carries the digests of its inputs (controller source, network files, SUMO
         release, ...; see :mod:`signalbench.experiments._fingerprint`), read now: its id says
@@ -305,7 +317,8 @@ class ExperimentSpec:
             net_interval = overrides.pop("decision_interval_s", None)
             timing = dataclasses.replace(self.timing, **overrides) if overrides else self.timing
             flows: tuple[float | None, ...] = net.flows_veh_h if net.generator is not None else (None,)
-            for flow, scale in ((f, s) for f in flows for s in self.demand):
+            sensing: tuple[SensingConfig | None, ...] = self.sensing or (None,)
+            for flow, scale, sens in ((f, s, x) for f in flows for s in self.demand for x in sensing):
                 for ctrl in self.controllers:
                     for seed in self.seeds:
                         out.append(
@@ -335,6 +348,7 @@ class ExperimentSpec:
                                 emissions=self.emissions,
                                 interval_s=self.interval_s,
                                 sumo_version=self.sumo_version,
+                                sensing=None if sens is None else sens.to_dict(),
                             )
                         )
         return [fingerprints.fingerprinted(t) for t in out]
@@ -391,8 +405,16 @@ class ExperimentSpec:
                 | ({"train": dict(c.train)} if c.train else {})
                 for c in self.controllers
             ],
-        }
+        } | ({"sensing": [_sensing_toml(s) for s in self.sensing]} if self.sensing else {})
 
     def to_toml(self) -> str:
         """TOML text that :func:`load_spec` reads back to an equal spec."""
         return tomli_w.dumps(self.to_dict())
+
+
+def _sensing_toml(config: SensingConfig) -> dict[str, Any]:
+    """Return a sensing entry as a spec file writes it (``diagnostics = false`` when off)."""
+    data = config.to_dict()
+    if config.diagnostics is None and not config.is_perfect:
+        data["diagnostics"] = False
+    return data

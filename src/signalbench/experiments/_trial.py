@@ -57,6 +57,10 @@ class TrialSpec:
         generator: recipe of a generated network (``{"generator": "grid", "rows": 2, ...}``,
             see :mod:`signalbench.networks.generate`); ``network`` is then its display name.
         flow_veh_h: demand level of a generated network: flow per approach [veh/h].
+        sensing: how the controller senses the street: a ``[[sensing]]`` entry in canonical
+            form (:meth:`signalbench.sensing.SensingConfig.to_dict`), or None for perfect lane
+            truths. Its name is a label (left out of the id, like ``label``); perfect lane
+            truths under any name leave the id as it is without sensing.
         inputs: digest of every input the outcome depends on, by role (``controller``,
             ``network``, ``routes``, ``sumo``, ``signalbench``, ...; see
             :mod:`signalbench.experiments._fingerprint`), filled in when a spec is expanded.
@@ -85,6 +89,7 @@ class TrialSpec:
     sumo_version: str | None = None
     generator: Mapping[str, Any] | None = None
     flow_veh_h: float | None = None
+    sensing: Mapping[str, Any] | None = None
     inputs: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +100,7 @@ class TrialSpec:
         data["route_files"] = list(self.route_files)
         data["generator"] = None if self.generator is None else copy.deepcopy(dict(self.generator))
         data["inputs"] = dict(self.inputs)
+        data["sensing"] = None if self.sensing is None else copy.deepcopy(dict(self.sensing))
         return data
 
     @classmethod
@@ -105,6 +111,7 @@ class TrialSpec:
         values["route_files"] = tuple(values.get("route_files", ()))
         values["params"] = dict(values.get("params", {}))
         values["inputs"] = dict(values.get("inputs") or {})
+        values["sensing"] = values.get("sensing")
         return cls(**values)
 
     def key(self) -> dict[str, Any]:
@@ -114,11 +121,15 @@ class TrialSpec:
         or route file, a controller file, a checkpoint or a SUMO binary given by path is
         represented by its content in :attr:`inputs` instead, so a moved or copied project
         keeps its trial ids. A generated network's display name is left out too (its recipe
-        is the key).
+        is the key), and so is the sensing's name; sensing enters only when it is not perfect
+        lane truths, so trials without sensing keep their ids.
         """
         data = self.to_dict()
+        sensing = data.pop("sensing")
         for name in ("label", "inputs", "route_files"):
             del data[name]
+        if sensing is not None and not _perfect(sensing):
+            data["sensing"] = {k: v for k, v in sensing.items() if k != "name"}
         if self.generator is not None:
             data["network"] = None
         elif looks_like_path(self.network):
@@ -162,6 +173,11 @@ class TrialSpec:
         return f"{self.flow_veh_h:g} veh/h" + (f" x{self.scale:g}" if self.scale != 1.0 else "")
 
     @property
+    def sensing_label(self) -> str:
+        """Sensing scenario for tables: its name, ``perfect`` without one."""
+        return str(self.sensing.get("name", "perfect")) if self.sensing else "perfect"
+
+    @property
     def display_label(self) -> str:
         """Label for tables: the explicit label, else the controller id."""
         return self.label or self.controller
@@ -172,6 +188,12 @@ _SPEC_FIELDS = dataclasses.fields(TrialSpec)
 #: Role prefix of a parameter that names a file (``param checkpoint``): it enters the id by content.
 FILE_PARAM_ROLE = "param "
 _FILE = "<file>"
+
+
+def _perfect(sensing: Mapping[str, Any]) -> bool:
+    """Perfect lane truths with nothing added (what a trial without sensing sees)."""
+    plain = not sensing.get("faults") and not sensing.get("attacks")
+    return sensing.get("model", "perfect") == "perfect" and plain
 
 
 def _digest(data: Mapping[str, Any]) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import shutil
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,6 +45,9 @@ class EpisodeStats:
         sim_calls: calls that advanced the simulation.
         intersections: ids of the intersections under Python control.
         timelines: signal strings set per intersection, if recorded.
+        sensing: the sensing's name, the fields the controller got, the requests lost on
+            the way to the signals and the controller's detector-failure fallback ("" for
+            none); empty for perfect lane truths.
 
     """
 
@@ -52,9 +58,11 @@ class EpisodeStats:
     sim_calls: int
     intersections: tuple[str, ...]
     timelines: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+    sensing: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary (timelines left out)."""
+        extra = {"sensing": dict(self.sensing)} if self.sensing else {}
         return {
             "decisions": self.decisions,
             "switches": self.switches,
@@ -66,6 +74,7 @@ class EpisodeStats:
             ),
             "sim_calls": self.sim_calls,
             "controlled_intersections": len(self.intersections),
+            **extra,
         }
 
 
@@ -87,6 +96,8 @@ class Episode:
         record_timelines: keep every signal string set, for auditing.
         on_decision: called at every decision of :meth:`run` (see :data:`DecisionHook`).
         sensing: how the controller senses the street (default: perfect lane truths).
+        sensing_dir: where a sensing model's detector files go (default: the folder of
+            SUMO's tripinfo output, else a temporary folder removed on close).
 
     """
 
@@ -102,9 +113,13 @@ class Episode:
         record_timelines: bool = False,
         on_decision: DecisionHook | None = None,
         sensing: SensingModel = PERFECT,
+        sensing_dir: Path | None = None,
     ) -> None:
         self.backend = backend
         self.sensing = sensing
+        self.sensing_dir = sensing_dir
+        self._scratch: Path | None = None
+        self.lost_requests = 0
         self.config = config
         self.model = model
         self.controller = controller
@@ -124,6 +139,7 @@ class Episode:
         self.done = False
         self._started = False
         self._sensor: Sensor | None = None
+        self._fields: tuple[str, ...] = ()
         self._now = config.begin_s
         self._next_decision = config.begin_s + interval
 
@@ -163,9 +179,17 @@ class Episode:
         if self._started:
             raise ControllerError("an Episode can be started only once")
         self._started = True
-        backend.start(cfg)
         specs = self.model.intersections
         policy = self.controller.policy
+        sensed = policy is not None and bool(specs)
+        if sensed:  # a controller the sensing cannot serve is refused before SUMO starts
+            self._fields = self.sensing.fields_for(self.controller.traits, self.name)
+            if self.sensing.writes_files:
+                files = self.sensing.additional_files(
+                    self.model, self._detector_dir(), interval_s=self.decision_interval_s
+                )
+                cfg = cfg.with_additional(files)
+        backend.start(cfg)
         if policy is None or not specs:
             backend.step_until(cfg.end_s)
             self.sim_calls += 1
@@ -222,6 +246,18 @@ class Episode:
     def close(self) -> None:
         """Stop SUMO (idempotent); its outputs are complete afterwards."""
         self.backend.close()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+    def _detector_dir(self) -> Path:
+        """Where the sensing's detector files go (see ``sensing_dir``)."""
+        if self.sensing_dir is not None:
+            return self.sensing_dir
+        if self.config.tripinfo_file is not None:
+            return self.config.tripinfo_file.parent
+        self._scratch = Path(tempfile.mkdtemp(prefix="signalbench-sensing-"))
+        return self._scratch
 
     def stats(self) -> EpisodeStats:
         """Return what happened on the control side so far."""
@@ -236,6 +272,16 @@ class Episode:
             sim_calls=self.sim_calls,
             intersections=tuple(self.actuators),
             timelines=self.timelines,
+            sensing=(
+                {
+                    "name": self.sensing.name,
+                    "fields": list(self._fields),
+                    "lost_requests": self.lost_requests,
+                    "fallback": self.controller.traits.detector_fallback,
+                }
+                if self.sensing is not PERFECT and self._sensor is not None
+                else {}
+            ),
         )
 
     def _advance(self) -> dict[str, IntersectionObs] | None:
@@ -296,6 +342,8 @@ class Episode:
                 f"controller {self.name!r} returned {type(requests).__name__}, "
                 "expected a mapping of intersection id to PhaseRequest"
             )
+        assert self._sensor is not None
+        lost = self._sensor.lost_requests(now)
         for tls, request in requests.items():
             act = actuators.get(tls)
             if act is None:
@@ -305,6 +353,10 @@ class Episode:
             if request is None:
                 request = PhaseRequest.hold()
             try:
+                if tls in lost:  # lost on the way to the signal: the actuator holds what it shows
+                    act.validate(request)
+                    self.lost_requests += 1
+                    request = PhaseRequest.hold()
                 changed = act.request(now, request)
             except InvalidRequest as exc:
                 raise ControllerError(

@@ -38,20 +38,37 @@ class Sensor(Protocol):
     def observe(self, now_s: float, status: Mapping[str, SignalStatus]) -> dict[str, IntersectionObs]:
         """Return every controlled light's observation at decision time ``now_s``."""
 
+    def lost_requests(self, now_s: float) -> frozenset[str]:
+        """Return the lights whose request of the decision at ``now_s`` does not reach the signal."""
+
 
 class SensingModel(Protocol):
     """How controllers sense the street (perfect lane truths, loops, cameras, probes, ...).
 
-    A model may need SUMO detectors: :meth:`additional_files` writes them before SUMO starts;
-    :meth:`sensor` binds the model to a started backend for one episode.
+    A model may need SUMO detectors: :meth:`additional_files` writes them before SUMO starts
+    (only when :attr:`writes_files`); :meth:`fields_for` says which observation fields a
+    controller gets (or refuses it); :meth:`sensor` binds the model to a started backend.
     """
 
     @property
     def name(self) -> str:
         """A short name for tables and records."""
 
-    def additional_files(self, model: NetworkModel, outdir: Path) -> tuple[Path, ...]:
-        """Write the SUMO additional files (detectors) the model reads; return their paths."""
+    @property
+    def writes_files(self) -> bool:
+        """True when the model needs :meth:`additional_files` before SUMO starts."""
+
+    def additional_files(
+        self, model: NetworkModel, outdir: Path, *, interval_s: float, outputs: bool = False
+    ) -> tuple[Path, ...]:
+        """Write the SUMO additional files (detectors) the model reads; return their paths.
+
+        ``interval_s`` is the decision interval (a loop reports the interval that just ended);
+        with ``outputs`` the detectors also write SUMO's own output files into ``outdir``.
+        """
+
+    def fields_for(self, traits: Traits, controller: str) -> tuple[str, ...]:
+        """Return the fields ``controller`` gets; raise SpecError naming it if it needs others."""
 
     def sensor(
         self, *, backend: Backend, model: NetworkModel, traits: Traits, rng: np.random.Generator

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +11,7 @@ import numpy as np
 from signalbench.controllers import IntersectionObs, Traits
 from signalbench.networks import IntersectionSpec, NetworkModel
 from signalbench.sensing._api import SignalStatus
+from signalbench.sensing._config import SensingConfig, field_set
 from signalbench.sim import VEHICLES, Backend, LaneReadings, LaneVehicles
 
 __all__ = ["PerfectSensing"]
@@ -24,15 +25,26 @@ class PerfectSensing:
     """
 
     name = "perfect"
+    writes_files = False
+    config = SensingConfig(name="perfect")
 
-    def additional_files(self, model: NetworkModel, outdir: Path) -> tuple[Path, ...]:
+    def additional_files(
+        self, model: NetworkModel, outdir: Path, *, interval_s: float, outputs: bool = False
+    ) -> tuple[Path, ...]:
         """No detectors: the lanes are read directly."""
         return ()
+
+    def fields_for(self, traits: Traits, controller: str) -> tuple[str, ...]:
+        """Return the controller's first field set that lane truths give (all but detector fields)."""
+        return field_set(self.config, traits, controller)
 
     def sensor(
         self, *, backend: Backend, model: NetworkModel, traits: Traits, rng: np.random.Generator
     ) -> _PerfectSensor:
         """Watch every lane the controlled lights need, with the fields the controller reads."""
+        chosen = field_set(self.config, traits, "the controller")
+        if chosen != traits.observed_fields:
+            traits = replace(traits, observed_fields=chosen)
         return _PerfectSensor(backend, model, traits)
 
 
@@ -64,6 +76,10 @@ class _PerfectSensor:
         self.with_vehicles = VEHICLES in fields
         self.with_halting = "halting_count" in fields
         self.rows = {spec.id: _Rows.of(spec, lane_index) for spec in self.specs}
+        self.fields = frozenset(fields)
+
+    def lost_requests(self, now_s: float) -> frozenset[str]:
+        return frozenset()
 
     def observe(self, now_s: float, status: Mapping[str, SignalStatus]) -> dict[str, IntersectionObs]:
         readings = self.backend.read_lanes()
@@ -76,7 +92,9 @@ class _PerfectSensor:
         # Downstream queues sum halting counts: one NaN-free copy per decision, not per light.
         halting = np.nan_to_num(readings.halting_count, nan=0.0) if self.with_halting else None
         return {
-            spec.id: _observe(spec, status[spec.id], readings, halting, vehicles, self.rows[spec.id], now_s)
+            spec.id: _observe(
+                spec, status[spec.id], readings, halting, vehicles, self.rows[spec.id], now_s, self.fields
+            )
             for spec in self.specs
         }
 
@@ -89,6 +107,7 @@ def _observe(
     vehicles: tuple[LaneVehicles, ...],
     rows: _Rows,
     now_s: float,
+    fields: frozenset[str],
 ) -> IntersectionObs:
     inc, out = readings.rows(rows.incoming), readings.rows(rows.outgoing)
     down_halting = (
@@ -119,6 +138,7 @@ def _observe(
         in_lane_vehicles=in_veh,
         out_lane_vehicles=out_veh,
         down_lane_vehicles=down_veh,
+        fields=fields,
     )
 
 

@@ -145,6 +145,24 @@ class Actuator:
         return math.inf
 
     # -- transitions ----------------------------------------------------------------------
+    def validate(self, request: object) -> int | None:
+        """Return the phase ``request`` asks for (None: hold).
+
+        Raises:
+            InvalidRequest: ``request`` is not a PhaseRequest or names no existing phase.
+
+        """
+        if not isinstance(request, PhaseRequest):
+            raise InvalidRequest(f"expected a PhaseRequest, got {request!r}")
+        target = request.phase
+        if target is None:
+            return None
+        if isinstance(target, bool) or not isinstance(target, int):
+            raise InvalidRequest(f"phase must be an int, got {target!r}")
+        if not 0 <= target < len(self.phases):
+            raise InvalidRequest(f"phase {target} does not exist (valid: 0..{len(self.phases) - 1})")
+        return target
+
     def request(self, now_s: float, request: object) -> str | None:
         """Apply a controller request at ``now_s``; return the new signal string if it changed.
 
@@ -153,15 +171,9 @@ class Actuator:
 
         """
         changed = self.advance(now_s)
-        if not isinstance(request, PhaseRequest):
-            raise InvalidRequest(f"expected a PhaseRequest, got {request!r}")
-        target = request.phase
+        target = self.validate(request)
         if target is None:
             return changed
-        if isinstance(target, bool) or not isinstance(target, int):
-            raise InvalidRequest(f"phase must be an int, got {target!r}")
-        if not 0 <= target < len(self.phases):
-            raise InvalidRequest(f"phase {target} does not exist (valid: 0..{len(self.phases) - 1})")
         if self._mode is not Mode.GREEN:
             if target != self._green:
                 self.overrides[Override.IN_TRANSITION.value] += 1

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 from signalbench.errors import SimulationError
 from signalbench.sim._backend import (
+    DETECTOR_FIELDS,
     LANE_FIELDS,
+    LOOP_FIELDS,
     OBSERVABLE_FIELDS,
     VEHICLES,
+    ZONE_FIELDS,
     Backend,
     BackendKind,
     Closing,
+    DetectorReadings,
     LaneReadings,
     LaneVehicles,
+    VehicleFilter,
     check_fields,
 )
 from signalbench.sim._binaries import sumo_binary, sumo_env, sumo_home, sumo_release, sumo_version
@@ -41,12 +46,16 @@ from signalbench.sim._versions import SumoVersion
 
 __all__ = [
     "BACKENDS",
+    "DETECTOR_FIELDS",
     "LANE_FIELDS",
+    "LOOP_FIELDS",
     "OBSERVABLE_FIELDS",
     "VEHICLES",
+    "ZONE_FIELDS",
     "Backend",
     "BackendKind",
     "Closing",
+    "DetectorReadings",
     "InstalledSumo",
     "LaneReadings",
     "LaneVehicles",
@@ -56,6 +65,7 @@ __all__ = [
     "ToolError",
     "ToolResult",
     "TraciBackend",
+    "VehicleFilter",
     "bundled_sumo",
     "check_fields",
     "find_sumo",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, runtime_checkable
 
@@ -13,14 +13,19 @@ if TYPE_CHECKING:
     from signalbench.sim._config import SimConfig
 
 __all__ = [
+    "DETECTOR_FIELDS",
     "LANE_FIELDS",
+    "LOOP_FIELDS",
     "OBSERVABLE_FIELDS",
     "VEHICLES",
+    "ZONE_FIELDS",
     "Backend",
     "BackendKind",
     "Closing",
+    "DetectorReadings",
     "LaneReadings",
     "LaneVehicles",
+    "VehicleFilter",
     "check_fields",
 ]
 
@@ -38,8 +43,33 @@ LANE_FIELDS: tuple[str, ...] = (
 #: Pseudo-field: the vehicles on each watched lane (see :meth:`Backend.read_vehicles`).
 VEHICLES = "vehicles"
 
+#: Observation fields that only detectors measure (not lane getters), with their units. A
+#: controller may list them in ``observed_lane_fields``; the sensing model fills them.
+DETECTOR_FIELDS: tuple[str, ...] = (
+    "gap_s",  # time since a detector of the lane last detected a vehicle, 0 while one is on it [s]
+    "jam_length_m",  # length of the longest jam (halting vehicles) in the lane's detection zone [m]
+)
+
 #: Every name a controller may list in ``observed_lane_fields``.
-OBSERVABLE_FIELDS: tuple[str, ...] = (*LANE_FIELDS, VEHICLES)
+OBSERVABLE_FIELDS: tuple[str, ...] = (*LANE_FIELDS, VEHICLES, *DETECTOR_FIELDS)
+
+#: Fields of an induction-loop (SUMO E1) reading, one value per watched loop, with their units.
+LOOP_FIELDS: tuple[str, ...] = (
+    "count",  # vehicles that left the loop during its last complete interval [veh] (E1 nVehContrib)
+    "gap_s",  # time since the loop last detected a vehicle, 0 while one is on it [s]
+)
+
+#: Fields of a lane-area detector (SUMO E2) reading, one value per watched zone (last step).
+ZONE_FIELDS: tuple[str, ...] = (
+    "vehicle_count",  # vehicles in the zone [veh]
+    "halting_count",  # vehicles in the zone slower than the detector's speed threshold [veh]
+    "occupancy",  # share of the zone covered by vehicles [0..1]
+    "mean_speed_m_s",  # mean speed of the vehicles in the zone, NaN when it is empty [m/s]
+    "jam_length_m",  # length of the longest jam in the zone [m]
+)
+
+#: Chooses the vehicles whose data :meth:`Backend.read_vehicles` returns (by vehicle id).
+VehicleFilter = Callable[[str], bool]
 
 
 def check_fields(fields: Sequence[str]) -> tuple[str, ...]:
@@ -51,6 +81,41 @@ def check_fields(fields: Sequence[str]) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"unknown lane field {unknown[0]!r}; known: {', '.join(OBSERVABLE_FIELDS)}")
     return tuple(f for f in LANE_FIELDS if f in fields)
+
+
+@dataclass(frozen=True, eq=False)
+class DetectorReadings:
+    """One reading of the watched detectors (see :meth:`Backend.watch_detectors`).
+
+    Attributes:
+        loops: per :data:`LOOP_FIELDS` name, one value per watched loop, in watch order.
+        zones: per :data:`ZONE_FIELDS` name, one value per watched zone, in watch order.
+        zone_vehicles: the vehicles in each watched zone (only if asked for): distances are
+            measured from the vehicle's front to the end of the zone's lane (negative for a
+            vehicle whose front has already left the lane while its back is still in the zone).
+
+    """
+
+    loops: Mapping[str, np.ndarray]
+    zones: Mapping[str, np.ndarray]
+    zone_vehicles: tuple[LaneVehicles, ...] = ()
+
+    @classmethod
+    def build(
+        cls,
+        loops: Mapping[str, Sequence[float] | np.ndarray],
+        zones: Mapping[str, Sequence[float] | np.ndarray],
+        zone_vehicles: Sequence[LaneVehicles] = (),
+        *,
+        n_zones: int = 0,
+    ) -> DetectorReadings:
+        """Build from per-field values; zone fields not given are NaN (``n_zones`` values)."""
+        nan = np.full(n_zones, np.nan)
+        return cls(
+            loops={f: _frozen(loops[f]) for f in LOOP_FIELDS},
+            zones={f: _frozen(zones[f]) if f in zones else nan for f in ZONE_FIELDS},
+            zone_vehicles=tuple(zone_vehicles),
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,11 +239,19 @@ class Backend(Protocol):
     def step_until(self, time_s: float) -> None:
         """Advance the simulation to ``time_s`` in one call (no per-step Python round trip)."""
 
-    def watch_lanes(self, lane_ids: Sequence[str], fields: Sequence[str] = LANE_FIELDS) -> None:
+    def watch_lanes(
+        self,
+        lane_ids: Sequence[str],
+        fields: Sequence[str] = LANE_FIELDS,
+        *,
+        vehicle_filter: VehicleFilter | None = None,
+    ) -> None:
         """Declare the lanes :meth:`read_lanes` returns, in this order, and which fields.
 
         Reading fewer fields is cheaper, above all over a socket: a controller that needs
-        only queues should not pay for speeds and occupancies.
+        only queues should not pay for speeds and occupancies. With ``vehicle_filter``,
+        :meth:`read_vehicles` returns (and pays for) only the vehicles it accepts, such as
+        the equipped ones of a connected-vehicle sensor; lane fields still count every vehicle.
         """
 
     def read_lanes(self) -> LaneReadings:
@@ -191,6 +264,28 @@ class Backend(Protocol):
             SimulationError: the ``vehicles`` field was not watched.
 
         """
+
+    def watch_detectors(
+        self,
+        loops: Sequence[str] = (),
+        zones: Sequence[str] = (),
+        *,
+        zone_fields: Sequence[str] = ZONE_FIELDS,
+        zone_vehicles: bool = False,
+    ) -> None:
+        """Declare the detectors :meth:`read_detectors` returns, in this order.
+
+        ``loops`` are induction loops (SUMO E1) and ``zones`` lane-area detectors (SUMO E2)
+        of the run's additional files; the zones' ``zone_fields`` are read (the others are
+        NaN), and with ``zone_vehicles`` each zone's vehicles too.
+
+        Raises:
+            SimulationError: a detector does not exist in the running simulation.
+
+        """
+
+    def read_detectors(self) -> DetectorReadings:
+        """Return the watched detectors' readings (one batched read for all of them)."""
 
     def set_signal_state(self, tls_id: str, state: str) -> None:
         """Set a traffic light's full signal string; the program's own timers stop."""

@@ -7,14 +7,19 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from signalbench.errors import SimulationError
 from signalbench.sim._backend import (
     LANE_FIELDS,
     VEHICLES,
+    ZONE_FIELDS,
     BackendKind,
     Closing,
+    DetectorReadings,
     LaneReadings,
     LaneVehicles,
+    VehicleFilter,
     check_fields,
 )
 from signalbench.sim._binaries import prepare_process_env, sumo_binary
@@ -49,6 +54,11 @@ class LibsumoBackend(Closing):
         self._fields: tuple[str, ...] = LANE_FIELDS
         self._vehicles = False
         self._lengths: tuple[float, ...] = ()
+        self._keep: VehicleFilter | None = None
+        self._loops: tuple[str, ...] = ()
+        self._zones: tuple[str, ...] = ()
+        self._zone_lanes: tuple[tuple[str, float], ...] = ()
+        self._zone_vehicles = False
         self._open = False
         self._closed = False
 
@@ -102,11 +112,18 @@ class LibsumoBackend(Closing):
         except Exception as exc:
             raise SimulationError(f"SUMO stopped: {str(exc).strip()}") from exc
 
-    def watch_lanes(self, lane_ids: Sequence[str], fields: Sequence[str] = LANE_FIELDS) -> None:
+    def watch_lanes(
+        self,
+        lane_ids: Sequence[str],
+        fields: Sequence[str] = LANE_FIELDS,
+        *,
+        vehicle_filter: VehicleFilter | None = None,
+    ) -> None:
         """Remember the lanes and fields to read; plain getters beat libsumo subscriptions."""
         self._lanes = tuple(lane_ids)
         self._fields = check_fields(fields)
         self._vehicles = VEHICLES in fields
+        self._keep = vehicle_filter
         self._lengths = tuple(float(self._ls.lane.getLength(lane_id)) for lane_id in self._lanes)
 
     def read_lanes(self) -> LaneReadings:
@@ -129,8 +146,11 @@ class LibsumoBackend(Closing):
             raise SimulationError("read_vehicles() needs the 'vehicles' field in watch_lanes()")
         lane, veh = self._ls.lane, self._ls.vehicle
         out = []
+        keep = self._keep
         for lane_id, length in zip(self._lanes, self._lengths, strict=True):
             ids = lane.getLastStepVehicleIDs(lane_id)
+            if keep is not None:
+                ids = [v for v in ids if keep(v)]
             out.append(
                 LaneVehicles.build(
                     ids,
@@ -141,6 +161,69 @@ class LibsumoBackend(Closing):
             )
         return tuple(out)
 
+    def watch_detectors(
+        self,
+        loops: Sequence[str] = (),
+        zones: Sequence[str] = (),
+        *,
+        zone_fields: Sequence[str] = ZONE_FIELDS,
+        zone_vehicles: bool = False,
+    ) -> None:
+        """Remember the detectors to read (checked against the running simulation)."""
+        _check_known("induction loop", loops, self._ls.inductionloop.getIDList())
+        _check_known("lane-area detector", zones, self._ls.lanearea.getIDList())
+        self._loops, self._zones, self._zone_vehicles = tuple(loops), tuple(zones), zone_vehicles
+        self._zone_fields = tuple(f for f in ZONE_FIELDS if f in zone_fields)
+        la = self._ls.lanearea
+        self._zone_lanes = tuple(
+            (lane_id, float(self._ls.lane.getLength(lane_id))) for lane_id in map(la.getLaneID, self._zones)
+        )
+
+    def read_detectors(self) -> DetectorReadings:
+        """Read the watched detectors with direct getters."""
+        il, la = self._ls.inductionloop, self._ls.lanearea
+        n = len(self._loops)
+        gaps = np.fromiter(map(il.getTimeSinceDetection, self._loops), dtype=np.float64, count=n)
+        counts = np.zeros(n)
+        for k, ids in enumerate(map(il.getLastIntervalVehicleIDs, self._loops)):
+            if ids:
+                counts[k] = _loop_count(ids, il, self._loops[k])
+        getters = {
+            "vehicle_count": la.getLastStepVehicleNumber,
+            "halting_count": la.getLastStepHaltingNumber,
+            "occupancy": la.getLastStepOccupancy,
+            "mean_speed_m_s": la.getLastStepMeanSpeed,
+            "jam_length_m": la.getJamLengthMeters,
+        }
+        zones: dict[str, np.ndarray] = {
+            f: np.fromiter(map(getters[f], self._zones), dtype=np.float64, count=len(self._zones))
+            for f in self._zone_fields
+        }
+        if "occupancy" in zones:
+            zones["occupancy"] /= 100.0
+        if "mean_speed_m_s" in zones:  # SUMO's -1 for an empty zone
+            speed = zones["mean_speed_m_s"]
+            speed[speed < 0] = np.nan
+        vehicles: list[LaneVehicles] = []
+        if self._zone_vehicles:
+            veh = self._ls.vehicle
+            for zone, (lane_id, length) in zip(self._zones, self._zone_lanes, strict=True):
+                ids = la.getLastStepVehicleIDs(zone)
+                vehicles.append(
+                    LaneVehicles.build(
+                        ids,
+                        [
+                            _dist_to_end(veh.getLaneID(v), veh.getLanePosition(v), lane_id, length)
+                            for v in ids
+                        ],
+                        [veh.getSpeed(v) for v in ids],
+                        [veh.getWaitingTime(v) for v in ids],
+                    )
+                )
+        return DetectorReadings.build(
+            {"count": counts, "gap_s": gaps}, zones, vehicles, n_zones=len(self._zones)
+        )
+
     def set_signal_state(self, tls_id: str, state: str) -> None:
         """Set the full signal string of one traffic light."""
         self._ls.trafficlight.setRedYellowGreenState(tls_id, state)
@@ -148,6 +231,29 @@ class LibsumoBackend(Closing):
     def signal_state(self, tls_id: str) -> str:
         """Return the current signal string."""
         return str(self._ls.trafficlight.getRedYellowGreenState(tls_id))
+
+
+def _check_known(kind: str, wanted: Sequence[str], known: Sequence[str]) -> None:
+    missing = sorted(set(wanted) - set(known))
+    if missing:
+        raise SimulationError(
+            f"no {kind} {missing[0]!r} in the simulation (its additional file was not loaded?)"
+        )
+
+
+def _loop_count(interval_ids: Sequence[str], il: Any, loop: str) -> int:
+    """Vehicles that left the loop in its last interval, as SUMO's E1 file counts them (nVehContrib).
+
+    TraCI's interval list also names a vehicle still standing on the loop at the interval's end
+    (it leaves, and is counted by the file, in a later interval); those are left out here.
+    """
+    on_loop = {row[0] for row in il.getVehicleData(loop) if row[3] < 0}
+    return len(set(interval_ids) - on_loop)
+
+
+def _dist_to_end(vehicle_lane: str, position_m: float, lane_id: str, length_m: float) -> float:
+    """Distance from a vehicle's front to the end of ``lane_id`` (negative once past it)."""
+    return length_m - position_m if vehicle_lane == lane_id else -position_m
 
 
 def _safe_close(ls: Any) -> None:

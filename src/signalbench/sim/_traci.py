@@ -30,10 +30,13 @@ from signalbench.errors import SimulationError
 from signalbench.sim._backend import (
     LANE_FIELDS,
     VEHICLES,
+    ZONE_FIELDS,
     BackendKind,
     Closing,
+    DetectorReadings,
     LaneReadings,
     LaneVehicles,
+    VehicleFilter,
     check_fields,
 )
 from signalbench.sim._binaries import sumo_binary, sumo_env, sumo_release
@@ -70,6 +73,15 @@ class TraciBackend(Closing):
         self._lengths: tuple[float, ...] = ()
         self._veh_vars: tuple[int, ...] = ()
         self._veh_subscribed: set[str] = set()
+        self._keep: VehicleFilter | None = None
+        # vehicles each reader needs data of; subscriptions follow their union
+        self._wanted: dict[str, set[str]] = {"lanes": set(), "zones": set()}
+        self._loops: tuple[str, ...] = ()
+        self._zones: tuple[str, ...] = ()
+        self._zone_lanes: tuple[tuple[str, float], ...] = ()
+        self._zone_vehicles = False
+        self._zone_fields: tuple[str, ...] = ()
+        self._zone_vars: dict[str, int] = {}
         self._started = False
         self._labels: dict[str, str] = {}  # POI id -> text shown
 
@@ -180,9 +192,16 @@ class TraciBackend(Closing):
         """Advance to ``time_s`` in one call; subscriptions are refreshed on the way."""
         self._call(lambda c: c.simulationStep(time_s))
 
-    def watch_lanes(self, lane_ids: Sequence[str], fields: Sequence[str] = LANE_FIELDS) -> None:
+    def watch_lanes(
+        self,
+        lane_ids: Sequence[str],
+        fields: Sequence[str] = LANE_FIELDS,
+        *,
+        vehicle_filter: VehicleFilter | None = None,
+    ) -> None:
         """Subscribe to the watched fields of every lane (parsed at every step: keep it small)."""
         tc = self._tc
+        self._keep = vehicle_filter
         all_vars = {
             "vehicle_count": tc.LAST_STEP_VEHICLE_NUMBER,
             "halting_count": tc.LAST_STEP_VEHICLE_HALTING_NUMBER,
@@ -198,7 +217,6 @@ class TraciBackend(Closing):
                 float(self._call(lambda c, lane_id=lane_id: c.lane.getLength(lane_id)))
                 for lane_id in self._lanes
             )
-            self._veh_vars = (tc.VAR_LANEPOSITION, tc.VAR_SPEED, tc.VAR_WAITING_TIME)
             self._vars = (*self._vars, tc.LAST_STEP_VEHICLE_ID_LIST)
         for lane_id in self._lanes if self._vars else ():  # no variables would unsubscribe
             self._call(lambda c, lane_id=lane_id: c.lane.subscribe(lane_id, self._vars))
@@ -225,16 +243,11 @@ class TraciBackend(Closing):
         per_lane = [
             tuple(lanes.get(lane_id, {}).get(tc.LAST_STEP_VEHICLE_ID_LIST, ())) for lane_id in self._lanes
         ]
-        present = {v for ids in per_lane for v in ids}
-        alive = self._call(lambda c: c.vehicle.getAllSubscriptionResults())
-        for vid in self._veh_subscribed - present:
-            if vid in alive:  # left our lanes but still driving: stop paying for it
-                self._call(lambda c, vid=vid: c.vehicle.unsubscribe(vid))
-        for vid in present - self._veh_subscribed:
-            self._call(lambda c, vid=vid: c.vehicle.subscribe(vid, self._veh_vars))
-        self._veh_subscribed = present
-        values = self._call(lambda c: c.vehicle.getAllSubscriptionResults())
-        pos_v, speed_v, wait_v = self._veh_vars
+        keep = self._keep
+        if keep is not None:
+            per_lane = [tuple(v for v in ids if keep(v)) for ids in per_lane]
+        values = self._vehicle_values("lanes", {v for ids in per_lane for v in ids})
+        pos_v, speed_v, wait_v = self._veh_vars[:3]
         out = []
         for ids, length in zip(per_lane, self._lengths, strict=True):
             rows = [values[v] for v in ids]
@@ -247,6 +260,111 @@ class TraciBackend(Closing):
                 )
             )
         return tuple(out)
+
+    def _vehicle_values(self, reader: str, wanted: set[str]) -> Any:
+        """Subscribe to the vehicles ``reader`` needs now (the others' needs are kept); return all values."""
+        self._wanted[reader] = wanted
+        present = set().union(*self._wanted.values())
+        if not self._veh_vars:  # a vehicle's lane is needed only to place it in a zone
+            tc = self._tc
+            lane = (tc.VAR_LANE_ID,) if self._zone_vehicles else ()
+            self._veh_vars = (tc.VAR_LANEPOSITION, tc.VAR_SPEED, tc.VAR_WAITING_TIME, *lane)
+        alive = self._call(lambda c: c.vehicle.getAllSubscriptionResults())
+        for vid in self._veh_subscribed - present:
+            if vid in alive:  # left our lanes but still driving: stop paying for it
+                self._call(lambda c, vid=vid: c.vehicle.unsubscribe(vid))
+        for vid in present - self._veh_subscribed:
+            self._call(lambda c, vid=vid: c.vehicle.subscribe(vid, self._veh_vars))
+        self._veh_subscribed = present
+        return self._call(lambda c: c.vehicle.getAllSubscriptionResults())
+
+    def watch_detectors(
+        self,
+        loops: Sequence[str] = (),
+        zones: Sequence[str] = (),
+        *,
+        zone_fields: Sequence[str] = ZONE_FIELDS,
+        zone_vehicles: bool = False,
+    ) -> None:
+        """Subscribe to every watched detector (one socket message per step for all of them)."""
+        tc = self._tc
+        for kind, wanted, domain in (
+            ("induction loop", loops, "inductionloop"),
+            ("lane-area detector", zones, "lanearea"),
+        ):
+            known = set(self._call(lambda c, domain=domain: getattr(c, domain).getIDList()))
+            missing = sorted(set(wanted) - known)
+            if missing:
+                raise SimulationError(
+                    f"no {kind} {missing[0]!r} in the simulation (its additional file was not loaded?)"
+                )
+        self._loops, self._zones, self._zone_vehicles = tuple(loops), tuple(zones), zone_vehicles
+        loop_vars = (tc.VAR_LAST_INTERVAL_IDS, tc.LAST_STEP_VEHICLE_DATA, tc.LAST_STEP_TIME_SINCE_DETECTION)
+        try:
+            for loop in self._loops:
+                self._call(lambda c, loop=loop: c.inductionloop.subscribe(loop, loop_vars))
+        except SimulationError as exc:
+            raise SimulationError(
+                "this SUMO cannot report an induction loop's vehicles of its last interval over TraCI "
+                f"(a variable of later releases); run loop detectors with the bundled SUMO ({exc})"
+            ) from exc
+        all_vars = {
+            "vehicle_count": tc.LAST_STEP_VEHICLE_NUMBER,
+            "halting_count": tc.LAST_STEP_VEHICLE_HALTING_NUMBER,
+            "occupancy": tc.LAST_STEP_OCCUPANCY,
+            "mean_speed_m_s": tc.LAST_STEP_MEAN_SPEED,
+            "jam_length_m": tc.JAM_LENGTH_METERS,
+        }
+        self._zone_fields = tuple(f for f in ZONE_FIELDS if f in zone_fields)
+        self._zone_vars = {f: all_vars[f] for f in self._zone_fields}
+        zone_vars = (
+            *self._zone_vars.values(),
+            *((tc.LAST_STEP_VEHICLE_ID_LIST,) if zone_vehicles else ()),
+        )
+        for zone in self._zones:
+            self._call(lambda c, zone=zone: c.lanearea.subscribe(zone, zone_vars))
+        lane_of = [self._call(lambda c, zone=zone: c.lanearea.getLaneID(zone)) for zone in self._zones]
+        self._zone_lanes = tuple(
+            (lane_id, float(self._call(lambda c, lane_id=lane_id: c.lane.getLength(lane_id))))
+            for lane_id in lane_of
+        )
+
+    def read_detectors(self) -> DetectorReadings:
+        """Return the subscribed detector values."""
+        tc = self._tc
+        loops = self._call(lambda c: c.inductionloop.getAllSubscriptionResults()) if self._loops else {}
+        counts, gaps = [], []
+        for loop in self._loops:
+            got = loops[loop]
+            ids = got[tc.VAR_LAST_INTERVAL_IDS]
+            on_loop = {row[0] for row in got[tc.LAST_STEP_VEHICLE_DATA] if row[3] < 0} if ids else set()
+            counts.append(len(set(ids) - on_loop))
+            gaps.append(got[tc.LAST_STEP_TIME_SINCE_DETECTION])
+        zones = self._call(lambda c: c.lanearea.getAllSubscriptionResults()) if self._zones else {}
+        rows = [zones[zone] for zone in self._zones]
+        values = {f: np.array([r[var] for r in rows], dtype=np.float64) for f, var in self._zone_vars.items()}
+        if "occupancy" in values:
+            values["occupancy"] /= 100.0
+        if "mean_speed_m_s" in values:  # SUMO's -1 for an empty zone
+            values["mean_speed_m_s"][values["mean_speed_m_s"] < 0] = np.nan
+        vehicles: list[LaneVehicles] = []
+        if self._zone_vehicles:
+            per_zone = [tuple(r[tc.LAST_STEP_VEHICLE_ID_LIST]) for r in rows]
+            data = self._vehicle_values("zones", {v for ids in per_zone for v in ids})
+            pos_v, speed_v, wait_v, lane_v = self._veh_vars
+            for ids, (lane_id, length) in zip(per_zone, self._zone_lanes, strict=True):
+                got = [data[v] for v in ids]
+                vehicles.append(
+                    LaneVehicles.build(
+                        ids,
+                        [length - g[pos_v] if g[lane_v] == lane_id else -g[pos_v] for g in got],
+                        [g[speed_v] for g in got],
+                        [g[wait_v] for g in got],
+                    )
+                )
+        return DetectorReadings.build(
+            {"count": counts, "gap_s": gaps}, values, vehicles, n_zones=len(self._zones)
+        )
 
     def set_signal_state(self, tls_id: str, state: str) -> None:
         """Set the full signal string of one traffic light."""
