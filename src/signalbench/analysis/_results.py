@@ -108,15 +108,16 @@ def read_results(directory: Path | str) -> pd.DataFrame:
     Columns: :data:`TRIAL_COLUMNS`, every trip metric under its documented name (see
     docs/metrics.md; emission metrics are NaN when not measured), :data:`CONTROL_COLUMNS`,
     ``sumo_version``, ``wall_time_s``, ``sim_time_s`` and ``sumo_command`` (one shell line).
+    Rows are in trial id order, read from the experiment's consolidated dataset (brought up to
+    date with the records first, see :mod:`signalbench.analysis._dataset`).
 
     Raises:
         SignalbenchError: the directory does not exist or holds no trial records.
 
     """
-    import pandas as pd
+    from signalbench.analysis._dataset import open_dataset
 
-    store = store_at(directory)
-    return pd.DataFrame(result_rows(store.results()))
+    return open_dataset(store_at(directory)).rows().to_pandas()
 
 
 def sumo_version_key(version: str) -> tuple[int, SumoVersion | str]:
@@ -128,44 +129,12 @@ def sumo_version_key(version: str) -> tuple[int, SumoVersion | str]:
 
 
 def _read_table(directory: Path | str, table: str) -> pd.DataFrame:
-    import numpy as np
     import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    store = store_at(directory)
-    tables = []
-    keys: dict[str, list[Any]] = {
-        k: [] for k in ("trial_id", "network", "demand", "flow_veh_h", "label", "seed")
-    }
-    for r in store.results():
-        path = store.table_path(r.trial_id, table)
-        if r.state != "complete" or not path.is_file():
-            continue
-        # pyarrow directly: an order of magnitude faster than pd.read_parquet per small file.
-        try:
-            tables.append(pq.ParquetFile(path).read(use_threads=False))
-        except (pa.ArrowException, OSError) as exc:
-            raise SignalbenchError(
-                f"{path}: not a readable Parquet table ({' '.join(str(exc).split())}); "
-                "delete it and its .json record, then run the experiment again to redo that trial"
-            ) from exc
-        keys["trial_id"].append(r.trial_id)
-        keys["network"].append(r.spec.network)
-        keys["demand"].append(demand_level(r.spec))
-        keys["flow_veh_h"].append(math.nan if r.spec.flow_veh_h is None else r.spec.flow_veh_h)
-        keys["label"].append(r.spec.display_label)
-        keys["seed"].append(r.spec.seed)
-    if not tables:
-        return pd.DataFrame()
-    frame = pa.concat_tables(tables, promote_options="default").to_pandas()
-    counts = [t.num_rows for t in tables]
-    for position, (key, values) in enumerate(keys.items()):
-        frame.insert(position, key, np.repeat(np.asarray(values, dtype=object), counts))
-    for key in ("demand", "flow_veh_h"):
-        frame[key] = frame[key].astype(float)
-    frame["seed"] = frame["seed"].astype(int)
-    return frame
+    from signalbench.analysis._dataset import open_dataset
+
+    data = open_dataset(store_at(directory)).table(table)
+    return pd.DataFrame() if data is None else data.to_pandas()
 
 
 def read_intersections(directory: Path | str) -> pd.DataFrame:
