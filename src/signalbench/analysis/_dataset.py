@@ -30,10 +30,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from signalbench._util import atomic_path, file_lock
+from signalbench.analysis._rows import demand_level, result_rows
 from signalbench.errors import SignalbenchError
 from signalbench.experiments import TABLES, ResultStore, TrialResult
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
 
 __all__ = ["DATASET_DIR", "Dataset", "consolidate", "open_dataset"]
@@ -146,8 +148,6 @@ def _table_rows(store: ResultStore, results: list[TrialResult], table: str) -> p
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from signalbench.analysis._results import demand_level
-
     tables = []
     keys: dict[str, list[Any]] = {k: [] for k in KEYS}
     for r in results:
@@ -196,11 +196,6 @@ def _build(
     store: ResultStore, ids: list[str], stamps: dict[str, str]
 ) -> tuple[pa.Table, dict[str, pa.Table]]:
     """Read the records ``ids`` (and their tables): the rows and tables of a new part."""
-    import pandas as pd
-    import pyarrow as pa
-
-    from signalbench.analysis._results import result_rows
-
     results = []
     got = []
     for tid in sorted(ids):
@@ -211,9 +206,7 @@ def _build(
         got.append(stamps[tid])
     if not results:
         return _empty_rows(), {}
-    frame = pd.DataFrame(result_rows(results))
-    frame[STAMP] = got
-    rows = pa.Table.from_pandas(frame, preserve_index=False)
+    rows = _encode_rows(result_rows(results), got)
     tables: dict[str, pa.Table] = {}
     for name in TABLES:
         table = _table_rows(store, results, name)
@@ -272,6 +265,90 @@ def _merge(folder: Path, parts: list[_Part]) -> _Part:
     return merged
 
 
+#: Kinds of a row value, kept next to each non-text column so that reading gives pandas the
+#: dtype it infers from the records themselves (an int column stays int, True stays True).
+_INT, _FLOAT, _MISSING, _BOOL, _TEXT = 0, 1, 2, 3, 4
+_KIND = "_kind."
+
+
+def _kind(value: Any) -> int:
+    if isinstance(value, bool):
+        return _BOOL
+    if isinstance(value, int):
+        return _INT
+    if isinstance(value, float):
+        return _MISSING if math.isnan(value) else _FLOAT
+    if value is None:
+        return _MISSING
+    return _TEXT
+
+
+def _encode_rows(rows: list[dict[str, Any]], stamps: list[str]) -> pa.Table:
+    """Rows of :func:`result_rows` as a table: text columns as text, the others as float64 + kind."""
+    import pyarrow as pa
+
+    columns: dict[str, Any] = {}
+    for name in rows[0]:
+        values = [row[name] for row in rows]
+        if all(isinstance(v, str) for v in values):
+            columns[name] = pa.array(values, pa.string())
+            continue
+        kinds = [_kind(v) for v in values]
+        columns[name] = pa.array(
+            [float(v) if k in (_INT, _FLOAT, _BOOL) else (str(v) if k == _TEXT else math.nan)
+             for v, k in zip(values, kinds, strict=True)],
+            pa.float64() if _TEXT not in kinds else pa.string(),
+        )  # fmt: skip
+        columns[_KIND + name] = pa.array(kinds, pa.int8())
+    columns[STAMP] = pa.array(stamps, pa.string())
+    return pa.table(columns)
+
+
+def _decode_rows(table: pa.Table) -> pd.DataFrame:
+    """Return the pandas frame ``pd.DataFrame(result_rows(records))`` gives for the same records."""
+    import numpy as np
+    import pandas as pd
+
+    out: dict[str, Any] = {}
+    names = [n for n in table.column_names if not n.startswith(_KIND) and n != STAMP]
+    for name in names:
+        column = table.column(name)
+        kind_name = _KIND + name
+        if kind_name not in table.column_names:
+            out[name] = column.to_pandas()
+            continue
+        kinds = table.column(kind_name).to_numpy(zero_copy_only=False)
+        if kinds.dtype.kind == "f":  # a part without this column: missing there
+            kinds = np.where(np.isnan(kinds), _MISSING, kinds).astype(np.int8)
+        present = set(np.unique(kinds).tolist())
+        if present <= {_INT} and len(kinds):
+            out[name] = column.to_numpy(zero_copy_only=False).astype(np.int64)
+        elif present <= {_INT, _FLOAT, _MISSING} and column.type.equals(_float64()):
+            out[name] = column.to_numpy(zero_copy_only=False)
+        else:  # mixed kinds (or a column both text and numbers): as pandas infers them
+            values = column.to_pylist()
+            out[name] = pd.Series([_value(v, int(k)) for v, k in zip(values, kinds, strict=True)], dtype=None)
+    return pd.DataFrame(out, columns=names)
+
+
+def _float64() -> Any:
+    import pyarrow as pa
+
+    return pa.float64()
+
+
+def _value(value: Any, kind: int) -> Any:
+    if kind == _INT:
+        return int(float(value))
+    if kind == _BOOL:
+        return bool(float(value))
+    if kind == _FLOAT:
+        return float(value)
+    if kind == _MISSING or value is None:
+        return math.nan
+    return value
+
+
 class Dataset:
     """The live content of an experiment's consolidated dataset (see the module docstring)."""
 
@@ -282,15 +359,19 @@ class Dataset:
     def __len__(self) -> int:
         return sum(p.n_live for p in self.parts)
 
-    def rows(self) -> pa.Table:
-        """One row per trial, in trial id order, as :func:`result_rows` made them."""
+    def rows(self) -> pd.DataFrame:
+        """One row per trial, in trial id order: the frame of :func:`result_rows` over the records."""
         import pyarrow as pa
 
         tables = [p.rows if p.live is None else p.rows.filter(p.live) for p in self.parts]
+        tables = [t for t in tables if t.num_rows]
         if not tables:
-            return pa.table({})
-        table = pa.concat_tables(tables, promote_options="permissive").drop_columns([STAMP])
-        return table.take(table.column("trial_id").to_numpy(zero_copy_only=False).argsort(kind="stable"))
+            import pandas as pd
+
+            return pd.DataFrame()
+        table = pa.concat_tables(tables, promote_options="permissive")
+        table = table.take(table.column("trial_id").to_numpy(zero_copy_only=False).argsort(kind="stable"))
+        return _decode_rows(table)
 
     def batches(
         self, table: str, columns: Sequence[str] | None = None, tls: Sequence[str] | None = None
