@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import signalbench
-from signalbench.analysis import result_rows, write_report
 from signalbench.analysis import _dataset as dataset
+from signalbench.analysis import result_rows, write_report
 from signalbench.analysis._report import _Queues
 from signalbench.experiments import ResultStore, TrialResult, TrialSpec
 
@@ -91,9 +91,11 @@ def test_rows_and_tables_match_the_records_across_parts_and_changes(store):
     assert record("fixed", 1, 41.0).trial_id not in set(rows["trial_id"])
     assert "fixed-renamed" in set(rows["label"])
     for table in ("intersections", "timeseries", "approaches"):
-        got = signalbench.read_timeseries(root) if table == "timeseries" else getattr(
-            signalbench, f"read_{table}"
-        )(root)
+        got = (
+            signalbench.read_timeseries(root)
+            if table == "timeseries"
+            else getattr(signalbench, f"read_{table}")(root)
+        )
         want = direct_table(root, table)
         assert list(got["trial_id"]) == list(want["trial_id"])
         for column in want.columns:

@@ -9,9 +9,10 @@ trials finish):
 - ``part-<n>.rows.parquet``: one row per trial (:func:`result_rows`), with the record's stamp
   (modification time and size) it was made from; written last, so a part without it is
   incomplete and ignored;
-- ``part-<n>.<table>.parquet`` for the intersection tables (with the trial's key columns,
-  as :func:`read_intersections` returns them), and ``part-<n>.queue.parquet``: the queue of
-  each signal per interval, summed over its approaches (what the report's queue plots draw).
+- ``part-<n>.intersections.parquet`` and ``part-<n>.approaches.parquet`` (with the trial's
+  key columns, as :func:`read_intersections` returns them), and ``part-<n>.queue.parquet``:
+  the queue of each signal per interval, summed over its approaches (what the report's queue
+  plots draw; the full time series stay in the trials' own files).
 
 A part row counts only while its record is in ``trials/`` with the same stamp: a record moved to
 ``trials/superseded/``, deleted, or rewritten (a new attempt, a renamed label) drops out at
@@ -46,6 +47,10 @@ DATASET_DIR = "dataset"
 STAMP = "_stamp"
 #: The derived table of queue per signal and interval (sum over the signal's approaches).
 QUEUE = "queue"
+#: The per-trial tables held in the dataset as they are. The time series (the largest by far:
+#: a row per approach and interval) is held only as the per-signal queue the report plots;
+#: :func:`read_timeseries` reads it from the trials' own files.
+CONSOLIDATED = ("intersections", "approaches")
 #: Key columns every table of the dataset carries, in this order.
 KEYS = ("trial_id", "network", "demand", "flow_veh_h", "label", "seed")
 #: Merge the parts into one when there are more than this many ...
@@ -120,7 +125,7 @@ def _remove(part: _Part) -> None:
     if part.prefix is None:
         return
     # rows first: a part without its rows file is ignored, even if a table is left behind
-    for table in ("rows", *TABLES, QUEUE):
+    for table in ("rows", *TABLES, QUEUE):  # TABLES: parts of earlier versions held them all
         part.path(table).unlink(missing_ok=True)
 
 
@@ -144,15 +149,30 @@ def _mark_live(parts: list[_Part], stamps: dict[str, str]) -> set[str]:
 
 def _table_rows(store: ResultStore, results: list[TrialResult], table: str) -> pa.Table | None:
     """One intersection table of ``results`` (complete ones), with the key columns in front."""
+    return _read_tables(
+        store,
+        table,
+        [
+            (r.trial_id, r.spec.network, float(demand_level(r.spec)),
+             math.nan if r.spec.flow_veh_h is None else float(r.spec.flow_veh_h),
+             r.spec.display_label, int(r.spec.seed))
+            for r in results
+            if r.state == "complete"
+        ],
+    )  # fmt: skip
+
+
+def _read_tables(store: ResultStore, table: str, trials: list[tuple[Any, ...]]) -> pa.Table | None:
+    """Read one table of each trial (a tuple of :data:`KEYS` values) and put the keys in front."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     tables = []
-    keys: dict[str, list[Any]] = {k: [] for k in KEYS}
-    for r in results:
-        path = store.table_path(r.trial_id, table)
-        if r.state != "complete" or not path.is_file():
+    found = []
+    for k, trial in enumerate(trials):
+        path = store.table_path(trial[0], table)
+        if not path.is_file():
             continue
         # pyarrow directly: an order of magnitude faster than pd.read_parquet per small file.
         try:
@@ -162,20 +182,15 @@ def _table_rows(store: ResultStore, results: list[TrialResult], table: str) -> p
                 f"{path}: not a readable Parquet table ({' '.join(str(exc).split())}); "
                 "delete it and its .json record, then run the experiment again to redo that trial"
             ) from exc
-        keys["trial_id"].append(r.trial_id)
-        keys["network"].append(r.spec.network)
-        keys["demand"].append(float(demand_level(r.spec)))
-        keys["flow_veh_h"].append(math.nan if r.spec.flow_veh_h is None else float(r.spec.flow_veh_h))
-        keys["label"].append(r.spec.display_label)
-        keys["seed"].append(int(r.spec.seed))
+        found.append(k)
     if not tables:
         return None
     body = pa.concat_tables(tables, promote_options="permissive")
-    counts = np.asarray([t.num_rows for t in tables])
+    owner = pa.array(np.repeat(np.asarray(found), [t.num_rows for t in tables]))
     types = {"demand": pa.float64(), "flow_veh_h": pa.float64(), "seed": pa.int64()}
     columns = {
-        key: pa.array(np.repeat(np.asarray(values, dtype=object), counts), types.get(key, pa.string()))
-        for key, values in keys.items()
+        key: pa.array([t[i] for t in trials], types.get(key, pa.string())).take(owner)
+        for i, key in enumerate(KEYS)
     }
     for name in body.column_names:
         columns[name] = body.column(name)
@@ -208,11 +223,11 @@ def _build(
         return _empty_rows(), {}
     rows = _encode_rows(result_rows(results), got)
     tables: dict[str, pa.Table] = {}
-    for name in TABLES:
+    for name in CONSOLIDATED:
         table = _table_rows(store, results, name)
         if table is not None:
             tables[name] = table
-    queue = _queue_table(tables.get("timeseries"))
+    queue = _queue_table(_table_rows(store, results, "timeseries"))
     if queue is not None:
         tables[QUEUE] = queue
     return rows, tables
@@ -243,7 +258,7 @@ def _merge(folder: Path, parts: list[_Part]) -> _Part:
     )
     existing = [int(p.name.split(".")[0].split("-")[1]) for p in folder.glob("part-*.rows.parquet")]
     merged = _Part(folder / f"part-{max(existing, default=0) + 1:06d}", rows)
-    for name in (*TABLES, QUEUE):
+    for name in (*CONSOLIDATED, QUEUE):
         sources = [p for p in parts if p.prefix is not None and p.path(name).is_file()]
         if not sources:
             continue
@@ -407,6 +422,18 @@ class Dataset:
             yield pads.dataset(path, format="parquet").to_table(
                 columns=columns and list(columns), filter=where
             )
+
+    def trial_table(self, table: str) -> pa.Table | None:
+        """One table read from the live trials' own files (the time series), in trial id order."""
+        rows = self.rows()
+        if not len(rows):
+            return None
+        done = rows[rows["state"] == "complete"]
+        trials = list(
+            zip(done["trial_id"], done["network"], done["demand"].astype(float),
+                done["flow_veh_h"].astype(float), done["label"], done["seed"].astype(int), strict=True)
+        )  # fmt: skip
+        return _read_tables(self.store, table, trials)
 
     def table(self, table: str) -> pa.Table | None:
         """One table in full, in trial id order (a trial's rows in their stored order)."""

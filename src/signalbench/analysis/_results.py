@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from signalbench.analysis._dataset import open_dataset
+from signalbench.analysis._dataset import CONSOLIDATED, open_dataset
 from signalbench.analysis._rows import CONTROL_COLUMNS, TRIAL_COLUMNS, demand_level, result_rows
 from signalbench.errors import SignalbenchError
 from signalbench.experiments import ResultStore
@@ -78,7 +78,9 @@ def sumo_version_key(version: str) -> tuple[int, SumoVersion | str]:
 def _read_table(directory: Path | str, table: str) -> pd.DataFrame:
     import pandas as pd
 
-    data = open_dataset(store_at(directory)).table(table)
+    store = store_at(directory)
+    dataset = open_dataset(store)
+    data = dataset.table(table) if table in CONSOLIDATED else dataset.trial_table(table)
     return pd.DataFrame() if data is None else data.to_pandas()
 
 
