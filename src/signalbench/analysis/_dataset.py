@@ -58,7 +58,7 @@ MAX_PARTS = 12
 #: ... or when more than this share of their rows no longer count.
 MAX_DEAD_SHARE = 0.25
 #: A new part is written per this many records at most (bounds the memory of a rebuild).
-PART_TRIALS = 5000
+PART_TRIALS = 1000
 
 
 def _stamps(store: ResultStore) -> dict[str, str]:
@@ -106,7 +106,7 @@ def _parts_on_disk(folder: Path) -> list[_Part]:
     for path in sorted(folder.glob("part-*.rows.parquet")):
         prefix = path.with_name(path.name.removesuffix(".rows.parquet"))
         try:
-            rows = pq.read_table(path)
+            rows = pq.ParquetFile(path).read()
         except (OSError, ValueError) as exc:  # a damaged cache file: drop it, it is rebuilt
             del exc
             _remove(_Part(prefix, _empty_rows()))
@@ -147,7 +147,9 @@ def _mark_live(parts: list[_Part], stamps: dict[str, str]) -> set[str]:
     return covered
 
 
-def _table_rows(store: ResultStore, results: list[TrialResult], table: str) -> pa.Table | None:
+def _table_rows(
+    store: ResultStore, results: list[TrialResult], table: str, columns: list[str] | None = None
+) -> pa.Table | None:
     """One intersection table of ``results`` (complete ones), with the key columns in front."""
     return _read_tables(
         store,
@@ -159,11 +161,17 @@ def _table_rows(store: ResultStore, results: list[TrialResult], table: str) -> p
             for r in results
             if r.state == "complete"
         ],
+        columns,
     )  # fmt: skip
 
 
-def _read_tables(store: ResultStore, table: str, trials: list[tuple[Any, ...]]) -> pa.Table | None:
-    """Read one table of each trial (a tuple of :data:`KEYS` values) and put the keys in front."""
+def _read_tables(
+    store: ResultStore, table: str, trials: list[tuple[Any, ...]], columns: list[str] | None = None
+) -> pa.Table | None:
+    """Read one table of each trial (a tuple of :data:`KEYS` values) and put the keys in front.
+
+    ``columns``: only these (those of them a file has).
+    """
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -176,7 +184,9 @@ def _read_tables(store: ResultStore, table: str, trials: list[tuple[Any, ...]]) 
             continue
         # pyarrow directly: an order of magnitude faster than pd.read_parquet per small file.
         try:
-            tables.append(pq.ParquetFile(path).read(use_threads=False))
+            parquet = pq.ParquetFile(path)
+            wanted = None if columns is None else [c for c in columns if c in parquet.schema_arrow.names]
+            tables.append(parquet.read(columns=wanted, use_threads=False))
         except (pa.ArrowException, OSError) as exc:
             raise SignalbenchError(
                 f"{path}: not a readable Parquet table ({' '.join(str(exc).split())}); "
@@ -188,13 +198,13 @@ def _read_tables(store: ResultStore, table: str, trials: list[tuple[Any, ...]]) 
     body = pa.concat_tables(tables, promote_options="permissive")
     owner = pa.array(np.repeat(np.asarray(found), [t.num_rows for t in tables]))
     types = {"demand": pa.float64(), "flow_veh_h": pa.float64(), "seed": pa.int64()}
-    columns = {
+    out = {
         key: pa.array([t[i] for t in trials], types.get(key, pa.string())).take(owner)
         for i, key in enumerate(KEYS)
     }
     for name in body.column_names:
-        columns[name] = body.column(name)
-    return pa.table(columns)
+        out[name] = body.column(name)
+    return pa.table(out)
 
 
 def _queue_table(series: pa.Table | None) -> pa.Table | None:
@@ -227,7 +237,8 @@ def _build(
         table = _table_rows(store, results, name)
         if table is not None:
             tables[name] = table
-    queue = _queue_table(_table_rows(store, results, "timeseries"))
+    series = _table_rows(store, results, "timeseries", ["tls", "begin_s", "end_s", "queue_mean_veh"])
+    queue = _queue_table(series)
     if queue is not None:
         tables[QUEUE] = queue
     return rows, tables
