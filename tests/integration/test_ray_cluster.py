@@ -28,7 +28,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ray = pytest.importorskip("ray", reason="the Ray cluster test needs Ray (pip install 'signalbench[ray]')")
 
 RAY = Path(sys.executable).with_name("ray")
-SUMO_RL_NETS = Path(__import__("sumo_rl").__file__).parent / "nets" / "RESCO" / "cologne1"
 WINDOW = ["--begin-s", "25200", "--end-s", "25500"]  # 300 simulated seconds
 
 
@@ -107,8 +106,11 @@ def cluster():
         assert made.returncode == 0, made.stderr
         shutil.rmtree(c.driver / "tests", ignore_errors=True)
         (c.driver / "net").mkdir()
-        for name in ("cologne1.net.xml", "cologne1.rou.xml"):
-            shutil.copy(SUMO_RL_NETS / name, c.driver / "net" / name)
+        from signalbench.networks import resolve_network
+
+        scenario = resolve_network("cologne1")
+        shutil.copy(scenario.net_file, c.driver / "net" / "cologne1.net.xml")
+        shutil.copy(scenario.route_files[0], c.driver / "net" / "cologne1.rou.xml")
         yield c
     finally:
         _kill(str(root))
@@ -117,7 +119,7 @@ def cluster():
 
 def _batch(seeds: int) -> list[str]:
     return [
-        "--network", "net/cologne1.net.xml", "--route-files", "net/cologne1.rou.xml",
+        "run", "--network", "net/cologne1.net.xml", "--route-files", "net/cologne1.rou.xml",
         "--controller", "controllers/queue_hog.py:QueueHog", "--controller", "max-pressure",
         "--seeds", str(seeds), *WINDOW, "--quiet",
     ]  # fmt: skip
@@ -142,12 +144,16 @@ def test_files_travel_and_results_match_the_local_launcher(cluster):
         assert rec["metrics"] == here[tid]["metrics"]
         assert rec["spec"] == here[tid]["spec"]  # the driver's paths, not a node's copies
         assert rec["sumo_command"][:3] == here[tid]["sumo_command"][:3]
-    # the controller and the network went to both nodes' caches, by content
+    # Both nodes ran trials on their own copies of the network; the controller file went
+    # (by content) to the nodes that ran it.
+    shipped = [p for n in (cluster.head, cluster.node) for p in (n / "cache" / "ray-shipped").rglob("*.py")]
+    assert shipped and all(
+        p.read_bytes() == (cluster.driver / "controllers" / "queue_hog.py").read_bytes() for p in shipped
+    )
     for node in (cluster.head, cluster.node):
-        shipped = list((node / "cache" / "ray-shipped").rglob("queue_hog.py"))
         nets = list((node / "cache" / "ray-shipped").rglob("cologne1.net.xml"))
-        assert shipped and nets, f"nothing shipped to {node.name}"
-        assert shipped[0].read_bytes() == (cluster.driver / "controllers" / "queue_hog.py").read_bytes()
+        assert nets, f"no trial ran on {node.name}"
+        assert nets[0].read_bytes() == (cluster.driver / "net" / "cologne1.net.xml").read_bytes()
 
 
 def test_killing_a_node_mid_batch_loses_no_completed_trial(cluster):

@@ -389,7 +389,10 @@ def _ray(trials: Sequence[TrialSpec], options: LaunchOptions) -> Generator[Trial
         return
     if not ray.is_initialized():
         _ray_init(ray, options, len(trials))
-    remote = ray.remote(num_cpus=1, max_retries=0, max_calls=1)(shipping.worker_run)
+    # SPREAD: independent CPU-bound trials go to every node rather than fill one first.
+    remote = ray.remote(num_cpus=1, max_retries=0, max_calls=1, scheduling_strategy="SPREAD")(
+        shipping.worker_run
+    )
     driver = shipping.local_versions()
     refs: dict[str, Any] = {}  # content digest -> object ref, each file put once
 
