@@ -131,7 +131,7 @@ def _records(folder: Path) -> dict[str, dict]:
 
 def test_files_travel_and_results_match_the_local_launcher(cluster):
     on_ray = ["--launcher", "ray", "--address", cluster.address]
-    ray_run = cluster.signalbench(*_batch(2), *on_ray, "--out", "runs/ray")
+    ray_run = cluster.signalbench(*_batch(2), *on_ray, "--out", "runs/ray", "--keep-sumo-output")
     out, _ = ray_run.communicate(timeout=600)
     assert ray_run.returncode == 0, out[-3000:]
     local = cluster.signalbench(*_batch(2), "--out", "runs/local")
@@ -144,6 +144,10 @@ def test_files_travel_and_results_match_the_local_launcher(cluster):
         assert rec["metrics"] == here[tid]["metrics"]
         assert rec["spec"] == here[tid]["spec"]  # the driver's paths, not a node's copies
         assert rec["sumo_command"][:3] == here[tid]["sumo_command"][:3]
+    # the SUMO outputs asked for came back to the driver, one folder per trial
+    for tid in remote:
+        kept = cluster.driver / "runs" / "ray" / "sumo-output" / tid
+        assert any(kept.glob("*tripinfo*")), f"no SUMO output came back for {tid}"
     # Both nodes ran trials on their own copies of the network; the controller file went
     # (by content) to the nodes that ran it.
     shipped = [p for n in (cluster.head, cluster.node) for p in (n / "cache" / "ray-shipped").rglob("*.py")]

@@ -17,6 +17,9 @@ A cluster user's machines share nothing with the driver but the signalbench inst
   ``peak_rss_mib`` is that trial's own.
 - **Versions**: a worker whose signalbench code, SUMO or sumo-rl differ from the driver's
   refuses the trial, and the batch stops with one line naming the node and both versions.
+- **Checkpoints** trained on the driver before the batch travel like the other files and are
+  put where the worker's cache looks for them (their key is content-based), so no node trains
+  again.
 - **Outputs**: with ``--keep-sumo-output`` each trial's SUMO output folder comes back packed
   and is unpacked under the driver's ``sumo-output/``.
 """
@@ -37,7 +40,7 @@ from typing import Any
 from signalbench._util import atomic_write_bytes, cache_dir, file_lock
 from signalbench.controllers import registry
 from signalbench.errors import SignalbenchError
-from signalbench.experiments._execute import run_trial
+from signalbench.experiments._execute import run_trial, training_request
 from signalbench.experiments._fingerprint import Fingerprinter, harness_digest
 from signalbench.experiments._trial import TrialResult, TrialSpec
 from signalbench.networks import catalog, looks_like_path
@@ -105,6 +108,7 @@ class Shipment:
 
     files: dict[str, str]
     key: str
+    checkpoint: str | None = None  # driver path of the trained checkpoint the trial uses
 
     @property
     def empty(self) -> bool:
@@ -123,8 +127,15 @@ def ship(
         if not full.is_file() or _is_installed(full, roots):
             continue
         files[str(full)] = hashlib.sha256(full.read_bytes()).hexdigest()
+    checkpoint = None
+    with contextlib.suppress(SignalbenchError, OSError):
+        request = training_request(trial)  # trained on the driver before the batch (cached)
+        if request is not None and request.checkpoint_path().is_file():
+            checkpoint = str(request.checkpoint_path())
+            files[checkpoint] = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
     manifest = "\n".join(f"{p}\0{d}" for p, d in sorted(files.items()))
-    return Shipment(files=files, key=hashlib.sha256(manifest.encode()).hexdigest()[:16])
+    key = hashlib.sha256(manifest.encode()).hexdigest()[:16]
+    return Shipment(files=files, key=key, checkpoint=checkpoint)
 
 
 def localise(trial: TrialSpec, root: Path | None, shipped: Mapping[str, str] | None = None) -> TrialSpec:
@@ -200,6 +211,17 @@ def unpack(data: bytes, into: Path) -> None:
         tar.extractall(into, filter="data")
 
 
+def _place_checkpoint(trial: TrialSpec, copy: Path) -> None:
+    """Put the driver's trained checkpoint where this node's cache looks for it (same key)."""
+    request = training_request(trial)
+    if request is None:
+        return
+    target = request.checkpoint_path()
+    data = copy.read_bytes()
+    if not target.is_file() or target.read_bytes() != data:
+        atomic_write_bytes(target, data)
+
+
 def worker_run(
     trial_data: dict[str, Any],
     keep: bool,
@@ -207,6 +229,7 @@ def worker_run(
     key: str,
     files: dict[str, str],
     refs: dict[str, Any],
+    checkpoint: str | None = None,
 ) -> dict[str, Any]:
     """Run one trial on a Ray worker (a process of its own); return its record and extras.
 
@@ -229,6 +252,16 @@ def worker_run(
         )
         return {"result": failed.to_dict()}
     local = trial if root is None else localise(trial, root, files)
+    if root is not None and checkpoint is not None:
+        try:  # the checkpoint trained on the driver, so that this node does not train again
+            _place_checkpoint(local, root / Path(checkpoint).relative_to(Path(checkpoint).anchor))
+        except (SignalbenchError, OSError) as exc:
+            error = f"on Ray node {node}: checkpoint: {exc}"
+            return {
+                "result": TrialResult(
+                    trial_id=trial.trial_id, spec=trial, state="failed", error=error
+                ).to_dict()
+            }
     with tempfile.TemporaryDirectory(prefix="signalbench-") as scratch:
         result = run_trial(local, Path(scratch), keep_outputs=keep)
         out: dict[str, Any] = {}
