@@ -144,6 +144,8 @@ def test_files_travel_and_results_match_the_local_launcher(cluster):
         assert rec["metrics"] == here[tid]["metrics"]
         assert rec["spec"] == here[tid]["spec"]  # the driver's paths, not a node's copies
         assert rec["sumo_command"][:3] == here[tid]["sumo_command"][:3]
+    # signalbench run left the consolidated dataset up to date (results and report read it)
+    assert list((cluster.driver / "runs" / "ray" / "dataset").glob("part-*.rows.parquet"))
     # the SUMO outputs asked for came back to the driver, one folder per trial
     for tid in remote:
         kept = cluster.driver / "runs" / "ray" / "sumo-output" / tid
