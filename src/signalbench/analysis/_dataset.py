@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -471,9 +472,14 @@ def open_dataset(store: ResultStore) -> Dataset:
     experiment folder, the records the dataset lacks are read in memory for this call.
     """
     folder = store.root / DATASET_DIR
+    existed = folder.is_dir()
     try:
         with file_lock(folder / ".lock"):
             return _refresh(store, folder, write=True)
+    except SignalbenchError:
+        if not existed:  # a bad record on the first read: leave the folder as it was
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     except PermissionError:
         return _refresh(store, folder, write=False)
     except OSError as exc:
