@@ -58,6 +58,8 @@ KEYS = ("trial_id", "network", "demand", "flow_veh_h", "label", "seed")
 MAX_PARTS = 12
 #: ... or when more than this share of their rows no longer count.
 MAX_DEAD_SHARE = 0.25
+#: Rows per batch when a table is read part by part.
+BATCH_ROWS = 256 * 1024
 #: A new part is written per this many records at most (bounds the memory of a rebuild).
 PART_TRIALS = 1000
 
@@ -403,7 +405,8 @@ class Dataset:
     def batches(
         self, table: str, columns: Sequence[str] | None = None, tls: Sequence[str] | None = None
     ) -> Iterator[pa.Table]:
-        """Yield the live rows of one table, part by part (``tls``: only those signals)."""
+        """Yield the live rows of one table in batches, part by part (``tls``: only those signals)."""
+        import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.dataset as pads
 
@@ -431,9 +434,12 @@ class Dataset:
             if keep is not None:
                 alive = pc.field("trial_id").isin(keep)
                 where = alive if where is None else where & alive
-            yield pads.dataset(path, format="parquet").to_table(
-                columns=columns and list(columns), filter=where
-            )
+            # Batch by batch: a filtered read of a large part never holds the part in memory.
+            source = pads.dataset(path, format="parquet")
+            wanted = columns and list(columns)
+            for batch in source.to_batches(columns=wanted, filter=where, batch_size=BATCH_ROWS):
+                if batch.num_rows:
+                    yield pa.Table.from_batches([batch])
 
     def trial_table(self, table: str) -> pa.Table | None:
         """One table read from the live trials' own files (the time series), in trial id order."""
