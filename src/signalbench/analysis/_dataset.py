@@ -408,7 +408,7 @@ class Dataset:
         """Yield the live rows of one table in batches, part by part (``tls``: only those signals)."""
         import pyarrow as pa
         import pyarrow.compute as pc
-        import pyarrow.dataset as pads
+        import pyarrow.parquet as pq
 
         for p in self.parts:
             keep = None if p.live is None else p.live_ids()
@@ -428,18 +428,20 @@ class Dataset:
             path = p.path(table)
             if not path.is_file():
                 continue
-            where = None
-            if tls is not None:
-                where = pc.field("tls").isin(_strings(tls))
-            if keep is not None:
-                alive = pc.field("trial_id").isin(keep)
-                where = alive if where is None else where & alive
-            # Batch by batch: a filtered read of a large part never holds the part in memory.
-            source = pads.dataset(path, format="parquet")
-            wanted = columns and list(columns)
-            for batch in source.to_batches(columns=wanted, filter=where, batch_size=BATCH_ROWS):
-                if batch.num_rows:
-                    yield pa.Table.from_batches([batch])
+            # Batch by batch, one row group at a time, the text keys kept dictionary-encoded
+            # until filtered: a filtered read of a large part never holds the part in memory.
+            parquet = pq.ParquetFile(path, read_dictionary=["trial_id", "tls"])
+            names = parquet.schema_arrow.names
+            wanted = None if columns is None else [c for c in columns if c in names]
+            only = None if tls is None else _strings(tls)
+            for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=wanted, use_threads=False):
+                data = pa.Table.from_batches([batch])
+                if only is not None:
+                    data = data.filter(pc.is_in(data.column("tls").cast(pa.string()), value_set=only))
+                if keep is not None and data.num_rows:
+                    data = data.filter(pc.is_in(data.column("trial_id").cast(pa.string()), value_set=keep))
+                if data.num_rows:
+                    yield _plain(data)
 
     def trial_table(self, table: str) -> pa.Table | None:
         """One table read from the live trials' own files (the time series), in trial id order."""
@@ -462,6 +464,16 @@ class Dataset:
             return None
         data = pa.concat_tables(parts, promote_options="permissive")
         return data.take(data.column("trial_id").to_numpy(zero_copy_only=False).argsort(kind="stable"))
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """Return ``table`` with its dictionary-encoded columns decoded (the types the records have)."""
+    import pyarrow as pa
+
+    for i, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(field.type.value_type))
+    return table
 
 
 def _strings(values: Sequence[str]) -> Any:
