@@ -108,6 +108,25 @@ def test_ray_launcher_matches_local_processes(tmp_path):
     assert [r.metrics for r in remote] == [r.metrics for r in local]
 
 
+def test_ray_worker_with_other_versions_is_refused_in_one_line(tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray")
+    from signalbench.errors import SpecError
+    from signalbench.experiments import _ray as shipping
+
+    real = shipping.local_versions()
+    # The driver believes it runs another SUMO; the workers (other processes) report the real one.
+    monkeypatch.setattr(shipping, "local_versions", lambda: {**real, "SUMO": "0.0.1"})
+    s = spec(["fixed-time"], seeds=(1,))
+    try:
+        with pytest.raises(SpecError) as err:
+            run_experiment(s, tmp_path / "ray", launcher="ray", options=LaunchOptions(workers=1))
+    finally:
+        ray.shutdown()
+    line = str(err.value)
+    assert "\n" not in line and f"SUMO {real['SUMO']} (driver: 0.0.1)" in line
+    assert not list((tmp_path / "ray" / "trials").glob("*.json"))  # refused, not a failed trial
+
+
 def test_kill_9_of_the_runner_loses_nothing_and_resumes(tmp_path):
     out = tmp_path / "exp"
     cmd = [

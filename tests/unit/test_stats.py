@@ -164,3 +164,25 @@ def test_seeds_for_change_from_a_pilot():
     assert normal * 0.8 < small < normal * 1.5
     assert seeds_for_change(pilot, -0.1, max_seeds=40) is None
     assert seeds_for_change(pilot[:2], -20.0) is None
+
+
+@pytest.mark.parametrize("n", [12, 60, 140])
+def test_hodges_lehmann_bisection_finds_the_interval_the_scan_finds(n, monkeypatch):
+    """Above a size the accepted shifts are found by bisection (memory linear, not cubic)."""
+    from signalbench.analysis import _stats
+
+    rng = np.random.default_rng(n)
+    for d in (rng.normal(0.1, 0.3, n), rng.standard_t(2, n), np.round(rng.normal(0, 1, n), 1)):
+        scanned = _stats._hodges_lehmann(d, 0.95)
+        monkeypatch.setattr(_stats, "_SCAN_CELLS", 0)
+        bisected = _stats._hodges_lehmann(d, 0.95)
+        monkeypatch.undo()
+        assert bisected == pytest.approx(scanned, nan_ok=True)
+
+
+def test_a_thousand_seeds_compare_in_bounded_memory():
+    rng = np.random.default_rng(0)
+    x = dict(enumerate(rng.normal(40, 5, 1500)))
+    b = dict(enumerate(rng.normal(38, 5, 1500)))
+    comp = paired_change(x, b)  # the scan over every gap needed ~25 GB here
+    assert comp.ci_low_pct < comp.change_pct < comp.ci_high_pct

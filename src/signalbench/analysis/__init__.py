@@ -8,6 +8,7 @@ and PNG plots). The statistics (:func:`cell_stats`, :func:`paired_change`, :func
 :func:`seeds_for_change`) come from scipy.stats and fit heavy-tailed outcomes.
 """
 
+from signalbench.analysis._dataset import consolidate
 from signalbench.analysis._planning import SeedPlan, plan_seeds
 from signalbench.analysis._report import ReportOptions, write_report
 from signalbench.analysis._results import (
@@ -55,6 +56,7 @@ __all__ = [
     "SummaryRow",
     "cell_stats",
     "choose_baseline",
+    "consolidate",
     "demand_level",
     "demand_text",
     "holm",

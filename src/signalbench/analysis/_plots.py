@@ -199,27 +199,25 @@ def plot_vs_demand(df: pd.DataFrame, metric: str, label: str, unit: str, path: P
     plt.close(fig)
 
 
-def plot_queue_timeseries(
-    ts: pd.DataFrame, network: str, demand: float, tls_ids: list[str], path: Path
-) -> None:
-    """Queue (halting vehicles, all approaches) over time at chosen signals, mean over seeds."""
+def plot_queue_timeseries(curves: pd.DataFrame, title: str, tls_ids: list[str], path: Path) -> None:
+    """Queue (halting vehicles, all approaches) over time at chosen signals, mean over seeds.
+
+    ``curves``: one row per signal (``tls``), ``label`` and interval (``begin_s``, ``end_s``)
+    with ``queue_veh``, the queue summed over the signal's approaches, mean over seeds.
+    """
     plt = _plt()
-    part = ts[(ts["network"] == network) & (ts["demand"] == demand)]
-    palette = _palette(part["label"])
+    palette = _palette(curves["label"])
     wide = len(palette) > 5
     fig, axes = plt.subplots(
         len(tls_ids), 1, figsize=(10.5 if wide else 8, 2.8 * len(tls_ids)), squeeze=False, sharex=True
     )
-    begin = float(part["begin_s"].min())
+    begin = float(curves["begin_s"].min())
     for ax, tls in zip(axes[:, 0], tls_ids, strict=True):
-        mine = part[part["tls"] == tls]
-        per = mine.groupby(["label", "seed", "begin_s", "end_s"], sort=False)["queue_mean_veh"].sum()
-        per = per.reset_index()
-        for lab in sorted(set(per["label"])):
-            curve = per[per["label"] == lab].groupby(["begin_s", "end_s"])["queue_mean_veh"].mean()
-            starts = [float(b) for b, _ in curve.index]
-            x = [*starts, float(curve.index[-1][1])]
-            y = [*curve.values, curve.values[-1]]  # the last interval drawn to its end
+        mine = curves[curves["tls"] == tls]
+        for lab in sorted(set(mine["label"])):
+            curve = mine[mine["label"] == lab].sort_values("begin_s")
+            x = [*curve["begin_s"].astype(float), float(curve["end_s"].iloc[-1])]
+            y = [*curve["queue_veh"], curve["queue_veh"].iloc[-1]]  # the last interval drawn to its end
             color, style = palette[str(lab)]
             ax.step(
                 [(t - begin) / 60.0 for t in x],
@@ -234,9 +232,7 @@ def plot_queue_timeseries(
         ax.grid(alpha=0.3)
         _legend_outside(ax, len(palette))
     axes[-1, 0].set_xlabel("time since begin of run [min]")
-    fig.suptitle(
-        f"{network}, {demand_text(demand, part)}: mean queue per interval (halting vehicles, mean over seeds)"
-    )
+    fig.suptitle(f"{title}: mean queue per interval (halting vehicles, mean over seeds)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

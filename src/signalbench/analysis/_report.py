@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from signalbench._util import atomic_write_text, load_toml
+from signalbench.analysis._dataset import QUEUE, Dataset, open_dataset
 from signalbench.analysis._html import markdown_page
 from signalbench.analysis._plots import (
     plot_by_controller,
@@ -25,13 +26,7 @@ from signalbench.analysis._plots import (
     plot_robustness,
     plot_vs_demand,
 )
-from signalbench.analysis._results import (
-    demand_text,
-    read_intersections,
-    read_results,
-    read_timeseries,
-    sumo_version_key,
-)
+from signalbench.analysis._results import demand_text, store_at, sumo_version_key
 from signalbench.analysis._robustness import reference_sensing, robustness_sections, sensing_order
 from signalbench.analysis._stats import (
     CONFIDENCE,
@@ -401,22 +396,132 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _load(roots: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """One row per trial, the queue time series and the per-signal table, over every root."""
-    df = _concat([read_results(r) for r in roots]).drop_duplicates("trial_id")
+#: Columns of the per-signal table a report uses.
+_INTER_COLUMNS = ["trial_id", "network", "demand", "flow_veh_h", "sensing", "label", "seed", "tls",
+                  "time_loss_per_veh_s", "queue_mean_veh"]  # fmt: skip
+
+
+def _load(roots: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, list[Dataset]]:
+    """One row per trial and the per-signal table over every root, and each root's dataset.
+
+    The queue time series are not loaded here: :class:`_Queues` reads the few signals the
+    plots show, aggregated as they are read.
+    """
+    import pyarrow as pa
+
+    datasets = [open_dataset(store_at(r)) for r in roots]
+    df = _concat([d.rows().assign(_root=k) for k, d in enumerate(datasets)])
+    df = df.drop_duplicates("trial_id")
     df = df.sort_values(["network", "demand", "label", "seed"], kind="stable").reset_index(drop=True)
-    ts = _concat([read_timeseries(r) for r in roots])
-    inter = _concat([read_intersections(r) for r in roots])
-    if len(roots) > 1 and len(ts):
-        ts = ts.drop_duplicates(["trial_id", "tls", "approach", "begin_s"])
-        inter = inter.drop_duplicates(["trial_id", "tls"])
-    # Trials that finished while the report was reading (an experiment still running): their
-    # tables may be read without their record; leave them to the next report.
-    if len(ts):
-        ts = ts[ts["trial_id"].isin(df["trial_id"])]
+    frames = []
+    for d in datasets:
+        parts = [t for t in d.batches("intersections", columns=_INTER_COLUMNS) if t.num_rows]
+        if parts:
+            frames.append(pa.concat_tables(parts, promote_options="permissive").to_pandas())
+    inter = _concat(frames)
     if len(inter):
-        inter = inter[inter["trial_id"].isin(df["trial_id"])]
-    return df, ts, inter
+        inter = inter.sort_values("trial_id", kind="stable")  # the records' order, as before
+        if len(roots) > 1:
+            inter = inter.drop_duplicates(["trial_id", "tls"])
+        # Trials that finished while the report was reading (an experiment still running): their
+        # tables may be read without their record; leave them to the next report.
+        inter = inter[inter["trial_id"].isin(df["trial_id"])].reset_index(drop=True)
+    return df, inter, datasets
+
+
+class _Queues:
+    """Queue curves of chosen signals: per label and interval, the mean over seeds.
+
+    A seed's value is the queue summed over the signal's approaches (and over the trials
+    sharing its label and seed, as the per-seed curves always were).
+
+    Read from the datasets' queue tables filtered to the wanted signals, and aggregated batch
+    by batch, so memory follows the size of the curves, not of the store.
+    """
+
+    def __init__(self, df: pd.DataFrame, datasets: list[Dataset], labels: dict[str, str]) -> None:
+        self.df = df
+        self.datasets = datasets
+        self.labels = labels  # trial id -> the label the plots show
+        self.curves: dict[tuple[str, float], pd.DataFrame] = {}
+
+    def read(self, wanted: dict[tuple[str, float], list[str]]) -> dict[tuple[str, float], set[str]]:
+        """Aggregate the curves of ``wanted`` signals per (network, demand); return the signals found."""
+        import numpy as np
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        df = self.df
+        group_of = {key: k for k, key in enumerate(wanted)}
+        gcode = np.array(
+            [group_of.get((n, float(d)), -1) for n, d in zip(df["network"], df["demand"], strict=True)]
+        )
+        shown = pd.Series(
+            [self.labels.get(t, str(lab)) for t, lab in zip(df["trial_id"], df["label"], strict=True)]
+        )
+        label_names = sorted(set(shown))
+        lcode = shown.map({name: k for k, name in enumerate(label_names)}).to_numpy()
+        # A trial sharing its label and seed with another of its group is summed with it per
+        # seed first (as the per-seed curves are); the others are one seed each.
+        pooled = pd.DataFrame({"g": gcode, "l": lcode, "s": df["seed"].astype(int)}).duplicated(keep=False)
+        skey = np.where(pooled.to_numpy(), df["seed"].astype(int).to_numpy(), -1)
+        tls_union = sorted({t for tls in wanted.values() for t in tls})
+        partials = []
+        for root, dataset in enumerate(self.datasets):
+            # A trial in several roots: its first root's record is the one in ``df``.
+            mine = df["_root"].to_numpy() == root
+            ids = pa.array(df["trial_id"][mine].astype(str).tolist(), pa.string())
+            rows = np.flatnonzero(mine)
+            for batch in dataset.batches(
+                QUEUE, columns=["trial_id", "tls", "begin_s", "end_s", "queue_veh"], tls=tls_union
+            ):
+                pos = pc.index_in(batch.column("trial_id"), value_set=ids)
+                valid = pc.is_valid(pos)
+                batch, pos = batch.filter(valid), pos.filter(valid)
+                if not batch.num_rows:
+                    continue
+                at = rows[pos.to_numpy()]
+                inside = gcode[at] >= 0
+                if not inside.any():
+                    continue
+                mask = pa.array(inside)
+                at = at[inside]
+                keyed = pa.table(
+                    {
+                        "g": gcode[at], "l": lcode[at], "s": skey[at],
+                        "tls": batch.column("tls").filter(mask),
+                        "begin_s": batch.column("begin_s").filter(mask),
+                        "end_s": batch.column("end_s").filter(mask),
+                        "q": batch.column("queue_veh").filter(mask),
+                    }
+                )  # fmt: skip
+                partials.append(
+                    keyed.group_by(["g", "l", "s", "tls", "begin_s", "end_s"], use_threads=False).aggregate(
+                        [("q", "sum"), ("q", "count")]
+                    )
+                )
+        found: dict[tuple[str, float], set[str]] = {key: set() for key in wanted}
+        if not partials:
+            return found
+        keys = ["g", "l", "s", "tls", "begin_s", "end_s"]
+        sums = (
+            pa.concat_tables(partials)
+            .group_by(keys, use_threads=False)
+            .aggregate([("q_sum", "sum"), ("q_count", "sum")])
+            .to_pandas()
+        )
+        # A pooled seed counts once; the others count their trials (one seed each).
+        sums["n"] = np.where(sums["s"].to_numpy() >= 0, 1, sums["q_count_sum"].to_numpy())
+        curves = sums.groupby(["g", "l", "tls", "begin_s", "end_s"], sort=True)[["q_sum_sum", "n"]].sum()
+        curves = curves.reset_index()
+        curves["queue_veh"] = curves["q_sum_sum"] / curves["n"]
+        curves["label"] = [label_names[k] for k in curves["l"]]
+        for key, k in group_of.items():
+            part = curves[curves["g"] == k]
+            self.curves[key] = part[["tls", "label", "begin_s", "end_s", "queue_veh"]].reset_index(drop=True)
+            found[key] = {t for t in set(part["tls"]) if t in set(wanted[key])}
+        return found
 
 
 def _intro(
@@ -483,26 +588,56 @@ def _group_sections(groups: list[_Group], options: ReportOptions, baseline: str)
     return md
 
 
-def _version_labels(
-    df: pd.DataFrame, ts: pd.DataFrame, inter: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _version_labels(df: pd.DataFrame, inter: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Relabel every row ``label (SUMO x.y.z)``: one label per controller and SUMO version."""
     new = {
         tid: f"{lab} (SUMO {ver})"
         for tid, lab, ver in zip(df["trial_id"], df["label"], df["sumo_version"], strict=True)
     }
     df = df.assign(label=df["trial_id"].map(new))
-    if len(ts):
-        ts = ts.assign(label=ts["trial_id"].map(new))
     if len(inter):
         inter = inter.assign(label=inter["trial_id"].map(new))
-    return df, ts, inter
+    return df, inter
+
+
+def _queue_signals(
+    inter: pd.DataFrame, groups: list[tuple[str, float]], queues: _Queues, options: ReportOptions
+) -> dict[tuple[str, float], list[str]]:
+    """Return the signals whose queue is plotted per (network, demand), having read their curves.
+
+    The ``intersections`` option's signals that have a time series; else the three with the
+    longest mean queue that have one. The curves of the top three are read first, and of the
+    rest only for a group where some of those three have no time series.
+    """
+    ranking: dict[tuple[str, float], list[str]] = {}
+    for key in groups:
+        mine = inter[(inter["network"] == key[0]) & (inter["demand"] == key[1])]
+        by_queue = mine.groupby("tls")["queue_mean_veh"].mean().sort_values(ascending=False)
+        ranking[key] = [str(t) for t in by_queue.index]
+    user = [str(t) for t in options.intersections]
+    chosen: dict[tuple[str, float], list[str]] = {}
+    todo = {key: [*user, *ranking[key][:3]] for key in groups}
+    for last in (False, True):
+        if not todo:
+            break
+        found = queues.read(todo)
+        again = {}
+        for key, wanted in todo.items():
+            mine_user = [t for t in user if t in found[key]]
+            top = [t for t in ranking[key] if t in found[key]][:3]
+            complete = len(top) >= 3 or len(wanted) >= len(user) + len(ranking[key])
+            if mine_user or complete or last:
+                chosen[key] = mine_user or top
+            else:
+                again[key] = [*user, *ranking[key]]
+        todo = again
+    return chosen
 
 
 def _plots(
     df: pd.DataFrame,
     plain: pd.DataFrame,
-    ts: pd.DataFrame,
+    queues: _Queues,
     inter: pd.DataFrame,
     out: Path,
     options: ReportOptions,
@@ -514,39 +649,34 @@ def _plots(
     nice = _NICE.get(primary, primary)
     ok = df[df["state"] == "complete"]
     images: list[tuple[str, str]] = []
-    if len(ok):
-        name = "by_controller.png"
-        plot_by_controller(plain, primary, nice, unit, out / name, by_version=by_version)
-        images.append(
-            (name, f"{nice[:1].upper()}{nice[1:]} by controller: every seed, median and its interval")
-        )
-        if ok.groupby("network")["demand"].nunique().max() > 1:
-            name = "vs_demand.png"
-            plot_vs_demand(df, primary, nice, unit, out / name)
-            images.append((name, f"Median {nice} vs demand"))
-        for (network, demand), _ in ok.groupby(["network", "demand"], sort=False):
-            if len(inter) == 0:
-                break
-            mine = inter[(inter["network"] == network) & (inter["demand"] == demand)]
-            if len(mine) == 0:
-                continue
-            slug = _slug(f"{network}_{demand:g}")
-            name = f"intersections_{slug}.png"
-            plot_intersection_delay(inter, str(network), float(demand), out / name)
-            images.append((name, f"Delay per signal, {network}, {demand_text(demand, mine)}"))
-            in_series = (
-                set(ts[(ts["network"] == network) & (ts["demand"] == demand)]["tls"]) if len(ts) else set()
-            )
-            chosen = [t for t in options.intersections if t in in_series]
-            if not chosen:
-                by_queue = mine.groupby("tls")["queue_mean_veh"].mean().sort_values(ascending=False)
-                chosen = [str(t) for t in by_queue.index if t in in_series][:3]
-            if chosen:
-                name = f"queue_{slug}.png"
-                plot_queue_timeseries(ts, str(network), float(demand), chosen, out / name)
-                images.append((name, f"Queue over time, {network}, {demand_text(demand, mine)}"))
-    if not images:
+    if not len(ok):
         return []
+    name = "by_controller.png"
+    plot_by_controller(plain, primary, nice, unit, out / name, by_version=by_version)
+    images.append((name, f"{nice[:1].upper()}{nice[1:]} by controller: every seed, median and its interval"))
+    if ok.groupby("network")["demand"].nunique().max() > 1:
+        name = "vs_demand.png"
+        plot_vs_demand(df, primary, nice, unit, out / name)
+        images.append((name, f"Median {nice} vs demand"))
+    groups = []
+    if len(inter):
+        for (network, demand), _ in ok.groupby(["network", "demand"], sort=False):
+            if ((inter["network"] == network) & (inter["demand"] == demand)).any():
+                groups.append((str(network), float(demand)))
+    signals = _queue_signals(inter, groups, queues, options) if groups else {}
+    for network, demand in groups:
+        mine = inter[(inter["network"] == network) & (inter["demand"] == demand)]
+        slug = _slug(f"{network}_{demand:g}")
+        name = f"intersections_{slug}.png"
+        plot_intersection_delay(inter, network, demand, out / name)
+        images.append((name, f"Delay per signal, {network}, {demand_text(demand, mine)}"))
+        chosen = signals.get((network, demand), [])
+        if chosen:
+            name = f"queue_{slug}.png"
+            curves = queues.curves[(network, demand)]
+            title = f"{network}, {demand_text(demand, mine)}"
+            plot_queue_timeseries(curves, title, chosen, out / name)
+            images.append((name, f"Queue over time, {network}, {demand_text(demand, mine)}"))
     return ["", "## Plots", "", *(f"![{alt}]({name})\n" for name, alt in images)]
 
 
@@ -625,7 +755,7 @@ def write_report(
     roots = [Path(directory)] if isinstance(directory, (str, Path)) else [Path(d) for d in directory]
     if not roots:
         raise SignalbenchError("a report needs at least one experiment directory")
-    df, ts, inter = _load(roots)
+    df, inter, datasets = _load(roots)
     out = Path(out_dir) if out_dir is not None else roots[0] / "report"
     out.mkdir(parents=True, exist_ok=True)
     labels = list(dict.fromkeys(df["label"]))
@@ -647,15 +777,15 @@ def write_report(
     md += _group_sections(groups, options, baseline)
     plain = df  # labels without the SUMO version, for the by-controller plot
     if by_version:
-        df, ts, inter = _version_labels(df, ts, inter)
+        df, inter = _version_labels(df, inter)
+    relabel = dict(zip(df["trial_id"], df["label"], strict=True))
     md += _control_table(df)
     reference = reference_sensing(df)
     if reference is not None:  # the plots of one scenario; the robustness plot shows them all
         robust = _robustness_plot(df, out, options, reference, sensing_order(df, spec_order))
         df, plain = (f[f["sensing"] == reference] for f in (df, plain))
-        ts = ts[ts["sensing"] == reference] if len(ts) else ts
         inter = inter[inter["sensing"] == reference] if len(inter) else inter
-    md += _plots(df, plain, ts, inter, out, options, by_version)
+    md += _plots(df, plain, _Queues(df, datasets, relabel), inter, out, options, by_version)
     if reference is not None:
         md += robust
     md += _failed_section(df)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import math
-import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from signalbench.analysis._dataset import CONSOLIDATED, open_dataset
+from signalbench.analysis._rows import (
+    CONTROL_COLUMNS,
+    TRIAL_COLUMNS,
+    demand_level,
+    is_perfect_sensing,
+    result_rows,
+)
 from signalbench.errors import SignalbenchError
-from signalbench.experiments import ResultStore, TrialResult, TrialSpec
-from signalbench.metrics import EMISSION_METRICS, TRIP_METRICS, is_gridlocked
+from signalbench.experiments import ResultStore
 from signalbench.sim import SumoVersion
 
 if TYPE_CHECKING:
@@ -30,11 +35,6 @@ __all__ = [
     "sumo_version_key",
 ]
 
-#: Identifying columns of every per-trial row, in order.
-TRIAL_COLUMNS = (
-    "trial_id", "network", "demand", "sensing", "controller", "label", "seed", "state", "error", "flow_veh_h",
-)  # fmt: skip
-
 
 def demand_text(demand: float, frame: pd.DataFrame | None = None) -> str:
     """Return ``demand x 1.5`` for a scale factor, ``600 veh/h`` for a generated network's flow.
@@ -43,29 +43,6 @@ def demand_text(demand: float, frame: pd.DataFrame | None = None) -> str:
     """
     generated = frame is not None and "flow_veh_h" in frame and bool(frame["flow_veh_h"].notna().any())
     return f"{demand:g} veh/h" if generated else f"demand x {demand:g}"
-
-
-def demand_level(spec: TrialSpec) -> float:
-    """Return the trial's demand level as one number.
-
-    The scale factor, or for a generated network (whose levels are flows, see
-    docs/networks.md#generated-networks) its veh/h per approach times the scale.
-    """
-    return spec.scale if spec.flow_veh_h is None else spec.flow_veh_h * spec.scale
-
-
-#: Controller-side columns (from the record's ``control``).
-CONTROL_COLUMNS = ("decisions", "switches", "overrides_total", "controller_ms_per_decision")
-
-
-def is_perfect_sensing(spec: TrialSpec) -> bool:
-    """Tell whether a trial saw perfect lane truths (no sensing, or a perfect entry without faults)."""
-    sensing = spec.sensing
-    if sensing is None:
-        return True
-    return sensing.get("model", "perfect") == "perfect" and not (
-        sensing.get("faults") or sensing.get("attacks")
-    )
 
 
 def store_at(directory: Path | str) -> ResultStore:
@@ -81,59 +58,20 @@ def store_at(directory: Path | str) -> ResultStore:
     return store
 
 
-def result_rows(results: list[TrialResult]) -> list[dict[str, Any]]:
-    """One flat dict per trial: identity, state, every metric, control numbers, provenance."""
-    rows = []
-    for r in results:
-        row: dict[str, Any] = {
-            "trial_id": r.trial_id,
-            "network": r.spec.network,
-            "demand": demand_level(r.spec),
-            "sensing": r.spec.sensing_label,
-            "controller": r.spec.controller,
-            "label": r.spec.display_label,
-            "seed": r.spec.seed,
-            "state": r.state,
-            "error": r.error or "",
-            "flow_veh_h": math.nan if r.spec.flow_veh_h is None else r.spec.flow_veh_h,
-        }
-        for name in (*TRIP_METRICS, *EMISSION_METRICS):
-            value = r.metrics.get(name, math.nan)
-            row[name] = math.nan if value is None else value
-        if r.state == "complete" and "vehicles_stuck" in r.metrics and "vehicles_total" in r.metrics:
-            # Derived: records written before the 5 % rule said 1 for any stuck vehicle.
-            row["gridlocked"] = is_gridlocked(r.metrics["vehicles_stuck"], r.metrics["vehicles_total"])
-        for name in CONTROL_COLUMNS:
-            control = r.control.get(name)
-            row[name] = math.nan if control is None else control  # strict JSON stores NaN as null
-        row["perfect_sensing"] = is_perfect_sensing(r.spec)
-        row["fallback"] = str(r.control.get("sensing", {}).get("fallback", ""))
-        row["sumo_version"] = r.versions.get("sumo", "")
-        row["wall_time_s"] = r.wall_time_s
-        row["sim_time_s"] = r.sim_time_s
-        row["sumo_command"] = shlex.join(r.sumo_command)
-        rows.append(row)
-    return rows
-
-
 def read_results(directory: Path | str) -> pd.DataFrame:
     """Read an experiment directory: one row per trial (failed trials with their error).
 
-    Columns: :data:`TRIAL_COLUMNS` (``sensing``: the sensing scenario's name, ``perfect``
-    without one), every trip metric under its documented name (see docs/metrics.md; emission
-    metrics are NaN when not measured), :data:`CONTROL_COLUMNS`, ``perfect_sensing`` (the
-    trial saw perfect lane truths), ``fallback`` (the controller's detector-failure fallback,
-    recorded under realistic sensing), ``sumo_version``, ``wall_time_s``, ``sim_time_s`` and
-    ``sumo_command`` (one shell line).
+    Columns: :data:`TRIAL_COLUMNS`, every trip metric under its documented name (see
+    docs/metrics.md; emission metrics are NaN when not measured), :data:`CONTROL_COLUMNS`,
+    ``sumo_version``, ``wall_time_s``, ``sim_time_s`` and ``sumo_command`` (one shell line).
+    Rows are in trial id order, read from the experiment's consolidated dataset (brought up to
+    date with the records first, see :mod:`signalbench.analysis._dataset`).
 
     Raises:
         SignalbenchError: the directory does not exist or holds no trial records.
 
     """
-    import pandas as pd
-
-    store = store_at(directory)
-    return pd.DataFrame(result_rows(store.results()))
+    return open_dataset(store_at(directory)).rows()
 
 
 def sumo_version_key(version: str) -> tuple[int, SumoVersion | str]:
@@ -145,45 +83,12 @@ def sumo_version_key(version: str) -> tuple[int, SumoVersion | str]:
 
 
 def _read_table(directory: Path | str, table: str) -> pd.DataFrame:
-    import numpy as np
     import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     store = store_at(directory)
-    tables = []
-    keys: dict[str, list[Any]] = {
-        k: [] for k in ("trial_id", "network", "demand", "flow_veh_h", "sensing", "label", "seed")
-    }
-    for r in store.results():
-        path = store.table_path(r.trial_id, table)
-        if r.state != "complete" or not path.is_file():
-            continue
-        # pyarrow directly: an order of magnitude faster than pd.read_parquet per small file.
-        try:
-            tables.append(pq.ParquetFile(path).read(use_threads=False))
-        except (pa.ArrowException, OSError) as exc:
-            raise SignalbenchError(
-                f"{path}: not a readable Parquet table ({' '.join(str(exc).split())}); "
-                "delete it and its .json record, then run the experiment again to redo that trial"
-            ) from exc
-        keys["trial_id"].append(r.trial_id)
-        keys["network"].append(r.spec.network)
-        keys["demand"].append(demand_level(r.spec))
-        keys["flow_veh_h"].append(math.nan if r.spec.flow_veh_h is None else r.spec.flow_veh_h)
-        keys["sensing"].append(r.spec.sensing_label)
-        keys["label"].append(r.spec.display_label)
-        keys["seed"].append(r.spec.seed)
-    if not tables:
-        return pd.DataFrame()
-    frame = pa.concat_tables(tables, promote_options="default").to_pandas()
-    counts = [t.num_rows for t in tables]
-    for position, (key, values) in enumerate(keys.items()):
-        frame.insert(position, key, np.repeat(np.asarray(values, dtype=object), counts))
-    for key in ("demand", "flow_veh_h"):
-        frame[key] = frame[key].astype(float)
-    frame["seed"] = frame["seed"].astype(int)
-    return frame
+    dataset = open_dataset(store)
+    data = dataset.table(table) if table in CONSOLIDATED else dataset.trial_table(table)
+    return pd.DataFrame() if data is None else data.to_pandas()
 
 
 def read_intersections(directory: Path | str) -> pd.DataFrame:

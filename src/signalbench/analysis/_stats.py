@@ -23,6 +23,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -210,13 +211,58 @@ def _hodges_lehmann(d: np.ndarray, confidence: float) -> tuple[float, float, flo
     # Inside a gap no two |d - shift| tie and none is zero, so the exact null distribution
     # applies (scipy would otherwise take float round-off for ties and permute exhaustively).
     method = "exact" if d.size <= 50 else "asymptotic"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        p = np.asarray(stats.wilcoxon(d[None, :] - shifts[:, None], axis=1, method=method).pvalue)
-    accepted = np.nonzero(p > 1.0 - confidence)[0]
-    if accepted.size == 0 or accepted[0] == 0 or accepted[-1] == shifts.size - 1:
+
+    def p_at(index: np.ndarray) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.asarray(stats.wilcoxon(d[None, :] - shifts[index, None], axis=1, method=method).pvalue)
+
+    alpha = 1.0 - confidence
+    if shifts.size * d.size <= _SCAN_CELLS:
+        accepted = np.nonzero(p_at(np.arange(shifts.size)) > alpha)[0]
+        first, last = (int(accepted[0]), int(accepted[-1])) if accepted.size else (-1, -1)
+    else:
+        first, last = _accepted_by_bisection(p_at, shifts, estimate, alpha)
+    if first < 0 or first == 0 or last == shifts.size - 1:
         return estimate, math.nan, math.nan  # too few pairs: every shift is accepted
-    return estimate, float(points[accepted[0] - 1]), float(points[accepted[-1]])
+    return estimate, float(points[first - 1]), float(points[last])
+
+
+#: Above this many (shift x pair) cells, the accepted shifts are found by bisection.
+_SCAN_CELLS = 4_000_000
+
+
+def _accepted_by_bisection(p_at: Any, shifts: np.ndarray, estimate: float, alpha: float) -> tuple[int, int]:
+    """First and last shift index the test accepts, found in O(log) tests instead of one per gap.
+
+    The signed-rank statistic falls step by step as the shift grows, so the two-sided p-value
+    rises to its peak (at the Hodges-Lehmann estimate) and falls after it: the accepted shifts
+    are one run around the peak, and each end is found by bisection. This gives the run the
+    scan over every gap gives (a test checks both on the same data), in memory linear in the
+    number of pairs instead of cubic.
+    """
+    centre = int(np.clip(np.searchsorted(shifts, estimate), 0, shifts.size - 1))
+    window = np.arange(max(0, centre - 2), min(shifts.size, centre + 3))
+    values = p_at(window)
+    if not np.any(values > alpha):
+        return -1, -1
+    peak = int(window[int(np.argmax(values))])
+    lo, hi = 0, peak  # first accepted index in [0, peak]: p rises up to the peak
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if p_at(np.array([mid]))[0] > alpha:
+            hi = mid
+        else:
+            lo = mid + 1
+    first = lo
+    lo, hi = peak, shifts.size - 1  # last accepted index in [peak, end]: p falls after it
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if p_at(np.array([mid]))[0] > alpha:
+            lo = mid
+        else:
+            hi = mid - 1
+    return first, lo
 
 
 def _wilcoxon_p(d: np.ndarray) -> float:

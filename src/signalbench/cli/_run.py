@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import math
 import time
@@ -17,7 +18,7 @@ from signalbench._util import output_dir
 from signalbench.analysis import CONFIDENCE, CellStats, Comparison, SummaryRow, summarise
 from signalbench.cli._console import error_console, make_console
 from signalbench.cli._console import plural as _n
-from signalbench.errors import SpecError
+from signalbench.errors import SignalbenchError, SpecError
 from signalbench.experiments import (
     LAUNCHERS,
     MAX_TRIALS,
@@ -345,6 +346,42 @@ class _Progress:
             self.bar.stop()
 
 
+class _Consolidate:
+    """Keep the experiment's consolidated dataset (what results and reports read) up to date.
+
+    Every :data:`EVERY` results or :data:`EVERY_S` seconds, and when the run ends; each time
+    only the records stored since are read. The dataset is a cache rebuilt from the records
+    on read, so a failure here never fails the run.
+    """
+
+    EVERY = 500
+    EVERY_S = 300.0
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.pending = 0
+        self.last = time.monotonic()
+
+    def after(self, progress: Callable[[TrialResult], None]) -> Callable[[TrialResult], None]:
+        """Return ``progress`` followed by this, for ``run_experiment``'s ``on_result``."""
+
+        def both(result: TrialResult) -> None:
+            progress(result)
+            self.pending += 1
+            if self.pending >= self.EVERY or time.monotonic() - self.last >= self.EVERY_S:
+                self.now()
+
+        return both
+
+    def now(self) -> None:
+        from signalbench.analysis import consolidate
+
+        self.pending, self.last = 0, time.monotonic()
+        with contextlib.suppress(SignalbenchError, OSError):
+            if (self.out / "trials").is_dir():
+                consolidate(self.out)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the ``run`` command; return the exit status (1 if any trial failed)."""
     console = make_console()
@@ -373,6 +410,7 @@ def run(args: argparse.Namespace) -> int:
     progress = _Progress(console, errors, spec.name, len(plan.trials), args.quiet or not console.is_terminal)
     progress.skip(plan.reused)
     started = time.perf_counter()
+    dataset = _Consolidate(out)
     try:
         results = run_experiment(
             spec,
@@ -380,12 +418,13 @@ def run(args: argparse.Namespace) -> int:
             launcher=settings.launcher,
             options=options,
             retries=settings.retries,
-            on_result=progress,
+            on_result=dataset.after(progress),
             on_training=None if args.quiet else _training_line(errors),
             plan=plan,
         )
     finally:
         progress.stop()
+        dataset.now()
     wall = time.perf_counter() - started
     print_summary(console, spec.name, results, out, wall, resumed, sim_s=progress.sim_s, plan=plan)
     failures = [r for r in results if r.state != "complete"]

@@ -13,6 +13,7 @@ result that has reached the runner is stored before the interrupt takes effect.
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -281,11 +282,12 @@ def _collect(run: _Running, options: LaunchOptions) -> TrialResult | None:
 
 
 # -- Ray ----------------------------------------------------------------------------------
-def _ray_trial(trial_data: dict[str, Any], keep: bool) -> dict[str, Any]:
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="signalbench-") as scratch:
-        return _isolated_trial(TrialSpec.from_dict(trial_data), Path(scratch), keep).to_dict()
+#: Trials kept queued on the cluster beyond its CPUs, so that an autoscaler sees the demand.
+RAY_HEADROOM = 2
+#: How often the Ray launcher looks at the cluster's size again [s].
+RAY_RESIZE_S = 5.0
+#: Times a trial is sent again when the node running it is lost (not counted as an attempt).
+RAY_NODE_LOSS_RETRIES = 3
 
 
 def check_ray_address(address: str | None) -> None:
@@ -369,44 +371,77 @@ def _ray_init(ray: Any, options: LaunchOptions, n_trials: int) -> None:
 
 
 def _ray(trials: Sequence[TrialSpec], options: LaunchOptions) -> Generator[TrialResult, None, None]:
-    """Trials as Ray tasks (one CPU each) on an existing cluster or a local Ray instance."""
+    """Trials as Ray tasks (one CPU and one fresh worker process each) on a cluster or locally.
+
+    What travels, how versions are checked and outputs come back: :mod:`._ray`. Concurrency
+    follows the cluster: the CPUs are counted again every few seconds (``--workers`` caps it),
+    with a few trials queued beyond them so an autoscaler sees the demand. A trial whose node
+    is lost runs again elsewhere (up to :data:`RAY_NODE_LOSS_RETRIES` times); a finished
+    trial's result is already with the runner, so nothing completed is lost.
+    """
     try:
         import ray
     except ImportError as exc:
         raise SpecError("the ray launcher needs Ray: pip install 'signalbench[ray]'") from exc
+    from signalbench.experiments import _ray as shipping
+
     if not trials:
         return
     if not ray.is_initialized():
         _ray_init(ray, options, len(trials))
-    remote = ray.remote(num_cpus=1, max_retries=0)(_ray_trial)
-    pending: dict[Any, tuple[TrialSpec, float, float]] = {}
-    queue = deque(trials)
-    limit = options.workers or int(ray.cluster_resources().get("CPU", 1))
+    # SPREAD: independent CPU-bound trials go to every node rather than fill one first.
+    remote = ray.remote(num_cpus=1, max_retries=0, max_calls=1, scheduling_strategy="SPREAD")(
+        shipping.worker_run
+    )
+    driver = shipping.local_versions()
+    refs: dict[str, Any] = {}  # content digest -> object ref, each file put once
+
+    def submit(trial: TrialSpec) -> Any:
+        shipment = shipping.ship(trial)
+        for path, digest in shipment.files.items():
+            if digest not in refs:
+                refs[digest] = ray.put(Path(path).read_bytes())
+        needed = {d: refs[d] for d in shipment.files.values()}
+        sent = shipping.localise(trial, None)  # paths absolute, as the shipment names them
+        return remote.remote(
+            sent.to_dict(), options.keep_outputs, driver, shipment.key, shipment.files, needed
+        )
+
+    pending: dict[Any, tuple[TrialSpec, float, float, int, int]] = {}
+    queue = deque((t, 0) for t in trials)
+    limit, sized = 1, -math.inf
     try:
         while queue or pending:
+            if time.monotonic() - sized >= RAY_RESIZE_S:
+                limit, sized = _ray_limit(ray, options), time.monotonic()
             while queue and len(pending) < limit:
-                trial = queue.popleft()
-                ref = remote.remote(trial.to_dict(), options.keep_outputs)
-                pending[ref] = (trial, time.monotonic(), options.limit_s(trial))
+                trial, lost = queue.popleft()
+                pending[submit(trial)] = (trial, time.monotonic(), options.limit_s(trial), lost, _alive(ray))
             now = time.monotonic()
-            wait_s = max(0.0, min(start + limit_s - now for _, start, limit_s in pending.values()))
-            done, _ = ray.wait(list(pending), num_returns=1, timeout=wait_s)
+            wait_s = max(0.0, min(start + limit_s - now for _, start, limit_s, _, _ in pending.values()))
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=min(wait_s, RAY_RESIZE_S))
             for ref in done:
                 with interrupts_deferred():
-                    trial, start, _ = pending.pop(ref)
+                    trial, start, _, lost, nodes = pending.pop(ref)
                     try:
-                        result = TrialResult.from_dict(ray.get(ref))
+                        answer = ray.get(ref)
                     except Exception as exc:  # worker crashed, node lost, task cancelled
+                        if lost < RAY_NODE_LOSS_RETRIES and _node_lost(ray, exc, nodes):
+                            queue.appendleft((trial, lost + 1))
+                            continue
                         text = str(exc).strip()
                         reason = text.splitlines()[0] if text else type(exc).__name__
-                        result = failed_result(
+                        yield failed_result(
                             trial,
                             f"Ray task failed ({type(exc).__name__}): {reason}",
                             wall_time_s=time.monotonic() - start,
                         )
-                    yield result
+                        continue
+                    if "refused" in answer:
+                        raise SpecError(answer["refused"])
+                    yield _ray_result(answer, trial, options, shipping)
             now = time.monotonic()
-            for ref, (trial, start, limit_s) in list(pending.items()):
+            for ref, (trial, start, limit_s, _, _) in list(pending.items()):
                 if now - start >= limit_s:
                     ray.cancel(ref, force=True)
                     pending.pop(ref)
@@ -414,3 +449,43 @@ def _ray(trials: Sequence[TrialSpec], options: LaunchOptions) -> Generator[Trial
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)
+
+
+def _ray_limit(ray: Any, options: LaunchOptions) -> int:
+    """Trials in flight: the cluster's CPUs now (plus headroom), or ``--workers``."""
+    if options.workers:
+        return options.workers
+    cpus = int(ray.cluster_resources().get("CPU", 0))
+    return max(1, cpus) + RAY_HEADROOM
+
+
+def _alive(ray: Any) -> int:
+    try:
+        return sum(1 for n in ray.nodes() if n.get("Alive"))
+    except Exception:  # the GCS is busy or gone: no count
+        return -1
+
+
+def _node_lost(ray: Any, exc: BaseException, nodes_before: int) -> bool:
+    """Return True when a task failed because its node went away (not because its trial crashed)."""
+    if type(exc).__name__ in ("NodeDiedError", "ObjectLostError", "OwnerDiedError"):
+        return True
+    if type(exc).__name__ in ("WorkerCrashedError", "RayTaskError", "LocalRayletDiedError"):
+        now = _alive(ray)
+        return 0 <= now < nodes_before
+    return False
+
+
+def _ray_result(
+    answer: dict[str, Any], trial: TrialSpec, options: LaunchOptions, shipping: Any
+) -> TrialResult:
+    """Return the record a worker sent back, with the driver's scratch folder; unpack its outputs."""
+    record = answer["result"]
+    record["spec"] = trial.to_dict()  # as the driver gave it, not with the node's copies
+    scratch = str(options.scratch)
+    record["sumo_command"] = [
+        a.replace(shipping.SCRATCH_MARK, scratch) for a in record.get("sumo_command", [])
+    ]
+    if answer.get("outputs"):
+        shipping.unpack(answer["outputs"], options.scratch)
+    return TrialResult.from_dict(record)
