@@ -20,6 +20,7 @@ from signalbench.controllers._api import (
     TrainingSettings,
     Traits,
 )
+from signalbench.controllers._batch import HOLD, BatchDecider, NetworkLayout, NetworkObs
 from signalbench.controllers._base import BaseController, NoParams, PerIntersection
 from signalbench.controllers._detection import QueueTracker
 from signalbench.controllers._registry import (
@@ -41,6 +42,10 @@ from signalbench.controllers.sotl import Sotl
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "HOLD",
+    "BatchDecider",
+    "NetworkLayout",
+    "NetworkObs",
     "Actuated",
     "BaseController",
     "BuiltController",

@@ -13,6 +13,7 @@ import numpy as np
 
 from signalbench.controllers._api import IntersectionObs, PhaseRequest
 from signalbench.controllers._base import BaseController
+from signalbench.controllers._batch import NetworkObs, first_max
 from signalbench.controllers._phases import check_flag, check_number, phase_lanes, pick_max
 from signalbench.networks import IntersectionSpec
 
@@ -58,3 +59,24 @@ class Greedy(BaseController):
         """Request the phase with the largest wave; ties keep the current phase."""
         wave = self._lanes @ obs.vehicles_within(self.params.detection_m)
         return PhaseRequest.switch(pick_max(wave, obs.phase))
+
+    def batched(self) -> _GreedyBatch | None:
+        """All lights at once."""
+        if type(self) is not Greedy:  # a subclass may decide otherwise: it keeps the per-light path
+            return None
+        return _GreedyBatch(self.params.detection_m)
+
+
+class _GreedyBatch:
+    """:meth:`Greedy.act` for every light in one call."""
+
+    def __init__(self, detection_m: float) -> None:
+        self.detection_m = detection_m
+
+    def decide(self, obs: NetworkObs) -> np.ndarray:
+        if obs.within is None:
+            raise ValueError("vehicles were not observed: add 'vehicles' to observed_lane_fields")
+        layout = obs.layout
+        wave = obs.within(self.detection_m)[layout.in_rows]
+        table = layout.phase_sums(layout.pl_slot, wave[layout.pl_in])
+        return first_max(table, obs.phase)[1]

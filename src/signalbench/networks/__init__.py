@@ -36,6 +36,7 @@ from signalbench.networks._model import (
 from signalbench.networks._netfile import count_traffic_lights
 from signalbench.networks.generate import (
     GENERATORS,
+    PRESETS,
     RECIPE_KEYS,
     FlowRecipe,
     NetRecipe,
@@ -47,6 +48,7 @@ from signalbench.signals import is_green_state
 
 __all__ = [
     "GENERATORS",
+    "PRESETS",
     "RECIPE_KEYS",
     "DemandCount",
     "Finding",

@@ -125,8 +125,12 @@ class Session:
         record_timelines: bool = False,
         on_decision: DecisionHook | None = None,
         sensing: SensingModel = PERFECT,
+        batch: bool | None = None,
     ) -> Episode:
-        """Return an episode of ``controller`` on this scenario (``backend``: default the session's)."""
+        """Return an episode of ``controller`` on this scenario (``backend``: default the session's).
+
+        ``batch``: see :class:`~signalbench.runtime.Episode` (None: vectorised on large networks).
+        """
         return Episode(
             backend=backend if backend is not None else self.backend(),
             config=config,
@@ -137,4 +141,5 @@ class Session:
             record_timelines=record_timelines,
             on_decision=on_decision,
             sensing=sensing,
+            batch=batch,
         )

@@ -5,10 +5,10 @@ at each decision; the episode asks it through a :class:`Sensor` bound to the run
 :data:`PERFECT` gives the simulator's own lane truths (the default).
 """
 
-from signalbench.sensing._api import SensingModel, Sensor, SignalStatus
+from signalbench.sensing._api import BatchSensor, SensingModel, Sensor, SignalStatus
 from signalbench.sensing._perfect import PerfectSensing
 
 #: The default sensing: the simulator's own lane truths.
 PERFECT = PerfectSensing()
 
-__all__ = ["PERFECT", "PerfectSensing", "SensingModel", "Sensor", "SignalStatus"]
+__all__ = ["PERFECT", "BatchSensor", "PerfectSensing", "SensingModel", "Sensor", "SignalStatus"]

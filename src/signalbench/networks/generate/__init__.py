@@ -9,6 +9,7 @@ from signalbench.networks.generate._flows import PROFILES, FlowRecipe, generate_
 from signalbench.networks.generate._osm import NETCONVERT_OSM_OPTIONS, import_osm
 from signalbench.networks.generate._recipes import (
     GENERATORS,
+    PRESETS,
     RECIPE_KEYS,
     NetRecipe,
     generate_network,
@@ -19,6 +20,7 @@ from signalbench.networks.generate._recipes import (
 
 __all__ = [
     "GENERATORS",
+    "PRESETS",
     "NETCONVERT_OSM_OPTIONS",
     "PROFILES",
     "RECIPE_KEYS",
