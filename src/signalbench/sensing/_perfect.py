@@ -98,11 +98,15 @@ class _PerfectSensor:
         readings = self.backend.read_lanes()
         vehicles = self._vehicles()
         # Downstream queues sum halting counts: one NaN-free copy per decision, not per light.
-        halting = np.nan_to_num(readings.halting_count, nan=0.0) if self.with_halting else None
+        halting = _nan_free(readings.halting_count) if self.with_halting else None
         return {
             spec.id: _observe(spec, status[spec.id], readings, halting, vehicles, self.rows[spec.id], now_s)
             for spec in self.specs
         }
+
+
+def _nan_free(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(values), 0.0, values) if np.isnan(values).any() else values
 
 
 def _counts_within(vehicles: tuple[LaneVehicles, ...], max_dist_m: float) -> np.ndarray:

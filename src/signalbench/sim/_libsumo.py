@@ -7,6 +7,8 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from signalbench.errors import SimulationError
 from signalbench.sim._backend import (
     LANE_FIELDS,
@@ -103,7 +105,11 @@ class LibsumoBackend(Closing):
             raise SimulationError(f"SUMO stopped: {str(exc).strip()}") from exc
 
     def watch_lanes(self, lane_ids: Sequence[str], fields: Sequence[str] = LANE_FIELDS) -> None:
-        """Remember the lanes and fields to read; plain getters beat libsumo subscriptions."""
+        """Remember the lanes and fields to read.
+
+        Plain getters beat libsumo's variable and context subscriptions at 2k-20k lanes
+        (``benchmarks/bench_lane_reads.py``): a subscription is computed at every SUMO step.
+        """
         self._lanes = tuple(lane_ids)
         self._fields = check_fields(fields)
         self._vehicles = VEHICLES in fields
@@ -118,28 +124,24 @@ class LibsumoBackend(Closing):
             "occupancy": lane.getLastStepOccupancy,
             "mean_speed_m_s": lane.getLastStepMeanSpeed,
         }
-        return LaneReadings.build(
-            len(self._lanes),
-            {f: [getters[f](lane_id) for lane_id in self._lanes] for f in self._fields},
-        )
+        n = len(self._lanes)  # one getter call per lane and field: cheaper than subscriptions here
+        return LaneReadings.build(n, {f: np.fromiter(map(getters[f], self._lanes), np.float64, n) for f in self._fields})
 
     def read_vehicles(self) -> tuple[LaneVehicles, ...]:
         """Read each watched lane's vehicles with direct getters."""
         if not self._vehicles:
             raise SimulationError("read_vehicles() needs the 'vehicles' field in watch_lanes()")
         lane, veh = self._ls.lane, self._ls.vehicle
-        out = []
-        for lane_id, length in zip(self._lanes, self._lengths, strict=True):
-            ids = lane.getLastStepVehicleIDs(lane_id)
-            out.append(
-                LaneVehicles.build(
-                    ids,
-                    [length - veh.getLanePosition(v) for v in ids],
-                    [veh.getSpeed(v) for v in ids],
-                    [veh.getWaitingTime(v) for v in ids],
-                )
-            )
-        return tuple(out)
+        ids = [lane.getLastStepVehicleIDs(lane_id) for lane_id in self._lanes]
+        flat = [v for lane_ids in ids for v in lane_ids]
+        n = len(flat)
+        ends = np.repeat(np.asarray(self._lengths, dtype=np.float64), [len(v) for v in ids])
+        return LaneVehicles.per_lane(
+            ids,
+            ends - np.fromiter(map(veh.getLanePosition, flat), np.float64, n),
+            np.fromiter(map(veh.getSpeed, flat), np.float64, n),
+            np.fromiter(map(veh.getWaitingTime, flat), np.float64, n),
+        )
 
     def set_signal_state(self, tls_id: str, state: str) -> None:
         """Set the full signal string of one traffic light."""
