@@ -44,7 +44,7 @@ def _scenario(signals: int) -> Any:
     if name in PRESETS:
         entry = dict(PRESETS[name])
     else:
-        side = int(round(signals**0.5))
+        side = round(signals**0.5)
         entry = {"generator": "grid", "rows": side, "cols": side, "lanes": 2, "flow_veh_h": 300.0}
     flow = float(entry.pop("flow_veh_h"))
     entry.pop("name", None)
@@ -124,15 +124,13 @@ def child(signals: int, backend: str, method: str, fields: str, warmup: float, d
         read_ms.append(1000 * (c - b))
         reference = float(sum(np.nansum(v) for v in values))
     api.close()
-    print(
-        json.dumps(
-            {"lanes": len(lanes), "step": step_ms, "read": read_ms, "checksum": reference}
-        )
-    )
+    print(json.dumps({"lanes": len(lanes), "step": step_ms, "read": read_ms, "checksum": reference}))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", nargs="+", type=int, default=[256, 1024, 2500])
     parser.add_argument("--backends", nargs="+", default=["libsumo", "traci"])
     parser.add_argument("--fields", nargs="+", default=list(FIELDS), choices=list(FIELDS))
@@ -163,8 +161,8 @@ def main() -> None:
                     total = min(x + y for x, y in zip(r, s, strict=True))
                     print(
                         f"{signals:>7} {res['lanes']:>6} {backend:<8} {fields:<8} {method:<10} "
-                        f"{min(r):7.2f} ({statistics.median(r):6.2f}) {min(s):7.1f} ({statistics.median(s):6.1f}) "
-                        f"{total:9.1f}",
+                        f"{min(r):7.2f} ({statistics.median(r):6.2f}) "
+                        f"{min(s):7.1f} ({statistics.median(s):6.1f}) {total:9.1f}",
                         flush=True,
                     )
                 if len(checks) != 1:

@@ -40,6 +40,14 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
+#: What each variant's ratio is taken against.
+_BASE = {
+    "fixed-time": "bare",
+    "fixed-time trial": "bare",
+    "bare+detectors": "bare",
+    "max-pressure": "replay",
+    "max-pressure/light": "replay",
+}
 VARIANTS = ("bare", "bare+detectors", "fixed-time", "max-pressure", "max-pressure/light", "replay")
 
 
@@ -192,17 +200,27 @@ def measure(signals: int, duration: float, repeats: int, variants: list[str]) ->
                 walls[v].append(wall)
                 if v == "fixed-time":
                     record = next((work / f"ft{rep}" / "trials").glob("*.json"))
-                    walls.setdefault("fixed-time trial", []).append(json.loads(record.read_text())["wall_time_s"])
+                    walls.setdefault("fixed-time trial", []).append(
+                        json.loads(record.read_text())["wall_time_s"]
+                    )
                     rss["fixed-time trial"] = rss[v] = max(rss.get(v, 0.0), peak)
                 rss[v] = max(rss.get(v, 0.0), peak)
                 if v.startswith("max-pressure"):
                     control[v] = json.loads(out.strip().splitlines()[-1])
                 print(f"  city-{signals} {v}: {wall:.1f} s", file=sys.stderr, flush=True)
-    return {"walls": walls, "rss": rss, "control": control, "model_s": model_s, "lights": len(model.intersections)}
+    return {
+        "walls": walls,
+        "rss": rss,
+        "control": control,
+        "model_s": model_s,
+        "lights": len(model.intersections),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", nargs="+", type=int, default=[128, 256, 1024])
     parser.add_argument("--duration", nargs="+", type=float, default=[600.0, 600.0, 300.0],
                         help="simulated seconds per size (one value: all sizes)")  # fmt: skip
@@ -223,8 +241,7 @@ def main() -> None:
     for signals, (duration, res) in results.items():
         walls = res["walls"]
         for v, w in walls.items():
-            base = {"fixed-time": "bare", "fixed-time trial": "bare", "bare+detectors": "bare", "max-pressure": "replay",
-                    "max-pressure/light": "replay"}.get(v)  # fmt: skip
+            base = _BASE.get(v)
             ratio = ""
             if base in walls:
                 ratio = f"{min(w) / min(walls[base]):.2f}x {base}"

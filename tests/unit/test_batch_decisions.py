@@ -29,13 +29,13 @@ def big_model():
     return model
 
 
-def run(model, controller, *, batch, seed, rate, timing=SignalTiming()):
+def run(model, controller, *, batch, seed, rate, timing=None):
     episode = Episode(
         backend=FakeBackend(model, arrival_rate_veh_s=rate),
         config=SimConfig(net_file=model.net_file, begin_s=0.0, end_s=400.0, seed=seed),
         model=model,
         controller=controller,
-        timing=timing,
+        timing=timing or SignalTiming(),
         record_timelines=True,
         batch=batch,
     )
@@ -66,7 +66,11 @@ def test_auto_uses_the_vectorised_path_only_on_large_networks(big_model, cologne
 
     monkeypatch.setattr(controller.policy.batch, "decide", spy)
     # reset builds a fresh decider: patch the class's batched() to hand out the spy instead
-    monkeypatch.setattr(type(next(iter(controller.policy.controllers.values()))), "batched", lambda self: controller.policy.batch)
+    monkeypatch.setattr(
+        type(next(iter(controller.policy.controllers.values()))),
+        "batched",
+        lambda self: controller.policy.batch,
+    )
     run(big_model, controller, batch=None, seed=1, rate=0.1)
     assert calls and set(calls) == {len(big_model.intersections)}
     calls.clear()

@@ -20,8 +20,8 @@ from signalbench.controllers._api import (
     TrainingSettings,
     Traits,
 )
-from signalbench.controllers._batch import HOLD, BatchDecider, NetworkLayout, NetworkObs
 from signalbench.controllers._base import BaseController, NoParams, PerIntersection
+from signalbench.controllers._batch import HOLD, BatchDecider, NetworkLayout, NetworkObs
 from signalbench.controllers._detection import QueueTracker
 from signalbench.controllers._registry import (
     ENTRY_POINT_GROUP,
@@ -43,11 +43,9 @@ from signalbench.controllers.sotl import Sotl
 __all__ = [
     "ENTRY_POINT_GROUP",
     "HOLD",
-    "BatchDecider",
-    "NetworkLayout",
-    "NetworkObs",
     "Actuated",
     "BaseController",
+    "BatchDecider",
     "BuiltController",
     "Controller",
     "ControllerEntry",
@@ -59,6 +57,8 @@ __all__ = [
     "LongestQueueFirst",
     "MaxPressure",
     "NetworkController",
+    "NetworkLayout",
+    "NetworkObs",
     "NoParams",
     "PerIntersection",
     "PhaseRequest",

@@ -19,7 +19,7 @@ from signalbench.sim import LaneReadings
 if TYPE_CHECKING:
     from signalbench.networks import IntersectionSpec
 
-__all__ = ["HOLD", "Batchable", "BatchDecider", "NetworkLayout", "NetworkObs", "first_max"]
+__all__ = ["HOLD", "BatchDecider", "Batchable", "NetworkLayout", "NetworkObs", "first_max"]
 
 #: A decider's answer for a light that holds its phase (``PhaseRequest.hold()``).
 HOLD = -1

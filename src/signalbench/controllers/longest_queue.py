@@ -64,7 +64,9 @@ class LongestQueueFirst(BaseController):
 
     def batched(self) -> _LongestQueueBatch | None:
         """All lights at once."""
-        if type(self) is not LongestQueueFirst:  # a subclass may decide otherwise: it keeps the per-light path
+        if (
+            type(self) is not LongestQueueFirst
+        ):  # a subclass may decide otherwise: it keeps the per-light path
             return None
         return _LongestQueueBatch(self.params.switch_margin_veh)
 

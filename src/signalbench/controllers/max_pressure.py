@@ -149,5 +149,5 @@ class _MaxPressureBatch:
             down = np.zeros(len(layout.out_rows))
         movement = q_in[layout.mv_in] - down[layout.mv_out]
         table = layout.phase_sums(layout.pm_slot, movement[layout.pm_mv])
-        best, pick = first_max(table, obs.phase)
+        _, pick = first_max(table, obs.phase)
         return np.where(pick == obs.phase, HOLD, pick)

@@ -42,6 +42,7 @@ from signalbench.networks.generate import (
     NetRecipe,
     generated_scenario,
     parse_generator_ref,
+    preset_scenario,
     recipe_from_dict,
 )
 from signalbench.signals import is_green_state
@@ -77,6 +78,7 @@ __all__ = [
     "looks_like_path",
     "parse_generator_ref",
     "parse_time_s",
+    "preset_scenario",
     "recipe_from_dict",
     "resolve_network",
     "route_file_pairs",

@@ -9,4 +9,12 @@ let the safety actuator turn requests into legal signals, advance SUMO to the ne
 from signalbench.runtime._episode import BATCH_MIN_LIGHTS, DecisionHook, Episode, EpisodeStats
 from signalbench.runtime._session import OUTPUT_NAMES, Session, SimOptions
 
-__all__ = ["BATCH_MIN_LIGHTS", "OUTPUT_NAMES", "DecisionHook", "Episode", "EpisodeStats", "Session", "SimOptions"]
+__all__ = [
+    "BATCH_MIN_LIGHTS",
+    "OUTPUT_NAMES",
+    "DecisionHook",
+    "Episode",
+    "EpisodeStats",
+    "Session",
+    "SimOptions",
+]

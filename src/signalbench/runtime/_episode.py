@@ -11,7 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from signalbench.controllers import HOLD, BatchDecider, BuiltController, IntersectionObs, PerIntersection, PhaseRequest
+from signalbench.controllers import (
+    HOLD,
+    BatchDecider,
+    BuiltController,
+    IntersectionObs,
+    PerIntersection,
+    PhaseRequest,
+)
 from signalbench.errors import ControllerError, SimulationError
 from signalbench.networks import NetworkModel
 from signalbench.sensing import PERFECT, BatchSensor, SensingModel, Sensor, SignalStatus
@@ -176,7 +183,7 @@ class Episode:
         return policy.batch
 
     def _drive_batch(self, decider: BatchDecider) -> None:
-        """The decision loop with one vectorised call for every light (same requests as per light)."""
+        """Run the decision loop with one vectorised call for every light (same requests as per light)."""
         sensor = self._sensor
         assert isinstance(sensor, BatchSensor)
         ids = tuple(self.actuators)

@@ -146,7 +146,9 @@ class LaneVehicles:
         lane = np.repeat(np.arange(len(ids)), counts)
         order = np.lexsort((dist_m, lane))  # by lane, then by distance (stable within ties)
         flat_ids = [vid for lane_ids in ids for vid in lane_ids]
-        dist, speed, wait = (_frozen(np.asarray(a, dtype=np.float64)[order]) for a in (dist_m, speed_m_s, waiting_s))
+        dist, speed, wait = (
+            _frozen(np.asarray(a, dtype=np.float64)[order]) for a in (dist_m, speed_m_s, waiting_s)
+        )
         ends = np.cumsum(counts).tolist()
         out = []
         start = 0

@@ -125,7 +125,9 @@ class LibsumoBackend(Closing):
             "mean_speed_m_s": lane.getLastStepMeanSpeed,
         }
         n = len(self._lanes)  # one getter call per lane and field: cheaper than subscriptions here
-        return LaneReadings.build(n, {f: np.fromiter(map(getters[f], self._lanes), np.float64, n) for f in self._fields})
+        return LaneReadings.build(
+            n, {f: np.fromiter(map(getters[f], self._lanes), np.float64, n) for f in self._fields}
+        )
 
     def read_vehicles(self) -> tuple[LaneVehicles, ...]:
         """Read each watched lane's vehicles with direct getters."""

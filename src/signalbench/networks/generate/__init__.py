@@ -15,13 +15,14 @@ from signalbench.networks.generate._recipes import (
     generate_network,
     generated_scenario,
     parse_generator_ref,
+    preset_scenario,
     recipe_from_dict,
 )
 
 __all__ = [
     "GENERATORS",
-    "PRESETS",
     "NETCONVERT_OSM_OPTIONS",
+    "PRESETS",
     "PROFILES",
     "RECIPE_KEYS",
     "FlowRecipe",
@@ -31,5 +32,6 @@ __all__ = [
     "generated_scenario",
     "import_osm",
     "parse_generator_ref",
+    "preset_scenario",
     "recipe_from_dict",
 ]

@@ -33,6 +33,7 @@ __all__ = [
     "generate_network",
     "generated_scenario",
     "parse_generator_ref",
+    "preset_scenario",
     "recipe_from_dict",
 ]
 
@@ -330,3 +331,12 @@ def generated_scenario(
         begin_s=0.0,
         end_s=flow.duration_s,
     )
+
+
+def preset_scenario(name: str, *, seed: int = 1, cache: Path | None = None) -> Scenario:
+    """Build (or reuse from the cache) a :data:`PRESETS` network at its demand, seeded ``seed``."""
+    if name not in PRESETS:
+        raise NetworkError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    entry = dict(PRESETS[name])
+    flow = float(entry.pop("flow_veh_h"))
+    return generated_scenario(entry, flow_veh_h=flow, seed=seed, name=entry.pop("name"), cache=cache)
