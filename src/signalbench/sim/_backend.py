@@ -68,8 +68,10 @@ class LaneReadings:
     @classmethod
     def build(cls, n_lanes: int, values: Mapping[str, Sequence[float] | np.ndarray]) -> LaneReadings:
         """Build from the values of the watched fields; the other fields are NaN."""
-        nan = None if len(values) == len(LANE_FIELDS) else np.full(n_lanes, np.nan, dtype=np.float64)
-        arrays = {f: np.asarray(values[f], dtype=np.float64) if f in values else nan for f in LANE_FIELDS}
+        arrays = {f: np.asarray(values[f], dtype=np.float64) for f in LANE_FIELDS if f in values}
+        if len(arrays) < len(LANE_FIELDS):
+            nan = np.full(n_lanes, np.nan, dtype=np.float64)
+            arrays = {f: arrays.get(f, nan) for f in LANE_FIELDS}
         return cls(**arrays)
 
     def __len__(self) -> int:
