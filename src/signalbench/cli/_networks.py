@@ -12,6 +12,7 @@ from signalbench.cli._console import make_console
 from signalbench.errors import NetworkError, SignalbenchError
 from signalbench.networks import (
     GENERATORS,
+    PRESETS,
     Scenario,
     catalog,
     count_traffic_lights,
@@ -147,6 +148,8 @@ def _list() -> int:
     console.print("Details: signalbench networks show ID; lint: signalbench networks check ID|PATH")
     kinds = ", ".join(f"{k} ({v})" for k, v in GENERATORS.items())
     console.print(f"Generated networks (generator = ... in a spec): {kinds}", highlight=False)
+    presets = ", ".join(f"{name} ({p['rows']}x{p['cols']} grid)" for name, p in PRESETS.items())
+    console.print(f"City-scale presets (--network NAME, or id = NAME in a spec): {presets}", highlight=False)
     return 0
 
 

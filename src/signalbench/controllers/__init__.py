@@ -21,6 +21,7 @@ from signalbench.controllers._api import (
     Traits,
 )
 from signalbench.controllers._base import BaseController, NoParams, PerIntersection
+from signalbench.controllers._batch import HOLD, BatchDecider, NetworkLayout, NetworkObs
 from signalbench.controllers._detection import QueueTracker
 from signalbench.controllers._registry import (
     ENTRY_POINT_GROUP,
@@ -41,8 +42,10 @@ from signalbench.controllers.sotl import Sotl
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "HOLD",
     "Actuated",
     "BaseController",
+    "BatchDecider",
     "BuiltController",
     "Controller",
     "ControllerEntry",
@@ -54,6 +57,8 @@ __all__ = [
     "LongestQueueFirst",
     "MaxPressure",
     "NetworkController",
+    "NetworkLayout",
+    "NetworkObs",
     "NoParams",
     "PerIntersection",
     "PhaseRequest",

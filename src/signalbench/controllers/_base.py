@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from signalbench.controllers._api import Controller, IntersectionObs, PhaseRequest
+from signalbench.controllers._batch import Batchable, BatchDecider
 from signalbench.errors import ControllerError
 from signalbench.sim import LANE_FIELDS
 
@@ -60,6 +61,8 @@ class PerIntersection:
         self._factory = factory
         self.name = name
         self.controllers: dict[str, Controller] = {}
+        #: Decides for every light in one call when the controller offers it (see ``_batch``).
+        self.batch: BatchDecider | None = None
 
     def reset(self, network: NetworkModel, rng: np.random.Generator) -> None:
         """Build and reset one controller per intersection, each with its own generator."""
@@ -69,6 +72,8 @@ class PerIntersection:
             ctrl = self._factory()
             ctrl.reset(spec, np.random.default_rng(seq))
             self.controllers[spec.id] = ctrl
+        first = next(iter(self.controllers.values()), None)
+        self.batch = first.batched() if isinstance(first, Batchable) else None
 
     def act(self, obs: Mapping[str, IntersectionObs]) -> dict[str, PhaseRequest]:
         """Ask each intersection's controller; an exception or a None answer names the intersection.

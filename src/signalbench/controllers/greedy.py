@@ -14,6 +14,7 @@ import numpy as np
 
 from signalbench.controllers._api import IntersectionObs, PhaseRequest
 from signalbench.controllers._base import BaseController
+from signalbench.controllers._batch import NetworkObs, first_max
 from signalbench.controllers._phases import check_flag, check_number, phase_lanes, pick_max
 from signalbench.networks import IntersectionSpec
 
@@ -63,3 +64,24 @@ class Greedy(BaseController):
         else:
             wave = self._lanes @ np.nan_to_num(obs.in_vehicles)
         return PhaseRequest.switch(pick_max(wave, obs.phase))
+
+    def batched(self) -> _GreedyBatch | None:
+        """All lights at once."""
+        if type(self) is not Greedy:  # a subclass may decide otherwise: it keeps the per-light path
+            return None
+        return _GreedyBatch(self.params.detection_m)
+
+
+class _GreedyBatch:
+    """:meth:`Greedy.act` for every light in one call."""
+
+    def __init__(self, detection_m: float) -> None:
+        self.detection_m = detection_m
+
+    def decide(self, obs: NetworkObs) -> np.ndarray:
+        if obs.within is None:
+            raise ValueError("vehicles were not observed: add 'vehicles' to observed_lane_fields")
+        layout = obs.layout
+        wave = obs.within(self.detection_m)[layout.in_rows]
+        table = layout.phase_sums(layout.pl_slot, wave[layout.pl_in])
+        return first_max(table, obs.phase)[1]

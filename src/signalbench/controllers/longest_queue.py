@@ -15,6 +15,7 @@ import numpy as np
 
 from signalbench.controllers._api import IntersectionObs, PhaseRequest
 from signalbench.controllers._base import BaseController
+from signalbench.controllers._batch import HOLD, NetworkObs
 from signalbench.controllers._phases import check_number, phase_lanes
 from signalbench.networks import IntersectionSpec
 
@@ -60,3 +61,34 @@ class LongestQueueFirst(BaseController):
         if best != obs.phase and better and longest[best] >= longest[obs.phase] + margin:
             return PhaseRequest.switch(best)
         return PhaseRequest.hold()
+
+    def batched(self) -> _LongestQueueBatch | None:
+        """All lights at once."""
+        if (
+            type(self) is not LongestQueueFirst
+        ):  # a subclass may decide otherwise: it keeps the per-light path
+            return None
+        return _LongestQueueBatch(self.params.switch_margin_veh)
+
+
+class _LongestQueueBatch:
+    """:meth:`LongestQueueFirst.act` for every light in one call."""
+
+    def __init__(self, margin_veh: float) -> None:
+        self.margin_veh = margin_veh
+
+    def decide(self, obs: NetworkObs) -> np.ndarray:
+        layout = obs.layout
+        queues = obs.lanes.halting_count[layout.in_rows][layout.pl_in]
+        longest = layout.phase_max(layout.pl_slot, queues)
+        totals = layout.phase_sums(layout.pl_slot, queues)
+        rows, cur = np.arange(len(layout)), obs.phase
+        # the key of act(): (longest, totals, is the current phase, lowest index)
+        top = longest == longest.max(axis=1, keepdims=True)
+        tied = np.where(top, totals, -np.inf)
+        top &= tied == tied.max(axis=1, keepdims=True)
+        best = np.where(top[rows, cur], cur, top.argmax(axis=1))
+        lb, lc = longest[rows, best], longest[rows, cur]
+        better = (lb > lc) | (totals[rows, best] > totals[rows, cur])
+        switch = (best != cur) & better & (lb >= lc + self.margin_veh)
+        return np.where(switch, best, HOLD)

@@ -21,6 +21,7 @@ import numpy as np
 
 from signalbench.controllers._api import IntersectionObs, PhaseRequest
 from signalbench.controllers._base import BaseController
+from signalbench.controllers._batch import HOLD, NetworkObs, first_max
 from signalbench.controllers._detection import QUEUE_RULES, QueueRule, QueueTracker
 from signalbench.controllers._phases import check_flag, check_number
 from signalbench.networks import IntersectionSpec
@@ -119,3 +120,34 @@ class MaxPressure(BaseController):
         if pressures[obs.phase] >= best:
             return PhaseRequest.hold()
         return PhaseRequest.switch(int(np.argmax(pressures)))
+
+    def batched(self) -> _MaxPressureBatch | None:
+        """All lights at once from halting counts (None with a range or the stopped rule)."""
+        if type(self) is not MaxPressure:  # a subclass may decide otherwise: it keeps the per-light path
+            return None
+        return None if self.params.needs_vehicles else _MaxPressureBatch(self.params.downstream)
+
+
+class _MaxPressureBatch:
+    """:meth:`MaxPressure.act` for every light in one call (halting counts on whole lanes)."""
+
+    def __init__(self, downstream: Downstream) -> None:
+        self.downstream = downstream
+
+    def decide(self, obs: NetworkObs) -> np.ndarray:
+        layout, halting = obs.layout, obs.lanes.halting_count
+        q_in = halting[layout.in_rows]
+        if self.downstream == "out-lane":
+            down = halting[layout.out_rows]
+        elif self.downstream == "signalised":
+            out_idx, rows = layout.down_pairs
+            q_down = np.bincount(
+                out_idx, weights=np.nan_to_num(halting, nan=0.0)[rows], minlength=len(layout.out_rows)
+            )
+            down = np.where(layout.out_has_downstream, q_down, 0.0)
+        else:
+            down = np.zeros(len(layout.out_rows))
+        movement = q_in[layout.mv_in] - down[layout.mv_out]
+        table = layout.phase_sums(layout.pm_slot, movement[layout.pm_mv])
+        _, pick = first_max(table, obs.phase)
+        return np.where(pick == obs.phase, HOLD, pick)

@@ -37,6 +37,7 @@ from signalbench.experiments._spec import (
     run_problems,
 )
 from signalbench.networks import (
+    PRESETS,
     RECIPE_KEYS,
     Scenario,
     canonical_network,
@@ -395,6 +396,8 @@ def _read_networks(errors: _Errors, raw: Any, sim: _Sim, timing: SignalTiming) -
     """Read every ``[[networks]]`` entry, as data (nothing is read from disk)."""
     drafts = []
     for where, net in _entries(errors, raw, "networks", "id or path"):
+        if isinstance(net.get("id"), str) and net["id"] in PRESETS:  # a named generator preset
+            net = {**PRESETS[net["id"]], **{k: v for k, v in net.items() if k != "id"}}
         draft = (
             _read_generated(errors, where, net, sim)
             if "generator" in net

@@ -36,17 +36,20 @@ from signalbench.networks._model import (
 from signalbench.networks._netfile import count_traffic_lights
 from signalbench.networks.generate import (
     GENERATORS,
+    PRESETS,
     RECIPE_KEYS,
     FlowRecipe,
     NetRecipe,
     generated_scenario,
     parse_generator_ref,
+    preset_scenario,
     recipe_from_dict,
 )
 from signalbench.signals import is_green_state
 
 __all__ = [
     "GENERATORS",
+    "PRESETS",
     "RECIPE_KEYS",
     "DemandCount",
     "Finding",
@@ -75,6 +78,7 @@ __all__ = [
     "looks_like_path",
     "parse_generator_ref",
     "parse_time_s",
+    "preset_scenario",
     "recipe_from_dict",
     "resolve_network",
     "route_file_pairs",

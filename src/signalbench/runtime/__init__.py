@@ -6,7 +6,15 @@ and the conformance kit. :class:`Episode` is the decision loop: observe, ask the
 let the safety actuator turn requests into legal signals, advance SUMO to the next decision.
 """
 
-from signalbench.runtime._episode import DecisionHook, Episode, EpisodeStats
+from signalbench.runtime._episode import BATCH_MIN_LIGHTS, DecisionHook, Episode, EpisodeStats
 from signalbench.runtime._session import OUTPUT_NAMES, Session, SimOptions
 
-__all__ = ["OUTPUT_NAMES", "DecisionHook", "Episode", "EpisodeStats", "Session", "SimOptions"]
+__all__ = [
+    "BATCH_MIN_LIGHTS",
+    "OUTPUT_NAMES",
+    "DecisionHook",
+    "Episode",
+    "EpisodeStats",
+    "Session",
+    "SimOptions",
+]

@@ -14,14 +14,21 @@ from typing import Any
 
 import numpy as np
 
-from signalbench.controllers import BuiltController, IntersectionObs, PhaseRequest
+from signalbench.controllers import (
+    HOLD,
+    BatchDecider,
+    BuiltController,
+    IntersectionObs,
+    PerIntersection,
+    PhaseRequest,
+)
 from signalbench.errors import ControllerError, SimulationError
 from signalbench.networks import NetworkModel
-from signalbench.sensing import PERFECT, SensingModel, Sensor, SignalStatus
+from signalbench.sensing import PERFECT, BatchSensor, SensingModel, Sensor, SignalStatus
 from signalbench.signals import Actuator, InvalidRequest, SignalTiming
 from signalbench.sim import Backend, SimConfig
 
-__all__ = ["DecisionHook", "Episode", "EpisodeStats"]
+__all__ = ["BATCH_MIN_LIGHTS", "DecisionHook", "Episode", "EpisodeStats"]
 
 #: Called at every decision with its time, the observations and the controller's requests,
 #: before the requests are applied (``signalbench watch`` shows them; a recorder keeps them).
@@ -31,6 +38,9 @@ _EPS_S = 1e-6
 #: Rounds of the advance loop in a row that may pass without stepping SUMO (actuator events
 #: due at the same instant); more means time cannot advance and the trial fails.
 _MAX_IDLE_ROUNDS = 8
+#: From this many lights on, a controller that offers a vectorised decider decides for all
+#: lights in one call (same requests as the per-light path; see ``controllers._batch``).
+BATCH_MIN_LIGHTS = 16
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +108,9 @@ class Episode:
         sensing: how the controller senses the street (default: perfect lane truths).
         sensing_dir: where a sensing model's detector files go (default: the folder of
             SUMO's tripinfo output, else a temporary folder removed on close).
+        batch: decide for all lights in one vectorised call (True), per light (False), or
+            from :data:`BATCH_MIN_LIGHTS` lights on when the controller and the sensing offer
+            it (None). :meth:`run` without ``on_decision`` only; the requests are the same.
 
     """
 
@@ -114,8 +127,10 @@ class Episode:
         on_decision: DecisionHook | None = None,
         sensing: SensingModel = PERFECT,
         sensing_dir: Path | None = None,
+        batch: bool | None = None,
     ) -> None:
         self.backend = backend
+        self.batch = batch
         self.sensing = sensing
         self.sensing_dir = sensing_dir
         self._scratch: Path | None = None
@@ -159,6 +174,10 @@ class Episode:
     def drive(self, obs: dict[str, IntersectionObs] | None) -> None:
         """Ask the controller at every decision from ``obs`` (what :meth:`start` returned) to the end."""
         policy = self.controller.policy
+        decider = self._batch_decider()
+        if obs is not None and decider is not None:
+            self._drive_batch(decider)
+            return
         while obs is not None and policy is not None:
             started = time.perf_counter()
             requests = policy.act(obs)
@@ -166,6 +185,48 @@ class Episode:
             if self.on_decision is not None:
                 self.on_decision(self._now, obs, requests)
             obs = self.step(requests)
+
+    def _batch_decider(self) -> BatchDecider | None:
+        policy = self.controller.policy
+        if self.batch is False or self.on_decision is not None or not isinstance(self._sensor, BatchSensor):
+            return None
+        if not isinstance(policy, PerIntersection) or policy.batch is None:
+            if self.batch:
+                raise ControllerError(f"controller {self.name!r} has no vectorised decider (batch = true)")
+            return None
+        if self.batch is None and len(self.actuators) < BATCH_MIN_LIGHTS:
+            return None
+        return policy.batch
+
+    def _drive_batch(self, decider: BatchDecider) -> None:
+        """Run the decision loop with one vectorised call for every light (same requests as per light)."""
+        sensor = self._sensor
+        assert isinstance(sensor, BatchSensor)
+        ids = tuple(self.actuators)
+        acts = tuple(self.actuators.values())
+        n = len(acts)
+        hold = PhaseRequest.hold()
+        switch = [PhaseRequest.switch(k) for k in range(max(len(a.phases) for a in acts))]
+        running = True
+        while running:
+            now = self._now
+            obs = sensor.observe_batch(
+                now,
+                np.fromiter((a.phase for a in acts), np.intp, n),
+                np.fromiter((a.in_transition for a in acts), bool, n),
+                np.fromiter((a.time_in_phase_s(now) for a in acts), np.float64, n),
+            )
+            started = time.perf_counter()
+            try:
+                answer = decider.decide(obs).tolist()
+            except Exception as exc:
+                raise ControllerError(
+                    f"controller {self.name!r} failed (t={now:g} s, all lights at once): "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            self.controller_time_s += time.perf_counter() - started
+            requests = {tls: hold if k == HOLD else switch[k] for tls, k in zip(ids, answer, strict=True)}
+            running = self._apply_and_advance(requests)
 
     # -- stepping API (used by run() and by the reinforcement-learning environments) ------
     def start(self) -> dict[str, IntersectionObs] | None:
@@ -217,13 +278,17 @@ class Episode:
                 self._set(spec.id, act.state, now, self.timelines)
         self._now = now
         self._next_decision = cfg.begin_s + self.decision_interval_s
-        return self._advance()
+        return self._observe() if self._advance() else None
 
     def step(self, requests: Mapping[str, PhaseRequest | None]) -> dict[str, IntersectionObs] | None:
         """Apply one decision's requests and advance to the next decision.
 
         Returns the next decision's observations, or None when the episode has ended.
         """
+        return self._observe() if self._apply_and_advance(requests) else None
+
+    def _apply_and_advance(self, requests: Mapping[str, PhaseRequest | None]) -> bool:
+        """Apply one decision's requests, advance to the next decision; False at the end."""
         if self.done or not self._started:
             raise ControllerError("step() called on an episode that is not running")
         self.decisions += 1
@@ -284,8 +349,17 @@ class Episode:
             ),
         )
 
-    def _advance(self) -> dict[str, IntersectionObs] | None:
-        """Step SUMO through actuator events to the next decision time; observe there."""
+    def _observe(self) -> dict[str, IntersectionObs]:
+        now = self._now
+        assert self._sensor is not None
+        status = {
+            tls: SignalStatus(act.phase, act.in_transition, act.time_in_phase_s(now))
+            for tls, act in self.actuators.items()
+        }
+        return self._sensor.observe(now, status)
+
+    def _advance(self) -> bool:
+        """Step SUMO through actuator events to the next decision time; False at the end."""
         backend, end = self.backend, self.config.end_s
         now = self._now
         idle = 0
@@ -315,15 +389,10 @@ class Episode:
                     self._set(tls, changed, now, self.timelines)
             if now >= self._next_decision - _EPS_S and now < end - _EPS_S:
                 self._now = now
-                assert self._sensor is not None
-                status = {
-                    tls: SignalStatus(act.phase, act.in_transition, act.time_in_phase_s(now))
-                    for tls, act in self.actuators.items()
-                }
-                return self._sensor.observe(now, status)
+                return True
         self._now = now
         self.done = True
-        return None
+        return False
 
     def _set(self, tls: str, state: str, now: float, timelines: dict[str, list[tuple[float, str]]]) -> None:
         self.backend.set_signal_state(tls, state)

@@ -126,10 +126,12 @@ class Session:
         on_decision: DecisionHook | None = None,
         sensing: SensingModel = PERFECT,
         sensing_dir: Path | None = None,
+        batch: bool | None = None,
     ) -> Episode:
         """Return an episode of ``controller`` on this scenario (``backend``: default the session's).
 
         ``sensing_dir`` is where the sensing's detector files go (default: a scratch folder).
+        ``batch``: see :class:`~signalbench.runtime.Episode` (None: vectorised on large networks).
         """
         return Episode(
             backend=backend if backend is not None else self.backend(),
@@ -142,4 +144,5 @@ class Session:
             on_decision=on_decision,
             sensing=sensing,
             sensing_dir=sensing_dir,
+            batch=batch,
         )

@@ -8,7 +8,7 @@ connected-vehicle probes, with seeded faults and attacks; :func:`sensing_model` 
 See docs/sensing.md.
 """
 
-from signalbench.sensing._api import SensingModel, Sensor, SignalStatus
+from signalbench.sensing._api import BatchSensor, SensingModel, Sensor, SignalStatus
 from signalbench.sensing._config import (
     ATTACK_KINDS,
     FAULT_KINDS,
@@ -41,6 +41,7 @@ __all__ = [
     "MODELS",
     "PERFECT",
     "Attack",
+    "BatchSensor",
     "ConfiguredSensing",
     "Diagnostics",
     "Fault",

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from signalbench.controllers import IntersectionObs, Traits
+from signalbench.controllers import IntersectionObs, NetworkObs, Traits
 from signalbench.networks import NetworkModel
 from signalbench.sim import Backend
 
-__all__ = ["SensingModel", "Sensor", "SignalStatus"]
+__all__ = ["BatchSensor", "SensingModel", "Sensor", "SignalStatus"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,19 @@ class Sensor(Protocol):
 
     def lost_requests(self, now_s: float) -> frozenset[str]:
         """Return the lights whose request of the decision at ``now_s`` does not reach the signal."""
+
+
+@runtime_checkable
+class BatchSensor(Protocol):
+    """A sensor that can also fill one :class:`NetworkObs` for every light (the vectorised path)."""
+
+    def observe(self, now_s: float, status: Mapping[str, SignalStatus]) -> dict[str, IntersectionObs]:
+        """Return every controlled light's observation at decision time ``now_s``."""
+
+    def observe_batch(
+        self, now_s: float, phase: np.ndarray, in_transition: np.ndarray, time_in_phase_s: np.ndarray
+    ) -> NetworkObs:
+        """Return all lights' readings as arrays; the status arrays follow the model's light order."""
 
 
 class SensingModel(Protocol):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from signalbench.controllers import IntersectionObs, Traits
+from signalbench.controllers import IntersectionObs, NetworkLayout, NetworkObs, Traits
 from signalbench.networks import IntersectionSpec, NetworkModel
 from signalbench.sensing._api import SignalStatus
 from signalbench.sensing._config import SensingConfig, field_set
@@ -77,26 +78,57 @@ class _PerfectSensor:
         self.with_halting = "halting_count" in fields
         self.rows = {spec.id: _Rows.of(spec, lane_index) for spec in self.specs}
         self.fields = frozenset(fields)
+        self._lane_index = lane_index
+        self._layout: NetworkLayout | None = None
 
     def lost_requests(self, now_s: float) -> frozenset[str]:
         return frozenset()
 
-    def observe(self, now_s: float, status: Mapping[str, SignalStatus]) -> dict[str, IntersectionObs]:
-        readings = self.backend.read_lanes()
+    def _vehicles(self) -> tuple[LaneVehicles, ...]:
         vehicles = self.backend.read_vehicles() if self.with_vehicles else ()
         if self.upstream:  # each incoming lane with the vehicles on its feeders
             joined = list(vehicles)
             for row, parts in self.upstream.items():
                 joined[row] = LaneVehicles.joined([(vehicles[i], off) for i, off in parts])
             vehicles = tuple(joined)
+        return vehicles
+
+    def observe_batch(
+        self, now_s: float, phase: np.ndarray, in_transition: np.ndarray, time_in_phase_s: np.ndarray
+    ) -> NetworkObs:
+        if self._layout is None:
+            self._layout = NetworkLayout.build(self.specs, self._lane_index)
+        readings = self.backend.read_lanes()
+        within = functools.partial(_counts_within, self._vehicles()) if self.with_vehicles else None
+        return NetworkObs(
+            layout=self._layout,
+            time_s=now_s,
+            phase=phase,
+            in_transition=in_transition,
+            time_in_phase_s=time_in_phase_s,
+            lanes=readings,
+            within=within,
+        )
+
+    def observe(self, now_s: float, status: Mapping[str, SignalStatus]) -> dict[str, IntersectionObs]:
+        readings = self.backend.read_lanes()
+        vehicles = self._vehicles()
         # Downstream queues sum halting counts: one NaN-free copy per decision, not per light.
-        halting = np.nan_to_num(readings.halting_count, nan=0.0) if self.with_halting else None
+        halting = _nan_free(readings.halting_count) if self.with_halting else None
         return {
             spec.id: _observe(
                 spec, status[spec.id], readings, halting, vehicles, self.rows[spec.id], now_s, self.fields
             )
             for spec in self.specs
         }
+
+
+def _nan_free(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(values), 0.0, values) if np.isnan(values).any() else values
+
+
+def _counts_within(vehicles: tuple[LaneVehicles, ...], max_dist_m: float) -> np.ndarray:
+    return np.fromiter((lv.within(max_dist_m) for lv in vehicles), np.float64, len(vehicles))
 
 
 def _observe(

@@ -133,8 +133,10 @@ class LaneReadings:
     @classmethod
     def build(cls, n_lanes: int, values: Mapping[str, Sequence[float] | np.ndarray]) -> LaneReadings:
         """Build from the values of the watched fields; the other fields are NaN."""
-        nan = np.full(n_lanes, np.nan, dtype=np.float64)
-        arrays = {f: np.asarray(values[f], dtype=np.float64) if f in values else nan for f in LANE_FIELDS}
+        arrays = {f: np.asarray(values[f], dtype=np.float64) for f in LANE_FIELDS if f in values}
+        if len(arrays) < len(LANE_FIELDS):
+            nan = np.full(n_lanes, np.nan, dtype=np.float64)
+            arrays = {f: arrays.get(f, nan) for f in LANE_FIELDS}
         return cls(**arrays)
 
     def __len__(self) -> int:
@@ -195,6 +197,44 @@ class LaneVehicles:
         )
 
     @classmethod
+    def per_lane(
+        cls,
+        ids: Sequence[Sequence[str]],
+        dist_m: np.ndarray,
+        speed_m_s: np.ndarray,
+        waiting_s: np.ndarray,
+    ) -> tuple[LaneVehicles, ...]:
+        """Split flat arrays (all lanes' vehicles, lane after lane) into one object per lane.
+
+        One sort and one set of arrays for every lane of a decision instead of a few numpy
+        calls per lane: each lane's arrays are read-only views of the flat ones.
+        """
+        counts = np.fromiter((len(v) for v in ids), np.intp, len(ids))
+        lane = np.repeat(np.arange(len(ids)), counts)
+        order = np.lexsort((dist_m, lane))  # by lane, then by distance (stable within ties)
+        flat_ids = [vid for lane_ids in ids for vid in lane_ids]
+        dist, speed, wait = (
+            _frozen(np.asarray(a, dtype=np.float64)[order]) for a in (dist_m, speed_m_s, waiting_s)
+        )
+        ends = np.cumsum(counts).tolist()
+        out = []
+        start = 0
+        for end in ends:
+            if end == start:
+                out.append(_EMPTY)
+            else:
+                out.append(
+                    cls(
+                        ids=tuple(flat_ids[i] for i in order[start:end].tolist()),
+                        dist_m=dist[start:end],
+                        speed_m_s=speed[start:end],
+                        waiting_s=wait[start:end],
+                    )
+                )
+            start = end
+        return tuple(out)
+
+    @classmethod
     def joined(cls, parts: Sequence[tuple[LaneVehicles, float]]) -> LaneVehicles:
         """Join lanes into one approach: each part's distances shifted by its offset [m].
 
@@ -215,6 +255,9 @@ class LaneVehicles:
     def within(self, max_dist_m: float) -> int:
         """Count the vehicles at most ``max_dist_m`` from the lane's end."""
         return int(np.searchsorted(self.dist_m, max_dist_m, side="right"))
+
+
+_EMPTY = LaneVehicles()
 
 
 @runtime_checkable

@@ -119,7 +119,11 @@ class LibsumoBackend(Closing):
         *,
         vehicle_filter: VehicleFilter | None = None,
     ) -> None:
-        """Remember the lanes and fields to read; plain getters beat libsumo subscriptions."""
+        """Remember the lanes and fields to read.
+
+        Plain getters beat libsumo's variable and context subscriptions at 2k-20k lanes
+        (``benchmarks/bench_lane_reads.py``): a subscription is computed at every SUMO step.
+        """
         self._lanes = tuple(lane_ids)
         self._fields = check_fields(fields)
         self._vehicles = VEHICLES in fields
@@ -135,9 +139,9 @@ class LibsumoBackend(Closing):
             "occupancy": lane.getLastStepOccupancy,
             "mean_speed_m_s": lane.getLastStepMeanSpeed,
         }
+        n = len(self._lanes)  # one getter call per lane and field: cheaper than subscriptions here
         return LaneReadings.build(
-            len(self._lanes),
-            {f: [getters[f](lane_id) for lane_id in self._lanes] for f in self._fields},
+            n, {f: np.fromiter(map(getters[f], self._lanes), np.float64, n) for f in self._fields}
         )
 
     def read_vehicles(self) -> tuple[LaneVehicles, ...]:
@@ -145,21 +149,19 @@ class LibsumoBackend(Closing):
         if not self._vehicles:
             raise SimulationError("read_vehicles() needs the 'vehicles' field in watch_lanes()")
         lane, veh = self._ls.lane, self._ls.vehicle
-        out = []
+        ids = [lane.getLastStepVehicleIDs(lane_id) for lane_id in self._lanes]
         keep = self._keep
-        for lane_id, length in zip(self._lanes, self._lengths, strict=True):
-            ids = lane.getLastStepVehicleIDs(lane_id)
-            if keep is not None:
-                ids = [v for v in ids if keep(v)]
-            out.append(
-                LaneVehicles.build(
-                    ids,
-                    [length - veh.getLanePosition(v) for v in ids],
-                    [veh.getSpeed(v) for v in ids],
-                    [veh.getWaitingTime(v) for v in ids],
-                )
-            )
-        return tuple(out)
+        if keep is not None:
+            ids = [[v for v in lane_ids if keep(v)] for lane_ids in ids]
+        flat = [v for lane_ids in ids for v in lane_ids]
+        n = len(flat)
+        ends = np.repeat(np.asarray(self._lengths, dtype=np.float64), [len(v) for v in ids])
+        return LaneVehicles.per_lane(
+            ids,
+            ends - np.fromiter(map(veh.getLanePosition, flat), np.float64, n),
+            np.fromiter(map(veh.getSpeed, flat), np.float64, n),
+            np.fromiter(map(veh.getWaitingTime, flat), np.float64, n),
+        )
 
     def watch_detectors(
         self,

@@ -248,18 +248,15 @@ class TraciBackend(Closing):
             per_lane = [tuple(v for v in ids if keep(v)) for ids in per_lane]
         values = self._vehicle_values("lanes", {v for ids in per_lane for v in ids})
         pos_v, speed_v, wait_v = self._veh_vars[:3]
-        out = []
-        for ids, length in zip(per_lane, self._lengths, strict=True):
-            rows = [values[v] for v in ids]
-            out.append(
-                LaneVehicles.build(
-                    ids,
-                    [length - r[pos_v] for r in rows],
-                    [r[speed_v] for r in rows],
-                    [r[wait_v] for r in rows],
-                )
-            )
-        return tuple(out)
+        rows = [values[v] for ids in per_lane for v in ids]
+        n = len(rows)
+        ends = np.repeat(np.asarray(self._lengths, dtype=np.float64), [len(ids) for ids in per_lane])
+        return LaneVehicles.per_lane(
+            per_lane,
+            ends - np.fromiter((r[pos_v] for r in rows), np.float64, n),
+            np.fromiter((r[speed_v] for r in rows), np.float64, n),
+            np.fromiter((r[wait_v] for r in rows), np.float64, n),
+        )
 
     def _vehicle_values(self, reader: str, wanted: set[str]) -> Any:
         """Subscribe to the vehicles ``reader`` needs now (the others' needs are kept); return all values."""

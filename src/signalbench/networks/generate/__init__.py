@@ -9,17 +9,20 @@ from signalbench.networks.generate._flows import PROFILES, FlowRecipe, generate_
 from signalbench.networks.generate._osm import NETCONVERT_OSM_OPTIONS, import_osm
 from signalbench.networks.generate._recipes import (
     GENERATORS,
+    PRESETS,
     RECIPE_KEYS,
     NetRecipe,
     generate_network,
     generated_scenario,
     parse_generator_ref,
+    preset_scenario,
     recipe_from_dict,
 )
 
 __all__ = [
     "GENERATORS",
     "NETCONVERT_OSM_OPTIONS",
+    "PRESETS",
     "PROFILES",
     "RECIPE_KEYS",
     "FlowRecipe",
@@ -29,5 +32,6 @@ __all__ = [
     "generated_scenario",
     "import_osm",
     "parse_generator_ref",
+    "preset_scenario",
     "recipe_from_dict",
 ]

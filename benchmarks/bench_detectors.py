@@ -1,0 +1,79 @@
+"""What the intersection-metrics file costs SUMO, part by part, on a city preset.
+
+Plain ``sumo`` on the preset's first ``--duration`` seconds, with: nothing extra (``bare``),
+signalbench's whole measurement file (``all``), and each of its three parts alone: the
+lane-area (E2) detectors on every incoming lane, the ``edgeData`` of the approaches, the
+``SaveTLSSwitchStates`` events. Repeats interleaved; printed: the CPU time of the SUMO process
+(user + system, far steadier than wall time on a loaded machine; minimum and median) and its
+ratio to ``bare``.
+
+    python benchmarks/bench_detectors.py [--preset city-128] [--duration 300] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import tempfile
+from pathlib import Path
+
+PARTS = {"e2": "<laneAreaDetector", "edgedata": "<edgeData", "tls": "<timedEvent"}
+
+
+def _cpu_s(cmd: list[str], env: dict[str, str]) -> float:
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--preset", default="city-128")
+    parser.add_argument("--duration", type=float, default=300.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    import dataclasses
+
+    from signalbench.metrics import write_measurement_file
+    from signalbench.networks import load_network_model, preset_scenario
+    from signalbench.runtime import Session
+    from signalbench.sim import sumo_binary, sumo_env
+
+    sc = preset_scenario(args.preset, seed=1)
+    sc = dataclasses.replace(sc, end_s=sc.begin_s + args.duration)
+    model = load_network_model(sc.net_file)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        full = write_measurement_file(model, work / "all", interval_s=300.0)
+        files: dict[str, tuple[Path, ...]] = {"bare": (), "all": (full,)}
+        lines = full.read_text().splitlines()
+        for part, tag in PARTS.items():
+            path = work / "all" / f"{part}.add.xml"
+            kept = [ln for ln in lines[1:-1] if ln.strip().startswith(tag)]
+            path.write_text("\n".join(["<additional>", *kept, "</additional>"]) + "\n")
+            files[part] = (path,)
+        cpu: dict[str, list[float]] = {k: [] for k in files}
+        for rep in range(args.repeats):
+            names = list(files)
+            k = rep % len(names)
+            for name in names[k:] + names[:k]:
+                out = work / name
+                out.mkdir(exist_ok=True)
+                cfg = Session(sc).config(seed=1, outdir=out).with_additional(files[name])
+                cpu[name].append(_cpu_s(cfg.command(sumo_binary()), sumo_env()))
+    base = min(cpu["bare"])
+    print(f"{args.preset}, first {args.duration:g} s, {len(model.intersections)} signals; SUMO CPU time")
+    print(f"{'variant':<10} {'min s':>7} {'median s':>9} {'x bare':>7}")
+    for name, values in cpu.items():
+        print(f"{name:<10} {min(values):7.2f} {statistics.median(values):9.2f} {min(values) / base:7.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""Environment steps per second: signalbench's RL environments against sumo-rl, in one run.
+
+Per network (one simulated hour of its catalog window, 5 s steps, random actions from a seeded
+generator, SUMO seed 1, libsumo for both; 3 s yellow, 5 s minimum and 60 s maximum green,
+teleports off, the default observation and the diff-waiting-time reward on both sides), each
+variant runs in its own process, repeats interleaved; printed: steps per second over reset and
+the whole episode (minimum, median and maximum over the repeats), the ratio of the medians, and the
+milliseconds per step spent outside libsumo's ``simulationStep`` (the environment's own cost,
+far less noisy than the wall time on a shared machine):
+
+- ``signalbench``: :class:`signalbench.rl.SignalEnv` on a one-light network,
+  :class:`signalbench.rl.SignalParallelEnv` on the others (every light an agent);
+- ``sumo-rl``: ``sumo_rl.SumoEnvironment`` with ``LIBSUMO_AS_TRACI=1`` (``single_agent`` on a
+  one-light network), its defaults otherwise (per-step system and agent info on);
+- ``sumo-rl lean``: the same with ``add_system_info=False, add_per_agent_info=False``.
+
+    python benchmarks/bench_rl.py [--networks cologne1 cologne8 grid4x4] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+VARIANTS = ("signalbench", "sumo-rl", "sumo-rl lean")
+DURATION_S = 3600
+
+
+def _signalbench(network: str) -> tuple[int, float]:
+    import numpy as np
+
+    from signalbench.rl import SignalEnv, SignalParallelEnv
+
+    _time_sumo_steps()
+
+    rng = np.random.default_rng(0)
+    single = _lights(network) == 1
+    start = time.perf_counter()
+    steps = 0
+    if single:
+        env: Any = SignalEnv(network, duration_s=DURATION_S)
+        env.reset(seed=1)
+        n = int(env.action_space.n)
+        done = False
+        while not done:
+            _, _, terminated, truncated, _ = env.step(int(rng.integers(n)))
+            done = terminated or truncated
+            steps += 1
+    else:
+        env = SignalParallelEnv(network, duration_s=DURATION_S)
+        env.reset(seed=1)
+        sizes = {a: int(env.action_space(a).n) for a in env.possible_agents}
+        while env.agents:
+            env.step({a: int(rng.integers(sizes[a])) for a in env.agents})
+            steps += 1
+    env.close()
+    return steps, time.perf_counter() - start
+
+
+def _lights(network: str) -> int:
+    from signalbench.networks import catalog, load_network_model
+
+    return len(load_network_model(catalog()[network].scenario().net_file).intersections)
+
+
+def _sumo_rl(network: str, lean: bool) -> tuple[int, float]:
+    import numpy as np
+
+    from signalbench.networks import catalog
+    from signalbench.sim import sumo_home
+
+    os.environ.setdefault("SUMO_HOME", str(sumo_home()))
+    from sumo_rl import SumoEnvironment
+
+    _time_sumo_steps()  # after sumo-rl's import: its ``traci`` is then libsumo itself
+
+    sc = catalog()[network].scenario()
+    rng = np.random.default_rng(0)
+    probe_single = _lights(network) == 1
+    start = time.perf_counter()
+    kwargs: dict[str, Any] = {
+        "net_file": str(sc.net_file),
+        "route_file": ",".join(str(r) for r in sc.route_files),
+        "begin_time": int(sc.begin_s),
+        "num_seconds": DURATION_S,
+        "delta_time": 5,
+        "yellow_time": 3,
+        "min_green": 5,
+        "max_green": 60,
+        "sumo_seed": 1,
+        "time_to_teleport": -1,
+        "sumo_warnings": False,
+    }
+    if lean:
+        kwargs.update(add_system_info=False, add_per_agent_info=False)
+    env = SumoEnvironment(single_agent=probe_single, **kwargs)
+    env.reset()
+    steps = 0
+    if probe_single:
+        n = int(env.action_space.n)
+        done = False
+        while not done:
+            _, _, terminated, truncated, _ = env.step(int(rng.integers(n)))
+            done = terminated or truncated
+            steps += 1
+    else:
+        sizes = {ts: int(env.action_spaces(ts).n) for ts in env.ts_ids}
+        done = False
+        while not done:
+            _, _, dones, _ = env.step({ts: int(rng.integers(sizes[ts])) for ts in env.ts_ids})
+            done = dones["__all__"]
+            steps += 1
+    env.close()
+    return steps, time.perf_counter() - start
+
+
+_IN_SUMO = [0.0]
+
+
+def _time_sumo_steps() -> None:
+    """Count the time spent inside libsumo's simulationStep (both sides call it through the module)."""
+    from signalbench.sim import sumo_home
+
+    os.environ.setdefault("SUMO_HOME", str(sumo_home()))
+    import libsumo
+    import traci  # with LIBSUMO_AS_TRACI, sumo-rl's ``traci`` holds libsumo's functions
+
+    for module in (libsumo, traci):
+        step = getattr(module, "simulationStep", None)
+        if step is None:  # plain traci (no LIBSUMO_AS_TRACI in this process): not used here
+            continue
+
+        def timed(*args: Any, _step: Any = step) -> Any:
+            a = time.perf_counter()
+            try:
+                return _step(*args)
+            finally:
+                _IN_SUMO[0] += time.perf_counter() - a
+
+        module.simulationStep = timed
+
+
+def child(variant: str, network: str) -> None:
+    """Run one variant in this process; print a JSON line."""
+    if variant == "signalbench":
+        steps, wall = _signalbench(network)
+    else:
+        steps, wall = _sumo_rl(network, lean=variant == "sumo-rl lean")
+    print(json.dumps({"steps": steps, "wall_s": wall, "sumo_s": _IN_SUMO[0]}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--networks", nargs="+", default=["cologne1", "cologne8", "grid4x4"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    rates: dict[str, dict[str, list[float]]] = {}
+    outside: dict[str, dict[str, list[float]]] = {}
+    steps: dict[str, dict[str, int]] = {}
+    for name in args.networks:
+        network = name if name.endswith("-v0") else f"{name}-v0"
+        rates[network] = {v: [] for v in args.variants}
+        outside[network] = {v: [] for v in args.variants}
+        steps[network] = {}
+        for rep in range(args.repeats):
+            k = rep % len(args.variants)
+            for variant in args.variants[k:] + args.variants[:k]:
+                env = {**os.environ, "LIBSUMO_AS_TRACI": "1"}
+                cmd = [sys.executable, __file__, "--child", variant, network]
+                proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+                if proc.returncode != 0:
+                    raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-3000:]}")
+                res = json.loads(proc.stdout.strip().splitlines()[-1])
+                rates[network][variant].append(res["steps"] / res["wall_s"])
+                outside[network][variant].append(1000 * (res["wall_s"] - res["sumo_s"]) / res["steps"])
+                steps[network][variant] = res["steps"]
+                print(f"  {network} {variant}: {res['steps'] / res['wall_s']:.0f} steps/s", file=sys.stderr)
+    print(f"\n{'network':<12} {'variant':<14} {'steps':>6} {'steps/s: min':>12} {'median':>7} {'max':>6} "
+          f"{'x sumo-rl':>9} {'ms/step outside SUMO (median)':>30}")  # fmt: skip
+    for network, per in rates.items():
+        base = statistics.median(per["sumo-rl"]) if per.get("sumo-rl") else None
+        for variant, r in per.items():
+            ratio = f"{statistics.median(r) / base:9.2f}" if base else ""
+            print(f"{network:<12} {variant:<14} {steps[network][variant]:>6} {min(r):12.0f} "
+                  f"{statistics.median(r):7.0f} {max(r):6.0f} {ratio:>9} "
+                  f"{statistics.median(outside[network][variant]):30.2f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
