@@ -43,7 +43,7 @@ from signalbench.networks import (
     catalog,
     count_traffic_lights,
     count_vehicles,
-    load_network_model,
+    load_scenario_model,
     looks_like_path,
     recipe_from_dict,
     resolve_network,
@@ -740,7 +740,7 @@ def _check_yellow(
 def _conflict_without_yellow(ref: str) -> str | None:
     """Describe a light of network ``ref`` where a phase change takes green away, if any."""
     try:
-        model = load_network_model(resolve_network(ref).net_file)
+        model = load_scenario_model(resolve_network(ref))
     except SignalbenchError:
         return None
     for spec in model.intersections:

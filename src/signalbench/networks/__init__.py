@@ -1,7 +1,8 @@
 """Networks: the static model of a signalised network, the catalog, lint, demand and generators.
 
 Owns everything about a scenario that exists before SUMO runs: the network model read with
-sumolib (:func:`load_network_model`), the catalog of public networks and user paths
+sumolib (:func:`load_network_model`, :func:`load_scenario_model` with the programs of the
+scenario's additional files), the catalog of public networks and user paths
 (:func:`resolve_network` to a :class:`Scenario`), the lint of ``signalbench networks check``,
 the one reader of SUMO route files (:func:`count_vehicles`, :func:`edge_pair_flows`), and the
 generated networks (:mod:`signalbench.networks.generate`).
@@ -32,6 +33,7 @@ from signalbench.networks._model import (
     NetworkModel,
     has_traffic_lights,
     load_network_model,
+    load_scenario_model,
 )
 from signalbench.networks._netfile import count_traffic_lights
 from signalbench.networks.generate import (
@@ -72,6 +74,7 @@ __all__ = [
     "lint_model",
     "lint_scenario",
     "load_network_model",
+    "load_scenario_model",
     "looks_like_path",
     "parse_generator_ref",
     "parse_time_s",
