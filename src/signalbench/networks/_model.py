@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from signalbench.errors import NetworkError
+from signalbench.networks._directions import approach_headings, exit_heading
 from signalbench.networks._programs import (
     LoadedProgram,
     active_programs,
@@ -74,6 +75,11 @@ class Movement:
         to_lane: outgoing lane id.
         direction: SUMO's direction code: ``s`` straight, ``l``/``r`` left/right,
             ``L``/``R`` partly left/right, ``t`` turnaround.
+        heading_in: compass heading of travel on arrival (``N`` = northbound), derived from
+            the geometry of the light's approaches (:mod:`signalbench.networks._directions`).
+        heading_out: compass heading it leaves with (through: the same; right: a quarter turn
+            clockwise; ...). ``f"{heading_in}-{heading_out}"`` is the movement's *direction
+            movement*, as benchmarks such as RESCO name them (``S-W``: southbound turning right).
 
     """
 
@@ -81,6 +87,8 @@ class Movement:
     from_lane: str
     to_lane: str
     direction: str
+    heading_in: str = ""
+    heading_out: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -382,9 +390,7 @@ def _intersection(tls: Any, program: LoadedProgram | None, net_file: Path) -> In
         raise _Unusable(f"program {program_id!r} has signal strings of different lengths")
 
     # Vehicle connections controlled by this light, with their SUMO direction codes.
-    movements: list[Movement] = []
-    in_lanes: dict[str, LaneSpec] = {}
-    out_lanes: dict[str, LaneSpec] = {}
+    links: list[tuple[Any, Any, int, str]] = []
     seen: set[tuple[int, str, str]] = set()
     for in_lane, out_lane, link_index in sorted(tls.getConnections(), key=lambda c: c[2]):
         key = (int(link_index), in_lane.getID(), out_lane.getID())
@@ -398,12 +404,21 @@ def _intersection(tls: Any, program: LoadedProgram | None, net_file: Path) -> In
             if conn.getToLane() is out_lane and conn.getTLLinkIndex() == link_index:
                 direction = str(conn.getDirection())
                 break
+        links.append((in_lane, out_lane, int(link_index), direction))
+    headings = approach_headings((i, o, d) for i, o, _, d in links)
+    movements: list[Movement] = []
+    in_lanes: dict[str, LaneSpec] = {}
+    out_lanes: dict[str, LaneSpec] = {}
+    for in_lane, out_lane, link_index, direction in links:
+        heading = headings[in_lane.getEdge().getID()]
         movements.append(
             Movement(
-                link_index=int(link_index),
+                link_index=link_index,
                 from_lane=in_lane.getID(),
                 to_lane=out_lane.getID(),
                 direction=direction,
+                heading_in=heading,
+                heading_out=exit_heading(heading, direction),
             )
         )
         in_lanes.setdefault(in_lane.getID(), _lane_spec(in_lane))
