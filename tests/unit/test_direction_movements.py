@@ -121,12 +121,10 @@ def _discovered_greens(spec, begin_s: float) -> list[str]:
     """RESCO's phase discovery: distinct greens in the first 500 s of the program, in order seen."""
     cycle = sum(d for _, d in spec.program)
     seen: list[str] = []
+    starts = [sum(d for _, d in spec.program[:k]) for k in range(len(spec.program))]
     for t in range(500):
         pos = (begin_s + t - spec.program_offset_s) % cycle
-        for state, duration in spec.program:
-            if pos < duration:
-                break
-            pos -= duration
+        state = spec.program[max(k for k, s in enumerate(starts) if s <= pos)][0]
         if state not in seen and is_green_state(state) and set(state) - set("rs"):
             seen.append(state)
     return seen
