@@ -36,6 +36,13 @@ from signalbench.networks._model import (
     load_scenario_model,
 )
 from signalbench.networks._netfile import count_traffic_lights
+from signalbench.networks._saturation import (
+    Discharge,
+    DischargeTable,
+    describe_discharge,
+    lane_class,
+    measure_discharge,
+)
 from signalbench.networks.generate import (
     GENERATORS,
     RECIPE_KEYS,
@@ -51,6 +58,8 @@ __all__ = [
     "GENERATORS",
     "RECIPE_KEYS",
     "DemandCount",
+    "Discharge",
+    "DischargeTable",
     "Finding",
     "FlowRecipe",
     "GreenPhase",
@@ -67,15 +76,18 @@ __all__ = [
     "count_edge_pairs",
     "count_traffic_lights",
     "count_vehicles",
+    "describe_discharge",
     "edge_pair_flows",
     "generated_scenario",
     "has_traffic_lights",
     "is_green_state",
+    "lane_class",
     "lint_model",
     "lint_scenario",
     "load_network_model",
     "load_scenario_model",
     "looks_like_path",
+    "measure_discharge",
     "parse_generator_ref",
     "parse_time_s",
     "recipe_from_dict",

@@ -18,7 +18,7 @@ from signalbench.controllers.programs._plans import (
     ProgramPhase,
     SignalProgram,
 )
-from signalbench.networks import IntersectionSpec, NetworkModel
+from signalbench.networks import DischargeTable, IntersectionSpec, NetworkModel
 from signalbench.signals import is_green_state
 
 __all__ = ["SumoActuated", "SumoActuatedParams", "actuated_program"]
@@ -86,7 +86,10 @@ class _SumoProgramController(ProgramController):
         ]
 
     def build_programs(
-        self, model: NetworkModel, flows: Mapping[tuple[str, str], float]
+        self,
+        model: NetworkModel,
+        flows: Mapping[tuple[str, str], float],
+        discharge: DischargeTable | None = None,
     ) -> tuple[list[SignalProgram], dict[str, Any]]:
         """SUMO's own programs on the network's phases (the demand is not needed)."""
         programs = self.programs(model)
