@@ -340,13 +340,16 @@ def _observe(
             run.left_at_yellow = len(run.queue) - len(run.crossed)
             run.in_green = len(run.crossed)
         green_back = now is not None and run.yellow_s is not None
-        if (now is None and run.yellow_s is not None and t - run.yellow_s > 10.0) or green_back:
+        # Counting stops when the lane's yellow ends: what crosses on red is not discharge.
+        yellow = any(state[m.link_index] in "yY" for m in spec.movements if m.from_lane == lane)
+        if (now is None and run.yellow_s is not None and not yellow) or green_back:
             _close(run, spec.id, lane, samples)
             del active[key]
     if now is not None and was is None and key not in active:
-        halting = [vid for vid, (_, speed) in present.items() if speed < _HALTING_M_S]
-        if halting:
-            active[key] = _Discharging(kind=now, start_s=t - step, queue=halting)
+        # The standing queue: halting at the last step before the green, nearest first.
+        standing = sorted((dist, vid) for vid, (_, dist, speed) in seen.items() if speed < _HALTING_M_S)
+        if standing:
+            active[key] = _Discharging(kind=now, start_s=t - step, queue=[vid for _, vid in standing])
     last_seen[key] = {vid: (t, float(dist), float(speed)) for vid, (dist, speed) in present.items()}
 
 
