@@ -14,7 +14,11 @@ flows per approach. Steps:
    the cycle with the lowest mean delay (timeLoss + departDelay).
 4. Compare with Webster's delay formula
    d = C (1 - l)^2 / (2 (1 - l x)) + x^2 / (2 q (1 - x)) - 0.65 (C / q^2)^(1/3) x^(2 + 5 l),
-   l = g / C the effective green ratio (g = shown green - l1 + e), x = q / (l s).
+   l = g / C the effective green ratio (g = shown green - l1 + e), x = q / (l s). Webster's
+   queue model lets vehicles stop and start instantly; SUMO's timeLoss also holds the time lost
+   braking and accelerating, v / 2b + v / 2a for each stopped vehicle (4.2 s with SUMO's
+   default 2.6 / 4.5 m/s^2 at 13.89 m/s). The second comparison adds it for Webster's share of
+   stopped vehicles p = (1 - l) / (1 - l x).
 
     python benchmarks/validate_webster.py [--seeds 5] [--out benchmarks/results/webster]
 
@@ -42,9 +46,12 @@ RECIPE = {
     "right": 0.0,
 }
 FLOWS_VEH_H = (300.0, 450.0, 600.0, 700.0)
-CYCLES_S = tuple(range(30, 151, 10))
+CYCLES_S = (*range(20, 101, 5), 120, 150)
 MEASURE_FLOW_VEH_H = 850.0
 YELLOW_S = 3.0
+SPEED_M_S = 13.89
+ACCEL_M_S2, DECEL_M_S2 = 2.6, 4.5  # SUMO's default passenger car
+STOP_LOSS_S = SPEED_M_S / (2 * DECEL_M_S2) + SPEED_M_S / (2 * ACCEL_M_S2)
 
 
 def webster_delay_s(cycle_s: float, green_s: float, q_veh_s: float, s_veh_s: float) -> float:
@@ -128,9 +135,12 @@ def main() -> None:
                 continue
             shown = (c - 2 * YELLOW_S) / 2
             g_eff = shown - l1 + e
+            lam = g_eff / c
+            x = q / (lam * s_veh_h)
             formula = webster_delay_s(c, g_eff, q / 3600.0, s_veh_s)
+            stops = (1 - lam) / (1 - lam * x) if x < 1 else 1.0
             mean, half = mean_ci95(delays[(q, c)])
-            rows.append((q, y_total, c0, c, mean, half, formula, g_eff / c * s_veh_h / q))
+            rows.append((q, y_total, c0, c, mean, half, formula, x, formula + stops * STOP_LOSS_S))
         print(
             f"q = {q:.0f} veh/h: Y = {y_total:.2f}, C0 = {c0:.1f} s; lowest SUMO delay at {best} s "
             f"(parabola: {fine:.1f} s), {100 * (fine - c0) / c0:+.0f} % from C0"
@@ -138,23 +148,27 @@ def main() -> None:
     print()
     print(
         "| q veh/h | Y | C0 s | cycle s | x | SUMO delay s/veh (95 % CI) "
-        "| Webster formula s/veh | formula vs SUMO |"
+        "| Webster s/veh | vs SUMO | Webster + stops s/veh | vs SUMO |"
     )
-    print("|---|---|---|---|---|---|---|---|")
-    for q, y_total, c0, c, mean, half, formula, inv_x in rows:
-        x = 1 / inv_x
-        rel = f"{100 * (formula - mean) / mean:+.0f} %" if math.isfinite(formula) else "x >= 1"
-        shown = f"{formula:.1f}" if math.isfinite(formula) else "-"
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for q, y_total, c0, c, mean, half, formula, x, with_stops in rows:
+        cells = []
+        for value in (formula, with_stops):
+            if math.isfinite(value):
+                cells += [f"{value:.1f}", f"{100 * (value - mean) / mean:+.0f} %"]
+            else:
+                cells += ["-", "x >= 1"]
         print(
-            f"| {q:.0f} | {y_total:.2f} | {c0:.0f} | {c} | {x:.2f} | {mean:.1f} ± {half:.1f} "
-            f"| {shown} | {rel} |"
+            f"| {q:.0f} | {y_total:.2f} | {c0:.0f} | {c} | {x:.2f} | {mean:.1f} ± {half:.1f} | "
+            + " | ".join(cells)
+            + " |"
         )
     print(f"\n{len(results)} trials in {time.perf_counter() - started:.0f} s")
     if args.plot is not None:
         _plot(rows, args.plot)
 
 
-def _plot(rows: list[tuple[float, float, float, int, float, float, float, float]], path: Path) -> None:
+def _plot(rows: list[tuple[float, float, float, int, float, float, float, float, float]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -167,11 +181,11 @@ def _plot(rows: list[tuple[float, float, float, int, float, float, float, float]
         cs = [r[3] for r in mine]
         ax.errorbar(cs, [r[4] for r in mine], yerr=[r[5] for r in mine], fmt="o-", color=color, ms=4,
                     label=f"SUMO, q = {q:.0f} veh/h (Y = {mine[0][1]:.2f})")  # fmt: skip
-        formula = [(r[3], r[6]) for r in mine if math.isfinite(r[6])]
+        formula = [(r[3], r[8]) for r in mine if math.isfinite(r[8])]
         ax.plot([c for c, _ in formula], [v for _, v in formula], "--", color=color, lw=1)
         ax.axvline(mine[0][2], color=color, lw=0.8, ls=":")
     ax.set_xlabel("cycle length [s]  (dotted: Webster's C0 from the measured s and L)")
-    ax.set_ylabel("mean delay [s/veh]  (dashed: Webster's delay formula)")
+    ax.set_ylabel("mean delay [s/veh]  (dashed: Webster + braking/accelerating)")
     ax.set_ylim(0, 80)
     ax.set_title("Isolated intersection, two phases, Poisson arrivals: SUMO vs Webster")
     ax.legend(fontsize=8)

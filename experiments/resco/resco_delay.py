@@ -60,7 +60,7 @@ def main(run_dir: str) -> None:
     rows = []
     for _, r in df.iterrows():
         tripinfo = Path(run_dir) / "sumo-output" / str(r["trial_id"]) / "tripinfo.xml"
-        if not tripinfo.is_file():
+        if r["state"] != "complete" or not tripinfo.is_file():
             continue
         args = (
             shlex.split(str(r["sumo_command"]))
@@ -83,7 +83,10 @@ def main(run_dir: str) -> None:
     table = out.groupby(["network", "label"])[
         ["signalbench", "incl. never inserted", "RESCO readXML"]
     ].median()
-    print(table.round(1).to_markdown())
+    print("| network | label | signalbench | incl. never inserted | RESCO readXML |")
+    print("|---|---|---|---|---|")
+    for (network, label), row in table.iterrows():
+        print(f"| {network} | {label} | " + " | ".join(f"{v:.1f}" for v in row) + " |")
 
 
 if __name__ == "__main__":
