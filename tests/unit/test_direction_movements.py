@@ -1,6 +1,6 @@
 """Direction movements from geometry against the RESCO benchmark's hand-written configuration.
 
-``tests/data/resco_signal_config.json`` holds, as data, RESCO's ``lane_sets``, ``phase_pairs``
+``experiments/resco/resco_signal_config.json`` holds, as data, RESCO's ``lane_sets``, ``phase_pairs``
 and ``valid_acts`` for its eight networks (``config/signal_config.py``). Our grouping is derived
 from the network geometry; RESCO's labels are a compass of its own per light, so the two are
 compared up to one rotation per light. Where they still differ, RESCO's file deviates from the
@@ -19,7 +19,7 @@ from signalbench.controllers._movements import MOVEMENT_KEYS, PHASE_PAIRS, direc
 from signalbench.networks import catalog, load_scenario_model
 from signalbench.signals import is_green_state
 
-CONFIG = json.loads((Path(__file__).parents[1] / "data" / "resco_signal_config.json").read_text())
+CONFIG = json.loads((Path(__file__).parents[2] / "experiments" / "resco" / "resco_signal_config.json").read_text())
 MAPS = (
     "grid4x4",
     "arterial4x4",
