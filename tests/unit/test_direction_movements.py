@@ -19,7 +19,8 @@ from signalbench.controllers._movements import MOVEMENT_KEYS, PHASE_PAIRS, direc
 from signalbench.networks import catalog, load_scenario_model
 from signalbench.signals import is_green_state
 
-CONFIG = json.loads((Path(__file__).parents[2] / "experiments" / "resco" / "resco_signal_config.json").read_text())
+CONFIG_FILE = Path(__file__).parents[2] / "experiments" / "resco" / "resco_signal_config.json"
+CONFIG = json.loads(CONFIG_FILE.read_text())
 MAPS = (
     "grid4x4",
     "arterial4x4",
