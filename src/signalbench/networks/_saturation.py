@@ -22,11 +22,14 @@ McShane, *Traffic Engineering*, "Discharge headways"):
   cross during yellow and all-red use ``e = n * h_s`` of it; the clearance lost time of a
   phase is then ``l2 = yellow + all-red - e`` (HCM: lost time per phase ``l1 + l2``).
 
-A discharge is cut where it stops being a saturated discharge: a queued vehicle leaves the
-lane sideways, or a headway exceeds :data:`MAX_HEADWAY_S` (blocked by spillback; for a
-permissive movement that waits for gaps in the opposing flow, :data:`MAX_PERMISSIVE_HEADWAY_S`).
-Lanes are classed by their links in the green: **protected** (all ``G``) or **permissive**
-(some ``g``: it yields, e.g. a permissive left), measured separately.
+A protected discharge is cut where it stops being a saturated discharge: a headway exceeds
+:data:`MAX_HEADWAY_S` (blocked by spillback). Lanes are classed by their links in the green:
+**protected** (all ``G``) or **permissive** (some ``g``: a left turner yields to the opposing
+flow, and on a shared lane the vehicles behind it wait too). A permissive lane's saturation
+flow is its effective rate: the vehicles of the standing queue that crossed over the time they
+took, or over the whole green where part of the queue was still waiting at its end (no gap
+came), blocked stretches included; its start-up lost time is in that rate (l1 = 0). Queued
+vehicles that leave the lane sideways (a lane change) drop out of its queue.
 
 The pre-run drives the scenario with its own programs (the ones SUMO runs) for the whole window
 at the demand given, reading every incoming lane each simulation step. Results are cached per
@@ -53,7 +56,6 @@ __all__ = [
     "DEFAULT_SATURATION_FLOW_VEH_H",
     "DEFAULT_STARTUP_LOST_S",
     "MAX_HEADWAY_S",
-    "MAX_PERMISSIVE_HEADWAY_S",
     "Discharge",
     "DischargeTable",
     "LaneClass",
@@ -70,8 +72,6 @@ DEFAULT_STARTUP_LOST_S = 2.0
 DEFAULT_END_GAIN_S = 2.0
 #: A protected discharge headway longer than this is a blocked queue, not saturation [s].
 MAX_HEADWAY_S = 6.0
-#: The same for a permissive movement, which waits for gaps in the opposing flow [s].
-MAX_PERMISSIVE_HEADWAY_S = 20.0
 #: Queue positions whose headways are saturation headways (the 3rd vehicle on).
 SATURATED_FROM = 3
 #: Fewest saturation headways for a lane's own estimate.
@@ -81,7 +81,7 @@ MIN_DISCHARGES = 5
 _FEEDER_M = 100.0
 _HALTING_M_S = 0.1
 _ACCEL_M_S2 = 2.6  # SUMO's default passenger-car acceleration
-_FORMAT = "v1"  # bump when the measurement changes
+_FORMAT = "v2"  # bump when the measurement changes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,19 +119,32 @@ class _Samples:
         self.clearances.extend(other.clearances)
         self.end_vehicles.extend(other.end_vehicles)
 
-    def estimate(self, source: str) -> Discharge | None:
-        saturated = [h for pos, hs in self.by_position.items() if pos >= SATURATED_FROM for h in hs]
-        if len(saturated) < MIN_SAMPLES or len(self.clearances) < MIN_DISCHARGES:
-            return None
-        h_s = statistics.median(saturated)
-        lost = statistics.fmean(t - n * h_s for n, t in self.clearances)
-        ends = self.end_vehicles
-        gain = statistics.fmean(ends) * h_s if len(ends) >= MIN_DISCHARGES else DEFAULT_END_GAIN_S
+    def estimate(self, source: str, kind: str, end_vehicles: float | None) -> Discharge | None:
+        """Return the estimate (None: too few samples); ``end_vehicles`` stands in for too few ends."""
+        ends = (
+            statistics.fmean(self.end_vehicles) if len(self.end_vehicles) >= MIN_DISCHARGES else end_vehicles
+        )
+        if kind == "permissive":
+            # A yielding queue: its rate over the green it had, blocked stretches included.
+            if len(self.clearances) < MIN_DISCHARGES:
+                return None
+            time_s = sum(t for _, t in self.clearances)
+            crossed = sum(n for n, _ in self.clearances)
+            if crossed == 0 or time_s <= 0:
+                return None
+            h_s = time_s / crossed
+            lost = 0.0
+        else:
+            saturated = [h for pos, hs in self.by_position.items() if pos >= SATURATED_FROM for h in hs]
+            if len(saturated) < MIN_SAMPLES or len(self.clearances) < MIN_DISCHARGES:
+                return None
+            h_s = statistics.median(saturated)
+            lost = statistics.fmean(t - n * h_s for n, t in self.clearances)
         return Discharge(
             saturation_flow_veh_h=3600.0 / h_s,
             startup_lost_s=max(lost, 0.0),
-            end_gain_s=gain,
-            headways=len(saturated),
+            end_gain_s=ends * h_s if ends is not None else DEFAULT_END_GAIN_S,
+            headways=sum(len(hs) for hs in self.by_position.values()),
             startups=len(self.clearances),
             source=source,
         )
@@ -354,18 +367,31 @@ def _observe(
 
 
 def _close(run: _Discharging, light: str, lane: str, samples: dict[tuple[str, str, str], _Samples]) -> None:
-    limit = MAX_HEADWAY_S if run.kind == "protected" else MAX_PERMISSIVE_HEADWAY_S
     s = samples.setdefault((light, lane, run.kind), _Samples())
+    in_green = run.in_green if run.yellow_s is not None else len(run.crossed)
+    if run.kind == "permissive":
+        # Vehicles crossed over the time the standing queue had: to its last crossing, or the
+        # whole green when part of it was still waiting (a left turner finding no gap).
+        if run.yellow_s is not None and run.left_at_yellow > 0:
+            s.clearances.append((in_green, run.yellow_s - run.start_s - 1.0))
+        elif in_green >= 1:
+            s.clearances.append((in_green, run.crossed[in_green - 1] - run.start_s))
+        for pos, crossed in enumerate(run.crossed, start=1):
+            s.by_position.setdefault(pos, []).append(
+                crossed - (run.crossed[pos - 2] if pos > 1 else run.start_s)
+            )
+        if run.yellow_s is not None and run.left_at_yellow > 0:
+            s.end_vehicles.append(run.after_yellow)
+        return
     previous = run.start_s
     complete = True
     for pos, crossed in enumerate(run.crossed, start=1):
         headway = crossed - previous
-        if headway > limit or headway <= 0:
+        if headway > MAX_HEADWAY_S or headway <= 0:
             complete = False
             break
         s.by_position.setdefault(pos, []).append(headway)
         previous = crossed
-    in_green = run.in_green if run.yellow_s is not None else len(run.crossed)
     if complete and in_green >= 4:
         s.clearances.append((in_green, run.crossed[in_green - 1] - run.start_s))
     # End gain: only where the queue was still standing when the green ended.
@@ -374,18 +400,34 @@ def _close(run: _Discharging, light: str, lane: str, samples: dict[tuple[str, st
 
 
 def _table(samples: Mapping[tuple[str, str, str], _Samples], *, sumo: str) -> DischargeTable:
-    lanes: dict[tuple[str, str, str], Discharge] = {}
     per_light: dict[tuple[str, str], _Samples] = {}
     per_class: dict[str, _Samples] = {}
-    for (light, lane, kind), s in samples.items():
-        own = s.estimate("lane")
-        if own is not None:
-            lanes[(light, lane, kind)] = own
+    everything = _Samples()
+    for (light, _, kind), s in samples.items():
         per_light.setdefault((light, kind), _Samples()).add(s)
         per_class.setdefault(kind, _Samples()).add(s)
-    lights = {k: e for k, s in per_light.items() if (e := s.estimate("light")) is not None}
-    network = {k: e for k, s in per_class.items() if (e := s.estimate("network")) is not None}
+        everything.add(s)
+    # The end gain is rarely sampled (a queue must outlast the green): pooled over every class
+    # of the network where a lane, light or class has too few.
+    pooled_end = (
+        statistics.fmean(everything.end_vehicles) if len(everything.end_vehicles) >= MIN_DISCHARGES else None
+    )
+    network = {k: e for k, s in per_class.items() if (e := s.estimate("network", k, pooled_end)) is not None}
+    lights = {}
+    for (light, kind), s in per_light.items():
+        ends = _ends(per_class[kind], pooled_end)
+        if (e := s.estimate("light", kind, ends)) is not None:
+            lights[(light, kind)] = e
+    lanes = {}
+    for (light, lane, kind), s in samples.items():
+        ends = _ends(per_light[(light, kind)], _ends(per_class[kind], pooled_end))
+        if (e := s.estimate("lane", kind, ends)) is not None:
+            lanes[(light, lane, kind)] = e
     return DischargeTable(lanes=lanes, lights=lights, network=network, sumo=sumo)
+
+
+def _ends(pool: _Samples, fallback: float | None) -> float | None:
+    return statistics.fmean(pool.end_vehicles) if len(pool.end_vehicles) >= MIN_DISCHARGES else fallback
 
 
 def describe_discharge(table: DischargeTable) -> dict[str, Any]:
