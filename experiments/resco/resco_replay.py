@@ -23,9 +23,11 @@ else:
 Use it by path (it is not a built-in controller):
 
     [[controllers]]
-    id = "experiments/resco/resco_replay.py:RescoReplay"
-    label = "max-pressure-replay"
-    params = { map = "ingolstadt7", kind = "max-pressure" }
+    id = "resco/resco_replay.py:RescoReplay"      # relative to a spec in experiments/
+    label = "max-pressure"
+    params = { kind = "max-pressure" }            # map: from the network file's name
+
+Lights the configuration does not name keep their own programs.
 """
 
 from __future__ import annotations
@@ -48,16 +50,24 @@ BEGIN_S = {"grid4x4": 0.0, "arterial4x4": 0.0, "cologne1": 25200.0, "cologne3": 
 
 @dataclass(frozen=True, kw_only=True)
 class RescoReplayParams:
-    """Parameters: which map's configuration, which baseline, and RESCO's detection settings."""
+    """Parameters: which map's configuration, which baseline, and RESCO's detection settings.
 
-    map: str
+    Attributes:
+        kind: ``max-pressure`` (RESCO's MAXPRESSURE, ``mplight``) or ``greedy`` (MAXWAVE, ``wave``).
+        map: the configuration's map name; None takes it from the network file's name
+            (``ingolstadt7.net.xml`` -> ``ingolstadt7``).
+        detection_m: detection range [m]; None: RESCO's (200 m max-pressure, 50 m greedy).
+
+    """
+
     kind: str = "max-pressure"
-    detection_m: float | None = None  # None: RESCO's (200 m max-pressure, 50 m greedy)
+    map: str | None = None
+    detection_m: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("max-pressure", "greedy"):
             raise ValueError(f"kind must be max-pressure or greedy, got {self.kind!r}")
-        if self.map not in json.loads(CONFIG_FILE.read_text()):
+        if self.map is not None and self.map not in json.loads(CONFIG_FILE.read_text()):
             raise ValueError(f"map {self.map!r} is not in {CONFIG_FILE.name}")
 
     @property
@@ -177,9 +187,15 @@ class RescoReplay:
 
     def reset(self, network: Any, rng: np.random.Generator) -> None:
         """Build RESCO's view of every configured light; others keep their own program."""
-        config = json.loads(CONFIG_FILE.read_text())[self.params.map]
+        name = self.params.map or Path(network.net_file).name.split(".")[0]
+        configs = json.loads(CONFIG_FILE.read_text())
+        if name not in configs:
+            raise ValueError(
+                f"no RESCO configuration for network {name!r}; known: {', '.join(sorted(configs))}"
+            )
+        config = configs[name]
         valid = config.get("valid_acts") or {}
-        begin = BEGIN_S[self.params.map]
+        begin = BEGIN_S[name]
         self.lights = {
             spec.id: _Light(spec, config[spec.id], config["phase_pairs"], valid.get(spec.id), begin)
             for spec in network.intersections

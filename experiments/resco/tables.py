@@ -19,7 +19,7 @@ from signalbench.analysis import mean_ci95, sumo_version_key
 
 NETWORKS = (
     "cologne1-v0", "cologne3-v0", "cologne8-v0", "ingolstadt1-v0",
-    "ingolstadt7-v0", "ingolstadt21-v0", "grid4x4-v0", "arterial4x4-v0",
+    "ingolstadt7-resco-v0", "ingolstadt21-resco-v0", "grid4x4-v0", "arterial4x4-v0",
 )  # fmt: skip
 BASELINES = ("fixed-time", "max-pressure", "greedy")
 
