@@ -98,7 +98,8 @@ def main() -> None:
                 params={
                     "min_cycle_s": float(c),
                     "max_cycle_s": float(c),
-                    "saturation_flow_veh_h_lane": round(s_veh_h, 1),
+                    # any fixed value: both phases carry the same flow, so the greens are equal
+                    "saturation_flow_veh_h_lane": 1800.0,
                     "yellow_s": YELLOW_S,
                 },
             )

@@ -27,9 +27,10 @@ A protected discharge is cut where it stops being a saturated discharge: a headw
 **protected** (all ``G``) or **permissive** (some ``g``: a left turner yields to the opposing
 flow, and on a shared lane the vehicles behind it wait too). A permissive lane's saturation
 flow is its effective rate: the vehicles of the standing queue that crossed over the time they
-took, or over the whole green where part of the queue was still waiting at its end (no gap
-came), blocked stretches included; its start-up lost time is in that rate (l1 = 0). Queued
-vehicles that leave the lane sideways (a lane change) drop out of its queue.
+took after the start-up lost time, or over the whole green where part of the queue was still
+waiting at its end (no gap came), blocked stretches included; its start-up lost time is the
+median of t_n - n h over its discharges, h its median steady headway. Queued vehicles that
+leave the lane sideways (a lane change) drop out of its queue.
 
 The pre-run drives the scenario with its own programs (the ones SUMO runs) for the whole window
 at the demand given, reading every incoming lane each simulation step. Results are cached per
@@ -81,7 +82,7 @@ MIN_DISCHARGES = 5
 _FEEDER_M = 100.0
 _HALTING_M_S = 0.1
 _ACCEL_M_S2 = 2.6  # SUMO's default passenger-car acceleration
-_FORMAT = "v2"  # bump when the measurement changes
+_FORMAT = "v3"  # bump when the measurement changes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,15 +126,18 @@ class _Samples:
             statistics.fmean(self.end_vehicles) if len(self.end_vehicles) >= MIN_DISCHARGES else end_vehicles
         )
         if kind == "permissive":
-            # A yielding queue: its rate over the green it had, blocked stretches included.
-            if len(self.clearances) < MIN_DISCHARGES:
+            # A yielding queue: its rate over the green it had, blocked stretches included,
+            # after the start-up lost time (t_n - n h of the steady headways, median over
+            # discharges: robust to the waits for a gap).
+            steady = [h for pos, hs in self.by_position.items() if pos >= SATURATED_FROM for h in hs]
+            if len(self.clearances) < MIN_DISCHARGES or len(steady) < MIN_SAMPLES:
                 return None
-            time_s = sum(t for _, t in self.clearances)
+            lost = max(statistics.median(t - n * statistics.median(steady) for n, t in self.clearances), 0.0)
+            time_s = sum(max(t - lost, 0.0) for _, t in self.clearances)
             crossed = sum(n for n, _ in self.clearances)
             if crossed == 0 or time_s <= 0:
                 return None
             h_s = time_s / crossed
-            lost = 0.0
         else:
             saturated = [h for pos, hs in self.by_position.items() if pos >= SATURATED_FROM for h in hs]
             if len(saturated) < MIN_SAMPLES or len(self.clearances) < MIN_DISCHARGES:
