@@ -2,6 +2,11 @@
 
     python experiments/resco/tables.py runs/resco runs/resco-sumo1.9.2
 
+The first table puts every one of RESCO's 22 published baseline cells beside ours: the median
+delay under SUMO 1.9.2 (the benchmark's release), the median of RESCO's published per-episode
+delays (``published.json``, for grid4x4 and arterial4x4 also its episode 1, whose route file is
+the public one) and the deviation.
+
 The full tables (trip time, waiting time, paired changes, every flag) come from
 ``signalbench report runs/resco runs/resco-sumo1.9.2 --out experiments/resco``; this script
 only condenses them: the benchmark's three baselines under each SUMO release, and the median
@@ -10,12 +15,18 @@ delay of every controller under each release.
 
 from __future__ import annotations
 
+import json
+import statistics
 import sys
+from pathlib import Path
 
 import pandas as pd
 
 import signalbench
 from signalbench.analysis import mean_ci95, sumo_version_key
+
+PUBLISHED = json.loads((Path(__file__).parent / "published.json").read_text())
+RESCO_NAMES = {"fixed-time": "FIXED", "max-pressure": "MAXPRESSURE", "greedy": "MAXWAVE"}
 
 NETWORKS = (
     "cologne1-v0", "cologne3-v0", "cologne8-v0", "ingolstadt1-v0",
@@ -35,10 +46,38 @@ def cell(values: pd.Series, gridlocked: pd.Series) -> str:
     return f"{mean:.1f}{ci} (median {values.median():.1f}; n={len(values)}{extra})"
 
 
+def published_cells(df: pd.DataFrame, version: str = "1.9.2") -> None:
+    """Ours (median over seeds under ``version``) beside RESCO's published median, per cell."""
+    print(
+        f"| network | baseline | ours SUMO {version}: median (seeds) "
+        "| RESCO published: median (episodes) | deviation |"
+    )
+    print("|---|---|---|---|---|")
+    for net in NETWORKS:
+        name = net.split("-")[0]
+        for label in BASELINES:
+            episodes = PUBLISHED.get(f"{RESCO_NAMES[label]} {name}", [])
+            if not episodes:
+                continue
+            mine = df[
+                (df["network"] == net) & (df["label"] == label) & df["sumo_version"].str.contains(version)
+            ]
+            ours = mine["mean_delay_s"].median() if len(mine) else float("nan")
+            ref = statistics.median(episodes)
+            extra = f"; episode 1: {episodes[0]:.1f}" if name in ("grid4x4", "arterial4x4") else ""
+            dev = f"{100 * (ours - ref) / ref:+.0f} %" if ours == ours else "-"
+            print(
+                f"| {name} | {label} | {ours:.1f} ({len(mine)}) "
+                f"| {ref:.1f} ({len(episodes)}{extra}) | {dev} |"
+            )
+    print()
+
+
 def main(dirs: list[str]) -> None:
-    """Print both tables for the result stores ``dirs``."""
+    """Print the tables for the result stores ``dirs``."""
     df = pd.concat([signalbench.read_results(d) for d in dirs], ignore_index=True)
     df = df[df["state"] == "complete"].drop_duplicates("trial_id")
+    published_cells(df)
     versions = sorted(set(df["sumo_version"]), key=sumo_version_key)
     print("| network | " + " | ".join(f"{b} SUMO {v}" for b in BASELINES for v in versions) + " |")
     print("|---|" + "---|" * (len(BASELINES) * len(versions)))
