@@ -257,14 +257,22 @@ def _controllers_bench(tmp: Path, _: argparse.Namespace) -> str:
 
 
 def _resco(tmp: Path, args: argparse.Namespace) -> str | None:
-    """Median delay [95 % CI] of the benchmark's three baselines per network and SUMO release."""
+    """Median delay [95 % CI] of the benchmark's three baselines per network and SUMO release.
+
+    Beside them the median of the benchmark's published per-episode delays.
+    """
+    import json
+    import statistics
+
     import pandas as pd
 
     from signalbench.analysis import cell_stats, read_results, sumo_version_key
 
     if not args.resco_stores:
-        print("  skipped: give the RESCO result stores with --resco-stores runs/resco runs/resco-sumo1.9.2")
+        print("  skipped: give the RESCO result stores with --resco-stores runs/resco-baselines-1.9.2 [...]")
         return None
+    published = json.loads((ROOT / "experiments" / "resco" / "published.json").read_text())
+    resco_names = {"fixed-time": "FIXED", "max-pressure": "MAXPRESSURE", "greedy": "MAXWAVE"}
     df = pd.concat([read_results(d) for d in args.resco_stores], ignore_index=True)
     df = df[df["state"] == "complete"].drop_duplicates("trial_id")
     versions = sorted(set(df["sumo_version"]), key=sumo_version_key)
@@ -280,16 +288,19 @@ def _resco(tmp: Path, args: argparse.Namespace) -> str | None:
                 cells.append(
                     "-"
                     if st.n == 0
-                    else f"{st.median:.1f} [{st.median_low:.1f}, {st.median_high:.1f}]"
-                    + (f" ({locked}/{st.n} gridlocked)" if locked else "")
+                    else f"{st.median:.1f} [{st.median_low:.1f}, {st.median_high:.1f}] (n={st.n})"
+                    + (f" ({locked} gridlocked)" if locked else "")
                 )
+            episodes = published.get(f"{resco_names[b]} {net.split('-')[0]}", [])
+            cells.append(f"{statistics.median(episodes):.1f}" if episodes else "-")
         lines.append(f"| {net.removesuffix('-v0')} | " + " | ".join(cells) + " |")
-    return _markdown_table(lines, ["network", *(f"{b} {v}" for b in baselines for v in versions)])
+    header = [f"{b} {v}" for b in baselines for v in (*versions, "RESCO published")]
+    return _markdown_table(lines, ["network", *header])
 
 
 _RESCO_ORDER = (
-    "cologne1-v0", "cologne3-v0", "cologne8-v0", "ingolstadt1-v0", "ingolstadt7-v0", "ingolstadt21-v0",
-    "grid4x4-v0", "arterial4x4-v0",
+    "cologne1-v0", "cologne3-v0", "cologne8-v0", "ingolstadt1-v0", "ingolstadt7-v0", "ingolstadt7-resco-v0",
+    "ingolstadt21-v0", "ingolstadt21-resco-v0", "grid4x4-v0", "arterial4x4-v0",
 )  # fmt: skip
 
 
@@ -369,7 +380,7 @@ BLOCKS = (
     Block("worked-example", "signalbench " + " ".join(WORKED), _worked_example, "slow", ("docs/metrics.md",)),
     Block(
         "resco",
-        "signalbench run resco; signalbench run resco --sumo-version 1.9.2 --out runs/resco-sumo1.9.2",
+        "signalbench run experiments/resco/baselines.toml --out runs/resco-baselines-1.9.2",
         _resco,
         "stores",
         ("README.md",),

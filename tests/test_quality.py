@@ -40,7 +40,7 @@ def test_mypy_strict():
 
 
 def test_every_bundled_spec_travels_in_the_wheel():
-    """pyproject lists experiments/*.toml one by one (the RESCO report's PNGs stay out)."""
+    """pyproject lists experiments/*.toml one by one, and the files they name (the report's PNGs stay out)."""
     from signalbench._util import load_toml
 
     include = load_toml(ROOT / "pyproject.toml")["tool"]["hatch"]["build"]["targets"]["wheel"][
@@ -50,4 +50,9 @@ def test_every_bundled_spec_travels_in_the_wheel():
     assert specs <= set(include), (
         f"add to [tool.hatch.build.targets.wheel.force-include]: {specs - set(include)}"
     )
-    assert not any(k.startswith("experiments/resco/") or k == "experiments" for k in include)
+    # resco.toml's baselines are a controller file with its data; nothing else of the report
+    needed = {"experiments/resco/resco_replay.py", "experiments/resco/resco_signal_config.json"}
+    assert needed <= set(include)
+    assert not any(
+        (k.startswith("experiments/resco/") and k not in needed) or k == "experiments" for k in include
+    )

@@ -57,7 +57,12 @@ def test_program_controller_runs_safely_and_vehicles_flow(tmp_path, controller, 
         assert logic.get("programID") == "signalbench"
         timeline, end = installed_timeline(logic)
         yellows = [float(p.get("duration", "0")) for p in logic.iter("phase") if "y" in p.get("state", "")]
-        timing = SignalTiming(yellow_s=min(yellows), min_green_s=params.min_green_s, max_green_s=None)
+        # sumo-actuated's default min green is per phase (the engineer's 10 s / 5 s): the
+        # shortest installed minDur is the rule every green must keep
+        min_green = params.min_green_s
+        if min_green is None:
+            min_green = min(float(p.get("minDur", "0")) for p in logic.iter("phase") if p.get("minDur"))
+        timing = SignalTiming(yellow_s=min(yellows), min_green_s=min_green, max_green_s=None)
         greens = [
             p.get("state", "")
             for p in logic.iter("phase")

@@ -18,7 +18,7 @@ from signalbench.networks import (
     count_traffic_lights,
     count_vehicles,
     lint_scenario,
-    load_network_model,
+    load_scenario_model,
     looks_like_path,
     resolve_network,
 )
@@ -130,7 +130,7 @@ def _list() -> int:
     for entry in catalog().values():
         try:
             sc = entry.scenario()
-            signals = str(len(load_network_model(sc.net_file).intersections))
+            signals = str(len(load_scenario_model(sc).intersections))
             vehicles = str(count_vehicles(sc.route_files, begin_s=sc.begin_s, end_s=sc.end_s).in_window)
         except SignalbenchError as exc:
             signals, vehicles = f"unavailable: {exc}", ""
@@ -155,11 +155,13 @@ def _list() -> int:
 
 def _show(ref: str, route_files: tuple[str, ...], tls: str | None) -> int:
     sc = _scenario(ref, route_files)
-    model = load_network_model(sc.net_file)
+    model = load_scenario_model(sc)
     console = make_console()
     entry = catalog().get(sc.id)
     console.print(f"[bold]{escape(sc.id)}[/bold]" + (f": {escape(entry.title)}" if entry else ""))
     console.print(f"network: {escape(str(sc.net_file))}")
+    for add in sc.additional_files:
+        console.print(f"additional file: {escape(str(add))}")
     if sc.route_files:
         count = count_vehicles(sc.route_files, begin_s=sc.begin_s, end_s=sc.end_s)
         console.print(f"window: {sc.begin_s:g}-{sc.end_s:g} s, {count.in_window} vehicles depart in it")
@@ -172,7 +174,9 @@ def _show(ref: str, route_files: tuple[str, ...], tls: str | None) -> int:
     for spec in specs:
         console.print()
         console.print(
-            f"[bold]traffic light {escape(spec.id)}[/bold]: program {spec.program_id!r}, "
+            f"[bold]traffic light {escape(spec.id)}[/bold]: program {spec.program_id!r}"
+            + (f" (from {escape(spec.program_file.name)})" if spec.program_file is not None else "")
+            + ", "
             f"{spec.n_links} links, {spec.n_phases} green phases, {len(spec.movements)} movements, "
             f"{len(spec.incoming_lanes)} incoming lanes"
         )

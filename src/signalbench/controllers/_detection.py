@@ -11,12 +11,17 @@ from signalbench.sim import LaneVehicles
 
 __all__ = ["QUEUE_RULES", "QueueRule", "QueueTracker"]
 
-QueueRule = Literal["halting", "stopped"]
+QueueRule = Literal["halting", "stopped", "stopped-2021"]
 
 #: ``halting``: slower than 0.1 m/s now. ``stopped``: has stopped since it was first
-#: detected and is still detected (RESCO's rule: a vehicle that creeps forward in a queue
-#: stays queued).
-QUEUE_RULES: tuple[str, ...] = ("halting", "stopped")
+#: detected and is still detected (RESCO's rule since its fix bc0f5c8, Nov 2022: a vehicle
+#: that creeps forward in a queue stays queued). ``stopped-2021``: the rule of RESCO's code
+#: as it produced the published 2021 numbers: the memory is one per signal, keyed by vehicle,
+#: and a vehicle *new* to the detection set is forgotten right after it is counted, so it
+#: counts as queued at its first observation only if it is halting then, and becomes queued
+#: for good (while detected) at the first later observation that sees it halting; a vehicle
+#: that leaves keeps its memory until it is seen again.
+QUEUE_RULES: tuple[str, ...] = ("halting", "stopped", "stopped-2021")
 
 _HALTING_SPEED_M_S = 0.1  # SUMO's own threshold for a halting vehicle
 
@@ -43,6 +48,8 @@ class QueueTracker:
         self.detection_m = float(detection_m)
         self.rule = rule
         self._queued: set[tuple[int, int, str]] = set()
+        self._memory: set[str] = set()  # stopped-2021: vehicle ids, one memory for all groups
+        self._last_seen: set[str] | None = None
 
     def update(self, *groups: Sequence[LaneVehicles]) -> tuple[np.ndarray, ...]:
         """Return, per group, the queued vehicles on each lane [veh]; also refreshes the state.
@@ -52,6 +59,7 @@ class QueueTracker:
         vehicles not queued.
         """
         seen: set[tuple[int, int, str]] = set()
+        seen_ids: set[str] = set()
         queues: list[np.ndarray] = []
         approaching: list[np.ndarray] = []
         for g, lanes in enumerate(groups):
@@ -64,6 +72,11 @@ class QueueTracker:
                 ):
                     if self.rule == "halting":
                         queued = speed < _HALTING_SPEED_M_S
+                    elif self.rule == "stopped-2021":
+                        seen_ids.add(vid)
+                        queued = vid in self._memory or wait > 0
+                        if queued:
+                            self._memory.add(vid)
                     else:
                         # Memory per lane (group and position), as RESCO keeps it per signal and
                         # lane: a vehicle that stopped here is not queued on the next lane.
@@ -79,5 +92,9 @@ class QueueTracker:
             queues.append(q)
             approaching.append(a)
         self._queued &= seen
+        if self.rule == "stopped-2021":
+            if self._last_seen is not None:
+                self._memory -= seen_ids - self._last_seen  # new to the detection set: forgotten
+            self._last_seen = seen_ids
         self.approaching: tuple[np.ndarray, ...] = tuple(approaching)
         return tuple(queues)

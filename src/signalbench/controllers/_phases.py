@@ -8,7 +8,7 @@ import numpy as np
 
 from signalbench.networks import IntersectionSpec
 
-__all__ = ["check_flag", "check_number", "phase_lanes", "pick_max"]
+__all__ = ["check_choice", "check_flag", "check_number", "phase_lanes", "pick_max"]
 
 
 def phase_lanes(spec: IntersectionSpec) -> np.ndarray:
@@ -26,6 +26,12 @@ def pick_max(scores: np.ndarray, current: int) -> int:
     if scores[current] >= best:
         return current
     return int(np.argmax(scores))
+
+
+def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    """Raise ValueError unless ``value`` is one of ``choices`` (the message lists them)."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
 
 
 def check_flag(name: str, value: object) -> None:

@@ -44,7 +44,7 @@ from signalbench.networks import (
     catalog,
     count_traffic_lights,
     count_vehicles,
-    load_network_model,
+    load_scenario_model,
     looks_like_path,
     recipe_from_dict,
     resolve_network,
@@ -712,7 +712,7 @@ def _check_sensing(
             for n in networks
             if n.generator is None
         ]
-        models = [load_network_model(sc.net_file) for sc in scenarios]
+        models = [load_scenario_model(sc) for sc in scenarios]
         windows = [sc.end_s - sc.begin_s for sc in scenarios]
         if duration_s is not None:
             windows = [min(w, duration_s) for w in windows] or [duration_s]
@@ -830,7 +830,7 @@ def _check_yellow(
 def _conflict_without_yellow(ref: str) -> str | None:
     """Describe a light of network ``ref`` where a phase change takes green away, if any."""
     try:
-        model = load_network_model(resolve_network(ref).net_file)
+        model = load_scenario_model(resolve_network(ref))
     except SignalbenchError:
         return None
     for spec in model.intersections:

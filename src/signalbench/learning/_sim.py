@@ -14,7 +14,13 @@ from signalbench.controllers import BuiltController, IntersectionObs, PhaseReque
 from signalbench.errors import NetworkError, SimulationError, SpecError
 from signalbench.learning._components import ObservationFn, RewardFn, make_observation, make_reward
 from signalbench.metrics import read_trip_metrics
-from signalbench.networks import IntersectionSpec, NetworkModel, Scenario, load_network_model, resolve_network
+from signalbench.networks import (
+    IntersectionSpec,
+    NetworkModel,
+    Scenario,
+    load_scenario_model,
+    resolve_network,
+)
 from signalbench.runtime import Episode, Session, SimOptions
 from signalbench.signals import SignalTiming
 
@@ -76,7 +82,7 @@ class SignalSim:
             if not duration_s > 0:
                 raise SpecError(f"duration_s must be > 0 s, got {duration_s!r}")
             self.scenario = self.scenario.shortened(duration_s)
-        model = load_network_model(self.scenario.net_file)
+        model = load_scenario_model(self.scenario)
         if not model.intersections:
             detail = f" ({'; '.join(model.problems)})" if model.problems else ""
             raise NetworkError(f"network {network!r} has no traffic light a controller can drive{detail}")

@@ -1,7 +1,8 @@
 """Networks: the static model of a signalised network, the catalog, lint, demand and generators.
 
 Owns everything about a scenario that exists before SUMO runs: the network model read with
-sumolib (:func:`load_network_model`), the catalog of public networks and user paths
+sumolib (:func:`load_network_model`, :func:`load_scenario_model` with the programs of the
+scenario's additional files), the catalog of public networks and user paths
 (:func:`resolve_network` to a :class:`Scenario`), the lint of ``signalbench networks check``,
 the one reader of SUMO route files (:func:`count_vehicles`, :func:`edge_pair_flows`), and the
 generated networks (:mod:`signalbench.networks.generate`).
@@ -32,8 +33,16 @@ from signalbench.networks._model import (
     NetworkModel,
     has_traffic_lights,
     load_network_model,
+    load_scenario_model,
 )
 from signalbench.networks._netfile import count_traffic_lights
+from signalbench.networks._saturation import (
+    Discharge,
+    DischargeTable,
+    describe_discharge,
+    lane_class,
+    measure_discharge,
+)
 from signalbench.networks.generate import (
     GENERATORS,
     PRESETS,
@@ -52,6 +61,8 @@ __all__ = [
     "PRESETS",
     "RECIPE_KEYS",
     "DemandCount",
+    "Discharge",
+    "DischargeTable",
     "Finding",
     "FlowRecipe",
     "GreenPhase",
@@ -68,14 +79,18 @@ __all__ = [
     "count_edge_pairs",
     "count_traffic_lights",
     "count_vehicles",
+    "describe_discharge",
     "edge_pair_flows",
     "generated_scenario",
     "has_traffic_lights",
     "is_green_state",
+    "lane_class",
     "lint_model",
     "lint_scenario",
     "load_network_model",
+    "load_scenario_model",
     "looks_like_path",
+    "measure_discharge",
     "parse_generator_ref",
     "parse_time_s",
     "preset_scenario",

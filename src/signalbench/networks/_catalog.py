@@ -20,7 +20,7 @@ _VERSIONED = re.compile(r"^(.+)-v(\d+)$")
 
 _MANIFEST_KEYS = frozenset(
     {"id", "title", "source", "net_file", "route_files", "additional_files",
-     "begin_s", "end_s", "licence", "licence_short", "notes"}
+     "bundled_additional_files", "begin_s", "end_s", "licence", "licence_short", "notes"}
 )  # fmt: skip
 
 
@@ -66,7 +66,12 @@ class Scenario:
 
 @dataclass(frozen=True, kw_only=True)
 class NetworkEntry:
-    """A catalogued public network, described by a manifest file."""
+    """A catalogued public network, described by a manifest file.
+
+    ``additional_files`` live in the source package's folder; ``bundled_additional_files``
+    are small files shipped with signalbench beside the manifest (e.g. a signal program that
+    restores a benchmark's original), loaded after them.
+    """
 
     id: str
     title: str
@@ -81,6 +86,7 @@ class NetworkEntry:
     notes: str
     manifest: Path
     licence_short: str = ""
+    bundled_additional_files: tuple[str, ...] = ()
 
     def source_dir(self) -> Path:
         """Folder of the network's files inside the installed source package."""
@@ -101,6 +107,13 @@ class NetworkEntry:
         for path in (net, *routes, *adds):
             if not path.is_file():
                 raise NetworkError(f"network {self.id!r}: file missing from {self.source_package}: {path}")
+        bundled = tuple(self.manifest.parent / a for a in self.bundled_additional_files)
+        for path in bundled:
+            if not path.is_file():
+                raise NetworkError(
+                    f"network {self.id!r}: bundled file missing: {path} (named in {self.manifest.name})"
+                )
+        adds = (*adds, *bundled)
         return Scenario(
             id=self.id,
             net_file=net,
@@ -131,6 +144,7 @@ def _entry_from_manifest(path: Path) -> NetworkEntry:
             licence=str(data.get("licence", "")),
             notes=str(data.get("notes", "")),
             licence_short=str(data.get("licence_short", "")),
+            bundled_additional_files=tuple(str(a) for a in data.get("bundled_additional_files", ())),
             manifest=path,
         )
     except KeyError as exc:

@@ -8,7 +8,7 @@ from typing import Literal
 
 from signalbench.networks._catalog import Scenario
 from signalbench.networks._demand import count_vehicles
-from signalbench.networks._model import NetworkModel, load_network_model
+from signalbench.networks._model import NetworkModel, load_scenario_model
 from signalbench.signals import GREEN
 
 __all__ = ["Finding", "LintReport", "lint_model", "lint_scenario"]
@@ -196,7 +196,7 @@ def _yellowless(program: tuple[tuple[str, float], ...], linked: set[int]) -> lis
 
 def lint_scenario(scenario: Scenario) -> LintReport:
     """Check a scenario: its network model and, if it has demand, the vehicles in its window."""
-    model = load_network_model(scenario.net_file)
+    model = load_scenario_model(scenario)
     findings = lint_model(model)
     vehicles = None
     if scenario.route_files:

@@ -7,12 +7,22 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from signalbench.errors import NetworkError
+from signalbench.networks._directions import approach_headings, exit_heading
+from signalbench.networks._programs import (
+    LoadedProgram,
+    active_programs,
+    net_programs,
+    read_additional_programs,
+)
 from signalbench.signals import GREEN, is_green_state
+
+if TYPE_CHECKING:
+    from signalbench.networks._catalog import Scenario
 
 __all__ = [
     "GreenPhase",
@@ -22,6 +32,7 @@ __all__ = [
     "NetworkModel",
     "has_traffic_lights",
     "load_network_model",
+    "load_scenario_model",
 ]
 
 
@@ -64,6 +75,11 @@ class Movement:
         to_lane: outgoing lane id.
         direction: SUMO's direction code: ``s`` straight, ``l``/``r`` left/right,
             ``L``/``R`` partly left/right, ``t`` turnaround.
+        heading_in: compass heading of travel on arrival (``N`` = northbound), derived from
+            the geometry of the light's approaches (:mod:`signalbench.networks._directions`).
+        heading_out: compass heading it leaves with (through: the same; right: a quarter turn
+            clockwise; ...). ``f"{heading_in}-{heading_out}"`` is the movement's *direction
+            movement*, as benchmarks such as RESCO name them (``S-W``: southbound turning right).
 
     """
 
@@ -71,6 +87,8 @@ class Movement:
     from_lane: str
     to_lane: str
     direction: str
+    heading_in: str = ""
+    heading_out: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,13 +115,17 @@ class IntersectionSpec:
 
     Attributes:
         id: traffic light id (``tlLogic`` id).
-        program_id: id of the program the green phases come from.
+        program_id: id of the program the green phases come from: the one SUMO runs, i.e. the
+            last one loaded (from the network file, then the scenario's additional files).
         n_links: length of the signal string.
         incoming_lanes: lanes with at least one signalised vehicle movement, in link order.
         outgoing_lanes: lanes those movements lead to, in link order.
         movements: signalised vehicle movements, by link index.
         green_phases: green phases of the program, in program order, duplicates removed.
         program: the whole original program as (state, duration_s) pairs.
+        program_file: the additional file the program was loaded from; None when it is the
+            network file's own.
+        program_offset_s: the program's offset [s].
 
     """
 
@@ -115,6 +137,8 @@ class IntersectionSpec:
     movements: tuple[Movement, ...]
     green_phases: tuple[GreenPhase, ...]
     program: tuple[tuple[str, float], ...]
+    program_file: Path | None = None
+    program_offset_s: float = 0.0
 
     @property
     def n_phases(self) -> int:
@@ -157,12 +181,14 @@ class NetworkModel:
         net_file: the ``.net.xml`` the model was read from.
         intersections: controllable traffic lights, sorted by id.
         problems: one line per traffic light the model could not use, naming it and why.
+        additional_files: the additional files whose signal programs were applied, in load order.
 
     """
 
     net_file: Path
     intersections: tuple[IntersectionSpec, ...]
     problems: tuple[str, ...] = ()
+    additional_files: tuple[Path, ...] = ()
 
     def __getitem__(self, tls_id: str) -> IntersectionSpec:
         for spec in self.intersections:
@@ -197,39 +223,60 @@ def has_traffic_lights(net_file: str | os.PathLike[str]) -> bool:
     return False
 
 
-def load_network_model(net_file: str | os.PathLike[str]) -> NetworkModel:
+def load_network_model(
+    net_file: str | os.PathLike[str], additional_files: tuple[str | os.PathLike[str], ...] = ()
+) -> NetworkModel:
     """Read every traffic light of ``net_file`` with sumolib (no SUMO process).
 
+    ``additional_files`` are read for their ``<tlLogic>`` programs, in the order SUMO loads
+    them: a light runs the program loaded last (see :mod:`signalbench.networks._programs`), and
+    the model's green phases are that program's. Models are cached per process, keyed by every
+    file's path, size and modification time, so an edited file is read again.
+
     Raises:
-        NetworkError: the file is missing or is not a SUMO network.
+        NetworkError: a file is missing, the network is not a SUMO network, or an additional
+            program is one SUMO would refuse (named with its file).
 
     """
-    path = Path(net_file).resolve()
-    if not path.is_file():
-        raise NetworkError(f"network file not found: {path}")
-    stat = path.stat()
-    return _load_cached(path, stat.st_mtime_ns, stat.st_size)
+    files = [Path(net_file).resolve(), *(Path(a).resolve() for a in additional_files)]
+    key = []
+    for i, path in enumerate(files):
+        if not path.is_file():
+            raise NetworkError(f"{'network' if i == 0 else 'additional'} file not found: {path}")
+        stat = path.stat()
+        key.append((path, stat.st_mtime_ns, stat.st_size))
+    return _load_cached(tuple(key))
+
+
+def load_scenario_model(scenario: Scenario) -> NetworkModel:
+    """Return the network model of a scenario: its network file and its additional files' programs."""
+    return load_network_model(scenario.net_file, scenario.additional_files)
 
 
 @functools.lru_cache(maxsize=16)
-def _load_cached(path: Path, _mtime_ns: int, _size: int) -> NetworkModel:
+def _load_cached(files: tuple[tuple[Path, int, int], ...]) -> NetworkModel:
     import sumolib  # imported lazily: reading a network is the only use
 
+    path, adds = files[0][0], tuple(f[0] for f in files[1:])
     try:
         net = sumolib.net.readNet(str(path), withPrograms=True)
     except Exception as exc:  # sumolib raises bare SAX/KeyError on broken files
         raise NetworkError(f"{path}: not a readable SUMO network ({exc})") from exc
+    tls_all = sorted(net.getTrafficLights(), key=lambda t: t.getID())
+    extra = [prog for add in adds for prog in read_additional_programs(add)]
+    active = active_programs({t.getID(): net_programs(t, path) for t in tls_all}, extra)
     intersections: list[IntersectionSpec] = []
     problems: list[str] = []
-    for tls in sorted(net.getTrafficLights(), key=lambda t: t.getID()):
+    for tls in tls_all:
         try:
-            intersections.append(_intersection(tls))
+            intersections.append(_intersection(tls, active[tls.getID()], path))
         except _Unusable as exc:
             problems.append(f"traffic light {tls.getID()!r}: {exc}")
     return NetworkModel(
         net_file=path,
         intersections=_link_upstream(net, _link_downstream(net, intersections)),
         problems=tuple(problems),
+        additional_files=adds,
     )
 
 
@@ -328,13 +375,14 @@ def _lane_spec(lane: Any) -> LaneSpec:
     )
 
 
-def _intersection(tls: Any) -> IntersectionSpec:
+def _intersection(tls: Any, program: LoadedProgram | None, net_file: Path) -> IntersectionSpec:
     tls_id = tls.getID()
-    programs = tls.getPrograms()
-    if not programs:
+    if program is None:
+        if tls.getPrograms():
+            raise _Unusable("is switched off (program 'off' loaded from an additional file)")
         raise _Unusable("has no signal program")
-    program_id = "0" if "0" in programs else sorted(programs)[0]
-    phases = [(str(p.state), float(p.duration)) for p in programs[program_id].getPhases()]
+    program_id = program.program_id
+    phases = list(program.phases)
     if not phases:
         raise _Unusable(f"program {program_id!r} has no phases")
     n_links = len(phases[0][0])
@@ -342,9 +390,7 @@ def _intersection(tls: Any) -> IntersectionSpec:
         raise _Unusable(f"program {program_id!r} has signal strings of different lengths")
 
     # Vehicle connections controlled by this light, with their SUMO direction codes.
-    movements: list[Movement] = []
-    in_lanes: dict[str, LaneSpec] = {}
-    out_lanes: dict[str, LaneSpec] = {}
+    links: list[tuple[Any, Any, int, str]] = []
     seen: set[tuple[int, str, str]] = set()
     for in_lane, out_lane, link_index in sorted(tls.getConnections(), key=lambda c: c[2]):
         key = (int(link_index), in_lane.getID(), out_lane.getID())
@@ -358,12 +404,21 @@ def _intersection(tls: Any) -> IntersectionSpec:
             if conn.getToLane() is out_lane and conn.getTLLinkIndex() == link_index:
                 direction = str(conn.getDirection())
                 break
+        links.append((in_lane, out_lane, int(link_index), direction))
+    headings = approach_headings((i, o, d) for i, o, _, d in links)
+    movements: list[Movement] = []
+    in_lanes: dict[str, LaneSpec] = {}
+    out_lanes: dict[str, LaneSpec] = {}
+    for in_lane, out_lane, link_index, direction in links:
+        heading = headings[in_lane.getEdge().getID()]
         movements.append(
             Movement(
-                link_index=int(link_index),
+                link_index=link_index,
                 from_lane=in_lane.getID(),
                 to_lane=out_lane.getID(),
                 direction=direction,
+                heading_in=heading,
+                heading_out=exit_heading(heading, direction),
             )
         )
         in_lanes.setdefault(in_lane.getID(), _lane_spec(in_lane))
@@ -392,4 +447,6 @@ def _intersection(tls: Any) -> IntersectionSpec:
         movements=tuple(movements),
         green_phases=tuple(greens),
         program=tuple(phases),
+        program_file=None if program.source == net_file else program.source,
+        program_offset_s=program.offset_s,
     )

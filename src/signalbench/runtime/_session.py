@@ -13,7 +13,7 @@ from pathlib import Path
 
 from signalbench.controllers import BuiltController
 from signalbench.errors import SpecError
-from signalbench.networks import NetworkModel, Scenario, load_network_model
+from signalbench.networks import NetworkModel, Scenario, load_scenario_model
 from signalbench.runtime._episode import DecisionHook, Episode
 from signalbench.sensing import PERFECT, SensingModel
 from signalbench.signals import SignalTiming
@@ -74,8 +74,8 @@ class Session:
 
     @functools.cached_property
     def model(self) -> NetworkModel:
-        """The network model of the scenario's network file."""
-        return self._model if self._model is not None else load_network_model(self.scenario.net_file)
+        """The network model of the scenario (its network file and its additional files' programs)."""
+        return self._model if self._model is not None else load_scenario_model(self.scenario)
 
     def config(
         self,

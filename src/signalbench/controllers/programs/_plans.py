@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from signalbench.networks import IntersectionSpec, edge_pair_flows
+from signalbench.networks import (
+    Discharge,
+    DischargeTable,
+    IntersectionSpec,
+    edge_pair_flows,
+    lane_class,
+    measure_discharge,
+)
 from signalbench.signals import all_red_state, is_green_state, loses_green, yellow_state
 
 if TYPE_CHECKING:
@@ -28,6 +35,7 @@ __all__ = [
     "SignalProgram",
     "build_cycle",
     "network_yellow_s",
+    "phase_demand",
     "phase_flow_ratios",
     "primary_phases",
     "split_greens",
@@ -45,14 +53,23 @@ class ProgramController:
 
     Network-level: the harness calls :meth:`write_programs` (the ``ProgramWriter`` protocol)
     before the trial and runs plain SUMO. Subclasses implement :meth:`build_programs`; with
-    ``needs_demand`` they get the trial's measured turning flows.
+    ``needs_demand`` they get the trial's measured turning flows, and when
+    :meth:`needs_discharge` is true the saturation flows and lost times measured in SUMO
+    (:func:`signalbench.networks.measure_discharge`, on the scenario's own demand, seed 1).
     """
 
     scope: ClassVar[str] = "network"
     needs_demand: ClassVar[bool] = False
 
+    def needs_discharge(self) -> bool:
+        """Tell whether the programs need the measured queue discharge (saturation flows)."""
+        return False
+
     def build_programs(
-        self, model: NetworkModel, flows: Mapping[tuple[str, str], float]
+        self,
+        model: NetworkModel,
+        flows: Mapping[tuple[str, str], float],
+        discharge: DischargeTable | None = None,
     ) -> tuple[list[SignalProgram], dict[str, Any]]:  # pragma: no cover - abstract
         """Return the programs and a JSON-ready description per light."""
         raise NotImplementedError
@@ -76,7 +93,12 @@ class ProgramController:
             if self.needs_demand
             else {}
         )
-        programs, description = self.build_programs(model, flows)
+        # The discharge is a property of the network and the SUMO release: measured once on the
+        # scenario's own demand and seed 1, whatever the trial's demand scale and seed.
+        discharge = (
+            measure_discharge(scenario, model, sumo_binary=sumo_binary) if self.needs_discharge() else None
+        )
+        programs, description = self.build_programs(model, flows, discharge)
         if not programs:
             return None
         write_programs_file(programs, path)
@@ -200,6 +222,37 @@ def phase_flow_ratios(
     phase is the flow of its movements assigned to that phase over the saturation flow of a
     lane; a phase's critical ratio is the largest over its lanes.
     """
+    demand = phase_demand(spec, pair_flow_veh_h, saturation_flow_veh_h_lane)
+    return {k: d.flow_ratio for k, d in demand.items()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhaseDemand:
+    """Webster's inputs for one kept green phase.
+
+    Attributes:
+        flow_ratio: critical flow ratio y = q / s of its most loaded lane.
+        critical_lane: that lane (empty without flow).
+        discharge: that lane's saturation flow, start-up lost time and end gain.
+
+    """
+
+    flow_ratio: float
+    critical_lane: str
+    discharge: Discharge
+
+
+def phase_demand(
+    spec: IntersectionSpec,
+    pair_flow_veh_h: Mapping[tuple[str, str], float],
+    saturation: float | DischargeTable,
+) -> dict[int, PhaseDemand]:
+    """Webster's critical flow ratio of each kept green phase, with its critical lane's discharge.
+
+    Lane flows as in :func:`phase_flow_ratios`. ``saturation`` is one flow for every lane
+    [veh/h] (with the textbook 2 s start-up lost time and 2 s end gain), or the discharge
+    measured in SUMO, looked up per lane and its class in that phase (protected/permissive).
+    """
     kept, per_movement = primary_phases(spec)
     edge_of = {lane.id: lane.edge_id for lane in (*spec.incoming_lanes, *spec.outgoing_lanes)}
     pairs = [(edge_of[m.from_lane], edge_of[m.to_lane]) for m in spec.movements]
@@ -209,10 +262,28 @@ def phase_flow_ratios(
         q = pair_flow_veh_h.get(pair, 0.0) / n_links[pair]
         key = (m.from_lane, k)
         lane_phase_flow[key] = lane_phase_flow.get(key, 0.0) + q
-    ratios = dict.fromkeys(kept, 0.0)
-    for (_, k), q in lane_phase_flow.items():
-        ratios[k] = max(ratios[k], q / saturation_flow_veh_h_lane)
-    return ratios
+
+    def discharge(lane: str, k: int) -> Discharge:
+        if isinstance(saturation, DischargeTable):
+            kind = lane_class(spec, lane, spec.green_phases[k].state) or "protected"
+            return saturation.lookup(spec.id, lane, kind)
+        return Discharge(
+            saturation_flow_veh_h=float(saturation), startup_lost_s=2.0, end_gain_s=2.0, source="fixed"
+        )
+
+    out: dict[int, PhaseDemand] = {}
+    for k in kept:
+        lanes = sorted({lane for lane, p in lane_phase_flow if p == k})
+        best = PhaseDemand(
+            flow_ratio=0.0, critical_lane="", discharge=discharge(lanes[0], k) if lanes else discharge("", k)
+        )
+        for lane in lanes:
+            d = discharge(lane, k)
+            y = lane_phase_flow[(lane, k)] / d.saturation_flow_veh_h
+            if y > best.flow_ratio:
+                best = PhaseDemand(flow_ratio=y, critical_lane=lane, discharge=d)
+        out[k] = best
+    return out
 
 
 def webster_cycle_s(lost_time_s: float, y_total: float, *, min_cycle_s: float, max_cycle_s: float) -> float:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from signalbench.controllers.programs._plans import ProgramController, SignalProgram
 
 if TYPE_CHECKING:
-    from signalbench.networks import NetworkModel
+    from signalbench.networks import DischargeTable, NetworkModel
 
 __all__ = ["FixedTime"]
 
@@ -21,7 +21,10 @@ class FixedTime(ProgramController):
     """
 
     def build_programs(
-        self, model: NetworkModel, flows: Mapping[tuple[str, str], float]
+        self,
+        model: NetworkModel,
+        flows: Mapping[tuple[str, str], float],
+        discharge: DischargeTable | None = None,
     ) -> tuple[list[SignalProgram], dict[str, Any]]:
         """No programs: the network's own run."""
         return [], {}

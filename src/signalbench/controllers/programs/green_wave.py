@@ -18,7 +18,7 @@ from signalbench.controllers._phases import check_number
 from signalbench.controllers.programs._plans import ProgramController, SignalProgram, primary_phases
 from signalbench.controllers.programs.webster import WebsterParams, WebsterPlan, webster_plan
 from signalbench.errors import ControllerError
-from signalbench.networks import NetworkModel
+from signalbench.networks import DischargeTable, NetworkModel
 
 __all__ = ["CoordinatedLink", "GreenWave", "GreenWaveParams", "coordinated_links"]
 
@@ -139,11 +139,21 @@ class GreenWave(ProgramController):
     def __init__(self, params: GreenWaveParams | None = None) -> None:
         self.params = params if params is not None else GreenWaveParams()
 
+    def needs_discharge(self) -> bool:
+        """Tell whether to measure saturation flows: unless the parameters fix one."""
+        return self.params.measured
+
     def plans(
-        self, model: NetworkModel, flows: Mapping[tuple[str, str], float]
+        self,
+        model: NetworkModel,
+        flows: Mapping[tuple[str, str], float],
+        discharge: DischargeTable | None = None,
     ) -> tuple[dict[str, WebsterPlan], list[CoordinatedLink], float]:
         """Plans with offsets for every signal, the coordinated links and the common cycle."""
-        own = {spec.id: webster_plan(spec, flows, self.params) for spec in model.intersections}
+        own = {
+            spec.id: webster_plan(spec, flows, self.params, discharge=discharge)
+            for spec in model.intersections
+        }
         # The shortest cycle each signal can run: its minimum greens plus its lost time.
         needed = {tls: len(p.phases) * self.params.min_green_s + p.lost_time_s for tls, p in own.items()}
         if self.params.cycle_s is not None:
@@ -160,7 +170,8 @@ class GreenWave(ProgramController):
         # Whole seconds, so that every signal's rounded greens add up to exactly this cycle.
         cycle = float(math.ceil(wanted))
         plans = {
-            spec.id: webster_plan(spec, flows, self.params, cycle_s=cycle) for spec in model.intersections
+            spec.id: webster_plan(spec, flows, self.params, cycle_s=cycle, discharge=discharge)
+            for spec in model.intersections
         }
         links = coordinated_links(model, flows)
         incoming = {link.downstream: link for link in links}
@@ -194,10 +205,13 @@ class GreenWave(ProgramController):
         return plans, links, cycle
 
     def build_programs(
-        self, model: NetworkModel, flows: Mapping[tuple[str, str], float]
+        self,
+        model: NetworkModel,
+        flows: Mapping[tuple[str, str], float],
+        discharge: DischargeTable | None = None,
     ) -> tuple[list[SignalProgram], dict[str, Any]]:
         """Coordinated plans from the measured flows; the description names each light's link."""
-        plans, links, _ = self.plans(model, flows)
+        plans, links, _ = self.plans(model, flows, discharge)
         out: dict[str, Any] = {tls: plan.describe() for tls, plan in plans.items()}
         for link in links:
             out[link.downstream]["coordinated_from"] = link.upstream

@@ -5,7 +5,8 @@ Oertel & Wagner (2011), "Delay-time actuated traffic signal control for an isola
 intersection", TRB Annual Meeting): lane-area detectors reaching ``detectorRange`` upstream of
 each incoming lane sum the time loss of approaching vehicles; the green is extended while a
 vehicle with at least ``minTimeloss`` approaches on a green lane, between ``minDur`` and
-``maxDur``.
+``maxDur``. Minimum and maximum greens as for ``sumo-actuated`` (an engineer's: 10 s / 5 s,
+1.5 x the Webster green for the trial's demand).
 """
 
 from __future__ import annotations
@@ -24,23 +25,28 @@ class SumoDelayBasedParams:
     """Parameters of :class:`SumoDelayBased` (SUMO's defaults where SUMO has one).
 
     Attributes:
-        min_green_s: ``minDur`` of every green phase [s].
-        max_green_s: ``maxDur`` of every green phase [s].
+        min_green_s: ``minDur`` of every green phase [s]; None: as ``sumo-actuated``.
+        max_green_s: ``maxDur`` of every green phase [s]; None: as ``sumo-actuated``.
         detector_range_m: length of the detectors upstream of the stop line [m].
         min_time_loss_s: time loss an approaching vehicle needs to extend the green [s].
 
     """
 
-    min_green_s: float = 5.0
-    max_green_s: float = 50.0
+    min_green_s: float | None = None
+    max_green_s: float | None = None
     detector_range_m: float = 100.0
     min_time_loss_s: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("min_green_s", "max_green_s", "detector_range_m"):
-            check_number(name, getattr(self, name))
+        check_number("min_green_s", self.min_green_s, optional=True)
+        check_number("max_green_s", self.max_green_s, optional=True)
+        check_number("detector_range_m", self.detector_range_m)
         check_number("min_time_loss_s", self.min_time_loss_s, allow_zero=True)
-        if self.min_green_s > self.max_green_s:
+        if (
+            self.min_green_s is not None
+            and self.max_green_s is not None
+            and self.min_green_s > self.max_green_s
+        ):
             raise ValueError(f"min_green_s ({self.min_green_s}) exceeds max_green_s ({self.max_green_s})")
 
 
@@ -52,9 +58,6 @@ class SumoDelayBased(_SumoProgramController):
 
     def __init__(self, params: SumoDelayBasedParams | None = None) -> None:
         self.params = params if params is not None else SumoDelayBasedParams()
-
-    def _bounds(self) -> tuple[float, float]:
-        return self.params.min_green_s, self.params.max_green_s
 
     def _sumo_params(self) -> dict[str, str]:
         p = self.params
