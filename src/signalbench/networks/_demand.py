@@ -295,6 +295,12 @@ def route_file_pairs(
     return counts
 
 
+def prerun_key(method: str, scenario: Scenario, *, scale: float, seed: int, sumo_binary: Path | None) -> str:
+    """Cache key of a pre-run's result: the method's version, the scenario by content, the run."""
+    parts = [method, scenario.content_hash(), f"{scenario.begin_s:g}", f"{scenario.end_s:g}", f"{scale:g}"]
+    return "-".join([*parts, str(seed), sumo_version(sumo_binary).replace(" ", "_")])
+
+
 def edge_pair_flows(
     scenario: Scenario, *, scale: float, seed: int, sumo_binary: Path | None = None
 ) -> dict[tuple[str, str], float]:
@@ -304,17 +310,7 @@ def edge_pair_flows(
     edge pair of the last route it drove, divided by the window length. A pre-run, when the
     route files do not give every route, runs ``sumo_binary`` (None: the bundled SUMO).
     """
-    key = "-".join(
-        [
-            "v1",  # the counting method; bump when it changes
-            scenario.content_hash(),
-            f"{scenario.begin_s:g}",
-            f"{scenario.end_s:g}",
-            f"{scale:g}",
-            str(seed),
-            sumo_version(sumo_binary).replace(" ", "_"),
-        ]
-    )
+    key = prerun_key("v1", scenario, scale=scale, seed=seed, sumo_binary=sumo_binary)  # v1: the method
     cached = cache_dir("demand") / f"{key}.json"
     if cached.is_file():
         raw = json.loads(cached.read_text())

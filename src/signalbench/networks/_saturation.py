@@ -50,6 +50,7 @@ from typing import Any, Literal
 from signalbench._util import atomic_write_text, cache_dir
 from signalbench.errors import SimulationError
 from signalbench.networks._catalog import Scenario
+from signalbench.networks._demand import prerun_key
 from signalbench.networks._model import IntersectionSpec, NetworkModel
 from signalbench.sim import VEHICLES, LaneVehicles, SimConfig, make_backend, sumo_version
 
@@ -250,17 +251,7 @@ def measure_discharge(
         SimulationError: the pre-run failed.
 
     """
-    key = "-".join(
-        [
-            _FORMAT,
-            scenario.content_hash(),
-            f"{scenario.begin_s:g}",
-            f"{scenario.end_s:g}",
-            f"{scale:g}",
-            str(seed),
-            sumo_version(sumo_binary).replace(" ", "_"),
-        ]
-    )
+    key = prerun_key(_FORMAT, scenario, scale=scale, seed=seed, sumo_binary=sumo_binary)
     cached = cache_dir("saturation") / f"{key}.json"
     if cached.is_file():
         return DischargeTable.from_json(cached.read_text())
