@@ -206,6 +206,12 @@ def test_report_has_the_robustness_table(robustness, tmp_path):
     assert "| `fixed` | - | 42.0 | 42.0 (+0 %) |" in text
     assert "## cologne1-v0, demand x 1, sensing `loops`" in text
     assert (tmp_path / "rep" / "robustness.png").is_file()
+    # The controller-side table has a row per scenario, not one pooled over them.
+    assert "| network | sensing | controller | trials | decisions |" in text
+    assert (
+        "| cologne1-v0 | loops | `act` | 3 | 10 |" in text
+        and "| cologne1-v0 | perfect | `act` | 3 | 10 |" in text
+    )
 
 
 def test_a_report_without_sensing_has_no_robustness_table(tmp_path):

@@ -378,13 +378,18 @@ def _control_table(df: pd.DataFrame) -> list[str]:
         "Means over completed trials; fixed-time runs plain SUMO and takes no decisions "
         "(docs/metrics.md, controller-side numbers).",
         "",
-        "| network | controller | trials | decisions | switches | overrides | compute ms/decision |",
-        "|---|---|---|---|---|---|---|",
     ]
-    for (network, label), mine in ok.groupby(["network", "label"], sort=True):
+    # Under a sensing axis each scenario has its own row: what a controller does depends on it.
+    by_sensing = "sensing" in ok.columns and ok["sensing"].nunique() > 1
+    keys = ["network", "sensing", "label"] if by_sensing else ["network", "label"]
+    head = ["network", *(["sensing"] if by_sensing else []), "controller", "trials", "decisions", "switches"]
+    head += ["overrides", "compute ms/decision"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key, mine in ok.groupby(keys, sort=True):
         means = [mine[c].mean() for c in ("decisions", "switches", "overrides_total")]
         ms = mine["controller_ms_per_decision"].mean()
-        cells = [str(network), f"`{label}`", str(len(mine)), *(f"{m:.0f}" for m in means), f"{ms:.3f}"]
+        names = [str(k) for k in key[:-1]]
+        cells = [*names, f"`{key[-1]}`", str(len(mine)), *(f"{m:.0f}" for m in means), f"{ms:.3f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
