@@ -375,6 +375,34 @@ def test_episode_refuses_before_sumo_starts(cologne3_model, tmp_path):
 
 
 # -- diagnostics and fallbacks -------------------------------------------------------------
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"model": "cameras", "diagnostics": False},
+        {"model": "loops"},
+        {"model": "loops", "diagnostics": {"no_activity_s": 120}},
+        {"model": "connected", "params": {"penetration": 0.2}, "diagnostics": False},
+    ],
+)
+def test_a_configuration_survives_its_record(raw):
+    # The trial runner rebuilds the configuration from the record's form: diagnostics = false
+    # used to come back on (its absence read as the default).
+    config = cfg({"name": "x", **raw})
+    assert SensingConfig.from_dict(config.to_dict()) == config
+
+
+def test_diagnostics_default_tolerates_quiet_low_volume_lanes():
+    # 10 minutes flagged healthy lanes of grid4x4 (224 vehicles in 15 minutes over 16 lights).
+    assert Diagnostics().no_activity_s == 1800.0
+    d = Diagnoser(Diagnostics(), 1)
+    flags = [d.update(float(t), np.array([False])) for t in range(0, 1800, 5)]
+    assert not np.any(flags) and d.summary() == {
+        "units_reported_failed": 0.0,
+        "failed_unit_s": 0.0,
+        "first_failure_s": None,
+    }
+
+
 def test_diagnoser_flags_max_presence_and_no_activity():
     d = Diagnoser(Diagnostics(max_presence_s=10, no_activity_s=20), 3)
     flags = []
@@ -406,6 +434,10 @@ def test_actuated_falls_back_to_max_recall(cologne3_model, tmp_path):
         stats = ep.run()
         runs[fallback] = (stats, seen)
     seen = runs["max-recall"][1]
+    # The record says what the diagnostics reported: the dead lanes, from 60 s after the start.
+    report = runs["max-recall"][0].sensing["diagnostics"]
+    assert report["units_reported_failed"] >= 1 and report["failed_unit_s"] > 0
+    assert 60.0 <= report["first_failure_s"] <= 70.0
     row = [ln.edge_id == edge for ln in spec.incoming_lanes].index(True)
     assert not seen[30].in_failed[row] and seen[-1].in_failed[row]
     # The phases serving the dead approach: starved without the fallback, served on recall with it.

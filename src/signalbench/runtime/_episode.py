@@ -343,6 +343,7 @@ class Episode:
                     "fields": list(self._fields),
                     "lost_requests": self.lost_requests,
                     "fallback": self.controller.traits.detector_fallback,
+                    **self._sensor.report(),
                 }
                 if self.sensing is not PERFECT and self._sensor is not None
                 else {}

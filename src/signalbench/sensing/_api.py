@@ -41,6 +41,9 @@ class Sensor(Protocol):
     def lost_requests(self, now_s: float) -> frozenset[str]:
         """Return the lights whose request of the decision at ``now_s`` does not reach the signal."""
 
+    def report(self) -> dict[str, object]:
+        """Return what the episode's record keeps of the sensing (e.g. the diagnostics' reports)."""
+
 
 @runtime_checkable
 class BatchSensor(Protocol):

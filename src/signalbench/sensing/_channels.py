@@ -7,6 +7,7 @@ truths, a lane's connected-vehicle messages) or one induction loop (``loops``: t
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -191,6 +192,10 @@ class Diagnoser:
         self.settings = settings
         self.present_since = np.full(n_units, np.nan)
         self.absent_since = np.full(n_units, np.nan)
+        self.ever_failed = np.zeros(n_units, dtype=bool)
+        self.first_failure_s = math.nan
+        self.failed_unit_s = 0.0  # unit-seconds reported failed (between readings)
+        self._last: tuple[float, int] | None = None
 
     def update(self, now_s: float, presence: np.ndarray, steady: np.ndarray | None = None) -> np.ndarray:
         """Return the units reported failed now.
@@ -212,7 +217,22 @@ class Diagnoser:
         s = self.settings
         stuck_on = now_s - self.present_since >= s.max_presence_s
         stuck_off = now_s - self.absent_since >= s.no_activity_s
-        return np.asarray(stuck_on | stuck_off, dtype=bool)
+        failed = np.asarray(stuck_on | stuck_off, dtype=bool)
+        if self._last is not None:
+            self.failed_unit_s += (now_s - self._last[0]) * self._last[1]
+        self._last = (now_s, int(failed.sum()))
+        if failed.any() and math.isnan(self.first_failure_s):
+            self.first_failure_s = now_s
+        self.ever_failed |= failed
+        return failed
+
+    def summary(self) -> dict[str, float | None]:
+        """Return what was reported: units ever failed, unit-seconds failed, the first report's time."""
+        return {
+            "units_reported_failed": float(self.ever_failed.sum()),
+            "failed_unit_s": round(self.failed_unit_s, 3),
+            "first_failure_s": None if math.isnan(self.first_failure_s) else self.first_failure_s,
+        }
 
 
 class AttackPlan:

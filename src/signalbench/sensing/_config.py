@@ -250,11 +250,14 @@ class Diagnostics:
 
     A detector is reported failed while it shows continuous, unchanging presence for
     ``max_presence_s`` (stuck on), or no detection at all for ``no_activity_s`` (stuck off);
-    the report ends when the condition does. Controllers with a fallback act on it.
+    the report ends when the condition does. Controllers with a fallback act on it. The
+    no-activity time must exceed the quiet periods of a healthy lane at the network's lowest
+    demand, as an engineer sets it per detector: 30 minutes by default (at 10 minutes, healthy
+    low-volume lanes of grid4x4 were reported failed and put ``actuated`` on recall).
     """
 
     max_presence_s: float = 300.0
-    no_activity_s: float = 600.0
+    no_activity_s: float = 1800.0
 
     def __post_init__(self) -> None:
         for name in ("max_presence_s", "no_activity_s"):
@@ -337,6 +340,8 @@ class SensingConfig:
                 "max_presence_s": self.diagnostics.max_presence_s,
                 "no_activity_s": self.diagnostics.no_activity_s,
             }
+        elif not self.is_perfect:  # off: said, or from_dict would turn the default back on
+            out["diagnostics"] = False
         return out
 
     @classmethod

@@ -165,6 +165,11 @@ class ConfiguredSensor:
         frame = self.delay.apply(frame, self.source.plan.delays(now_s - self.begin_s))
         return self.layout.observe(frame, now_s, status)
 
+    def report(self) -> dict[str, object]:
+        """Return the diagnostics' reports: units ever failed, unit-seconds failed, first report."""
+        diagnosis = self.source.diagnosis()
+        return {"diagnostics": diagnosis} if diagnosis else {}
+
     def lost_requests(self, now_s: float) -> frozenset[str]:
         """Return the lights whose request of this decision is lost."""
         return self.lost.lost(now_s - self.begin_s)

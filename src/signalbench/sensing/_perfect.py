@@ -84,6 +84,9 @@ class _PerfectSensor:
     def lost_requests(self, now_s: float) -> frozenset[str]:
         return frozenset()
 
+    def report(self) -> dict[str, object]:
+        return {}
+
     def _vehicles(self) -> tuple[LaneVehicles, ...]:
         vehicles = self.backend.read_vehicles() if self.with_vehicles else ()
         if self.upstream:  # each incoming lane with the vehicles on its feeders

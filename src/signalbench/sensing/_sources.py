@@ -81,6 +81,10 @@ class Source:
         if self.diagnostics is not None:
             self._diagnoser = Diagnoser(self.diagnostics, plan.n_units)
 
+    def diagnosis(self) -> dict[str, float | None]:
+        """Return what the detector diagnostics reported in this episode (empty without them)."""
+        return {} if self._diagnoser is None else self._diagnoser.summary()
+
     def units(self) -> tuple[np.ndarray, list[str]]:
         """Return the row of each unit's lane, and each unit's detector (``both`` but for loops)."""
         return np.arange(len(self.lanes)), ["both"] * len(self.lanes)
