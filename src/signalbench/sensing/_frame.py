@@ -18,7 +18,7 @@ from signalbench.networks import IntersectionSpec, NetworkModel
 from signalbench.sensing._api import SignalStatus
 from signalbench.sim import LaneVehicles
 
-__all__ = ["FRAME_FIELDS", "Frame", "Layout"]
+__all__ = ["FRAME_FIELDS", "Frame", "Layout", "LightRows"]
 
 #: Numeric per-lane fields of a frame (NaN where the model does not measure them).
 FRAME_FIELDS = ("vehicle_count", "halting_count", "occupancy", "mean_speed_m_s", "gap_s", "jam_length_m")
@@ -69,10 +69,30 @@ class Frame:
 
 
 @dataclass(frozen=True)
-class _Rows:
+class LightRows:
+    """Rows of one light's lanes among the watched lanes (the same for every sensing)."""
+
     incoming: np.ndarray
     outgoing: np.ndarray
     downstream: tuple[np.ndarray, ...]
+
+    @classmethod
+    def of(cls, spec: IntersectionSpec, lane_index: Mapping[str, int]) -> LightRows:
+        """Return the rows of ``spec``'s incoming, outgoing and downstream lanes."""
+        return cls(
+            incoming=np.array([lane_index[ln.id] for ln in spec.incoming_lanes], dtype=np.intp),
+            outgoing=np.array([lane_index[ln.id] for ln in spec.outgoing_lanes], dtype=np.intp),
+            downstream=tuple(
+                np.array([lane_index[d] for d in ln.downstream_lanes if d in lane_index], dtype=np.intp)
+                for ln in spec.outgoing_lanes
+            ),
+        )
+
+    def down_halting(self, halting: np.ndarray | None) -> np.ndarray:
+        """Halting vehicles on each outgoing lane's downstream lanes (NaN without halting counts)."""
+        if halting is None:
+            return np.full(len(self.downstream), np.nan)
+        return np.array([halting[d].sum() for d in self.downstream], dtype=np.float64)
 
 
 class Layout:
@@ -93,17 +113,7 @@ class Layout:
         self.specs = model.intersections
         self.fields = frozenset(fields)
         self.diagnostics = diagnostics
-        self.rows = {
-            spec.id: _Rows(
-                incoming=np.array([index[ln.id] for ln in spec.incoming_lanes], dtype=np.intp),
-                outgoing=np.array([index[ln.id] for ln in spec.outgoing_lanes], dtype=np.intp),
-                downstream=tuple(
-                    np.array([index[d] for d in ln.downstream_lanes if d in index], dtype=np.intp)
-                    for ln in spec.outgoing_lanes
-                ),
-            )
-            for spec in self.specs
-        }
+        self.rows = {spec.id: LightRows.of(spec, index) for spec in self.specs}
 
     def observe(
         self, frame: Frame, now_s: float, status: Mapping[str, SignalStatus]
@@ -134,11 +144,6 @@ class Layout:
     ) -> IntersectionObs:
         rows = self.rows[spec.id]
         inc, out = rows.incoming, rows.outgoing
-        down_halting = (
-            np.array([halting[d].sum() for d in rows.downstream], dtype=np.float64)
-            if halting is not None
-            else np.full(len(rows.downstream), np.nan)
-        )
         vehicles = frame.vehicles
         return IntersectionObs(
             spec=spec,
@@ -152,7 +157,7 @@ class Layout:
             in_mean_speed_m_s=lane_field["mean_speed_m_s"][inc],
             out_vehicles=lane_field["vehicle_count"][out],
             out_halting=lane_field["halting_count"][out],
-            down_halting=down_halting,
+            down_halting=rows.down_halting(halting),
             in_lane_vehicles=tuple(vehicles[i] for i in inc) if with_vehicles else (),
             out_lane_vehicles=tuple(vehicles[i] for i in out) if with_vehicles else (),
             down_lane_vehicles=tuple(tuple(vehicles[i] for i in d) for d in rows.downstream)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ from signalbench.controllers import IntersectionObs, NetworkLayout, NetworkObs, 
 from signalbench.networks import IntersectionSpec, NetworkModel
 from signalbench.sensing._api import SignalStatus
 from signalbench.sensing._config import SensingConfig, field_set
+from signalbench.sensing._frame import LightRows
 from signalbench.sim import VEHICLES, Backend, LaneReadings, LaneVehicles
 
 __all__ = ["PerfectSensing"]
@@ -76,7 +77,7 @@ class _PerfectSensor:
         backend.watch_lanes(list(lane_index), fields)
         self.with_vehicles = VEHICLES in fields
         self.with_halting = "halting_count" in fields
-        self.rows = {spec.id: _Rows.of(spec, lane_index) for spec in self.specs}
+        self.rows = {spec.id: LightRows.of(spec, lane_index) for spec in self.specs}
         self.fields = frozenset(fields)
         self._lane_index = lane_index
         self._layout: NetworkLayout | None = None
@@ -140,16 +141,11 @@ def _observe(
     readings: LaneReadings,
     halting: np.ndarray | None,
     vehicles: tuple[LaneVehicles, ...],
-    rows: _Rows,
+    rows: LightRows,
     now_s: float,
     fields: frozenset[str],
 ) -> IntersectionObs:
     inc, out = readings.rows(rows.incoming), readings.rows(rows.outgoing)
-    down_halting = (
-        np.array([halting[d].sum() for d in rows.downstream], dtype=np.float64)
-        if halting is not None
-        else np.full(len(rows.downstream), np.nan)
-    )
     if vehicles:
         in_veh = tuple(vehicles[i] for i in rows.incoming)
         out_veh = tuple(vehicles[i] for i in rows.outgoing)
@@ -169,29 +165,9 @@ def _observe(
         in_mean_speed_m_s=inc.mean_speed_m_s,
         out_vehicles=out.vehicle_count,
         out_halting=out.halting_count,
-        down_halting=down_halting,
+        down_halting=rows.down_halting(halting),
         in_lane_vehicles=in_veh,
         out_lane_vehicles=out_veh,
         down_lane_vehicles=down_veh,
         fields=fields,
     )
-
-
-@dataclass(frozen=True)
-class _Rows:
-    """Rows of one intersection's lanes in the backend's readings."""
-
-    incoming: np.ndarray
-    outgoing: np.ndarray
-    downstream: tuple[np.ndarray, ...]
-
-    @classmethod
-    def of(cls, spec: IntersectionSpec, lane_index: dict[str, int]) -> _Rows:
-        return cls(
-            incoming=np.array([lane_index[ln.id] for ln in spec.incoming_lanes], dtype=np.intp),
-            outgoing=np.array([lane_index[ln.id] for ln in spec.outgoing_lanes], dtype=np.intp),
-            downstream=tuple(
-                np.array([lane_index[d] for d in ln.downstream_lanes if d in lane_index], dtype=np.intp)
-                for ln in spec.outgoing_lanes
-            ),
-        )
