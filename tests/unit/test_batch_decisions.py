@@ -86,6 +86,22 @@ def test_variants_without_a_vectorised_form_keep_the_per_light_path(big_model):
         run(big_model, registry.build("max-pressure", {"detection_m": 100.0}), batch=True, seed=1, rate=0.1)
 
 
+@pytest.mark.parametrize(
+    "controller, params",
+    [
+        ("greedy", {"ties": "first"}),
+        ("greedy", {"actions": "pairs"}),
+        ("max-pressure", {"ties": "first"}),
+        ("max-pressure", {"actions": "pairs"}),
+    ],
+)
+def test_resco_formulations_keep_the_per_light_path(big_model, controller, params):
+    # The vectorised deciders implement signalbench's own formulation only.
+    built = registry.build(controller, params)
+    episode, stats = run(big_model, built, batch=None, seed=1, rate=0.1)
+    assert episode.controller.policy.batch is None and stats.decisions > 0
+
+
 def test_a_subclass_keeps_the_per_light_path(big_model):
     from signalbench.controllers import MaxPressure, PhaseRequest
 

@@ -23,7 +23,16 @@ from signalbench.controllers._base import BaseController
 from signalbench.controllers._batch import NetworkObs, first_max
 from signalbench.controllers._movements import PHASE_PAIRS, direction_movements
 from signalbench.controllers._phases import check_choice, check_flag, check_number, phase_lanes
-from signalbench.controllers.max_pressure import ACTIONS, GROUPS, TIES, Actions, Groups, Ties, choose
+from signalbench.controllers.max_pressure import (
+    ACTIONS,
+    GROUPS,
+    TIES,
+    Actions,
+    Groups,
+    Ties,
+    choose,
+    default_formulation,
+)
 from signalbench.networks import IntersectionSpec
 
 __all__ = ["Greedy", "GreedyParams"]
@@ -103,7 +112,7 @@ class Greedy(BaseController):
         if type(self) is not Greedy:  # a subclass may decide otherwise: it keeps the per-light path
             return None
         p = self.params
-        if (p.groups, p.actions, p.ties) != ("links", "all", "hold"):
+        if not default_formulation(p.groups, p.actions, p.ties):
             return None
         return _GreedyBatch(p.detection_m)
 

@@ -43,7 +43,7 @@ from signalbench.controllers._phases import check_choice, check_flag, check_numb
 from signalbench.networks import IntersectionSpec
 from signalbench.sim import LaneVehicles
 
-__all__ = ["ACTIONS", "GROUPS", "TIES", "MaxPressure", "MaxPressureParams", "choose"]
+__all__ = ["ACTIONS", "GROUPS", "TIES", "MaxPressure", "MaxPressureParams", "choose", "default_formulation"]
 
 Downstream = Literal["out-lane", "signalised", "none"]
 _DOWNSTREAM = ("out-lane", "signalised", "none")
@@ -108,6 +108,11 @@ class MaxPressureParams:
     def needs_vehicles(self) -> bool:
         """True when per-vehicle observations are needed (a range, a memory, lanes counted once)."""
         return self.detection_m is not None or self.queue != "halting" or self.groups == "direction"
+
+
+def default_formulation(groups: str, actions: str, ties: str) -> bool:
+    """Tell whether a formulation is signalbench's own (the one the vectorised deciders implement)."""
+    return (groups, actions, ties) == (GROUPS[0], ACTIONS[0], TIES[0])
 
 
 def choose(scores: np.ndarray, candidates: np.ndarray, current: int, ties: str) -> int:
@@ -221,7 +226,7 @@ class MaxPressure(BaseController):
         if type(self) is not MaxPressure:  # a subclass may decide otherwise: it keeps the per-light path
             return None
         p = self.params
-        if p.needs_vehicles or (p.groups, p.actions, p.ties) != ("links", "all", "hold"):
+        if p.needs_vehicles or not default_formulation(p.groups, p.actions, p.ties):
             return None  # a range, the stopped rule or RESCO's formulation: the per-light path
         return _MaxPressureBatch(p.downstream)
 
