@@ -272,6 +272,9 @@ def worker_train(
         request = training_request(local)
         if request is None:
             return {"error": f"on Ray node {node}: the trial has nothing to train"}
+        # The checkpoint names the network as the driver does (not by this node's copy), so
+        # its bytes are those a training on the driver writes.
+        request = dataclasses.replace(request, network=trial.network)
         with tempfile.TemporaryDirectory(prefix="signalbench-train-") as workdir:
             path = ensure_trained(
                 request, on_episode=lambda _, record: episodes.append(record), workdir=Path(workdir)
