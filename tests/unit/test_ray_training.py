@@ -210,3 +210,19 @@ def test_a_checkpoint_that_comes_back_damaged_is_refused(tmp_path, monkeypatch):
     assert path == request.checkpoint_path() and path.read_bytes() == b"{}"
     # the same key cached already: kept (training is deterministic, it is the same checkpoint)
     assert store_checkpoint(request, b"[]", hashlib.sha256(b"[]").hexdigest()).read_bytes() == b"{}"
+
+
+def test_a_worker_training_on_an_invalid_recipe_answers_one_line(tmp_path, monkeypatch):
+    """The worker's side: a recipe that slipped past the spec fails in the task, named, in one line."""
+    import types
+
+    monkeypatch.setenv("SIGNALBENCH_CACHE", str(tmp_path / "node-cache"))
+    node = types.SimpleNamespace(util=types.SimpleNamespace(get_node_ip_address=lambda: "10.0.0.9"))
+    monkeypatch.setitem(sys.modules, "ray", node)
+    trial = _trial("q-a", 1, {"episodes": 0, "seeds": [11]})
+    answer = shipping.worker_train(trial.to_dict(), shipping.local_versions(), "k", {}, {})
+    assert set(answer) == {"error"} and "\n" not in answer["error"]
+    assert answer["error"].startswith("on Ray node 10.0.0.9: controller 'q-learning-v0': train.episodes")
+    other = {**shipping.local_versions(), "SUMO": "0.0.1"}
+    refused = shipping.worker_train(trial.to_dict(), other, "k", {}, {})
+    assert set(refused) == {"refused"} and "10.0.0.9" in refused["refused"]

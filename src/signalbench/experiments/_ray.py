@@ -133,7 +133,7 @@ def ship(
         files[str(full)] = hashlib.sha256(full.read_bytes()).hexdigest()
     checkpoint = None
     with contextlib.suppress(SignalbenchError, OSError):
-        request = training_request(trial)  # trained on the driver before the batch (cached)
+        request = training_request(trial)  # in the driver's cache (trained here or on the cluster)
         if request is not None and request.checkpoint_path().is_file():
             checkpoint = str(request.checkpoint_path())
             files[checkpoint] = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
