@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
+import functools
 import shutil
+import threading
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -194,14 +196,48 @@ def _train_first(
         _keep_checkpoint(out_dir, trial, key, path)
 
     # traci episodes run in this process (one TraCI connection at a time): one after the other.
-    apart = {k: v for k, v in needed.items() if v[1].options.backend == "libsumo"}
+    apart = [k for k, v in needed.items() if v[1].options.backend == "libsumo"]
     together = max(1, min(workers, len(apart))) if launcher == "process" else 1
-    with concurrent.futures.ThreadPoolExecutor(together, thread_name_prefix="signalbench-train") as pool:
-        for future in [pool.submit(one, key, *needed[key]) for key in apart]:
-            future.result()
+    _at_once([functools.partial(one, key, *needed[key]) for key in apart], together)
     for key, (trial, request) in needed.items():
         if key not in apart:
             one(key, trial, request)
+
+
+def _at_once(calls: list[Callable[[], None]], n: int) -> None:
+    """Make ``calls``, up to ``n`` at a time; the first exception raised by one is raised here.
+
+    With ``n`` > 1 they run on daemon threads (their work is in processes of their own) and this
+    thread only waits, so Ctrl-C stops the run at once: the threads end with the process, and
+    their episode processes with it.
+    """
+    if n <= 1:
+        for call in calls:
+            call()
+        return
+    queue = deque(calls)
+    running: list[threading.Thread] = []
+    errors: list[BaseException] = []
+
+    def guarded(call: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                call()
+            except BaseException as exc:  # handed to the waiting thread
+                errors.append(exc)
+
+        return run
+
+    while queue or running:
+        running = [t for t in running if t.is_alive()]
+        while queue and len(running) < n:
+            thread = threading.Thread(target=guarded(queue.popleft()), name="signalbench-train", daemon=True)
+            thread.start()
+            running.append(thread)
+        if errors:
+            raise errors[0]
+        if running:
+            running[0].join(0.2)
 
 
 def _keep_checkpoint(out_dir: Path, trial: TrialSpec, key: str, path: Path) -> None:
