@@ -44,7 +44,7 @@ from signalbench._util import atomic_write_bytes, cache_dir, file_lock
 from signalbench.controllers import registry
 from signalbench.errors import SignalbenchError
 from signalbench.experiments._execute import raised_at, run_trial, training_request
-from signalbench.experiments._fingerprint import Fingerprinter, harness_digest
+from signalbench.experiments._fingerprint import Fingerprinter, check_inputs, harness_digest
 from signalbench.experiments._trial import TrialResult, TrialSpec
 from signalbench.networks import catalog, looks_like_path
 from signalbench.sim import find_sumo, install_sumo, sumo_version
@@ -269,6 +269,7 @@ def worker_train(
     local = trial if root is None else localise(trial, root, files)
     episodes: list[dict[str, float]] = []
     try:
+        check_inputs(local)  # the copies are the bytes the checkpoint's key names, as for a trial
         request = training_request(local)
         if request is None:
             return {"error": f"on Ray node {node}: the trial has nothing to train"}
