@@ -53,9 +53,10 @@ def _ours(marker: str) -> list[int]:
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(entry / "cwd")  # Ray's agents rename themselves (ray::DashboardAgent)
         except OSError:
             continue
-        if marker in cmdline:
+        if marker in cmdline or cwd.startswith(marker):
             pids.append(int(entry.name))
     return pids
 
