@@ -11,7 +11,14 @@ from signalbench._util import file_sha256
 from signalbench.cli import main
 from signalbench.controllers.q_learning import QTables, settings_from
 from signalbench.errors import SpecError
-from signalbench.experiments import TrialSpec, run_experiment, run_trial, spec_from_dict, training_request
+from signalbench.experiments import (
+    LaunchOptions,
+    TrialSpec,
+    run_experiment,
+    run_trial,
+    spec_from_dict,
+    training_request,
+)
 from signalbench.learning import ensure_trained
 
 TRAIN = {"episodes": 2, "seeds": [11, 12]}
@@ -88,6 +95,36 @@ def test_experiment_trains_first_and_records_the_checkpoint(cache, tmp_path):
     assert results[0].spec.params["train"]["seeds"] == [11, 12]
     copies = list((tmp_path / "out" / "checkpoints").glob("q-learning-cologne1-v0-*.json"))
     assert len(copies) == 1 and json.loads(copies[0].read_text())["network"] == "cologne1-v0"
+
+
+def test_independent_recipes_train_at_once_and_give_the_checkpoints_of_one_at_a_time(cache, tmp_path):
+    recipes = [{"episodes": 1, "seeds": [11]}, {"episodes": 1, "seeds": [12]}]
+    spec = spec_from_dict(  # two recipes of one controller: two configurations, two checkpoints
+        {
+            "name": "q2",
+            "seeds": [1],
+            "sim": {"duration_s": 120},
+            "networks": ["cologne1-v0"],
+            "controllers": [
+                {"id": "q-learning", "label": f"q{k}", "train": t} for k, t in enumerate(recipes)
+            ],
+        }
+    )
+    heard = []
+    results = run_experiment(
+        spec,
+        tmp_path / "out",
+        options=LaunchOptions(workers=2),
+        on_training=lambda t, e, r: heard.append((t.display_label, r["seed"])),
+    )
+    assert [r.state for r in results] == ["complete", "complete"]
+    assert sorted(heard) == [("q0", 11.0), ("q1", 12.0)]
+    at_once = {p.name: p.read_bytes() for p in (cache / "checkpoints").glob("*.json")}
+    assert len(at_once) == 2
+    for trial in spec.trials():
+        request = training_request(trial)
+        request.checkpoint_path().unlink()
+        assert ensure_trained(request).read_bytes() == at_once[request.checkpoint_path().name]
 
 
 def test_spec_rules_for_learning_controllers(tmp_path):

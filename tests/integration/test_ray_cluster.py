@@ -10,8 +10,10 @@ which would stop other people's Ray on a shared machine).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -37,9 +39,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _env(home: Path) -> dict[str, str]:
+def _env(home: Path, cache: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "SIGNALBENCH_"))}
-    env.update(HOME=str(home), SIGNALBENCH_CACHE=str(home / "cache"), RAY_USAGE_STATS_ENABLED="0")
+    env.update(HOME=str(home), SIGNALBENCH_CACHE=str(cache or home / "cache"), RAY_USAGE_STATS_ENABLED="0")
     return env
 
 
@@ -51,9 +53,10 @@ def _ours(marker: str) -> list[int]:
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(entry / "cwd")  # Ray's agents rename themselves (ray::DashboardAgent)
         except OSError:
             continue
-        if marker in cmdline:
+        if marker in cmdline or cwd.startswith(marker):
             pids.append(int(entry.name))
     return pids
 
@@ -81,11 +84,11 @@ class Cluster:
         done = subprocess.run(cmd, cwd=folder, env=_env(folder), capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
-    def signalbench(self, *args: str, **kwargs: object) -> subprocess.Popen[str]:
+    def signalbench(self, *args: str, cache: Path | None = None, **kwargs: object) -> subprocess.Popen[str]:
         cmd = [sys.executable, "-m", "signalbench.cli", *args]
         return subprocess.Popen(
-            cmd, cwd=self.driver, env=_env(self.driver), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, **kwargs,  # type: ignore[call-overload]
+            cmd, cwd=self.driver, env=_env(self.driver, cache), stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, **kwargs,  # type: ignore[call-overload]
         )  # fmt: skip
 
 
@@ -160,6 +163,86 @@ def test_files_travel_and_results_match_the_local_launcher(cluster):
         nets = list((node / "cache" / "ray-shipped").rglob("cologne1.net.xml"))
         assert nets, f"no trial ran on {node.name}"
         assert nets[0].read_bytes() == (cluster.driver / "net" / "cologne1.net.xml").read_bytes()
+
+
+LEARN = """
+name = "learn"
+seeds = [1]
+
+[[networks]]
+path = "net/cologne1.net.xml"
+route_files = ["net/cologne1.rou.xml"]
+begin_s = 25200
+end_s = 25380
+
+[[controllers]]
+id = "q-learning"
+label = "q-a"
+train = { episodes = 2, seeds = [11, 12] }
+
+[[controllers]]
+id = "q-learning"
+label = "q-b"
+train = { episodes = 2, seeds = [13, 14] }
+"""
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.json"))}
+
+
+def test_training_runs_on_the_cluster_and_its_checkpoint_comes_back_by_content(cluster):
+    (cluster.driver / "learn.toml").write_text(LEARN)
+    on_ray = ["--launcher", "ray", "--address", cluster.address]
+    ray_run = cluster.signalbench("run", "learn.toml", *on_ray, "--out", "runs/learn-ray")
+    out, _ = ray_run.communicate(timeout=600)
+    assert ray_run.returncode == 0, out[-3000:]
+    for label in ("q-a", "q-b"):  # the episodes came back with the checkpoint
+        assert re.search(f"training {label} on .*cologne1.net.xml: episode 2/2", out), out[-3000:]
+    # Both checkpoints were trained on the nodes (the driver has no CPU in this cluster's
+    # view: it is not a node) and came back into the driver's cache, by content.
+    driver_cache = _digests(cluster.driver / "cache" / "checkpoints")
+    trained = {}
+    for node in (cluster.head, cluster.node):
+        trained.update(_digests(node / "cache" / "checkpoints"))
+    assert len(driver_cache) == 2 and trained == driver_cache
+    # The local launcher, training on the driver with an empty cache: same checkpoints,
+    # byte for byte, same trial ids, same results.
+    local_cache = cluster.driver / "cache-local"
+    local = cluster.signalbench(
+        "run", "learn.toml", "--out", "runs/learn-local", "--quiet", cache=local_cache
+    )
+    out, _ = local.communicate(timeout=600)
+    assert local.returncode == 0, out[-3000:]
+    assert _digests(local_cache / "checkpoints") == driver_cache
+    remote, here = _records(cluster.driver / "runs/learn-ray"), _records(cluster.driver / "runs/learn-local")
+    assert set(remote) == set(here) and len(remote) == 2
+    for tid, rec in remote.items():
+        assert rec["state"] == "complete" and rec["metrics"] == here[tid]["metrics"]
+        assert rec["spec"] == here[tid]["spec"]
+    kept = _digests(cluster.driver / "runs/learn-ray/checkpoints")
+    assert kept == _digests(cluster.driver / "runs/learn-local/checkpoints") and len(kept) == 2
+    # Nodes without the checkpoint never train it again when the driver has it: nothing
+    # trains, and the driver's checkpoint travels to the nodes with the trials.
+    for node in (cluster.head, cluster.node):
+        shutil.rmtree(node / "cache" / "checkpoints")
+    again = cluster.signalbench("run", "learn.toml", *on_ray, "--out", "runs/learn-ray", "--rerun")
+    out, _ = again.communicate(timeout=600)
+    assert again.returncode == 0, out[-3000:]
+    assert "training" not in out, out[-3000:]
+    assert {k: v["metrics"] for k, v in _records(cluster.driver / "runs/learn-ray").items()} == {
+        k: v["metrics"] for k, v in remote.items()
+    }
+    shipped = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for n in (cluster.head, cluster.node)
+        for p in (n / "cache" / "ray-shipped").rglob("q-learning-*.json")
+    }
+    assert shipped and set(shipped.items()) <= set(driver_cache.items())
+    placed = {}
+    for node in (cluster.head, cluster.node):
+        placed.update(_digests(node / "cache" / "checkpoints"))
+    assert placed and set(placed.items()) <= set(driver_cache.items())
 
 
 def test_killing_a_node_mid_batch_loses_no_completed_trial(cluster):

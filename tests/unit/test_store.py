@@ -67,7 +67,7 @@ def test_trials_run_seed_by_seed_so_a_partial_batch_is_balanced(tmp_path, monkey
 
     order = []
 
-    def fake_launch(name, todo, options):
+    def fake_launch(name, todo, options, on_trained=None):
         for t in todo:
             order.append((t.network, t.controller, t.seed))
             yield TrialResult(trial_id=t.trial_id, spec=t, state="complete", metrics={"mean_delay_s": 1.0})

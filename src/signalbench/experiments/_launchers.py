@@ -23,17 +23,26 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from signalbench._util import die_with_parent, interrupts_deferred
-from signalbench.errors import SpecError
-from signalbench.experiments._execute import raised_at, run_trial, trial_window_s
+from signalbench.errors import SignalbenchError, SpecError
+from signalbench.experiments._execute import raised_at, run_trial, training_request, trial_window_s
 from signalbench.experiments._trial import TrialResult, TrialSpec
+from signalbench.learning import TrainingRequest, store_checkpoint
 
-__all__ = ["LAUNCHERS", "LaunchOptions", "check_ray_address", "default_timeout_s", "launch", "prestart"]
+__all__ = [
+    "LAUNCHERS",
+    "LaunchOptions",
+    "TrainedFn",
+    "check_ray_address",
+    "default_timeout_s",
+    "launch",
+    "prestart",
+]
 
 LAUNCHERS: tuple[str, ...] = ("process", "serial", "ray")
 
@@ -99,16 +108,26 @@ class LaunchOptions:
         )
 
 
+#: Hears of a checkpoint a launcher trained (Ray): the first trial needing it, where it now is
+#: in the driver's cache, and its episodes' records.
+TrainedFn = Callable[[TrialSpec, Path, list[dict[str, float]]], None]
+
+
 def launch(
-    launcher: str, trials: Sequence[TrialSpec], options: LaunchOptions
+    launcher: str, trials: Sequence[TrialSpec], options: LaunchOptions, on_trained: TrainedFn | None = None
 ) -> Generator[TrialResult, None, None]:
-    """Run ``trials`` with the named launcher, yielding results as they complete."""
+    """Run ``trials`` with the named launcher, yielding results as they complete.
+
+    The Ray launcher trains the checkpoints the trials need (those not in the driver's cache)
+    as cluster tasks and tells ``on_trained``; the others expect them trained already
+    (:func:`~signalbench.experiments.run_experiment` does, or each trial trains its own).
+    """
     if launcher == "serial":
         return _serial(trials, options)
     if launcher == "process":
         return _processes(trials, options)
     if launcher == "ray":
-        return _ray(trials, options)
+        return _ray(trials, options, on_trained)
     raise SpecError(f"unknown launcher {launcher!r}; choose one of {', '.join(LAUNCHERS)}")
 
 
@@ -370,7 +389,54 @@ def _ray_init(ray: Any, options: LaunchOptions, n_trials: int) -> None:
         raise SpecError(f"cannot reach Ray at {where}: {text}") from error
 
 
-def _ray(trials: Sequence[TrialSpec], options: LaunchOptions) -> Generator[TrialResult, None, None]:
+@dataclass
+class _Training:
+    """A checkpoint the batch needs that the driver's cache does not hold: trained as a Ray task."""
+
+    request: TrainingRequest
+    trial: TrialSpec  # the first trial that needs it (what the task is sent)
+    waiting: list[TrialSpec]  # every trial that needs it, held until it is in the cache
+    lost: int = 0  # times its node was lost (resent, not an attempt)
+
+
+def _trainings(trials: Sequence[TrialSpec]) -> tuple[dict[str, _Training], list[TrialSpec]]:
+    """Split ``trials``: checkpoints to train first (by key, with their trials), and the trials free to go."""
+    trainings: dict[str, _Training] = {}
+    free: list[TrialSpec] = []
+    for trial in trials:
+        try:
+            request = training_request(trial)
+            key = None if request is None or request.checkpoint_path().is_file() else request.key()
+        except SignalbenchError:
+            request, key = None, None  # the trial itself fails with the reason
+        if request is None or key is None:
+            free.append(trial)
+        elif key in trainings:
+            trainings[key].waiting.append(trial)
+        else:
+            trainings[key] = _Training(request, trial, [trial])
+    return trainings, free
+
+
+def _training_limit_s(training: _Training, options: LaunchOptions) -> float:
+    """Wall-time limit of a training task: a trial's limit per episode [s]."""
+    try:
+        episodes = int(training.request.trainable().training_settings(training.request.train).episodes)
+    except Exception:  # invalid train table: the task reports it in seconds
+        episodes = 1
+    return options.limit_s(training.trial) * max(1, episodes)
+
+
+def _training_failed(training: _Training, reason: str, wall_time_s: float) -> list[TrialResult]:
+    """Return the records of the trials waiting for a checkpoint whose training failed (one line)."""
+    trial = training.trial
+    line = f"training {trial.display_label} on {trial.network} failed: {reason}"
+    return [failed_result(t, line, wall_time_s=wall_time_s) for t in training.waiting]
+
+
+def _ray(
+    trials: Sequence[TrialSpec], options: LaunchOptions, on_trained: TrainedFn | None = None
+) -> Generator[TrialResult, None, None]:
     """Trials as Ray tasks (one CPU and one fresh worker process each) on a cluster or locally.
 
     What travels, how versions are checked and outputs come back: :mod:`._ray`. Concurrency
@@ -378,6 +444,12 @@ def _ray(trials: Sequence[TrialSpec], options: LaunchOptions) -> Generator[Trial
     with a few trials queued beyond them so an autoscaler sees the demand. A trial whose node
     is lost runs again elsewhere (up to :data:`RAY_NODE_LOSS_RETRIES` times); a finished
     trial's result is already with the runner, so nothing completed is lost.
+
+    Checkpoints the trials need that the driver's cache does not hold are trained first, each
+    as a task of its own (in parallel, as the cluster allows), while the trials that need none
+    run; each comes back by content into the driver's cache (``on_trained`` hears of it) and
+    releases the trials waiting for it. A failed training fails those trials with one line
+    (``--retries`` runs them, and so the training, again); a lost node's training is resent.
     """
     try:
         import ray
@@ -390,65 +462,128 @@ def _ray(trials: Sequence[TrialSpec], options: LaunchOptions) -> Generator[Trial
     if not ray.is_initialized():
         _ray_init(ray, options, len(trials))
     # SPREAD: independent CPU-bound trials go to every node rather than fill one first.
-    remote = ray.remote(num_cpus=1, max_retries=0, max_calls=1, scheduling_strategy="SPREAD")(
-        shipping.worker_run
-    )
+    task = ray.remote(num_cpus=1, max_retries=0, max_calls=1, scheduling_strategy="SPREAD")
+    remote, trainer = task(shipping.worker_run), task(shipping.worker_train)
     driver = shipping.local_versions()
     refs: dict[str, Any] = {}  # content digest -> object ref, each file put once
 
-    def submit(trial: TrialSpec) -> Any:
+    def shipped(trial: TrialSpec) -> tuple[Any, ...]:
         shipment = shipping.ship(trial)
         for path, digest in shipment.files.items():
             if digest not in refs:
                 refs[digest] = ray.put(Path(path).read_bytes())
         needed = {d: refs[d] for d in shipment.files.values()}
         sent = shipping.localise(trial, None)  # paths absolute, as the shipment names them
-        return remote.remote(
-            sent.to_dict(), options.keep_outputs, driver, shipment.key, shipment.files, needed
-        )
+        return sent.to_dict(), shipment.key, shipment.files, needed, shipment.checkpoint
 
-    pending: dict[Any, tuple[TrialSpec, float, float, int, int]] = {}
-    queue = deque((t, 0) for t in trials)
+    def submit(trial: TrialSpec) -> Any:
+        data, key, files, needed, checkpoint = shipped(trial)
+        return remote.remote(data, options.keep_outputs, driver, key, files, needed, checkpoint)
+
+    def submit_training(training: _Training) -> Any:
+        data, key, files, needed, _ = shipped(training.trial)
+        return trainer.remote(data, driver, key, files, needed)
+
+    trainings, free = _trainings(trials)
+    # Trainings go first: every trial waiting for one waits for all of its episodes.
+    queue: deque[tuple[TrialSpec, int] | str] = deque([*trainings, *((t, 0) for t in free)])
+    pending: dict[Any, _RayTask] = {}
     limit, sized = 1, -math.inf
     try:
         while queue or pending:
             if time.monotonic() - sized >= RAY_RESIZE_S:
                 limit, sized = _ray_limit(ray, options), time.monotonic()
             while queue and len(pending) < limit:
-                trial, lost = queue.popleft()
-                pending[submit(trial)] = (trial, time.monotonic(), options.limit_s(trial), lost, _alive(ray))
+                item = queue.popleft()
+                if isinstance(item, str):
+                    training = trainings[item]
+                    limit_s = _training_limit_s(training, options)
+                    pending[submit_training(training)] = _RayTask(
+                        training.trial, time.monotonic(), limit_s, training.lost, _alive(ray), item
+                    )
+                else:
+                    trial, lost = item
+                    pending[submit(trial)] = _RayTask(
+                        trial, time.monotonic(), options.limit_s(trial), lost, _alive(ray)
+                    )
             now = time.monotonic()
-            wait_s = max(0.0, min(start + limit_s - now for _, start, limit_s, _, _ in pending.values()))
+            wait_s = max(0.0, min(t.started + t.limit_s - now for t in pending.values()))
             done, _ = ray.wait(list(pending), num_returns=1, timeout=min(wait_s, RAY_RESIZE_S))
             for ref in done:
                 with interrupts_deferred():
-                    trial, start, _, lost, nodes = pending.pop(ref)
+                    run = pending.pop(ref)
+                    elapsed = time.monotonic() - run.started
                     try:
                         answer = ray.get(ref)
                     except Exception as exc:  # worker crashed, node lost, task cancelled
-                        if lost < RAY_NODE_LOSS_RETRIES and _node_lost(ray, exc, nodes):
-                            queue.appendleft((trial, lost + 1))
+                        if run.lost < RAY_NODE_LOSS_RETRIES and _node_lost(ray, exc, run.nodes):
+                            if run.training is None:
+                                queue.appendleft((run.trial, run.lost + 1))
+                            else:
+                                trainings[run.training].lost += 1
+                                queue.appendleft(run.training)
                             continue
-                        text = str(exc).strip()
-                        reason = text.splitlines()[0] if text else type(exc).__name__
-                        yield failed_result(
-                            trial,
-                            f"Ray task failed ({type(exc).__name__}): {reason}",
-                            wall_time_s=time.monotonic() - start,
-                        )
+                        reason = _task_error(exc)
+                        if run.training is None:
+                            yield failed_result(run.trial, reason, wall_time_s=elapsed)
+                        else:
+                            yield from _training_failed(trainings.pop(run.training), reason, elapsed)
                         continue
                     if "refused" in answer:
                         raise SpecError(answer["refused"])
-                    yield _ray_result(answer, trial, options, shipping)
+                    if run.training is None:
+                        yield _ray_result(answer, run.trial, options, shipping)
+                        continue
+                    training = trainings.pop(run.training)
+                    try:
+                        path = _trained(answer, training, run.training)
+                    except SignalbenchError as exc:
+                        yield from _training_failed(training, str(exc), elapsed)
+                        continue
+                    if on_trained is not None:
+                        on_trained(training.trial, path, list(answer.get("episodes", [])))
+                    queue.extendleft((t, 0) for t in reversed(training.waiting))
             now = time.monotonic()
-            for ref, (trial, start, limit_s, _, _) in list(pending.items()):
-                if now - start >= limit_s:
+            for ref, run in list(pending.items()):
+                if now - run.started >= run.limit_s:
                     ray.cancel(ref, force=True)
                     pending.pop(ref)
-                    yield failed_result(trial, options.timeout_reason(limit_s), wall_time_s=now - start)
+                    reason = options.timeout_reason(run.limit_s)
+                    if run.training is None:
+                        yield failed_result(run.trial, reason, wall_time_s=now - run.started)
+                    else:
+                        yield from _training_failed(trainings.pop(run.training), reason, now - run.started)
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)
+
+
+def _task_error(exc: BaseException) -> str:
+    """Return the one line naming why a Ray task failed (its exception's first line)."""
+    text = str(exc).strip()
+    return f"Ray task failed ({type(exc).__name__})" + (f": {text.splitlines()[0]}" if text else "")
+
+
+@dataclass
+class _RayTask:
+    trial: TrialSpec
+    started: float
+    limit_s: float
+    lost: int  # times resent after its node was lost
+    nodes: int  # nodes alive when it was sent
+    training: str | None = None  # the key of the checkpoint it trains; None: it runs the trial
+
+
+def _trained(answer: dict[str, Any], training: _Training, key: str) -> Path:
+    """Store the checkpoint a training task sent back in the driver's cache; return its path."""
+    if "error" in answer:
+        raise SignalbenchError(str(answer["error"]))
+    if answer.get("key") != key:
+        raise SignalbenchError(
+            f"the checkpoint trained on Ray node {answer.get('node')} has key {answer.get('key')}, "
+            f"the driver expected {key} (the node saw other inputs)"
+        )
+    return store_checkpoint(training.request, answer["checkpoint"], answer["digest"])
 
 
 def _ray_limit(ray: Any, options: LaunchOptions) -> int:

@@ -624,7 +624,8 @@ def _resolve_controllers(
         if label in labels:
             errors.add(f"{where}.label", f"label {label!r} is used twice; give each entry its own label")
         labels.add(label)
-        config = (canonical, json.dumps(params, sort_keys=True, default=str))
+        # The training recipe is part of what a trial runs: two recipes are two configurations.
+        config = (canonical, json.dumps([params, draft.train], sort_keys=True, default=str))
         if config in configs:
             errors.add(
                 where, f"same controller and parameters as {configs[config]!r}: the trials would be identical"

@@ -17,9 +17,12 @@ A cluster user's machines share nothing with the driver but the signalbench inst
   ``peak_rss_mib`` is that trial's own.
 - **Versions**: a worker whose signalbench code, SUMO or sumo-rl differ from the driver's
   refuses the trial, and the batch stops with one line naming the node and both versions.
-- **Checkpoints** trained on the driver before the batch travel like the other files and are
-  put where the worker's cache looks for them (their key is content-based), so no node trains
-  again.
+- **Training** runs as a task of its own (:func:`worker_train`), one per checkpoint the batch
+  needs, with the same shipping, isolation and version check as a trial; the checkpoint comes
+  back as bytes with their SHA-256 and goes into the driver's cache under the key a local
+  training would use (its key is content-based, so the trials' ids do not change).
+- **Checkpoints** in the driver's cache travel like the other files and are put where the
+  worker's cache looks for them, so no node trains again.
 - **Outputs**: with ``--keep-sumo-output`` each trial's SUMO output folder comes back packed
   and is unpacked under the driver's ``sumo-output/``.
 """
@@ -40,8 +43,8 @@ from typing import Any
 from signalbench._util import atomic_write_bytes, cache_dir, file_lock
 from signalbench.controllers import registry
 from signalbench.errors import SignalbenchError
-from signalbench.experiments._execute import run_trial, training_request
-from signalbench.experiments._fingerprint import Fingerprinter, harness_digest
+from signalbench.experiments._execute import raised_at, run_trial, training_request
+from signalbench.experiments._fingerprint import Fingerprinter, check_inputs, harness_digest
 from signalbench.experiments._trial import TrialResult, TrialSpec
 from signalbench.networks import catalog, looks_like_path
 from signalbench.sim import find_sumo, install_sumo, sumo_version
@@ -55,6 +58,7 @@ __all__ = [
     "unpack",
     "version_mismatch",
     "worker_run",
+    "worker_train",
 ]
 
 #: Stands for the worker's scratch folder in a returned record (the driver puts its own).
@@ -129,7 +133,7 @@ def ship(
         files[str(full)] = hashlib.sha256(full.read_bytes()).hexdigest()
     checkpoint = None
     with contextlib.suppress(SignalbenchError, OSError):
-        request = training_request(trial)  # trained on the driver before the batch (cached)
+        request = training_request(trial)  # in the driver's cache (trained here or on the cluster)
         if request is not None and request.checkpoint_path().is_file():
             checkpoint = str(request.checkpoint_path())
             files[checkpoint] = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
@@ -222,6 +226,74 @@ def _place_checkpoint(trial: TrialSpec, copy: Path) -> None:
         atomic_write_bytes(target, data)
 
 
+def _prepared(
+    trial_data: dict[str, Any], driver: dict[str, str], key: str, files: dict[str, str], refs: dict[str, Any]
+) -> tuple[str, TrialSpec, Path | None] | dict[str, Any]:
+    """On a worker: check versions, write the shipped files, install SUMO; return the local trial.
+
+    Returns ``(node, trial as the driver sent it, root of the shipped copies)``, or the answer
+    to send back at once: ``{"refused": line}`` or ``{"error": line}``.
+    """
+    import ray
+
+    node = ray.util.get_node_ip_address()
+    refused = version_mismatch(driver, local_versions(), node)
+    if refused is not None:
+        return {"refused": refused}
+    trial = TrialSpec.from_dict(trial_data)
+    try:
+        root = _materialise(ray, key, files, refs) if files else None
+        _ensure_sumo(trial.sumo_version)
+    except (SignalbenchError, OSError) as exc:
+        return {"error": f"on Ray node {node}: {exc}"}
+    return node, trial, root
+
+
+def worker_train(
+    trial_data: dict[str, Any], driver: dict[str, str], key: str, files: dict[str, str], refs: dict[str, Any]
+) -> dict[str, Any]:
+    """Train the checkpoint one trial needs on a Ray worker (a process of its own).
+
+    Returns ``{"checkpoint": bytes, "digest": SHA-256, "key": training key, "episodes":
+    [episode records], "node": ip}``; ``{"error": line}`` when training fails (invalid
+    ``train`` table, a controller raising while it learns, SUMO failing); ``{"refused": line}``
+    when this node's versions differ from the driver's. The node's own cache keeps the
+    checkpoint too (the same file a trial there would look for).
+    """
+    from signalbench.learning import ensure_trained
+
+    ready = _prepared(trial_data, driver, key, files, refs)
+    if isinstance(ready, dict):
+        return ready
+    node, trial, root = ready
+    local = trial if root is None else localise(trial, root, files)
+    episodes: list[dict[str, float]] = []
+    try:
+        check_inputs(local)  # the copies are the bytes the checkpoint's key names, as for a trial
+        request = training_request(local)
+        if request is None:
+            return {"error": f"on Ray node {node}: the trial has nothing to train"}
+        # The checkpoint names the network as the driver does (not by this node's copy), so
+        # its bytes are those a training on the driver writes.
+        request = dataclasses.replace(request, network=trial.network)
+        with tempfile.TemporaryDirectory(prefix="signalbench-train-") as workdir:
+            path = ensure_trained(
+                request, on_episode=lambda _, record: episodes.append(record), workdir=Path(workdir)
+            )
+        data = path.read_bytes()
+    except SignalbenchError as exc:
+        return {"error": f"on Ray node {node}: {exc}"}
+    except Exception as exc:  # the controller's own learning code: its failure, named
+        return {"error": f"on Ray node {node}: {type(exc).__name__}: {exc} (at {raised_at(exc)})"}
+    return {
+        "checkpoint": data,
+        "digest": hashlib.sha256(data).hexdigest(),
+        "key": request.key(),
+        "episodes": episodes,
+        "node": node,
+    }
+
+
 def worker_run(
     trial_data: dict[str, Any],
     keep: bool,
@@ -236,24 +308,17 @@ def worker_run(
     Returns ``{"result": record}`` (plus ``"outputs"``: the packed SUMO output folder with
     ``keep``), or ``{"refused": line}`` when this node's versions differ from the driver's.
     """
-    import ray
-
-    node = ray.util.get_node_ip_address()
-    refused = version_mismatch(driver, local_versions(), node)
-    if refused is not None:
-        return {"refused": refused}
-    trial = TrialSpec.from_dict(trial_data)
-    try:
-        root = _materialise(ray, key, files, refs) if files else None
-        _ensure_sumo(trial.sumo_version)
-    except (SignalbenchError, OSError) as exc:
-        failed = TrialResult(
-            trial_id=trial.trial_id, spec=trial, state="failed", error=f"on Ray node {node}: {exc}"
-        )
+    ready = _prepared(trial_data, driver, key, files, refs)
+    if isinstance(ready, dict):
+        if "refused" in ready:
+            return ready
+        spec = TrialSpec.from_dict(trial_data)
+        failed = TrialResult(trial_id=spec.trial_id, spec=spec, state="failed", error=ready["error"])
         return {"result": failed.to_dict()}
+    node, trial, root = ready
     local = trial if root is None else localise(trial, root, files)
     if root is not None and checkpoint is not None:
-        try:  # the checkpoint trained on the driver, so that this node does not train again
+        try:  # the checkpoint in the driver's cache, so that this node does not train again
             _place_checkpoint(local, root / Path(checkpoint).relative_to(Path(checkpoint).anchor))
         except (SignalbenchError, OSError) as exc:
             error = f"on Ray node {node}: checkpoint: {exc}"

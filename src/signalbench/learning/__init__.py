@@ -26,7 +26,7 @@ from signalbench.learning._components import (
     make_reward,
 )
 from signalbench.learning._sim import SignalSim
-from signalbench.learning._training import EpisodeFn, TrainingRequest, ensure_trained, train
+from signalbench.learning._training import EpisodeFn, TrainingRequest, ensure_trained, store_checkpoint, train
 
 
 def __getattr__(name: str) -> object:
@@ -61,5 +61,6 @@ __all__ = [
     "ensure_trained",
     "make_observation",
     "make_reward",
+    "store_checkpoint",
     "train",
 ]

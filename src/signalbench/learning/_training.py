@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from signalbench._util import cache_dir, die_with_parent, file_lock, file_sha256
+from signalbench._util import atomic_write_bytes, cache_dir, die_with_parent, file_lock, file_sha256
 from signalbench.controllers import Trainable, TrainingRun, is_file_reference, registry
 from signalbench.errors import ControllerError
 from signalbench.metrics import read_trip_metrics
@@ -30,7 +30,7 @@ from signalbench.networks import Scenario
 from signalbench.runtime import OUTPUT_NAMES, Session, SimOptions
 from signalbench.signals import SignalTiming
 
-__all__ = ["EpisodeFn", "TrainingRequest", "ensure_trained", "train"]
+__all__ = ["EpisodeFn", "TrainingRequest", "ensure_trained", "store_checkpoint", "train"]
 
 #: Hears of every training episode: its index and its history record.
 EpisodeFn = Callable[[int, dict[str, float]], None]
@@ -220,4 +220,28 @@ def ensure_trained(
     with file_lock(path.with_suffix(".lock")):
         if not path.is_file():
             train(request, on_episode=on_episode, workdir=workdir).save(path)
+    return path
+
+
+def store_checkpoint(request: TrainingRequest, data: bytes, digest: str) -> Path:
+    """Put a checkpoint trained elsewhere (a Ray worker) in this cache, as :func:`ensure_trained` would.
+
+    ``data`` are the checkpoint's bytes and ``digest`` their SHA-256 as the trainer computed it;
+    bytes that do not match are refused. A checkpoint already cached under the same key is
+    kept (training is deterministic: it is the same one); the file lock is the one
+    :func:`ensure_trained` takes, so a local training of the same key never interleaves.
+
+    Raises:
+        ControllerError: the bytes do not match their digest.
+
+    """
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise ControllerError(
+            f"the checkpoint of {request.controller} on {request.network} came back damaged "
+            "(its bytes do not match the digest computed where it was trained)"
+        )
+    path = request.checkpoint_path()
+    with file_lock(path.with_suffix(".lock")):
+        if not path.is_file():
+            atomic_write_bytes(path, data)
     return path
