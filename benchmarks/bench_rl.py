@@ -32,7 +32,7 @@ VARIANTS = ("signalbench", "sumo-rl", "sumo-rl lean")
 DURATION_S = 3600
 
 
-def _signalbench(network: str) -> tuple[int, float]:
+def _signalbench(network: str) -> tuple[int, float, float]:
     import numpy as np
 
     from signalbench.rl import SignalEnv, SignalParallelEnv
@@ -41,7 +41,7 @@ def _signalbench(network: str) -> tuple[int, float]:
 
     rng = np.random.default_rng(0)
     single = _lights(network) == 1
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     steps = 0
     if single:
         env: Any = SignalEnv(network, duration_s=DURATION_S)
@@ -60,7 +60,7 @@ def _signalbench(network: str) -> tuple[int, float]:
             env.step({a: int(rng.integers(sizes[a])) for a in env.agents})
             steps += 1
     env.close()
-    return steps, time.perf_counter() - start
+    return steps, time.perf_counter() - start, time.process_time() - cpu
 
 
 def _lights(network: str) -> int:
@@ -69,7 +69,7 @@ def _lights(network: str) -> int:
     return len(load_network_model(catalog()[network].scenario().net_file).intersections)
 
 
-def _sumo_rl(network: str, lean: bool) -> tuple[int, float]:
+def _sumo_rl(network: str, lean: bool) -> tuple[int, float, float]:
     import numpy as np
 
     from signalbench.networks import catalog
@@ -83,7 +83,7 @@ def _sumo_rl(network: str, lean: bool) -> tuple[int, float]:
     sc = catalog()[network].scenario()
     rng = np.random.default_rng(0)
     probe_single = _lights(network) == 1
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     kwargs: dict[str, Any] = {
         "net_file": str(sc.net_file),
         "route_file": ",".join(str(r) for r in sc.route_files),
@@ -117,10 +117,10 @@ def _sumo_rl(network: str, lean: bool) -> tuple[int, float]:
             done = dones["__all__"]
             steps += 1
     env.close()
-    return steps, time.perf_counter() - start
+    return steps, time.perf_counter() - start, time.process_time() - cpu
 
 
-_IN_SUMO = [0.0]
+_IN_SUMO = [0.0, 0.0]  # wall and CPU seconds inside simulationStep
 
 
 def _time_sumo_steps() -> None:
@@ -137,11 +137,12 @@ def _time_sumo_steps() -> None:
             continue
 
         def timed(*args: Any, _step: Any = step) -> Any:
-            a = time.perf_counter()
+            a, c = time.perf_counter(), time.process_time()
             try:
                 return _step(*args)
             finally:
                 _IN_SUMO[0] += time.perf_counter() - a
+                _IN_SUMO[1] += time.process_time() - c
 
         module.simulationStep = timed
 
@@ -149,10 +150,11 @@ def _time_sumo_steps() -> None:
 def child(variant: str, network: str) -> None:
     """Run one variant in this process; print a JSON line."""
     if variant == "signalbench":
-        steps, wall = _signalbench(network)
+        steps, wall, cpu = _signalbench(network)
     else:
-        steps, wall = _sumo_rl(network, lean=variant == "sumo-rl lean")
-    print(json.dumps({"steps": steps, "wall_s": wall, "sumo_s": _IN_SUMO[0]}))
+        steps, wall, cpu = _sumo_rl(network, lean=variant == "sumo-rl lean")
+    res = {"steps": steps, "wall_s": wall, "sumo_s": _IN_SUMO[0], "cpu_s": cpu, "sumo_cpu_s": _IN_SUMO[1]}
+    print(json.dumps(res))
 
 
 def main() -> None:
@@ -168,12 +170,15 @@ def main() -> None:
         child(*args.child)
         return
     rates: dict[str, dict[str, list[float]]] = {}
+    cpu_rates: dict[str, dict[str, list[float]]] = {}
     outside: dict[str, dict[str, list[float]]] = {}
+    outside_cpu: dict[str, dict[str, list[float]]] = {}
+    inside_cpu: dict[str, dict[str, list[float]]] = {}
     steps: dict[str, dict[str, int]] = {}
     for name in args.networks:
         network = name if name.endswith("-v0") else f"{name}-v0"
-        rates[network] = {v: [] for v in args.variants}
-        outside[network] = {v: [] for v in args.variants}
+        for table in (rates, cpu_rates, outside, outside_cpu, inside_cpu):
+            table[network] = {v: [] for v in args.variants}
         steps[network] = {}
         for rep in range(args.repeats):
             k = rep % len(args.variants)
@@ -184,19 +189,36 @@ def main() -> None:
                 if proc.returncode != 0:
                     raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-3000:]}")
                 res = json.loads(proc.stdout.strip().splitlines()[-1])
-                rates[network][variant].append(res["steps"] / res["wall_s"])
-                outside[network][variant].append(1000 * (res["wall_s"] - res["sumo_s"]) / res["steps"])
-                steps[network][variant] = res["steps"]
-                print(f"  {network} {variant}: {res['steps'] / res['wall_s']:.0f} steps/s", file=sys.stderr)
-    print(f"\n{'network':<12} {'variant':<14} {'steps':>6} {'steps/s: min':>12} {'median':>7} {'max':>6} "
-          f"{'x sumo-rl':>9} {'ms/step outside SUMO (median)':>30}")  # fmt: skip
+                n = res["steps"]
+                rates[network][variant].append(n / res["wall_s"])
+                cpu_rates[network][variant].append(n / res["cpu_s"])
+                outside[network][variant].append(1000 * (res["wall_s"] - res["sumo_s"]) / n)
+                outside_cpu[network][variant].append(1000 * (res["cpu_s"] - res["sumo_cpu_s"]) / n)
+                inside_cpu[network][variant].append(1000 * res["sumo_cpu_s"] / n)
+                steps[network][variant] = n
+                rate, cpu_rate = n / res["wall_s"], n / res["cpu_s"]
+                print(f"  {network} {variant}: {rate:.0f} steps/s, {cpu_rate:.0f} per CPU-s", file=sys.stderr)
+    med = statistics.median
+    print("\nwall clock: steps per second (min / median / max over the repeats), ms per step outside SUMO")
+    print(f"{'network':<12} {'variant':<14} {'steps':>6} {'min':>6} {'median':>7} {'max':>6} "
+          f"{'x sumo-rl':>9} {'outside ms':>10}")  # fmt: skip
     for network, per in rates.items():
-        base = statistics.median(per["sumo-rl"]) if per.get("sumo-rl") else None
+        base = med(per["sumo-rl"]) if per.get("sumo-rl") else None
         for variant, r in per.items():
-            ratio = f"{statistics.median(r) / base:9.2f}" if base else ""
-            print(f"{network:<12} {variant:<14} {steps[network][variant]:>6} {min(r):12.0f} "
-                  f"{statistics.median(r):7.0f} {max(r):6.0f} {ratio:>9} "
-                  f"{statistics.median(outside[network][variant]):30.2f}")  # fmt: skip
+            ratio = f"{med(r) / base:9.2f}" if base else ""
+            out_ms = med(outside[network][variant])
+            print(f"{network:<12} {variant:<14} {steps[network][variant]:>6} {min(r):6.0f} "
+                  f"{med(r):7.0f} {max(r):6.0f} {ratio:>9} {out_ms:10.2f}")  # fmt: skip
+    print("\nCPU time (process_time; robust to load): steps per CPU-second, CPU ms per step in/out SUMO")
+    print(f"{'network':<12} {'variant':<14} {'min':>6} {'median':>7} {'max':>6} {'x sumo-rl':>9} "
+          f"{'in SUMO ms':>10} {'outside ms':>10}")  # fmt: skip
+    for network, per in cpu_rates.items():
+        base = med(per["sumo-rl"]) if per.get("sumo-rl") else None
+        for variant, r in per.items():
+            ratio = f"{med(r) / base:9.2f}" if base else ""
+            in_ms, out_ms = med(inside_cpu[network][variant]), med(outside_cpu[network][variant])
+            print(f"{network:<12} {variant:<14} {min(r):6.0f} {med(r):7.0f} {max(r):6.0f} {ratio:>9} "
+                  f"{in_ms:10.2f} {out_ms:10.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":
