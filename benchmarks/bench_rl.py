@@ -1,12 +1,12 @@
 """Environment steps per second: signalbench's RL environments against sumo-rl, in one run.
 
-Per network (one simulated hour of its catalog window, 5 s steps, random actions from a seeded
-generator, SUMO seed 1, libsumo for both; 3 s yellow, 5 s minimum and 60 s maximum green,
-teleports off, the default observation and the diff-waiting-time reward on both sides), each
-variant runs in its own process, repeats interleaved; printed: steps per second over reset and
-the whole episode (minimum, median and maximum over the repeats), the ratio of the medians, and the
-milliseconds per step spent outside libsumo's ``simulationStep`` (the environment's own cost,
-far less noisy than the wall time on a shared machine):
+Per network (one simulated hour of its catalog window, 5 s steps, SUMO seed 1, libsumo for both;
+3 s yellow, 5 s minimum and 60 s maximum green, teleports off, the default observation and the
+diff-waiting-time reward on both sides), each variant runs in its own process, repeats
+interleaved. Printed: steps per second over reset and the whole episode (minimum, median and
+maximum over the repeats) by the wall clock and per CPU-second of the process (far less noisy on
+a shared machine), the ratio of the medians to sumo-rl, and the milliseconds per step spent
+inside libsumo's ``simulationStep`` and outside it (the environment's own cost):
 
 - ``signalbench``: :class:`signalbench.rl.SignalEnv` on a one-light network,
   :class:`signalbench.rl.SignalParallelEnv` on the others (every light an agent);
@@ -14,7 +14,16 @@ far less noisy than the wall time on a shared machine):
   one-light network), its defaults otherwise (per-step system and agent info on);
 - ``sumo-rl lean``: the same with ``add_system_info=False, add_per_agent_info=False``.
 
-    python benchmarks/bench_rl.py [--networks cologne1 cologne8 grid4x4] [--repeats 3]
+``--policy random`` (default): actions from a seeded generator, the same draws on both sides;
+the two environments then simulate different traffic, since their rules differ in details
+(signalbench enforces the 60 s maximum green, sumo-rl stores it but never does; after a switch
+in which no link loses green, signalbench starts the new green at once and may leave it after
+the 5 s minimum, sumo-rl shows the old phase 3 s longer and holds at least 10 s; signalbench's
+first decision is 5 s after the window's begin, sumo-rl's at the begin), so SUMO's own time
+differs too. ``--policy cycle``: every light serves its green phases in turn, 20 s each: the
+same signal plan on both sides, nearly the same traffic.
+
+    python benchmarks/bench_rl.py [--networks cologne1 cologne8 grid4x4] [--repeats 3] [--policy cycle]
 """
 
 from __future__ import annotations
@@ -32,14 +41,35 @@ VARIANTS = ("signalbench", "sumo-rl", "sumo-rl lean")
 DURATION_S = 3600
 
 
-def _signalbench(network: str) -> tuple[int, float, float]:
-    import numpy as np
+class _Policy:
+    """The actions: ``random`` (a seeded generator, one draw per light and step) or ``cycle``.
 
+    ``cycle`` serves every light's green phases in turn, 20 s each (every 4th step); it never
+    reaches the 60 s maximum green, so both environments then run the same signal plan and
+    simulate nearly the same traffic (SUMO's own cost then compares too).
+    """
+
+    def __init__(self, kind: str) -> None:
+        import numpy as np
+
+        self.kind = kind
+        self.rng = np.random.default_rng(0)
+        self.step = 0
+
+    def __call__(self, n: int) -> int:
+        if self.kind == "random":
+            return int(self.rng.integers(n))
+        return (self.step // 4) % n
+
+    def tick(self) -> None:
+        self.step += 1
+
+
+def _signalbench(network: str, policy: _Policy) -> tuple[int, float, float]:
     from signalbench.rl import SignalEnv, SignalParallelEnv
 
     _time_sumo_steps()
 
-    rng = np.random.default_rng(0)
     single = _lights(network) == 1
     start, cpu = time.perf_counter(), time.process_time()
     steps = 0
@@ -49,16 +79,18 @@ def _signalbench(network: str) -> tuple[int, float, float]:
         n = int(env.action_space.n)
         done = False
         while not done:
-            _, _, terminated, truncated, _ = env.step(int(rng.integers(n)))
+            _, _, terminated, truncated, _ = env.step(policy(n))
             done = terminated or truncated
             steps += 1
+            policy.tick()
     else:
         env = SignalParallelEnv(network, duration_s=DURATION_S)
         env.reset(seed=1)
         sizes = {a: int(env.action_space(a).n) for a in env.possible_agents}
         while env.agents:
-            env.step({a: int(rng.integers(sizes[a])) for a in env.agents})
+            env.step({a: policy(sizes[a]) for a in env.agents})
             steps += 1
+            policy.tick()
     env.close()
     return steps, time.perf_counter() - start, time.process_time() - cpu
 
@@ -69,9 +101,7 @@ def _lights(network: str) -> int:
     return len(load_network_model(catalog()[network].scenario().net_file).intersections)
 
 
-def _sumo_rl(network: str, lean: bool) -> tuple[int, float, float]:
-    import numpy as np
-
+def _sumo_rl(network: str, lean: bool, policy: _Policy) -> tuple[int, float, float]:
     from signalbench.networks import catalog
     from signalbench.sim import sumo_home
 
@@ -81,7 +111,6 @@ def _sumo_rl(network: str, lean: bool) -> tuple[int, float, float]:
     _time_sumo_steps()  # after sumo-rl's import: its ``traci`` is then libsumo itself
 
     sc = catalog()[network].scenario()
-    rng = np.random.default_rng(0)
     probe_single = _lights(network) == 1
     start, cpu = time.perf_counter(), time.process_time()
     kwargs: dict[str, Any] = {
@@ -106,16 +135,18 @@ def _sumo_rl(network: str, lean: bool) -> tuple[int, float, float]:
         n = int(env.action_space.n)
         done = False
         while not done:
-            _, _, terminated, truncated, _ = env.step(int(rng.integers(n)))
+            _, _, terminated, truncated, _ = env.step(policy(n))
             done = terminated or truncated
             steps += 1
+            policy.tick()
     else:
         sizes = {ts: int(env.action_spaces(ts).n) for ts in env.ts_ids}
         done = False
         while not done:
-            _, _, dones, _ = env.step({ts: int(rng.integers(sizes[ts])) for ts in env.ts_ids})
+            _, _, dones, _ = env.step({ts: policy(sizes[ts]) for ts in env.ts_ids})
             done = dones["__all__"]
             steps += 1
+            policy.tick()
     env.close()
     return steps, time.perf_counter() - start, time.process_time() - cpu
 
@@ -147,12 +178,12 @@ def _time_sumo_steps() -> None:
         module.simulationStep = timed
 
 
-def child(variant: str, network: str) -> None:
+def child(variant: str, network: str, policy: str = "random") -> None:
     """Run one variant in this process; print a JSON line."""
     if variant == "signalbench":
-        steps, wall, cpu = _signalbench(network)
+        steps, wall, cpu = _signalbench(network, _Policy(policy))
     else:
-        steps, wall, cpu = _sumo_rl(network, lean=variant == "sumo-rl lean")
+        steps, wall, cpu = _sumo_rl(network, lean=variant == "sumo-rl lean", policy=_Policy(policy))
     res = {"steps": steps, "wall_s": wall, "sumo_s": _IN_SUMO[0], "cpu_s": cpu, "sumo_cpu_s": _IN_SUMO[1]}
     print(json.dumps(res))
 
@@ -164,7 +195,8 @@ def main() -> None:
     parser.add_argument("--networks", nargs="+", default=["cologne1", "cologne8", "grid4x4"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--policy", choices=("random", "cycle"), default="random")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
@@ -184,7 +216,7 @@ def main() -> None:
             k = rep % len(args.variants)
             for variant in args.variants[k:] + args.variants[:k]:
                 env = {**os.environ, "LIBSUMO_AS_TRACI": "1"}
-                cmd = [sys.executable, __file__, "--child", variant, network]
+                cmd = [sys.executable, __file__, "--child", variant, network, args.policy]
                 proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
                 if proc.returncode != 0:
                     raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-3000:]}")
