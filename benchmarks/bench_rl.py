@@ -1,12 +1,12 @@
 """Environment steps per second: signalbench's RL environments against sumo-rl, in one run.
 
-Per network (one simulated hour of its catalog window, 5 s steps, random actions from a seeded
-generator, SUMO seed 1, libsumo for both; 3 s yellow, 5 s minimum and 60 s maximum green,
-teleports off, the default observation and the diff-waiting-time reward on both sides), each
-variant runs in its own process, repeats interleaved; printed: steps per second over reset and
-the whole episode (minimum, median and maximum over the repeats), the ratio of the medians, and the
-milliseconds per step spent outside libsumo's ``simulationStep`` (the environment's own cost,
-far less noisy than the wall time on a shared machine):
+Per network (one simulated hour of its catalog window, 5 s steps, SUMO seed 1, libsumo for both;
+3 s yellow, 5 s minimum and 60 s maximum green, teleports off, the default observation and the
+diff-waiting-time reward on both sides), each variant runs in its own process, repeats
+interleaved. Printed: steps per second over reset and the whole episode (minimum, median and
+maximum over the repeats) by the wall clock and per CPU-second of the process (far less noisy on
+a shared machine), the ratio of the medians to sumo-rl, and the milliseconds per step spent
+inside libsumo's ``simulationStep`` and outside it (the environment's own cost):
 
 - ``signalbench``: :class:`signalbench.rl.SignalEnv` on a one-light network,
   :class:`signalbench.rl.SignalParallelEnv` on the others (every light an agent);
@@ -14,7 +14,16 @@ far less noisy than the wall time on a shared machine):
   one-light network), its defaults otherwise (per-step system and agent info on);
 - ``sumo-rl lean``: the same with ``add_system_info=False, add_per_agent_info=False``.
 
-    python benchmarks/bench_rl.py [--networks cologne1 cologne8 grid4x4] [--repeats 3]
+``--policy random`` (default): actions from a seeded generator, the same draws on both sides;
+the two environments then simulate different traffic, since their rules differ in details
+(signalbench enforces the 60 s maximum green, sumo-rl stores it but never does; after a switch
+in which no link loses green, signalbench starts the new green at once and may leave it after
+the 5 s minimum, sumo-rl shows the old phase 3 s longer and holds at least 10 s; signalbench's
+first decision is 5 s after the window's begin, sumo-rl's at the begin), so SUMO's own time
+differs too. ``--policy cycle``: every light serves its green phases in turn, 20 s each: the
+same signal plan on both sides, nearly the same traffic.
+
+    python benchmarks/bench_rl.py [--networks cologne1 cologne8 grid4x4] [--repeats 3] [--policy cycle]
 """
 
 from __future__ import annotations
@@ -32,16 +41,37 @@ VARIANTS = ("signalbench", "sumo-rl", "sumo-rl lean")
 DURATION_S = 3600
 
 
-def _signalbench(network: str) -> tuple[int, float]:
-    import numpy as np
+class _Policy:
+    """The actions: ``random`` (a seeded generator, one draw per light and step) or ``cycle``.
 
+    ``cycle`` serves every light's green phases in turn, 20 s each (every 4th step); it never
+    reaches the 60 s maximum green, so both environments then run the same signal plan and
+    simulate nearly the same traffic (SUMO's own cost then compares too).
+    """
+
+    def __init__(self, kind: str) -> None:
+        import numpy as np
+
+        self.kind = kind
+        self.rng = np.random.default_rng(0)
+        self.step = 0
+
+    def __call__(self, n: int) -> int:
+        if self.kind == "random":
+            return int(self.rng.integers(n))
+        return (self.step // 4) % n
+
+    def tick(self) -> None:
+        self.step += 1
+
+
+def _signalbench(network: str, policy: _Policy) -> tuple[int, float, float]:
     from signalbench.rl import SignalEnv, SignalParallelEnv
 
     _time_sumo_steps()
 
-    rng = np.random.default_rng(0)
     single = _lights(network) == 1
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     steps = 0
     if single:
         env: Any = SignalEnv(network, duration_s=DURATION_S)
@@ -49,18 +79,20 @@ def _signalbench(network: str) -> tuple[int, float]:
         n = int(env.action_space.n)
         done = False
         while not done:
-            _, _, terminated, truncated, _ = env.step(int(rng.integers(n)))
+            _, _, terminated, truncated, _ = env.step(policy(n))
             done = terminated or truncated
             steps += 1
+            policy.tick()
     else:
         env = SignalParallelEnv(network, duration_s=DURATION_S)
         env.reset(seed=1)
         sizes = {a: int(env.action_space(a).n) for a in env.possible_agents}
         while env.agents:
-            env.step({a: int(rng.integers(sizes[a])) for a in env.agents})
+            env.step({a: policy(sizes[a]) for a in env.agents})
             steps += 1
+            policy.tick()
     env.close()
-    return steps, time.perf_counter() - start
+    return steps, time.perf_counter() - start, time.process_time() - cpu
 
 
 def _lights(network: str) -> int:
@@ -69,9 +101,7 @@ def _lights(network: str) -> int:
     return len(load_network_model(catalog()[network].scenario().net_file).intersections)
 
 
-def _sumo_rl(network: str, lean: bool) -> tuple[int, float]:
-    import numpy as np
-
+def _sumo_rl(network: str, lean: bool, policy: _Policy) -> tuple[int, float, float]:
     from signalbench.networks import catalog
     from signalbench.sim import sumo_home
 
@@ -81,9 +111,8 @@ def _sumo_rl(network: str, lean: bool) -> tuple[int, float]:
     _time_sumo_steps()  # after sumo-rl's import: its ``traci`` is then libsumo itself
 
     sc = catalog()[network].scenario()
-    rng = np.random.default_rng(0)
     probe_single = _lights(network) == 1
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     kwargs: dict[str, Any] = {
         "net_file": str(sc.net_file),
         "route_file": ",".join(str(r) for r in sc.route_files),
@@ -106,21 +135,23 @@ def _sumo_rl(network: str, lean: bool) -> tuple[int, float]:
         n = int(env.action_space.n)
         done = False
         while not done:
-            _, _, terminated, truncated, _ = env.step(int(rng.integers(n)))
+            _, _, terminated, truncated, _ = env.step(policy(n))
             done = terminated or truncated
             steps += 1
+            policy.tick()
     else:
         sizes = {ts: int(env.action_spaces(ts).n) for ts in env.ts_ids}
         done = False
         while not done:
-            _, _, dones, _ = env.step({ts: int(rng.integers(sizes[ts])) for ts in env.ts_ids})
+            _, _, dones, _ = env.step({ts: policy(sizes[ts]) for ts in env.ts_ids})
             done = dones["__all__"]
             steps += 1
+            policy.tick()
     env.close()
-    return steps, time.perf_counter() - start
+    return steps, time.perf_counter() - start, time.process_time() - cpu
 
 
-_IN_SUMO = [0.0]
+_IN_SUMO = [0.0, 0.0]  # wall and CPU seconds inside simulationStep
 
 
 def _time_sumo_steps() -> None:
@@ -137,22 +168,24 @@ def _time_sumo_steps() -> None:
             continue
 
         def timed(*args: Any, _step: Any = step) -> Any:
-            a = time.perf_counter()
+            a, c = time.perf_counter(), time.process_time()
             try:
                 return _step(*args)
             finally:
                 _IN_SUMO[0] += time.perf_counter() - a
+                _IN_SUMO[1] += time.process_time() - c
 
         module.simulationStep = timed
 
 
-def child(variant: str, network: str) -> None:
+def child(variant: str, network: str, policy: str = "random") -> None:
     """Run one variant in this process; print a JSON line."""
     if variant == "signalbench":
-        steps, wall = _signalbench(network)
+        steps, wall, cpu = _signalbench(network, _Policy(policy))
     else:
-        steps, wall = _sumo_rl(network, lean=variant == "sumo-rl lean")
-    print(json.dumps({"steps": steps, "wall_s": wall, "sumo_s": _IN_SUMO[0]}))
+        steps, wall, cpu = _sumo_rl(network, lean=variant == "sumo-rl lean", policy=_Policy(policy))
+    res = {"steps": steps, "wall_s": wall, "sumo_s": _IN_SUMO[0], "cpu_s": cpu, "sumo_cpu_s": _IN_SUMO[1]}
+    print(json.dumps(res))
 
 
 def main() -> None:
@@ -162,41 +195,62 @@ def main() -> None:
     parser.add_argument("--networks", nargs="+", default=["cologne1", "cologne8", "grid4x4"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--policy", choices=("random", "cycle"), default="random")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
     rates: dict[str, dict[str, list[float]]] = {}
+    cpu_rates: dict[str, dict[str, list[float]]] = {}
     outside: dict[str, dict[str, list[float]]] = {}
+    outside_cpu: dict[str, dict[str, list[float]]] = {}
+    inside_cpu: dict[str, dict[str, list[float]]] = {}
     steps: dict[str, dict[str, int]] = {}
     for name in args.networks:
         network = name if name.endswith("-v0") else f"{name}-v0"
-        rates[network] = {v: [] for v in args.variants}
-        outside[network] = {v: [] for v in args.variants}
+        for table in (rates, cpu_rates, outside, outside_cpu, inside_cpu):
+            table[network] = {v: [] for v in args.variants}
         steps[network] = {}
         for rep in range(args.repeats):
             k = rep % len(args.variants)
             for variant in args.variants[k:] + args.variants[:k]:
                 env = {**os.environ, "LIBSUMO_AS_TRACI": "1"}
-                cmd = [sys.executable, __file__, "--child", variant, network]
+                cmd = [sys.executable, __file__, "--child", variant, network, args.policy]
                 proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
                 if proc.returncode != 0:
                     raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-3000:]}")
                 res = json.loads(proc.stdout.strip().splitlines()[-1])
-                rates[network][variant].append(res["steps"] / res["wall_s"])
-                outside[network][variant].append(1000 * (res["wall_s"] - res["sumo_s"]) / res["steps"])
-                steps[network][variant] = res["steps"]
-                print(f"  {network} {variant}: {res['steps'] / res['wall_s']:.0f} steps/s", file=sys.stderr)
-    print(f"\n{'network':<12} {'variant':<14} {'steps':>6} {'steps/s: min':>12} {'median':>7} {'max':>6} "
-          f"{'x sumo-rl':>9} {'ms/step outside SUMO (median)':>30}")  # fmt: skip
+                n = res["steps"]
+                rates[network][variant].append(n / res["wall_s"])
+                cpu_rates[network][variant].append(n / res["cpu_s"])
+                outside[network][variant].append(1000 * (res["wall_s"] - res["sumo_s"]) / n)
+                outside_cpu[network][variant].append(1000 * (res["cpu_s"] - res["sumo_cpu_s"]) / n)
+                inside_cpu[network][variant].append(1000 * res["sumo_cpu_s"] / n)
+                steps[network][variant] = n
+                rate, cpu_rate = n / res["wall_s"], n / res["cpu_s"]
+                print(f"  {network} {variant}: {rate:.0f} steps/s, {cpu_rate:.0f} per CPU-s", file=sys.stderr)
+    med = statistics.median
+    print("\nwall clock: steps per second (min / median / max over the repeats), ms per step outside SUMO")
+    print(f"{'network':<12} {'variant':<14} {'steps':>6} {'min':>6} {'median':>7} {'max':>6} "
+          f"{'x sumo-rl':>9} {'outside ms':>10}")  # fmt: skip
     for network, per in rates.items():
-        base = statistics.median(per["sumo-rl"]) if per.get("sumo-rl") else None
+        base = med(per["sumo-rl"]) if per.get("sumo-rl") else None
         for variant, r in per.items():
-            ratio = f"{statistics.median(r) / base:9.2f}" if base else ""
-            print(f"{network:<12} {variant:<14} {steps[network][variant]:>6} {min(r):12.0f} "
-                  f"{statistics.median(r):7.0f} {max(r):6.0f} {ratio:>9} "
-                  f"{statistics.median(outside[network][variant]):30.2f}")  # fmt: skip
+            ratio = f"{med(r) / base:9.2f}" if base else ""
+            out_ms = med(outside[network][variant])
+            print(f"{network:<12} {variant:<14} {steps[network][variant]:>6} {min(r):6.0f} "
+                  f"{med(r):7.0f} {max(r):6.0f} {ratio:>9} {out_ms:10.2f}")  # fmt: skip
+    print("\nCPU time (process_time; robust to load): steps per CPU-second, CPU ms per step in/out SUMO")
+    print(f"{'network':<12} {'variant':<14} {'min':>6} {'median':>7} {'max':>6} {'x sumo-rl':>9} "
+          f"{'in SUMO ms':>10} {'outside ms':>10}")  # fmt: skip
+    for network, per in cpu_rates.items():
+        base = med(per["sumo-rl"]) if per.get("sumo-rl") else None
+        for variant, r in per.items():
+            ratio = f"{med(r) / base:9.2f}" if base else ""
+            in_ms, out_ms = med(inside_cpu[network][variant]), med(outside_cpu[network][variant])
+            print(f"{network:<12} {variant:<14} {min(r):6.0f} {med(r):7.0f} {max(r):6.0f} {ratio:>9} "
+                  f"{in_ms:10.2f} {out_ms:10.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -243,6 +243,25 @@ def test_watching_fewer_fields_reads_the_same_values(kind, scenario, tmp_path):
             sim.watch_lanes(ids, ("queue",))
 
 
+def test_lane_waiting_time_is_the_sum_over_the_lane_vehicles(kind, scenario, tmp_path):
+    """``waiting_time_s`` (one lane getter) is exactly the per-vehicle sum the reward used to read."""
+    spec, ids = lanes(scenario)
+    with make_backend(kind) as sim:
+        sim.start(cfg(scenario, tmp_path, seed=3))
+        sim.watch_lanes(ids, ("waiting_time_s", "vehicles"))
+        waited = 0.0
+        for k, t in enumerate(range(10, 300, 10)):
+            sim.step_until(scenario.begin_s + t)
+            if k % 6 == 5:  # switch phases to build and release queues
+                sim.set_signal_state(spec.id, spec.green_phases[(k // 6) % spec.n_phases].state)
+            read, vehicles = sim.read_lanes(), sim.read_vehicles()
+            per_vehicle = np.array([lv.waiting_s.sum() for lv in vehicles])
+            np.testing.assert_array_equal(read.waiting_time_s, per_vehicle)
+            assert np.isnan(read.vehicle_count).all()
+            waited += per_vehicle.sum()
+        assert waited > 0
+
+
 def _detectors(scenario, tmp_path):
     """Two loops and one zone on the first light's first incoming lane."""
     spec, _ = lanes(scenario)

@@ -201,6 +201,43 @@ def test_perfect_through_the_configured_path_equals_perfect(cologne3_model, tmp_
     }
 
 
+def test_lane_waiting_time_is_a_perfect_lane_truth(cologne3_model, tmp_path):
+    """``waiting_time_s`` is the per-lane sum of the vehicles' waiting; only bare perfect sensing gives it."""
+    seen, _ = observed(cologne3_model, tmp_path, fields=("waiting_time_s", "vehicles"))
+    assert seen and any(table(seen, "in_waiting_time_s").sum(axis=1) > 0)
+    for obs in seen:
+        for o in obs.values():
+            assert o.in_waiting_time_s is not None and not o.in_waiting_time_s.flags.writeable
+            per_vehicle = [lv.waiting_s.sum() for lv in o.in_lane_vehicles]
+            np.testing.assert_array_equal(o.in_waiting_time_s, per_vehicle)
+            assert np.isnan(o.in_halting).all() and np.isnan(o.out_vehicles).all()  # not asked for
+            assert np.isnan(o.down_halting).all() and len(o.down_halting) == len(o.spec.outgoing_lanes)
+    plain, _ = observed(cologne3_model, tmp_path)
+    assert all(o.in_waiting_time_s is None for obs in plain for o in obs.values())
+    traits = Traits(scope="network", decision_interval_s=1.0, observed_fields=("waiting_time_s",))
+    assert field_set(PERFECT.config, traits, "rl") == ("waiting_time_s",)
+    for raw in ({"model": "cameras"}, {"faults": [{"kind": "noise", "sd_veh": 1.0}]}):
+        with pytest.raises(SpecError, match=r"controller 'rl' needs waiting_time_s, which sensing"):
+            field_set(cfg(raw), traits, "rl")
+
+
+def test_perfect_downstream_queues_are_the_sums_over_the_next_lights_lanes(cologne3_model, tmp_path):
+    seen, _ = observed(cologne3_model, tmp_path, fields=("halting_count",))
+    index = {
+        ln.id: (spec.id, k)
+        for spec in cologne3_model.intersections
+        for k, ln in enumerate(spec.incoming_lanes)
+    }
+    checked = 0
+    for obs in seen:
+        for o in obs.values():
+            for k, ln in enumerate(o.spec.outgoing_lanes):
+                parts = [obs[index[d][0]].in_halting[index[d][1]] for d in ln.downstream_lanes if d in index]
+                assert o.down_halting[k] == sum(parts)
+                checked += bool(parts)
+    assert checked
+
+
 def test_stuck_off_and_on_on_one_approach_only(cologne3_model, tmp_path):
     spec = cologne3_model.intersections[0]
     edge = spec.incoming_lanes[0].edge_id

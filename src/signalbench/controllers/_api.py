@@ -67,6 +67,8 @@ class IntersectionObs:
             vehicle, 0 while one is on it [s] (``gap_s``: induction loops); None when not observed.
         in_jam_length_m: per incoming lane, the longest jam in its detection zone [m]
             (``jam_length_m``: cameras); None when not observed.
+        in_waiting_time_s: per incoming lane, the sum of SUMO's waiting times of its vehicles [s]
+            (``waiting_time_s``: a lane truth, bare ``perfect`` sensing only); None when not observed.
         in_failed: per incoming lane, True while the detection system reports the lane's
             detector failed (its diagnostics: stuck on, no activity); None when the sensing
             has no diagnostics (perfect lane truths). A controller with a fallback (recall,
@@ -92,6 +94,7 @@ class IntersectionObs:
     down_lane_vehicles: tuple[tuple[LaneVehicles, ...], ...] = ()
     in_gap_s: np.ndarray | None = None
     in_jam_length_m: np.ndarray | None = None
+    in_waiting_time_s: np.ndarray | None = None
     in_failed: np.ndarray | None = None
     fields: frozenset[str] = frozenset()
 
@@ -106,6 +109,7 @@ class IntersectionObs:
             "down_halting",
             "in_gap_s",
             "in_jam_length_m",
+            "in_waiting_time_s",
             "in_failed",
         ):
             value = getattr(self, name)

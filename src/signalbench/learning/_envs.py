@@ -82,6 +82,7 @@ class SignalEnv(gymnasium.Env[np.ndarray, np.int64]):
         low, high = self.sim.bounds[self.tls]
         self.observation_space = spaces.Box(low=low, high=high, dtype=np.float32)
         self.action_space = spaces.Discrete(self.sim.spec(self.tls).n_phases)
+        self._n_actions = self.sim.spec(self.tls).n_phases
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -94,9 +95,13 @@ class SignalEnv(gymnasium.Env[np.ndarray, np.int64]):
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Request green phase ``action``; run to the next decision."""
-        if not self.action_space.contains(np.int64(action)):
+        try:  # what Discrete.contains(np.int64(action)) accepts, without its per-call checks
+            index = int(np.int64(action))
+        except (TypeError, ValueError, OverflowError):
+            index = -1
+        if not 0 <= index < self._n_actions:
             raise SpecError(f"action {action!r} is not in {self.action_space}")
-        obs, rewards, done, info = self.sim.step({self.tls: int(action)})
+        obs, rewards, done, info = self.sim.step({self.tls: index})
         return obs[self.tls], rewards[self.tls], False, done, info
 
     def close(self) -> None:

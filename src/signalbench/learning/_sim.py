@@ -127,6 +127,10 @@ class SignalSim:
             ),
             policy=_Agent(),
         )
+        # One request object per light and green phase, made once (requests are immutable).
+        self._switch = {
+            spec.id: tuple(map(PhaseRequest.switch, range(spec.n_phases))) for spec in model.intersections
+        }
         self._tmp = tempfile.TemporaryDirectory(prefix="signalbench-env-")
         self._episode: Episode | None = None
         self._last: dict[str, IntersectionObs] = {}
@@ -173,18 +177,22 @@ class SignalSim:
         if episode is None or episode.done:
             raise SimulationError("step() before reset(), or after the episode ended")
         requests = {}
-        for tls in self.ids:
+        for tls, switch in self._switch.items():
             action = actions.get(tls)
             if action is None:
                 continue
-            if not 0 <= int(action) < self.model[tls].n_phases:
+            index = int(action)
+            if not 0 <= index < len(switch):
                 raise SpecError(f"action {action!r} for light {tls!r} is not a green phase index")
-            requests[tls] = PhaseRequest.switch(int(action))
+            requests[tls] = switch[index]
         nxt = episode.step(requests)
         done = nxt is None
         current = self._last if nxt is None else nxt
         self._last = current
-        rewards = {tls: 0.0 if done else float(self.rewards[tls](current[tls])) for tls in self.ids}
+        if done:
+            rewards = dict.fromkeys(self.ids, 0.0)
+        else:
+            rewards = {tls: float(reward_fn(current[tls])) for tls, reward_fn in self.rewards.items()}
         info: dict[str, Any] = {"time_s": episode.time_s}
         if done:
             info["control"] = episode.stats().as_dict()

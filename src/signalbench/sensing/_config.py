@@ -17,7 +17,7 @@ from signalbench._util import did_you_mean
 from signalbench.controllers import Traits
 from signalbench.errors import SpecError
 from signalbench.networks import NetworkModel
-from signalbench.sim import LANE_FIELDS, VEHICLES
+from signalbench.sim import LANE_FIELDS, LANE_TRUTH_FIELDS, VEHICLES
 
 __all__ = [
     "ATTACK_KINDS",
@@ -320,8 +320,8 @@ class SensingConfig:
 
     @property
     def provides(self) -> tuple[str, ...]:
-        """The observation fields this model can fill."""
-        return MODELS[self.model][0]
+        """The observation fields this model can fill (lane truths, e.g. waiting time: bare perfect only)."""
+        return MODELS[self.model][0] + (LANE_TRUTH_FIELDS if self.is_perfect else ())
 
     @property
     def is_perfect(self) -> bool:

@@ -81,6 +81,24 @@ class _PerfectSensor:
         self.fields = frozenset(fields)
         self._lane_index = lane_index
         self._layout: NetworkLayout | None = None
+        # Every light's downstream lanes in one flat gather: one bincount per decision gives the
+        # downstream queue of every outgoing lane of every light (halting counts are whole numbers,
+        # so the sums are exact in any order).
+        rows = list(self.rows.values())
+        groups = [d for r in rows for d in r.downstream]
+        self._down_flat = np.concatenate([np.zeros(0, np.intp), *groups])
+        self._down_group = np.repeat(np.arange(len(groups)), [len(d) for d in groups])
+        self._down_groups = len(groups)
+        ends = np.cumsum([len(r.downstream) for r in rows])
+        self._down_slices = {
+            spec.id: slice(int(end) - len(r.downstream), int(end))
+            for spec, r, end in zip(self.specs, rows, ends, strict=True)
+        }
+        # NaN arrays (read-only, shared) for the fields the controller did not ask for.
+        self._unread = {
+            spec.id: _Unread.of(len(r.incoming), len(r.outgoing))
+            for spec, r in zip(self.specs, rows, strict=True)
+        }
 
     def lost_requests(self, now_s: float) -> frozenset[str]:
         return frozenset()
@@ -117,14 +135,40 @@ class _PerfectSensor:
     def observe(self, now_s: float, status: Mapping[str, SignalStatus]) -> dict[str, IntersectionObs]:
         readings = self.backend.read_lanes()
         vehicles = self._vehicles()
-        # Downstream queues sum halting counts: one NaN-free copy per decision, not per light.
-        halting = _nan_free(readings.halting_count) if self.with_halting else None
+        down: np.ndarray | None = None
+        if self.with_halting:  # downstream queues: one gather and one sum for every light
+            halting = _nan_free(readings.halting_count)
+            down = np.bincount(self._down_group, halting[self._down_flat], self._down_groups)
         return {
             spec.id: _observe(
-                spec, status[spec.id], readings, halting, vehicles, self.rows[spec.id], now_s, self.fields
+                spec,
+                status[spec.id],
+                readings,
+                None if down is None else down[self._down_slices[spec.id]],
+                vehicles,
+                self.rows[spec.id],
+                self._unread[spec.id],
+                now_s,
+                self.fields,
             )
             for spec in self.specs
         }
+
+
+class _Unread:
+    """Read-only NaN arrays standing in for the lane fields a controller did not ask for."""
+
+    __slots__ = ("down", "inc", "out")
+
+    def __init__(self, inc: np.ndarray, out: np.ndarray, down: np.ndarray) -> None:
+        self.inc, self.out, self.down = inc, out, down
+
+    @classmethod
+    def of(cls, n_in: int, n_out: int) -> _Unread:
+        arrays = [np.full(n, np.nan) for n in (n_in, n_out, n_out)]
+        for a in arrays:
+            a.flags.writeable = False
+        return cls(*arrays)
 
 
 def _nan_free(values: np.ndarray) -> np.ndarray:
@@ -139,16 +183,20 @@ def _observe(
     spec: IntersectionSpec,
     status: SignalStatus,
     readings: LaneReadings,
-    halting: np.ndarray | None,
+    down_halting: np.ndarray | None,
     vehicles: tuple[LaneVehicles, ...],
     rows: LightRows,
+    unread: _Unread,
     now_s: float,
     fields: frozenset[str],
 ) -> IntersectionObs:
-    inc, out = readings.rows(rows.incoming), readings.rows(rows.outgoing)
+    inc, out = rows.incoming, rows.outgoing
+    # Only the watched fields are gathered; the others are the light's shared NaN arrays.
+    counts = "vehicle_count" in fields
+    halting = "halting_count" in fields
     if vehicles:
-        in_veh = tuple(vehicles[i] for i in rows.incoming)
-        out_veh = tuple(vehicles[i] for i in rows.outgoing)
+        in_veh = tuple(vehicles[i] for i in inc)
+        out_veh = tuple(vehicles[i] for i in out)
         down_veh = tuple(tuple(vehicles[i] for i in d) for d in rows.downstream)
     else:
         in_veh = out_veh = ()
@@ -159,13 +207,14 @@ def _observe(
         phase=status.phase,
         in_transition=status.in_transition,
         time_in_phase_s=status.time_in_phase_s,
-        in_vehicles=inc.vehicle_count,
-        in_halting=inc.halting_count,
-        in_occupancy=inc.occupancy,
-        in_mean_speed_m_s=inc.mean_speed_m_s,
-        out_vehicles=out.vehicle_count,
-        out_halting=out.halting_count,
-        down_halting=rows.down_halting(halting),
+        in_vehicles=readings.vehicle_count[inc] if counts else unread.inc,
+        in_halting=readings.halting_count[inc] if halting else unread.inc,
+        in_occupancy=readings.occupancy[inc] if "occupancy" in fields else unread.inc,
+        in_mean_speed_m_s=readings.mean_speed_m_s[inc] if "mean_speed_m_s" in fields else unread.inc,
+        in_waiting_time_s=readings.waiting_time_s[inc] if "waiting_time_s" in fields else None,
+        out_vehicles=readings.vehicle_count[out] if counts else unread.out,
+        out_halting=readings.halting_count[out] if halting else unread.out,
+        down_halting=unread.down if down_halting is None else down_halting,
         in_lane_vehicles=in_veh,
         out_lane_vehicles=out_veh,
         down_lane_vehicles=down_veh,

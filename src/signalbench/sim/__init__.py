@@ -12,6 +12,7 @@ from signalbench.errors import SimulationError
 from signalbench.sim._backend import (
     DETECTOR_FIELDS,
     LANE_FIELDS,
+    LANE_TRUTH_FIELDS,
     LOOP_FIELDS,
     OBSERVABLE_FIELDS,
     VEHICLES,
@@ -48,6 +49,7 @@ __all__ = [
     "BACKENDS",
     "DETECTOR_FIELDS",
     "LANE_FIELDS",
+    "LANE_TRUTH_FIELDS",
     "LOOP_FIELDS",
     "OBSERVABLE_FIELDS",
     "VEHICLES",

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DETECTOR_FIELDS",
     "LANE_FIELDS",
+    "LANE_TRUTH_FIELDS",
     "LOOP_FIELDS",
     "OBSERVABLE_FIELDS",
     "VEHICLES",
@@ -40,6 +41,14 @@ LANE_FIELDS: tuple[str, ...] = (
 )
 
 
+#: Lane fields only a simulator's lane truths give (no detector measures them); a controller or
+#: an RL component lists them in ``observed_lane_fields`` and gets them from ``perfect`` sensing.
+#: Not in :data:`LANE_FIELDS`, so a controller that observes every default field does not pay for them.
+LANE_TRUTH_FIELDS: tuple[str, ...] = (
+    # sum over the vehicles on the lane of SUMO's waiting time (time below 0.1 m/s since last moving) [s]
+    "waiting_time_s",
+)
+
 #: Pseudo-field: the vehicles on each watched lane (see :meth:`Backend.read_vehicles`).
 VEHICLES = "vehicles"
 
@@ -51,7 +60,10 @@ DETECTOR_FIELDS: tuple[str, ...] = (
 )
 
 #: Every name a controller may list in ``observed_lane_fields``.
-OBSERVABLE_FIELDS: tuple[str, ...] = (*LANE_FIELDS, VEHICLES, *DETECTOR_FIELDS)
+OBSERVABLE_FIELDS: tuple[str, ...] = (*LANE_FIELDS, *LANE_TRUTH_FIELDS, VEHICLES, *DETECTOR_FIELDS)
+
+#: Every field a :class:`LaneReadings` holds, in its canonical order.
+_READ_FIELDS: tuple[str, ...] = (*LANE_FIELDS, *LANE_TRUTH_FIELDS)
 
 #: Fields of an induction-loop (SUMO E1) reading, one value per watched loop, with their units.
 LOOP_FIELDS: tuple[str, ...] = (
@@ -73,14 +85,16 @@ VehicleFilter = Callable[[str], bool]
 
 
 def check_fields(fields: Sequence[str]) -> tuple[str, ...]:
-    """Return the :data:`LANE_FIELDS` among ``fields`` in canonical order; unknown names raise ValueError.
+    """Return the lane fields among ``fields`` in canonical order (:data:`LANE_FIELDS`, then lane truths).
+
+    Unknown names raise ValueError.
 
     :data:`VEHICLES` is accepted and is not a lane field.
     """
     unknown = [f for f in fields if f not in OBSERVABLE_FIELDS]
     if unknown:
         raise ValueError(f"unknown lane field {unknown[0]!r}; known: {', '.join(OBSERVABLE_FIELDS)}")
-    return tuple(f for f in LANE_FIELDS if f in fields)
+    return tuple(f for f in _READ_FIELDS if f in fields)
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,21 +136,23 @@ class DetectorReadings:
 class LaneReadings:
     """One reading of the watched lanes: an array per field, one value per lane in watch order.
 
-    A field that was not watched holds NaN. Attributes follow :data:`LANE_FIELDS`.
+    A field that was not watched holds NaN. Attributes follow :data:`LANE_FIELDS`, then
+    :data:`LANE_TRUTH_FIELDS`.
     """
 
     vehicle_count: np.ndarray
     halting_count: np.ndarray
     occupancy: np.ndarray
     mean_speed_m_s: np.ndarray
+    waiting_time_s: np.ndarray
 
     @classmethod
     def build(cls, n_lanes: int, values: Mapping[str, Sequence[float] | np.ndarray]) -> LaneReadings:
         """Build from the values of the watched fields; the other fields are NaN."""
-        arrays = {f: np.asarray(values[f], dtype=np.float64) for f in LANE_FIELDS if f in values}
-        if len(arrays) < len(LANE_FIELDS):
+        arrays = {f: np.asarray(values[f], dtype=np.float64) for f in _READ_FIELDS if f in values}
+        if len(arrays) < len(_READ_FIELDS):
             nan = np.full(n_lanes, np.nan, dtype=np.float64)
-            arrays = {f: arrays.get(f, nan) for f in LANE_FIELDS}
+            arrays = {f: arrays.get(f, nan) for f in _READ_FIELDS}
         return cls(**arrays)
 
     def __len__(self) -> int:
@@ -144,13 +160,13 @@ class LaneReadings:
 
     def field(self, name: str) -> np.ndarray:
         """Return one field's values by name."""
-        if name not in LANE_FIELDS:
-            raise ValueError(f"unknown lane field {name!r}; known: {', '.join(LANE_FIELDS)}")
+        if name not in _READ_FIELDS:
+            raise ValueError(f"unknown lane field {name!r}; known: {', '.join(_READ_FIELDS)}")
         return getattr(self, name)  # type: ignore[no-any-return]
 
     def rows(self, index: np.ndarray) -> LaneReadings:
         """Return the readings of some lanes (``index``: their positions in watch order)."""
-        return LaneReadings(**{f: getattr(self, f)[index] for f in LANE_FIELDS})
+        return LaneReadings(**{f: getattr(self, f)[index] for f in _READ_FIELDS})
 
 
 def _frozen(values: Sequence[float] | np.ndarray) -> np.ndarray:

@@ -138,6 +138,7 @@ class LibsumoBackend(Closing):
             "halting_count": lane.getLastStepHaltingNumber,
             "occupancy": lane.getLastStepOccupancy,
             "mean_speed_m_s": lane.getLastStepMeanSpeed,
+            "waiting_time_s": lane.getWaitingTime,
         }
         n = len(self._lanes)  # one getter call per lane and field: cheaper than subscriptions here
         return LaneReadings.build(

@@ -207,6 +207,7 @@ class TraciBackend(Closing):
             "halting_count": tc.LAST_STEP_VEHICLE_HALTING_NUMBER,
             "occupancy": tc.LAST_STEP_OCCUPANCY,
             "mean_speed_m_s": tc.LAST_STEP_MEAN_SPEED,
+            "waiting_time_s": tc.VAR_WAITING_TIME,
         }
         self._fields = check_fields(fields)
         self._vars = tuple(all_vars[f] for f in self._fields)

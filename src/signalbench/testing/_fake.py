@@ -301,6 +301,7 @@ class FakeBackend(Closing):
             "halting_count": queued,
             "occupancy": np.minimum(1.0, queued * 7.5 / 100.0),
             "mean_speed_m_s": np.where(queued > 0, 0.0, 13.9),
+            "waiting_time_s": queued * 1.0,  # each queued vehicle has waited 1 s (as read_vehicles says)
         }
         return LaneReadings.build(len(self._lanes), {f: values[f] for f in self._fields})
 
