@@ -30,7 +30,9 @@ it for a machine of one's own.
 - ``max-pressure/light``: the same with the per-light path (one observation and one ``act``
   per light), for the vectorisation's gain;
 - ``replay``: plain ``sumo`` running max-pressure's recorded timeline as static programs (so
-  both simulate the same signals and traffic).
+  both simulate the same signals and traffic);
+- ``replay/libsumo``: the same replay inside a Python process through libsumo, no control (one
+  step to the end): what running SUMO in-process costs by itself, against ``replay``.
 
 For max-pressure it also prints, per decision, the CPU of the control path (observe, decide,
 actuate: the episode's CPU outside SUMO's start, steps and close), of the decide call alone, and
@@ -60,6 +62,7 @@ _BASE = {
     "bare+detectors": "bare",
     "max-pressure": "replay",
     "max-pressure/light": "replay",
+    "replay/libsumo": "replay",
 }
 VARIANTS = (
     "bare",
@@ -69,6 +72,7 @@ VARIANTS = (
     "max-pressure",
     "max-pressure/light",
     "replay",
+    "replay/libsumo",
 )
 
 
@@ -143,10 +147,27 @@ def child_trial(signals: int, duration: float, workdir: Path) -> None:
     print(json.dumps({"trial_cpu_s": cpu, "trial_wall_s": wall}))
 
 
+def child_replay(signals: int, duration: float, workdir: Path) -> None:
+    """Run max-pressure's replay through libsumo without control; print SUMO's CPU as a JSON line."""
+    from signalbench.runtime import Session
+
+    sc = _scenario(signals, duration)
+    config = _config(sc, workdir / "replay-libsumo", (workdir / "replay.add.xml",))
+    backend = Session(sc).backend()
+    cpu = time.process_time()
+    backend.start(config)
+    backend.step_until(sc.end_s)
+    backend.close()
+    print(json.dumps({"sumo_cpu_s": time.process_time() - cpu}))
+
+
 def child(kind: str, signals: int, duration: float, workdir: Path) -> None:
-    """Run one controlled variant in this process; print a JSON line."""
+    """Run one Python-side variant in this process; print a JSON line."""
     if kind == "fixed-time trial":
         child_trial(signals, duration, workdir)
+        return
+    if kind == "replay/libsumo":
+        child_replay(signals, duration, workdir)
         return
     from signalbench.controllers import registry
     from signalbench.runtime import Session
@@ -220,11 +241,15 @@ def _run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, floa
 
 
 def _order(variants: list[str], rep: int) -> list[str]:
-    """This round's order: rotated by ``rep``, the replay right after the max-pressure run it replays."""
+    """This round's order: rotated by ``rep``, the replays right after the max-pressure run they replay."""
     order = variants[rep % len(variants) :] + variants[: rep % len(variants)]
-    if "replay" in order and "max-pressure" in order:  # replay needs this round's timeline
-        order.remove("replay")
-        order.insert(order.index("max-pressure") + 1, "replay")
+    if "max-pressure" in order:  # the replays need this round's timeline
+        for replay in ("replay/libsumo", "replay"):
+            if replay in order:
+                order.remove(replay)
+                order.insert(order.index("max-pressure") + 1, replay)
+    elif {"replay", "replay/libsumo"} & set(order):
+        raise SystemExit("the replay variants replay max-pressure: add --variants max-pressure")
     return order
 
 
@@ -270,7 +295,7 @@ def measure(signals: int, duration: float, repeats: int, variants: list[str]) ->
                     wall, cpu = trial["trial_wall_s"], trial["trial_cpu_s"]
                 walls[v].append(wall)
                 cpus[v].append(cpu)
-                if v.startswith("max-pressure"):
+                if v.startswith("max-pressure") or v == "replay/libsumo":
                     control.setdefault(v, []).append(json.loads(out.strip().splitlines()[-1]))
                 load = os.getloadavg()[0]
                 print(f"  city-{signals} {v}: cpu {cpu:.1f} s, wall {wall:.1f} s, load {load:.1f}",
@@ -325,6 +350,11 @@ def main() -> None:
                   f"{_ratio(cpus, v):>9} {min(w):8.1f} {statistics.median(w):7.1f} {_ratio(walls, v):>10} "
                   f"{_BASE.get(v, ''):<7} {duration / min(w):7.1f} {res['rss'][v]:8.0f}")  # fmt: skip
         for v, runs in res["control"].items():
+            if v == "replay/libsumo":
+                sumo = min(r["sumo_cpu_s"] for r in runs)
+                plain = f" (plain sumo: {min(cpus['replay']):.2f} s)" if cpus.get("replay") else ""
+                print(f"city-{signals:<5} replay/libsumo: SUMO start, steps, close {sumo:.2f} s CPU{plain}")
+                continue
             best = min(runs, key=lambda c: c["control_cpu_s"])
             n = max(best["decisions"], 1)
             print(f"city-{signals:<5} {v}: {best['decisions']} decisions of {res['lights']} lights; CPU per "
