@@ -361,7 +361,7 @@ def main() -> None:
                   f"decision: control path {1000 * best['control_cpu_s'] / n:.2f} ms (decide alone "
                   f"{1000 * best['decide_s'] / n:.2f} ms), SUMO {1000 * best['sumo_cpu_s'] / n:.1f} ms; "
                   f"set-up {best['setup_cpu_s']:.2f} s CPU")  # fmt: skip
-        print(f"city-{signals:<5} network model built in {res['model_s']:.2f} s CPU")
+        print(f"city-{signals:<5} network model read in {res['model_s']:.2f} s CPU (disk cache: once built)")
 
 
 if __name__ == "__main__":
