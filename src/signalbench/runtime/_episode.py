@@ -225,24 +225,25 @@ class Episode:
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
             self.controller_time_s += time.perf_counter() - started
-            if sensor.lost_requests(now):  # requests lost on the way: the general path counts them
-                requests = {tls: hold if k == HOLD else switch[k] for tls, k in zip(ids, answer, strict=True)}
-                running = self._apply_and_advance(requests)
-                continue
-            # The same as Actuator.request with these requests, without building them: a hold
-            # only runs the actuator's own timer (``advance``).
+            # What _apply does with these requests, without building them (a hold only runs the
+            # actuator's own timer: Actuator.request(now, hold) is Actuator.advance(now)).
+            lost = sensor.lost_requests(now)
             self.decisions += 1
             for tls, act, k in zip(ids, acts, answer, strict=True):
-                if k == HOLD:
-                    changed = act.advance(now)
-                else:
-                    try:
+                try:
+                    if tls in lost:  # lost on the way to the signal: the actuator holds what it shows
+                        act.validate(hold if k == HOLD else switch[k])
+                        self.lost_requests += 1
+                        changed = act.advance(now)
+                    elif k == HOLD:
+                        changed = act.advance(now)
+                    else:
                         changed = act.request(now, switch[k])
-                    except InvalidRequest as exc:
-                        raise ControllerError(
-                            f"controller {self.name!r} at intersection {tls!r} (t={now:g} s): "
-                            f"invalid request: {exc}"
-                        ) from exc
+                except InvalidRequest as exc:
+                    raise ControllerError(
+                        f"controller {self.name!r} at intersection {tls!r} (t={now:g} s): "
+                        f"invalid request: {exc}"
+                    ) from exc
                 if changed is not None:
                     self._set(tls, changed, now, self.timelines)
             running = self._next_decision_and_advance()
