@@ -260,7 +260,7 @@ def load_scenario_model(scenario: Scenario) -> NetworkModel:
 
 #: Networks from this size on are also kept on disk once read (``cache_dir("models")``): a
 #: new process (every trial) loads the pickle (~0.02 s at 128 signals) instead of parsing the
-#: network with sumolib again (~0.3 s at 128 signals, ~6 s at 1,024). Smaller ones parse fast.
+#: network with sumolib again (~0.3 s CPU at 128 signals, ~2.3 s at 1,024). Smaller ones parse fast.
 DISK_CACHE_MIN_BYTES = 1 << 20
 
 
