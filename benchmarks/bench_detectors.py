@@ -4,10 +4,14 @@ Plain ``sumo`` on the preset's first ``--duration`` seconds, with: nothing extra
 signalbench's whole measurement file (``all``), and each of its three parts alone: the
 lane-area (E2) detectors on every incoming lane, the ``edgeData`` of the approaches, the
 ``SaveTLSSwitchStates`` events. Repeats interleaved; printed: the CPU time of the SUMO process
-(user + system, far steadier than wall time on a loaded machine; minimum and median) and its
-ratio to ``bare``.
+(user + system, far steadier than wall time on a loaded machine; minimum and median), its
+ratio to ``bare`` (minima), and the wall time beside it.
 
     python benchmarks/bench_detectors.py [--preset city-128] [--duration 300] [--repeats 3]
+        [--variants bare all e2 edgedata tls]
+
+At ``city-1024`` one SUMO run of 300 s takes a minute or more of CPU: choose the variants
+(``--variants bare all``) and keep the duration short.
 """
 
 from __future__ import annotations
@@ -17,17 +21,20 @@ import os
 import statistics
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 PARTS = {"e2": "<laneAreaDetector", "edgedata": "<edgeData", "tls": "<timedEvent"}
 
 
-def _cpu_s(cmd: list[str], env: dict[str, str]) -> float:
+def _cpu_s(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """CPU time (user + system) and wall time of one SUMO run [s]."""
+    start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}")
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime + usage.ru_stime, time.perf_counter() - start
 
 
 def main() -> None:
@@ -37,7 +44,12 @@ def main() -> None:
     parser.add_argument("--preset", default="city-128")
     parser.add_argument("--duration", type=float, default=300.0)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--variants", nargs="+", default=["bare", "all", *PARTS], choices=["bare", "all", *PARTS]
+    )
     args = parser.parse_args()
+    if "bare" not in args.variants:
+        parser.error("--variants needs bare (the ratios' base)")
 
     import dataclasses
 
@@ -59,7 +71,9 @@ def main() -> None:
             kept = [ln for ln in lines[1:-1] if ln.strip().startswith(tag)]
             path.write_text("\n".join(["<additional>", *kept, "</additional>"]) + "\n")
             files[part] = (path,)
+        files = {k: v for k, v in files.items() if k in args.variants}
         cpu: dict[str, list[float]] = {k: [] for k in files}
+        wall: dict[str, list[float]] = {k: [] for k in files}
         for rep in range(args.repeats):
             names = list(files)
             k = rep % len(names)
@@ -67,12 +81,17 @@ def main() -> None:
                 out = work / name
                 out.mkdir(exist_ok=True)
                 cfg = Session(sc).config(seed=1, outdir=out).with_additional(files[name])
-                cpu[name].append(_cpu_s(cfg.command(sumo_binary()), sumo_env()))
+                c, w = _cpu_s(cfg.command(sumo_binary()), sumo_env())
+                cpu[name].append(c)
+                wall[name].append(w)
+                print(f"  {name}: cpu {c:.1f} s, wall {w:.1f} s, load {os.getloadavg()[0]:.1f}", flush=True)
     base = min(cpu["bare"])
-    print(f"{args.preset}, first {args.duration:g} s, {len(model.intersections)} signals; SUMO CPU time")
-    print(f"{'variant':<10} {'min s':>7} {'median s':>9} {'x bare':>7}")
+    print(f"{args.preset}, first {args.duration:g} s, {len(model.intersections)} signals, "
+          f"{args.repeats} repeats; SUMO CPU time (user + system), wall time beside it")  # fmt: skip
+    print(f"{'variant':<10} {'cpu min s':>9} {'median s':>9} {'x bare':>7} {'wall min':>8} {'median':>7}")
     for name, values in cpu.items():
-        print(f"{name:<10} {min(values):7.2f} {statistics.median(values):9.2f} {min(values) / base:7.2f}")
+        print(f"{name:<10} {min(values):9.2f} {statistics.median(values):9.2f} {min(values) / base:7.2f} "
+              f"{min(wall[name]):8.1f} {statistics.median(wall[name]):7.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -2,28 +2,43 @@
 
 For each city preset (``city-128``, ``city-256``, ``city-1024``; the first ``--duration`` simulated
 seconds of each, seed 1, libsumo), every variant runs as its own process, repeats interleaved
-(variant order rotates each round); printed: minimum and median wall time, simulated seconds
-per wall second, peak memory of the process (``wait4`` rusage) and ratios from this one run:
+(variant order rotates each round). Printed per variant: the **CPU time** of the whole process
+tree (user + system of the process and every child it waited for, from ``wait4``: SUMO itself,
+and for the command its ``sumo`` child) and the wall time, minimum and median of each, simulated
+seconds per wall second, peak memory (``wait4``'s ``ru_maxrss``), and each variant's ratio to its
+baseline by CPU time and by wall time, from this one run.
+
+**The targets are judged by CPU time (minimum over the repeats).** On a shared machine the wall
+time of a run depends on what the other jobs do (on this 2-core VM a 300 s city-128 run took 25
+to 110 s of wall time for the same ~10 s of CPU), while the CPU a process tree uses for the same
+simulation moves by a few percent; the minimum is the run least disturbed (cache and
+frequency effects of the neighbours), the median shows the spread. Wall time is printed beside
+it for a machine of one's own.
 
 - ``bare``: plain ``sumo`` with the network's own programs, tripinfo + statistics (the floor);
 - ``bare+detectors``: the same plus signalbench's intersection-metrics file (E2 on every
   incoming lane, edgeData, switch times): what those detectors cost SUMO;
-- ``fixed-time``: ``signalbench run --controller fixed-time`` (the whole command: imports,
-  network model, full intersection metrics, the record and the summary table), against
-  ``bare``; ``fixed-time trial`` is the trial's own wall time from its record (what a batch
-  pays per trial; the command's fixed start-up, ~5-10 s here, is paid once per batch);
+- ``fixed-time``: ``signalbench run --controller fixed-time`` (the whole command: interpreter,
+  imports, planning, network model, full intersection metrics, the record, the store and the
+  summary table), against ``bare``;
+- ``fixed-time trial``: one fixed-time trial (``signalbench.experiments.run_trial``, full
+  intersection metrics) in a process that imported signalbench first: the CPU the trial itself
+  used (this process + its ``sumo`` child), what a batch pays per trial; against ``bare``;
 - ``max-pressure``: the decision loop at 5 s, all lights in one vectorised call
   (``signalbench.runtime.Episode`` through a ``Session``, outputs as ``bare``), recording
   the signal timeline it sets; against ``replay``;
 - ``max-pressure/light``: the same with the per-light path (one observation and one ``act``
   per light), for the vectorisation's gain;
 - ``replay``: plain ``sumo`` running max-pressure's recorded timeline as static programs (so
-  both simulate the same signals and traffic).
+  both simulate the same signals and traffic);
+- ``replay/libsumo``: the same replay inside a Python process through libsumo, no control (one
+  step to the end): what running SUMO in-process costs by itself, against ``replay``.
 
-For max-pressure it also prints milliseconds per decision of the control path (observe, decide,
-actuate: the episode's wall time outside SUMO's steps) and of the decide call alone.
+For max-pressure it also prints, per decision, the CPU of the control path (observe, decide,
+actuate: the episode's CPU outside SUMO's start, steps and close), of the decide call alone, and
+the process's set-up before the episode (interpreter, imports, network model) by CPU.
 
-    python benchmarks/bench_scale.py [--sizes 128 256 1024] [--duration 600 600 300] [--repeats 2]
+    python benchmarks/bench_scale.py [--sizes 128 256 1024] [--duration 600 600 300] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -47,8 +62,18 @@ _BASE = {
     "bare+detectors": "bare",
     "max-pressure": "replay",
     "max-pressure/light": "replay",
+    "replay/libsumo": "replay",
 }
-VARIANTS = ("bare", "bare+detectors", "fixed-time", "max-pressure", "max-pressure/light", "replay")
+VARIANTS = (
+    "bare",
+    "bare+detectors",
+    "fixed-time",
+    "fixed-time trial",
+    "max-pressure",
+    "max-pressure/light",
+    "replay",
+    "replay/libsumo",
+)
 
 
 def _scenario(signals: int, duration: float) -> Any:
@@ -89,28 +114,86 @@ def write_replay(timelines: dict[str, list[tuple[float, str]]], end_s: float, pa
     return path
 
 
+def _cpu_now() -> tuple[float, float]:
+    """CPU time [s] of this process and of the children it has waited for (user + system each)."""
+    import resource
+
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def child_trial(signals: int, duration: float, workdir: Path) -> None:
+    """Run one fixed-time trial after the imports; print its CPU and wall time as a JSON line."""
+    from signalbench.experiments import run_trial, spec_from_dict
+
+    spec = spec_from_dict(
+        {
+            "name": "bench-scale",
+            "seeds": [1],
+            "networks": [{"id": f"city-{signals}"}],
+            "controllers": [{"id": "fixed-time"}],
+            "sim": {"duration_s": duration},
+        },
+        source="bench_scale",
+    )
+    (trial,) = spec.trials()
+    (me, kids), wall = _cpu_now(), time.perf_counter()
+    result = run_trial(trial, workdir / "ft-trial")
+    (me2, kids2), wall = _cpu_now(), time.perf_counter() - wall
+    if result.state != "complete":
+        raise SystemExit(f"fixed-time trial failed: {result.error}")
+    assert result.tables, "the trial measured no intersection tables"
+    python, sumo = me2 - me, kids2 - kids
+    print(
+        json.dumps(
+            {"trial_cpu_s": python + sumo, "python_cpu_s": python, "sumo_cpu_s": sumo, "trial_wall_s": wall}
+        )
+    )
+
+
+def child_replay(signals: int, duration: float, workdir: Path) -> None:
+    """Run max-pressure's replay through libsumo without control; print SUMO's CPU as a JSON line."""
+    from signalbench.runtime import Session
+
+    sc = _scenario(signals, duration)
+    config = _config(sc, workdir / "replay-libsumo", (workdir / "replay.add.xml",))
+    backend = Session(sc).backend()
+    cpu = time.process_time()
+    backend.start(config)
+    backend.step_until(sc.end_s)
+    backend.close()
+    print(json.dumps({"sumo_cpu_s": time.process_time() - cpu}))
+
+
 def child(kind: str, signals: int, duration: float, workdir: Path) -> None:
-    """Run one controlled variant in this process; print a JSON line."""
+    """Run one Python-side variant in this process; print a JSON line."""
+    if kind == "fixed-time trial":
+        child_trial(signals, duration, workdir)
+        return
+    if kind == "replay/libsumo":
+        child_replay(signals, duration, workdir)
+        return
     from signalbench.controllers import registry
     from signalbench.runtime import Session
     from signalbench.signals import SignalTiming
 
-    started = time.perf_counter()
     sc = _scenario(signals, duration)
     session = Session(sc)
     out = workdir / f"{kind.replace('/', '-')}-out"
     out.mkdir(parents=True, exist_ok=True)
     config = session.config(seed=1, outdir=out)
     backend = session.backend()
-    in_sumo = [0.0]  # SUMO's own time: start (loading), steps, close (writing outputs)
+    session.model  # noqa: B018  (built here, counted in the set-up)
+    in_sumo = [0.0]  # SUMO's own CPU: start (loading), steps, close (writing outputs)
 
     def timed(fn: Any) -> Any:
         def call(*args: Any) -> Any:
-            a = time.perf_counter()
+            a = time.process_time()
             try:
                 return fn(*args)
             finally:
-                in_sumo[0] += time.perf_counter() - a
+                in_sumo[0] += time.process_time() - a
 
         return call
 
@@ -126,28 +209,31 @@ def child(kind: str, signals: int, duration: float, workdir: Path) -> None:
         record_timelines=True,
         batch=kind == "max-pressure",
     )
-    a = time.perf_counter()
+    setup = time.process_time()
+    a = time.process_time()
     stats = episode.run()
-    loop = time.perf_counter() - a
+    loop = time.process_time() - a
     if kind == "max-pressure":
         write_replay(stats.timelines, sc.end_s, workdir / "replay.add.xml")
     print(
         json.dumps(
             {
                 "decisions": stats.decisions,
-                "control_s": loop - in_sumo[0],
+                "control_cpu_s": loop - in_sumo[0],
+                "sumo_cpu_s": in_sumo[0],
                 "decide_s": stats.controller_time_s,
-                "setup_s": a - started,
+                "setup_cpu_s": setup,
             }
         )
     )
 
 
-def _run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Wall time [s], peak RSS [MiB] and stdout of one process."""
+def _run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
+    """Wall time [s], CPU time of the process tree [s], peak RSS [MiB] and stdout of one process."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        # wait4's rusage covers the process and every descendant it waited for (sumo children).
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -155,7 +241,21 @@ def _run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, floa
         err.seek(0)
         if proc.returncode != 0:
             raise SystemExit(f"failed: {' '.join(cmd)}\n{err.read().decode()[-3000:]}")
-        return wall, usage.ru_maxrss / 1024.0, out.read().decode()
+        cpu = usage.ru_utime + usage.ru_stime
+        return wall, cpu, usage.ru_maxrss / 1024.0, out.read().decode()
+
+
+def _order(variants: list[str], rep: int) -> list[str]:
+    """This round's order: rotated by ``rep``, the replays right after the max-pressure run they replay."""
+    order = variants[rep % len(variants) :] + variants[: rep % len(variants)]
+    if "max-pressure" in order:  # the replays need this round's timeline
+        for replay in ("replay/libsumo", "replay"):
+            if replay in order:
+                order.remove(replay)
+                order.insert(order.index("max-pressure") + 1, replay)
+    elif {"replay", "replay/libsumo"} & set(order):
+        raise SystemExit("the replay variants replay max-pressure: add --variants max-pressure")
+    return order
 
 
 def measure(signals: int, duration: float, repeats: int, variants: list[str]) -> dict[str, Any]:
@@ -164,22 +264,19 @@ def measure(signals: int, duration: float, repeats: int, variants: list[str]) ->
     from signalbench.sim import sumo_binary, sumo_env
 
     sc = _scenario(signals, duration)
-    a = time.perf_counter()
+    a = time.process_time()
     model = load_network_model(sc.net_file)
-    model_s = time.perf_counter() - a
+    model_s = time.process_time() - a
     walls: dict[str, list[float]] = {v: [] for v in variants}
+    cpus: dict[str, list[float]] = {v: [] for v in variants}
     rss: dict[str, float] = {}
-    control: dict[str, dict[str, float]] = {}
+    control: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         measures = write_measurement_file(model, work / "det", interval_s=300.0)
         binary = str(sumo_binary())
         for rep in range(repeats):
-            order = variants[rep % len(variants) :] + variants[: rep % len(variants)]
-            if "replay" in order and "max-pressure" in order:  # replay needs this round's timeline
-                order.remove("replay")
-                order.insert(order.index("max-pressure") + 1, "replay")
-            for v in order:
+            for v in _order(variants, rep):
                 env = None
                 if v == "bare":
                     cmd = _config(sc, work / "bare").command(binary)
@@ -196,25 +293,33 @@ def measure(signals: int, duration: float, repeats: int, variants: list[str]) ->
                     cmd += ["--launcher", "serial", "--quiet", "--out", str(work / f"ft{rep}")]
                 else:
                     cmd = [sys.executable, __file__, "--child", v, str(signals), f"{duration:g}", str(work)]
-                wall, peak, out = _run(cmd, env)
-                walls[v].append(wall)
-                if v == "fixed-time":
-                    record = next((work / f"ft{rep}" / "trials").glob("*.json"))
-                    walls.setdefault("fixed-time trial", []).append(
-                        json.loads(record.read_text())["wall_time_s"]
-                    )
-                    rss["fixed-time trial"] = rss[v] = max(rss.get(v, 0.0), peak)
+                wall, cpu, peak, out = _run(cmd, env)
                 rss[v] = max(rss.get(v, 0.0), peak)
-                if v.startswith("max-pressure"):
-                    control[v] = json.loads(out.strip().splitlines()[-1])
-                print(f"  city-{signals} {v}: {wall:.1f} s", file=sys.stderr, flush=True)
+                if v == "fixed-time trial":  # the trial alone, without the process's start-up
+                    trial = json.loads(out.strip().splitlines()[-1])
+                    wall, cpu = trial["trial_wall_s"], trial["trial_cpu_s"]
+                walls[v].append(wall)
+                cpus[v].append(cpu)
+                if v.startswith("max-pressure") or v in ("replay/libsumo", "fixed-time trial"):
+                    control.setdefault(v, []).append(json.loads(out.strip().splitlines()[-1]))
+                load = os.getloadavg()[0]
+                print(f"  city-{signals} {v}: cpu {cpu:.1f} s, wall {wall:.1f} s, load {load:.1f}",
+                      file=sys.stderr, flush=True)  # fmt: skip
     return {
         "walls": walls,
+        "cpus": cpus,
         "rss": rss,
         "control": control,
         "model_s": model_s,
         "lights": len(model.intersections),
     }
+
+
+def _ratio(values: dict[str, list[float]], v: str) -> str:
+    base = _BASE.get(v)
+    if base not in values or not values[base] or not values[v]:
+        return ""
+    return f"{min(values[v]) / min(values[base]):.2f}x"
 
 
 def main() -> None:
@@ -224,7 +329,7 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", type=int, default=[128, 256, 1024])
     parser.add_argument("--duration", nargs="+", type=float, default=[600.0, 600.0, 300.0],
                         help="simulated seconds per size (one value: all sizes)")  # fmt: skip
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -234,25 +339,39 @@ def main() -> None:
         return
     durations = args.duration * len(args.sizes) if len(args.duration) == 1 else args.duration
     results = {}
+    load = os.getloadavg()[0]
     for signals, duration in zip(args.sizes, durations, strict=True):
         results[signals] = (duration, measure(signals, duration, args.repeats, list(args.variants)))
-    print(f"\n{'network':<10} {'sim s':>5} {'variant':<19} {'min s':>7} {'median s':>8} {'sim-s/s':>7} "
-          f"{'ratio':>12} {'peak MiB':>8}")  # fmt: skip
+    print(f"\nrepeats {args.repeats}, load average {load:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end; ratios of minima; targets judged by CPU")  # fmt: skip
+    print(f"{'network':<10} {'sim s':>5} {'variant':<19} {'cpu min':>7} {'median':>7} {'cpu ratio':>9} "
+          f"{'wall min':>8} {'median':>7} {'wall ratio':>10} {'base':<7} {'sim-s/s':>7} "
+          f"{'peak MiB':>8}")  # fmt: skip
     for signals, (duration, res) in results.items():
-        walls = res["walls"]
+        walls, cpus = res["walls"], res["cpus"]
         for v, w in walls.items():
-            base = _BASE.get(v)
-            ratio = ""
-            if base in walls:
-                ratio = f"{min(w) / min(walls[base]):.2f}x {base}"
-            print(f"city-{signals:<5} {duration:5.0f} {v:<19} {min(w):7.1f} {statistics.median(w):8.1f} "
-                  f"{duration / min(w):7.1f} {ratio:>12} {res['rss'][v]:8.0f}")  # fmt: skip
-        for v, c in res["control"].items():
-            n = max(c["decisions"], 1)
-            print(f"city-{signals:<5} {v}: {c['decisions']} decisions of {res['lights']} lights, "
-                  f"control path {1000 * c['control_s'] / n:.1f} ms/decision (decide alone "
-                  f"{1000 * c['decide_s'] / n:.2f} ms), set-up {c['setup_s']:.1f} s")  # fmt: skip
-        print(f"city-{signals:<5} network model built in {res['model_s']:.1f} s")
+            c = cpus[v]
+            print(f"city-{signals:<5} {duration:5.0f} {v:<19} {min(c):7.2f} {statistics.median(c):7.2f} "
+                  f"{_ratio(cpus, v):>9} {min(w):8.1f} {statistics.median(w):7.1f} {_ratio(walls, v):>10} "
+                  f"{_BASE.get(v, ''):<7} {duration / min(w):7.1f} {res['rss'][v]:8.0f}")  # fmt: skip
+        for v, runs in res["control"].items():
+            if v == "fixed-time trial":
+                best = min(runs, key=lambda c: c["trial_cpu_s"])
+                print(f"city-{signals:<5} fixed-time trial: Python {best['python_cpu_s']:.2f} s CPU (model, "
+                      f"files, reading the outputs, record), sumo {best['sumo_cpu_s']:.2f} s")  # fmt: skip
+                continue
+            if v == "replay/libsumo":
+                sumo = min(r["sumo_cpu_s"] for r in runs)
+                plain = f" (plain sumo: {min(cpus['replay']):.2f} s)" if cpus.get("replay") else ""
+                print(f"city-{signals:<5} replay/libsumo: SUMO start, steps, close {sumo:.2f} s CPU{plain}")
+                continue
+            best = min(runs, key=lambda c: c["control_cpu_s"])
+            n = max(best["decisions"], 1)
+            print(f"city-{signals:<5} {v}: {best['decisions']} decisions of {res['lights']} lights; CPU per "
+                  f"decision: control path {1000 * best['control_cpu_s'] / n:.2f} ms (decide alone "
+                  f"{1000 * best['decide_s'] / n:.2f} ms), SUMO {1000 * best['sumo_cpu_s'] / n:.1f} ms; "
+                  f"set-up {best['setup_cpu_s']:.2f} s CPU")  # fmt: skip
+        print(f"city-{signals:<5} network model read in {res['model_s']:.2f} s CPU (disk cache: once built)")
 
 
 if __name__ == "__main__":

@@ -129,3 +129,44 @@ def test_unusable_traffic_light_is_named_in_problems(tmp_path):
     m = load_network_model(broken)
     assert first not in m.ids
     assert any(first in p and "no green phase" in p for p in m.problems)
+
+
+def test_large_network_models_are_kept_on_disk_until_a_file_changes(tmp_path, monkeypatch, cologne3):
+    from signalbench.networks import _model
+
+    monkeypatch.setenv("SIGNALBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(_model, "DISK_CACHE_MIN_BYTES", 0)  # cologne3 counts as large here
+    net = tmp_path / "net.net.xml"
+    net.write_bytes(cologne3.net_file.read_bytes())
+    reads = []
+    real_read = _model._read_model
+    monkeypatch.setattr(_model, "_read_model", lambda files: reads.append(files) or real_read(files))
+
+    first = load_network_model(net)
+    (cached,) = (tmp_path / "cache" / "models").glob("*.pickle")
+    _model._load_cached.cache_clear()  # as a new process
+    again = load_network_model(net)
+    assert len(reads) == 1  # read from disk, not parsed again
+    assert again == first and again.net_file == net.resolve()
+
+    # a changed network is parsed again, under another key
+    net.write_text(net.read_text().replace("</net>", "<!-- edited -->\n</net>"))
+    _model._load_cached.cache_clear()
+    load_network_model(net)
+    assert len(reads) == 2 and len(list(cached.parent.glob("*.pickle"))) == 2
+
+    # a truncated cache entry is parsed again, never an error
+    cached.write_bytes(cached.read_bytes()[:100])
+    net.write_bytes(cologne3.net_file.read_bytes())
+    _model._load_cached.cache_clear()
+    assert load_network_model(net) == first
+    assert len(reads) == 3
+
+
+def test_small_network_models_stay_off_disk(tmp_path, monkeypatch, cologne3):
+    monkeypatch.setenv("SIGNALBENCH_CACHE", str(tmp_path / "cache"))
+    net = tmp_path / "net.net.xml"
+    net.write_bytes(cologne3.net_file.read_bytes())
+    assert net.stat().st_size < 1 << 20
+    assert load_network_model(net).ids == load_network_model(cologne3.net_file).ids
+    assert not (tmp_path / "cache" / "models").exists()

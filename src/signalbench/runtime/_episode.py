@@ -225,8 +225,28 @@ class Episode:
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
             self.controller_time_s += time.perf_counter() - started
-            requests = {tls: hold if k == HOLD else switch[k] for tls, k in zip(ids, answer, strict=True)}
-            running = self._apply_and_advance(requests)
+            # What _apply does with these requests, without building them (a hold only runs the
+            # actuator's own timer: Actuator.request(now, hold) is Actuator.advance(now)).
+            lost = sensor.lost_requests(now)
+            self.decisions += 1
+            for tls, act, k in zip(ids, acts, answer, strict=True):
+                try:
+                    if tls in lost:  # lost on the way to the signal: the actuator holds what it shows
+                        act.validate(hold if k == HOLD else switch[k])
+                        self.lost_requests += 1
+                        changed = act.advance(now)
+                    elif k == HOLD:
+                        changed = act.advance(now)
+                    else:
+                        changed = act.request(now, switch[k])
+                except InvalidRequest as exc:
+                    raise ControllerError(
+                        f"controller {self.name!r} at intersection {tls!r} (t={now:g} s): "
+                        f"invalid request: {exc}"
+                    ) from exc
+                if changed is not None:
+                    self._set(tls, changed, now, self.timelines)
+            running = self._next_decision_and_advance()
 
     # -- stepping API (used by run() and by the reinforcement-learning environments) ------
     def start(self) -> dict[str, IntersectionObs] | None:
@@ -293,6 +313,10 @@ class Episode:
             raise ControllerError("step() called on an episode that is not running")
         self.decisions += 1
         self._apply(requests, self.actuators, self._now, self.timelines)
+        return self._next_decision_and_advance()
+
+    def _next_decision_and_advance(self) -> bool:
+        """Place the next decision after the one just applied and advance to it; False at the end."""
         while self._next_decision <= self._now + _EPS_S:
             later = self._next_decision + self.decision_interval_s
             if not later > self._next_decision:  # time values this large lose the interval
@@ -364,8 +388,12 @@ class Episode:
         backend, end = self.backend, self.config.end_s
         now = self._now
         idle = 0
+        items = tuple(self.actuators.items())
         while now < end - _EPS_S:
-            target = min(self._next_decision, end, *(a.next_event_s() for a in self.actuators.values()))
+            # Each actuator's next own event, once per round: the due ones are advanced below
+            # (an actuator whose event lies after ``now`` would do nothing: see Actuator.advance).
+            events = [act.next_event_s() for _, act in items]
+            target = min(self._next_decision, end, min(events, default=math.inf))
             target = min(self._aligned(target), end)
             if target > now + _EPS_S:
                 backend.step_until(target)
@@ -384,10 +412,12 @@ class Episode:
                         f"the decision loop cannot advance from t={now:g} s (next decision at "
                         f"{self._next_decision:g} s, end {end:g} s, {self.config.step_length_s:g} s steps)"
                     )
-            for tls, act in self.actuators.items():
-                changed = act.advance(now)
-                if changed is not None:
-                    self._set(tls, changed, now, self.timelines)
+            due = now + _EPS_S
+            for (tls, act), event in zip(items, events, strict=True):
+                if event <= due:
+                    changed = act.advance(now)
+                    if changed is not None:
+                        self._set(tls, changed, now, self.timelines)
             if now >= self._next_decision - _EPS_S and now < end - _EPS_S:
                 self._now = now
                 return True
