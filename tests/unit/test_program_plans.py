@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -25,6 +26,8 @@ from signalbench.controllers.programs import (
 )
 from signalbench.errors import ControllerError
 from signalbench.networks import (
+    Discharge,
+    DischargeTable,
     GreenPhase,
     IntersectionSpec,
     LaneSpec,
@@ -84,9 +87,38 @@ def crossing(
 SPEC = crossing("A", "w", "e", "s", "n", "wout", "eout")
 
 
-def test_primary_phase_prefers_priority_green():
+def test_shared_lane_is_served_in_the_phase_where_all_its_movements_move():
     kept, per_movement = primary_phases(SPEC)
-    # the left (link 2) is permissive in phase 1 but protected (G) in phase 2
+    # s_0 carries the through (G in phase 1) and the left (g in phase 1, G in phase 2): one queue,
+    # discharged in phase 1; the protected-left phase is then no movement's phase and leaves
+    assert per_movement == [0, 1, 1, 0]
+    assert kept == [0, 1]
+
+
+def test_shared_lane_whose_queue_does_not_move_keeps_the_protected_phase():
+    def table(startup_lost_s: float) -> DischargeTable:
+        d = Discharge(saturation_flow_veh_h=1500.0, startup_lost_s=startup_lost_s, end_gain_s=0.0)
+        return DischargeTable(lanes={("A", "s_0", "permissive"): d}, lights={}, network={})
+
+    flows = {("w", "eout"): 900.0, ("s", "n"): 360.0, ("s", "wout"): 180.0, ("e", "wout"): 450.0}
+    moving = webster_plan(SPEC, flows, WebsterParams(), discharge=table(1.0))
+    assert moving.phases == (0, 1)
+    # measured: the left turners at its head wait 20 s for a gap (beyond a blocked headway)
+    blocked = webster_plan(SPEC, flows, WebsterParams(), discharge=table(20.0))
+    assert blocked.phases == (0, 1, 2)
+    assert primary_phases(SPEC, lambda lane, k: False) == ([0, 1, 2], [0, 1, 2, 0])
+
+
+def test_primary_phase_prefers_priority_green_on_an_exclusive_lane():
+    spec = crossing("A", "w", "e", "s", "n", "wout", "eout")
+    left = dataclasses.replace(spec.movements[2], from_lane="s_1")
+    spec = dataclasses.replace(
+        spec,
+        movements=(*spec.movements[:2], left, spec.movements[3]),
+        incoming_lanes=(*spec.incoming_lanes, lane("s_1")),
+    )
+    kept, per_movement = primary_phases(spec)
+    # a left-turn lane of its own: permissive in phase 1, protected (G) in phase 2 -> phase 2
     assert per_movement == [0, 1, 2, 0]
     assert kept == [0, 1, 2]
 
@@ -94,7 +126,8 @@ def test_primary_phase_prefers_priority_green():
 def test_flow_ratios_are_lane_flows_over_saturation_per_phase():
     flows = {("w", "eout"): 900.0, ("s", "n"): 360.0, ("s", "wout"): 180.0, ("e", "wout"): 450.0}
     ratios = phase_flow_ratios(SPEC, flows, 1800.0)
-    assert ratios == pytest.approx({0: 0.5, 1: 0.2, 2: 0.1})
+    # the shared south lane's through and left (540 veh/h) in phase 1, none in phase 2
+    assert ratios == pytest.approx({0: 0.5, 1: 0.3})
 
 
 def test_webster_cycle_formula_and_bounds():
@@ -114,10 +147,10 @@ def test_greens_split_by_flow_ratio_with_min_green():
 def test_webster_plan_is_safe_and_follows_the_formula():
     flows = {("w", "eout"): 900.0, ("s", "n"): 360.0, ("s", "wout"): 180.0, ("e", "wout"): 450.0}
     plan = webster_plan(SPEC, flows, WebsterParams(min_green_s=5.0))
-    assert plan.lost_time_s == 9.0  # three switches, the network's own 3 s yellow
-    assert plan.webster_cycle_s == pytest.approx((1.5 * 9 + 5) / (1 - 0.8))
+    assert plan.lost_time_s == 6.0  # two switches, the network's own 3 s yellow
+    assert plan.webster_cycle_s == pytest.approx((1.5 * 6 + 5) / (1 - 0.8))
     greens = [p.duration_s for p in plan.program.phases if "y" not in p.state]
-    assert greens == [52.0, 21.0, 11.0]  # 92.5 s cycle: 83.5 s of green by 0.5 : 0.2 : 0.1, rounded
+    assert greens == [40.0, 24.0]  # 70 s cycle: 64 s of green by 0.5 : 0.3
     timeline = []
     t = 0.0
     for _ in range(3):
@@ -267,5 +300,5 @@ def test_trips_need_the_sumo_pre_run(tmp_path):
 
 
 def test_green_wave_rejects_a_common_cycle_too_short_for_a_signal():
-    with pytest.raises(ControllerError, match=r"cycle_s 20 is shorter than intersection 'A' needs \(24 s"):
-        GreenWave(GreenWaveParams(cycle_s=20.0)).plans(chain_model(), {})
+    with pytest.raises(ControllerError, match=r"cycle_s 12 is shorter than intersection 'A' needs \(16 s"):
+        GreenWave(GreenWaveParams(cycle_s=12.0)).plans(chain_model(), {})

@@ -37,6 +37,7 @@ from signalbench.networks._model import (
 )
 from signalbench.networks._netfile import count_traffic_lights
 from signalbench.networks._saturation import (
+    MAX_HEADWAY_S,
     Discharge,
     DischargeTable,
     describe_discharge,
@@ -58,6 +59,7 @@ from signalbench.signals import is_green_state
 
 __all__ = [
     "GENERATORS",
+    "MAX_HEADWAY_S",
     "PRESETS",
     "RECIPE_KEYS",
     "DemandCount",

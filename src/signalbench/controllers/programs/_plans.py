@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from signalbench.networks import (
+    MAX_HEADWAY_S,
     Discharge,
     DischargeTable,
     IntersectionSpec,
@@ -191,13 +192,24 @@ def network_yellow_s(spec: IntersectionSpec, default_s: float = 3.0) -> float:
     return max(yellows) if yellows else default_s
 
 
-def primary_phases(spec: IntersectionSpec) -> tuple[list[int], list[int]]:
+def primary_phases(
+    spec: IntersectionSpec, discharges: Callable[[str, int], bool] | None = None
+) -> tuple[list[int], list[int]]:
     """Assign each movement to one green phase and return (kept phases, phase per movement).
 
     A movement's phase is the first green phase (program order) giving it priority green
     (``G``), else the first giving it permissive green (``g``). Kept are the phases that are
     some movement's phase, in program order: overlapping phases of the network's own program
     (e.g. a leading left with its through) are then not counted twice in Webster's sum.
+
+    A lane is one first-in-first-out queue. A **shared lane** whose movements would get
+    different phases (its through ``G`` in one phase, its left ``g`` there and ``G`` only in a
+    later protected-left phase) is served as one stream: all its movements get the first phase
+    in which every one of them is green, where its queue discharges (in the protected-left phase
+    a through vehicle at its head blocks it). A protected-left phase that is then no movement's
+    phase leaves the cycle, as overlaps do. ``discharges(lane, phase)`` can veto this where the
+    lane's queue does not move in that phase (measured: its left turners find no gap); the
+    movements then keep their own phases.
     """
     per_movement: list[int] = []
     for m in spec.movements:
@@ -206,8 +218,21 @@ def primary_phases(spec: IntersectionSpec) -> tuple[list[int], list[int]]:
             per_movement.append(chars.index("G"))
         else:
             per_movement.append(chars.index("g"))  # every movement model's movement has a green
-    kept = sorted(set(per_movement))
-    return kept, per_movement
+    by_lane: dict[str, list[int]] = {}
+    for i, m in enumerate(spec.movements):
+        by_lane.setdefault(m.from_lane, []).append(i)
+    for lane_id, members in by_lane.items():
+        if len({per_movement[i] for i in members}) < 2:
+            continue
+        together = [
+            k
+            for k, phase in enumerate(spec.green_phases)
+            if all(phase.state[spec.movements[i].link_index] in "Gg" for i in members)
+        ]
+        if together and (discharges is None or discharges(lane_id, together[0])):
+            for i in members:
+                per_movement[i] = together[0]
+    return sorted(set(per_movement)), per_movement
 
 
 def phase_flow_ratios(
@@ -253,7 +278,17 @@ def phase_demand(
     [veh/h] (with the textbook 2 s start-up lost time and 2 s end gain), or the discharge
     measured in SUMO, looked up per lane and its class in that phase (protected/permissive).
     """
-    kept, per_movement = primary_phases(spec)
+
+    def discharges(lane: str, k: int) -> bool:
+        # A shared lane is served in the phase where all its movements are green unless its
+        # measured queue there does not move: a start-up lost time beyond a blocked headway
+        # (its left turners wait for a gap that does not come), which the protected phase serves.
+        if not isinstance(saturation, DischargeTable):
+            return True
+        kind = lane_class(spec, lane, spec.green_phases[k].state) or "protected"
+        return saturation.lookup(spec.id, lane, kind).startup_lost_s <= MAX_HEADWAY_S
+
+    kept, per_movement = primary_phases(spec, discharges)
     edge_of = {lane.id: lane.edge_id for lane in (*spec.incoming_lanes, *spec.outgoing_lanes)}
     pairs = [(edge_of[m.from_lane], edge_of[m.to_lane]) for m in spec.movements]
     n_links = {p: pairs.count(p) for p in set(pairs)}
