@@ -33,7 +33,7 @@ from signalbench.analysis._stats import (
     CellStats,
     Comparison,
     cell_stats,
-    paired_change,
+    paired_changes,
     with_family,
 )
 from signalbench.analysis._summary import choose_baseline
@@ -123,6 +123,7 @@ def _summary_tables(
     order = {name: i for i, name in enumerate(sensing_order(df, spec_order))} if by_sensing else {}
     ok = df[df["state"] == "complete"]
     groups = []
+    pending: list[tuple[dict[str, Any], tuple[dict[int, float], dict[int, float]]]] = []
     for key, part in df.groupby(keys, sort=True):
         network, demand = key[0], key[1]
         group = _Group(
@@ -155,12 +156,12 @@ def _summary_tables(
                     "per_seed": dict(zip(mine["seed"].astype(int), vals, strict=True)),
                 }
                 if label != baseline and len(base):
-                    row[metric]["vs_baseline"] = paired_change(
-                        row[metric]["per_seed"],
-                        dict(zip(base["seed"].astype(int), base[metric].astype(float), strict=True)),
-                    )
+                    theirs = dict(zip(base["seed"].astype(int), base[metric].astype(float), strict=True))
+                    pending.append((row[metric], (row[metric]["per_seed"], theirs)))
             group.rows.append(row)
         groups.append(group)
+    for cell, comparison in zip(pending, paired_changes([p for _, p in pending]), strict=True):
+        cell[0]["vs_baseline"] = comparison
     groups = sorted(
         groups, key=lambda g: (g.network, g.demand, order.get(g.sensing, 0), sumo_version_key(g.version))
     )
