@@ -121,7 +121,6 @@ def _summary_tables(
     keys = ["network", "demand", *(["sensing"] if by_sensing else [])]
     keys += ["sumo_version"] if by_version else []
     order = {name: i for i, name in enumerate(sensing_order(df, spec_order))} if by_sensing else {}
-    ok = df[df["state"] == "complete"]
     groups = []
     pending: list[tuple[dict[str, Any], tuple[dict[int, float], dict[int, float]]]] = []
     for key, part in df.groupby(keys, sort=True):
@@ -133,12 +132,12 @@ def _summary_tables(
             sensing=str(key[2]) if by_sensing else "",
             demand_text=demand_text(float(demand), part),
         )
-        done = ok[ok["trial_id"].isin(part["trial_id"])]
+        done = part[part["state"] == "complete"]  # ok's rows of this group (trial ids are unique)
         # The same controller and seed twice: runs with other settings (window, backend,
         # timing, ...) are pooled into one mean; say so rather than average silently.
         group.pooled = int(done.duplicated(["label", "seed"], keep=False).sum())
         base = done[done["label"] == baseline]
-        for label in _ordered(part["label"], baseline):
+        for label in _ordered(part["label"].unique(), baseline):
             mine = done[done["label"] == label]
             row: dict[str, Any] = {
                 "label": label,
