@@ -33,7 +33,7 @@ from signalbench.analysis._stats import (
     CellStats,
     Comparison,
     cell_stats,
-    paired_change,
+    paired_changes,
     with_family,
 )
 from signalbench.analysis._summary import choose_baseline
@@ -121,8 +121,8 @@ def _summary_tables(
     keys = ["network", "demand", *(["sensing"] if by_sensing else [])]
     keys += ["sumo_version"] if by_version else []
     order = {name: i for i, name in enumerate(sensing_order(df, spec_order))} if by_sensing else {}
-    ok = df[df["state"] == "complete"]
     groups = []
+    pending: list[tuple[dict[str, Any], tuple[dict[int, float], dict[int, float]]]] = []
     for key, part in df.groupby(keys, sort=True):
         network, demand = key[0], key[1]
         group = _Group(
@@ -132,12 +132,12 @@ def _summary_tables(
             sensing=str(key[2]) if by_sensing else "",
             demand_text=demand_text(float(demand), part),
         )
-        done = ok[ok["trial_id"].isin(part["trial_id"])]
+        done = part[part["state"] == "complete"]  # ok's rows of this group (trial ids are unique)
         # The same controller and seed twice: runs with other settings (window, backend,
         # timing, ...) are pooled into one mean; say so rather than average silently.
         group.pooled = int(done.duplicated(["label", "seed"], keep=False).sum())
         base = done[done["label"] == baseline]
-        for label in _ordered(part["label"], baseline):
+        for label in _ordered(part["label"].unique(), baseline):
             mine = done[done["label"] == label]
             row: dict[str, Any] = {
                 "label": label,
@@ -155,12 +155,12 @@ def _summary_tables(
                     "per_seed": dict(zip(mine["seed"].astype(int), vals, strict=True)),
                 }
                 if label != baseline and len(base):
-                    row[metric]["vs_baseline"] = paired_change(
-                        row[metric]["per_seed"],
-                        dict(zip(base["seed"].astype(int), base[metric].astype(float), strict=True)),
-                    )
+                    theirs = dict(zip(base["seed"].astype(int), base[metric].astype(float), strict=True))
+                    pending.append((row[metric], (row[metric]["per_seed"], theirs)))
             group.rows.append(row)
         groups.append(group)
+    for cell, comparison in zip(pending, paired_changes([p for _, p in pending]), strict=True):
+        cell[0]["vs_baseline"] = comparison
     groups = sorted(
         groups, key=lambda g: (g.network, g.demand, order.get(g.sensing, 0), sumo_version_key(g.version))
     )

@@ -37,6 +37,7 @@ __all__ = [
     "mean_ci95",
     "median_interval",
     "paired_change",
+    "paired_changes",
     "seeds_for_change",
     "t_interval",
     "with_family",
@@ -198,15 +199,24 @@ class Comparison:
         return not math.isnan(self.p_adjusted) and self.p_adjusted <= 1.0 - CONFIDENCE + 1e-12
 
 
+@functools.lru_cache(maxsize=4)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.triu_indices(n)`` (every pair i <= j), kept for the next comparison of the same size."""
+    i, j = np.triu_indices(n)
+    i.setflags(write=False)
+    j.setflags(write=False)
+    return i, j
+
+
 def _hodges_lehmann(d: np.ndarray, confidence: float) -> tuple[float, float, float]:
     """Hodges-Lehmann estimate of the centre of ``d`` and the shifts Wilcoxon's test accepts."""
     from scipy import stats
 
-    i, j = np.triu_indices(d.size)
+    i, j = _pairs(d.size)
     walsh = np.sort((d[i] + d[j]) / 2.0)
     estimate = float(np.median(walsh))
     # The test's verdict changes only at Walsh averages: try one shift inside every gap.
-    points = np.unique(walsh)
+    points = walsh[np.concatenate(([True], walsh[1:] != walsh[:-1]))]  # np.unique of a sorted array
     shifts = np.concatenate([[points[0] - 1.0], (points[:-1] + points[1:]) / 2.0, [points[-1] + 1.0]])
     # Inside a gap no two |d - shift| tie and none is zero, so the exact null distribution
     # applies (scipy would otherwise take float round-off for ties and permute exhaustively).
@@ -275,68 +285,158 @@ def _wilcoxon_p(d: np.ndarray) -> float:
         return float(stats.wilcoxon(d).pvalue)
 
 
-def _ratio_of_means(x: np.ndarray, b: np.ndarray, confidence: float) -> tuple[float, float, float]:
-    from scipy import stats
+#: Elements (resamples x pairs) gathered at a time: bounds the memory of a bootstrap.
+_GATHER_CELLS = 4_000_000
 
-    ratio = float(x.mean() / b.mean()) if b.mean() != 0 else math.nan
-    if x.size < 3 or math.isnan(ratio):
-        return ratio, math.nan, math.nan
 
-    def statistic(xs: np.ndarray, bs: np.ndarray, axis: int = -1) -> np.ndarray:
-        return np.asarray(xs.mean(axis=axis) / bs.mean(axis=axis))
+def _bootstrap_ratio_bca(
+    xs: Sequence[np.ndarray], bs: Sequence[np.ndarray], confidence: float
+) -> list[tuple[float, float]]:
+    """BCa intervals of ``mean(x) / mean(b)`` (paired) for many comparisons: scipy's numbers, fewer steps.
 
-    with warnings.catch_warnings():
+    Each interval is the one of ``stats.bootstrap((x, b), ..., paired=True, vectorized=True,
+    method="BCa", n_resamples=4999, rng=default_rng(BOOTSTRAP_SEED))`` (tested equal to the
+    bit): the same resample indices (one draw from a generator seeded the same), the same
+    means of the same gathered values, scipy's BCa formulas and its quantile. The indices
+    depend only on the number of pairs, so they are drawn once for every comparison of that
+    size (a report's metrics and controllers share their seeds), and the leave-one-out index
+    rows are built once for them too. scipy's general machinery for a paired
+    statistic gathers an index array through the indices and the data through those, and
+    builds the leave-one-out matrix whole; here the data are gathered once, in bounded chunks.
+    """
+    from scipy import special
+
+    out: list[tuple[float, float]] = [(math.nan, math.nan)] * len(xs)
+    by_size: dict[int, list[int]] = {}
+    for k, x in enumerate(xs):
+        by_size.setdefault(int(x.size), []).append(k)
+    alpha = (1 - confidence) / 2
+    z_alpha = float(special.ndtri(alpha))
+    resamples = _BOOTSTRAP_RESAMPLES
+    for n, members in by_size.items():
+        x_all = np.stack([xs[k] for k in members])
+        b_all = np.stack([bs[k] for k in members])
+        chunk = max(1, _GATHER_CELLS // n)
+        index = np.random.default_rng(BOOTSTRAP_SEED).integers(0, n, (resamples, n), dtype=np.int64)
+        theta_b = np.empty((len(members), resamples))
+        for first in range(0, resamples, chunk):
+            rows = index[first : first + chunk]
+            for row in range(len(members)):  # one 2-D gather each: the reduction order of scipy's
+                theta_b[row, first : first + rows.shape[0]] = _ratio(x_all[row], b_all[row], rows)
+        del index
+        # Jackknife: row k leaves out observation k (the indices 0..n-1 without k, in order).
+        theta_i = np.empty((len(members), n))
+        cols = np.arange(n - 1)
+        for first in range(0, n, chunk):
+            ks = np.arange(first, min(n, first + chunk))
+            rows = cols[None, :] + (cols[None, :] >= ks[:, None])
+            for row in range(len(members)):
+                theta_i[row, first : first + ks.size] = _ratio(x_all[row], b_all[row], rows)
+        for row, k in enumerate(members):
+            out[k] = _bca(xs[k], bs[k], theta_b[row], theta_i[row], z_alpha)
+    return out
+
+
+def _bca(
+    x: np.ndarray, b: np.ndarray, dist: np.ndarray, theta_i: np.ndarray, z_alpha: float
+) -> tuple[float, float]:
+    """Return scipy's BCa interval from the bootstrap distribution and the jackknife values."""
+    from scipy import special, stats
+
+    n, resamples = x.size, dist.size
+    with warnings.catch_warnings(), np.errstate(all="ignore"):  # degenerate data: nan, as scipy's
         warnings.simplefilter("ignore")
-        res = stats.bootstrap(
-            (x, b),
-            statistic,
-            paired=True,
-            vectorized=True,
-            n_resamples=_BOOTSTRAP_RESAMPLES,
-            confidence_level=confidence,
-            method="BCa",
-            rng=np.random.default_rng(BOOTSTRAP_SEED),
-        )
-    low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
-    return ratio, low, high
+        theta_hat = np.expand_dims(x.mean(axis=-1) / b.mean(axis=-1), axis=-1)
+        below = np.count_nonzero(dist < theta_hat, axis=-1) + np.count_nonzero(dist <= theta_hat, axis=-1)
+        z0_hat = special.ndtri(np.asarray(below.astype(theta_hat.dtype) / (2 * resamples)))
+        n_j = float(n)
+        u = (n_j - 1) * (np.mean(theta_i, axis=-1, keepdims=True) - theta_i)
+        num = np.sum(u**3, axis=-1) / n_j**3
+        den = np.sum(u**2, axis=-1) / n_j**2
+        a_hat = 1 / 6 * (0 + num) / (0 + den) ** (3 / 2)
+        num1 = z0_hat + z_alpha
+        alpha_1 = special.ndtr(z0_hat + num1 / (1 - a_hat * num1))
+        num2 = z0_hat - z_alpha
+        alpha_2 = special.ndtr(z0_hat + num2 / (1 - a_hat * num2))
+        ci = stats.quantile(dist, np.stack((alpha_1, alpha_2), axis=-1), axis=-1)
+    return float(ci[..., 0].item()), float(ci[..., 1].item())
+
+
+def _ratio(x: np.ndarray, b: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per row of indices, ``mean(x[row]) / mean(b[row])``, reduced as scipy reduces it."""
+    return np.asarray(x[rows].mean(axis=-1) / b[rows].mean(axis=-1))
 
 
 def paired_change(
     values: dict[int, float], baseline: dict[int, float], confidence: float = CONFIDENCE
 ) -> Comparison:
     """Compare per-seed values with the baseline's values for the same seeds."""
-    seeds = sorted(
-        s for s in values if s in baseline and not (math.isnan(values[s]) or math.isnan(baseline[s]))
-    )
-    if not seeds:
-        return Comparison(n_pairs=0, change_pct=math.nan, ci_low_pct=math.nan, ci_high_pct=math.nan)
-    x = np.asarray([values[s] for s in seeds], dtype=np.float64)
-    b = np.asarray([baseline[s] for s in seeds], dtype=np.float64)
-    positive = bool(np.all(x > 0) and np.all(b > 0))
-    if positive:
-        d = np.log(x / b)
-        estimate, low, high = _hodges_lehmann(d, confidence)
-        change, ci = 100.0 * math.expm1(estimate), [100.0 * math.expm1(v) for v in (low, high)]
-    else:
-        d = x - b
-        estimate, low, high = _hodges_lehmann(d, confidence)
-        base = float(np.median(b))
-        scale = 100.0 / base if base else math.nan
-        change, ci = estimate * scale, [v * scale for v in (low, high)]
-    ratio, r_low, r_high = _ratio_of_means(x, b, confidence)
-    p = _wilcoxon_p(d)
-    return Comparison(
-        n_pairs=len(seeds),
-        change_pct=change,
-        ci_low_pct=ci[0],
-        ci_high_pct=ci[1],
-        mean_change_pct=100.0 * (ratio - 1.0),
-        mean_ci_low_pct=100.0 * (r_low - 1.0),
-        mean_ci_high_pct=100.0 * (r_high - 1.0),
-        p_value=p,
-        p_adjusted=p,
-        on_differences=not positive,
-    )
+    return paired_changes([(values, baseline)], confidence)[0]
+
+
+def paired_changes(
+    pairs: Sequence[tuple[dict[int, float], dict[int, float]]], confidence: float = CONFIDENCE
+) -> list[Comparison]:
+    """:func:`paired_change` of each ``(values, baseline)`` pair, the bootstraps done together.
+
+    The same numbers as one call per pair; the comparisons with the same number of seeds share
+    one draw of resample indices (see :func:`_bootstrap_ratio_bca`).
+    """
+    partial: list[dict[str, Any]] = []
+    boot: list[int] = []
+    xs: list[np.ndarray] = []
+    bs: list[np.ndarray] = []
+    for values, baseline in pairs:
+        seeds = sorted(
+            s for s in values if s in baseline and not (math.isnan(values[s]) or math.isnan(baseline[s]))
+        )
+        if not seeds:
+            partial.append({})
+            continue
+        x = np.asarray([values[s] for s in seeds], dtype=np.float64)
+        b = np.asarray([baseline[s] for s in seeds], dtype=np.float64)
+        positive = bool(np.all(x > 0) and np.all(b > 0))
+        if positive:
+            d = np.log(x / b)
+            estimate, low, high = _hodges_lehmann(d, confidence)
+            change, ci = 100.0 * math.expm1(estimate), [100.0 * math.expm1(v) for v in (low, high)]
+        else:
+            d = x - b
+            estimate, low, high = _hodges_lehmann(d, confidence)
+            base = float(np.median(b))
+            scale = 100.0 / base if base else math.nan
+            change, ci = estimate * scale, [v * scale for v in (low, high)]
+        ratio = float(x.mean() / b.mean()) if b.mean() != 0 else math.nan
+        if x.size >= 3 and not math.isnan(ratio):
+            boot.append(len(partial))
+            xs.append(x)
+            bs.append(b)
+        p = _wilcoxon_p(d)
+        partial.append(
+            {
+                "n_pairs": len(seeds),
+                "change_pct": change,
+                "ci_low_pct": ci[0],
+                "ci_high_pct": ci[1],
+                "mean_change_pct": 100.0 * (ratio - 1.0),
+                "p_value": p,
+                "p_adjusted": p,
+                "on_differences": not positive,
+            }
+        )
+    intervals = dict(zip(boot, _bootstrap_ratio_bca(xs, bs, confidence), strict=True))
+    out = []
+    for k, fields in enumerate(partial):
+        if not fields:
+            out.append(Comparison(n_pairs=0, change_pct=math.nan, ci_low_pct=math.nan, ci_high_pct=math.nan))
+            continue
+        r_low, r_high = intervals.get(k, (math.nan, math.nan))
+        out.append(
+            Comparison(
+                **fields, mean_ci_low_pct=100.0 * (r_low - 1.0), mean_ci_high_pct=100.0 * (r_high - 1.0)
+            )
+        )
+    return out
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

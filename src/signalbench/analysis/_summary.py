@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from signalbench.analysis._results import store_at
-from signalbench.analysis._stats import CellStats, Comparison, cell_stats, paired_change, with_family
+from signalbench.analysis._stats import CellStats, Comparison, cell_stats, paired_changes, with_family
 from signalbench.errors import SignalbenchError
 from signalbench.experiments import TrialResult
 from signalbench.metrics import EMISSION_METRICS, TRIP_METRICS, is_gridlocked
@@ -113,7 +113,7 @@ def summarise(
         }
         for key, g in groups.items()
     }
-    pending: list[tuple[int, str, Comparison]] = []
+    pending: list[tuple[int, str, tuple[dict[int, float], dict[int, float]]]] = []
     for i, row in enumerate(rows):
         cell = (row.network, row.demand_label, row.sensing)
         cell_labels = [lab for (n, d, x, lab) in groups if (n, d, x) == cell]
@@ -124,8 +124,8 @@ def summarise(
         network, demand_label, sensing = cell
         mine = per_seed[(network, demand_label, sensing, row.label)]
         theirs = per_seed[(network, demand_label, sensing, base)]
-        pending += [(i, m, paired_change(mine[m], theirs[m])) for m in compare]
-    corrected = with_family([c for _, _, c in pending])
+        pending += [(i, m, (mine[m], theirs[m])) for m in compare]
+    corrected = with_family(paired_changes([p for _, _, p in pending]))
     for (i, metric, _), comparison in zip(pending, corrected, strict=True):
         rows[i].vs_baseline[metric] = comparison
     return rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import importlib
 import os
 import signal
 import sys
@@ -13,21 +14,9 @@ from types import ModuleType
 
 from signalbench._util import signals_as_interrupts
 from signalbench._version import __version__
-from signalbench.cli import (
-    _controllers,
-    _networks,
-    _new_controller,
-    _plan,
-    _report,
-    _results,
-    _run,
-    _sumo,
-    _train,
-    _watch,
-)
 from signalbench.errors import Interrupted, SignalbenchError
 
-__all__ = ["COMMANDS", "main", "parser"]
+__all__ = ["COMMANDS", "command_module", "main", "parser"]
 
 _EPILOG = """\
 examples:
@@ -55,22 +44,34 @@ SIGHUP; when interrupted, no process is left behind and completed trials are kep
 """
 
 #: Every command: its name and the module with its ``add_parser(sub, epilog)`` and ``run(args)``.
-COMMANDS: dict[str, ModuleType] = {
-    "run": _run,
-    "results": _results,
-    "report": _report,
-    "plan": _plan,
-    "controllers": _controllers,
-    "networks": _networks,
-    "train": _train,
-    "sumo": _sumo,
-    "new-controller": _new_controller,
-    "watch": _watch,
+#: A command imports only its own module (and what that needs): ``signalbench results`` does
+#: not pay for the runner, nor ``signalbench run`` for the report's plots.
+COMMANDS: dict[str, str] = {
+    "run": "signalbench.cli._run",
+    "results": "signalbench.cli._results",
+    "report": "signalbench.cli._report",
+    "plan": "signalbench.cli._plan",
+    "controllers": "signalbench.cli._controllers",
+    "networks": "signalbench.cli._networks",
+    "train": "signalbench.cli._train",
+    "sumo": "signalbench.cli._sumo",
+    "new-controller": "signalbench.cli._new_controller",
+    "watch": "signalbench.cli._watch",
 }
 
 
-def parser() -> argparse.ArgumentParser:
-    """Return the argument parser of ``signalbench`` with every command of :data:`COMMANDS`."""
+def command_module(name: str) -> ModuleType:
+    """Import and return the module of command ``name`` (a key of :data:`COMMANDS`)."""
+    return importlib.import_module(COMMANDS[name])
+
+
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Return the argument parser of ``signalbench`` with every command of :data:`COMMANDS`.
+
+    With ``command`` (one of them, or ``""`` for none), only that command's module is imported
+    and its arguments registered; the others are there by name (so a mistyped name is still
+    refused with the list of commands).
+    """
     top = argparse.ArgumentParser(
         prog="signalbench",
         description="Adaptive traffic-signal experiments on SUMO networks.",
@@ -80,9 +81,22 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"signalbench {__version__}")
     top.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMANDS.values():
-        module.add_parser(sub, _EPILOG)
+    for name in COMMANDS:
+        if command is None or name == command:  # "" registers every command by name only
+            command_module(name).add_parser(sub, _EPILOG)
+        else:
+            sub.add_parser(name, add_help=False)
     return top
+
+
+def _chosen(argv: Sequence[str]) -> str | None:
+    """Return the command named on the command line, if any (the top level's options take no values)."""
+    for arg in argv:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
 
 
 #: OSErrors that the user's environment causes (a path, a permission, a full disk), not a bug.
@@ -103,13 +117,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     command the same way (no process left behind, completed trials kept): one line, and exit
     status 128 + the signal's number (130, 143, 129).
     """
-    top = parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    chosen = _chosen(words)
+    # The full parser (every command's module) only to print the top-level help.
+    lean = chosen is not None or bool(words and not {"-h", "--help"} & set(words))
+    top = parser((chosen or "") if lean else None)
     args = top.parse_args(argv)
     command: Callable[[argparse.Namespace], int] | None = (
-        COMMANDS[args.command].run if args.command in COMMANDS else None
+        command_module(args.command).run if args.command in COMMANDS else None
     )
     if command is None:
-        top.print_help()
+        (top if not lean else parser()).print_help()
         return 2
     try:
         with signals_as_interrupts():
