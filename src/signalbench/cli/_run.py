@@ -498,7 +498,7 @@ def _table_notes(rows: Sequence[SummaryRow]) -> list[str]:
         notes.append(
             "vs: typical change per seed (Hodges-Lehmann); * significant (Wilcoxon signed-rank, "
             f"Holm over {family} comparison{'s' if family != 1 else ''})"
-            + ("; under 6 seeds none can be" if few else "")
+            + ("; with fewer than 6 seeds none can be significant" if few else "")
         )
     unserved = [r for r in rows if r.metrics["vehicles_unserved"].mean >= 1]
     if unserved:
