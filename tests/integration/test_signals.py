@@ -80,6 +80,15 @@ class Tree:
                 pass
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """Give the runner Ctrl-C's default disposition, whatever this process inherited.
+
+    A job started in the background of a non-interactive shell (`cmd &`, nohup) inherits SIGINT
+    ignored, and so would the runner: the SIGINT case would then test nothing.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Run:
     """``signalbench run`` of SEEDS slow trials in a real process, watched."""
 
@@ -95,7 +104,8 @@ class Run:
         self.tmp.mkdir()
         self.env = dict(os.environ, TMPDIR=str(self.tmp))
         self.proc = subprocess.Popen(
-            [*wrap, *self.cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env
+            [*wrap, *self.cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env,
+            preexec_fn=_ctrl_c_as_in_a_terminal,
         )
         self.tree = Tree(self.proc.pid)
 
