@@ -104,7 +104,11 @@ class Run:
         self.tmp.mkdir()
         self.env = dict(os.environ, TMPDIR=str(self.tmp))
         self.proc = subprocess.Popen(
-            [*wrap, *self.cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env,
+            [*wrap, *self.cmd],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env,
             preexec_fn=_ctrl_c_as_in_a_terminal,
         )
         self.tree = Tree(self.proc.pid)
