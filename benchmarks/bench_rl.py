@@ -65,6 +65,19 @@ class _Policy:
         self.step += 1
 
 
+def _single_agent_episode(env: Any, policy: _Policy) -> int:
+    """Step a reset single-agent Gymnasium environment to its end; return the steps taken."""
+    n = int(env.action_space.n)
+    steps = 0
+    done = False
+    while not done:
+        _, _, terminated, truncated, _ = env.step(policy(n))
+        done = terminated or truncated
+        steps += 1
+        policy.tick()
+    return steps
+
+
 def _signalbench(network: str, policy: _Policy) -> tuple[int, float, float]:
     from signalbench.rl import SignalEnv, SignalParallelEnv
 
@@ -76,13 +89,7 @@ def _signalbench(network: str, policy: _Policy) -> tuple[int, float, float]:
     if single:
         env: Any = SignalEnv(network, duration_s=DURATION_S)
         env.reset(seed=1)
-        n = int(env.action_space.n)
-        done = False
-        while not done:
-            _, _, terminated, truncated, _ = env.step(policy(n))
-            done = terminated or truncated
-            steps += 1
-            policy.tick()
+        steps = _single_agent_episode(env, policy)
     else:
         env = SignalParallelEnv(network, duration_s=DURATION_S)
         env.reset(seed=1)
@@ -132,13 +139,7 @@ def _sumo_rl(network: str, lean: bool, policy: _Policy) -> tuple[int, float, flo
     env.reset()
     steps = 0
     if probe_single:
-        n = int(env.action_space.n)
-        done = False
-        while not done:
-            _, _, terminated, truncated, _ = env.step(policy(n))
-            done = terminated or truncated
-            steps += 1
-            policy.tick()
+        steps = _single_agent_episode(env, policy)
     else:
         sizes = {ts: int(env.action_spaces(ts).n) for ts in env.ts_ids}
         done = False
