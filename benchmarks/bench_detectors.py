@@ -1,14 +1,15 @@
 """What the intersection-metrics file costs SUMO, part by part, on a city preset.
 
 Plain ``sumo`` on the preset's first ``--duration`` seconds, with: nothing extra (``bare``),
-signalbench's whole measurement file (``all``), and each of its three parts alone: the
-lane-area (E2) detectors on every incoming lane, the ``edgeData`` of the approaches, the
-``SaveTLSSwitchStates`` events. Repeats interleaved; printed: the CPU time of the SUMO process
+signalbench's default measurement file (``all``: ``edgeData`` and switch states), the file with
+the opt-in longest-queue detectors (``all+e2``, ``[metrics] queue_max = true``), and each part
+alone: the lane-area (E2) detectors on every incoming lane, the ``edgeData`` of the
+approaches, the ``SaveTLSSwitchStates`` events. Repeats interleaved; printed: the CPU time of the SUMO process
 (user + system, far steadier than wall time on a loaded machine; minimum and median), its
 ratio to ``bare`` (minima), and the wall time beside it.
 
     python benchmarks/bench_detectors.py [--preset city-128] [--duration 300] [--repeats 3]
-        [--variants bare all e2 edgedata tls]
+        [--variants bare all all+e2 e2 edgedata tls]
 
 At ``city-1024`` one SUMO run of 300 s takes a minute or more of CPU: choose the variants
 (``--variants bare all``) and keep the duration short.
@@ -45,7 +46,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=300.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
-        "--variants", nargs="+", default=["bare", "all", *PARTS], choices=["bare", "all", *PARTS]
+        "--variants",
+        nargs="+",
+        default=["bare", "all", "all+e2", *PARTS],
+        choices=["bare", "all", "all+e2", *PARTS],
     )
     args = parser.parse_args()
     if "bare" not in args.variants:
@@ -63,11 +67,12 @@ def main() -> None:
     model = load_network_model(sc.net_file)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        full = write_measurement_file(model, work / "all", interval_s=300.0)
-        files: dict[str, tuple[Path, ...]] = {"bare": (), "all": (full,)}
+        full = write_measurement_file(model, work / "all+e2", interval_s=300.0, queue_max=True)
+        default = write_measurement_file(model, work / "all", interval_s=300.0)
+        files: dict[str, tuple[Path, ...]] = {"bare": (), "all": (default,), "all+e2": (full,)}
         lines = full.read_text().splitlines()
         for part, tag in PARTS.items():
-            path = work / "all" / f"{part}.add.xml"
+            path = work / "all+e2" / f"{part}.add.xml"
             kept = [ln for ln in lines[1:-1] if ln.strip().startswith(tag)]
             path.write_text("\n".join(["<additional>", *kept, "</additional>"]) + "\n")
             files[part] = (path,)

@@ -16,13 +16,14 @@ frequency effects of the neighbours), the median shows the spread. Wall time is 
 it for a machine of one's own.
 
 - ``bare``: plain ``sumo`` with the network's own programs, tripinfo + statistics (the floor);
-- ``bare+detectors``: the same plus signalbench's intersection-metrics file (E2 on every
-  incoming lane, edgeData, switch times): what those detectors cost SUMO;
+- ``bare+detectors``: the same plus signalbench's intersection-metrics file (edgeData of the
+  approaches, switch times; not the opt-in E2 detectors of ``[metrics] queue_max``, whose cost
+  ``bench_detectors.py`` measures): what the metrics cost SUMO;
 - ``fixed-time``: ``signalbench run --controller fixed-time`` (the whole command: interpreter,
   imports, planning, network model, full intersection metrics, the record, the store and the
   summary table), against ``bare``;
 - ``fixed-time trial``: one fixed-time trial (``signalbench.experiments.run_trial``, full
-  intersection metrics) in a process that imported signalbench first: the CPU the trial itself
+  intersection metrics, the defaults) in a process that imported signalbench first: the CPU the trial itself
   used (this process + its ``sumo`` child), what a batch pays per trial; against ``bare``;
 - ``max-pressure``: the decision loop at 5 s, all lights in one vectorised call
   (``signalbench.runtime.Episode`` through a ``Session``, outputs as ``bare``), recording

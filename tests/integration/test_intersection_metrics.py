@@ -29,7 +29,7 @@ def test_throughput_equals_edge_exits_and_summary_matches_statistics(tmp_path):
     """Plain sumo, demand x 2 so some vehicles stay outside: every number checked against SUMO."""
     sc = catalog()["cologne3-v0"].scenario()
     model = load_network_model(sc.net_file)
-    measures = write_measurement_file(model, tmp_path, interval_s=60)
+    measures = write_measurement_file(model, tmp_path, interval_s=60, queue_max=True)
     end = sc.begin_s + DURATION_S
     cfg = SimConfig(
         net_file=sc.net_file,
@@ -61,7 +61,9 @@ def test_throughput_equals_edge_exits_and_summary_matches_statistics(tmp_path):
     assert ours.vehicles_unserved == stats["vehicles.waiting"] > 0  # fmt: skip
     assert ours.mean_delay_incl_unserved_s > ours.mean_delay_s
 
-    tables = read_intersection_tables(tmp_path, model, begin_s=sc.begin_s, end_s=end, interval_s=60)
+    tables = read_intersection_tables(
+        tmp_path, model, begin_s=sc.begin_s, end_s=end, interval_s=60, queue_max=True
+    )
     # Independent count: a vehicle leaves an approach when its route continues past it.
     approach_of = {lane.edge_id: spec.id for spec in model.intersections for lane in spec.incoming_lanes}
     exits: Counter[str] = Counter()
@@ -80,6 +82,48 @@ def test_throughput_equals_edge_exits_and_summary_matches_statistics(tmp_path):
         assert 0 <= row["green_s"] <= 2 * 60 * 4  # never more than the lanes' time
         assert row["queue_max_veh"] >= 0 and row["queue_mean_veh"] <= row["queue_max_veh"] * 4 + 1e-9
     assert any(r["queue_mean_veh"] > 0 for r in tables.intersections)
+    assert_queue_mean_matches_e2(tmp_path, model, tables.timeseries)
+
+
+def assert_queue_mean_matches_e2(outdir, model, timeseries):
+    """``queue_mean_veh`` (edgeData waiting time per second) against the E2 detectors' halting
+    vehicles per step, summed over the approach's lanes: the same number up to vehicles that
+    straddle the stop line (e.g. a left turner waiting inside the junction: E2 counts it while
+    its back is on the lane, edgeData only where its front is)."""
+    edge_of = {lane.id: lane.edge_id for spec in model.intersections for lane in spec.incoming_lanes}
+    e2: Counter[tuple[str, float]] = Counter()
+    for interval in ET.parse(outdir / "e2.xml").getroot().iter("interval"):
+        a = interval.attrib
+        steps = round(float(a["end"]) - float(a["begin"]))
+        e2[(edge_of[a["id"].removeprefix("sb_")], float(a["begin"]))] += (
+            float(a["jamLengthInVehiclesSum"]) / steps
+        )
+    ours = {(r["approach"], r["begin_s"]): r["queue_mean_veh"] for r in timeseries}
+    assert set(ours) == set(e2)
+    assert sum(e2.values()) > 10
+    for key, value in e2.items():
+        assert ours[key] == pytest.approx(value, abs=0.05), key
+    assert sum(ours.values()) == pytest.approx(sum(e2.values()), rel=0.01)
+
+
+@pytest.mark.parametrize("backend", ["libsumo", "traci"])
+def test_queue_mean_equals_the_e2_detectors_under_python_control(tmp_path, backend):
+    """A controlled trial with ``queue_max``: the tables' queue means against the E2 outputs."""
+    spec = TrialSpec(
+        network="cologne3-v0",
+        controller="max-pressure-v0",
+        seed=2,
+        duration_s=240,
+        backend=backend,
+        queue_max=True,
+    )
+    result = run_trial(spec, tmp_path, keep_outputs=True)
+    assert result.state == "complete", result.error
+    model = load_network_model(catalog()["cologne3-v0"].scenario().net_file)
+    series = result.tables["timeseries"]
+    rows = [dict(zip(series, values, strict=True)) for values in zip(*series.values(), strict=True)]
+    assert_queue_mean_matches_e2(tmp_path / spec.trial_id, model, rows)
+    assert max(r["queue_max_veh"] for r in rows) >= 1
 
 
 def test_controlled_trial_stores_tables_and_report_from_a_real_experiment(tmp_path):

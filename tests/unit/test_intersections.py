@@ -2,9 +2,12 @@
 
 import math
 
+import numpy as np
 import pytest
 
+from signalbench.errors import SimulationError
 from signalbench.metrics import read_intersection_tables, write_measurement_file
+from signalbench.metrics._intersections import _lane_green_seconds
 from signalbench.networks import GreenPhase, IntersectionSpec, LaneSpec, Movement, NetworkModel
 
 
@@ -34,11 +37,11 @@ def model(tmp_path):
 
 EDGES = """<meandata>
 <interval begin="0.00" end="60.00" id="signalbench">
-  <edge id="n" timeLoss="100.0" waitingTime="80.0" entered="8" departed="2" left="9"/>
-  <edge id="w" timeLoss="30.0" waitingTime="20.0" entered="3" departed="0" left="3"/>
+  <edge id="n" timeLoss="100.0" waitingTime="180.0" entered="8" departed="2" left="9"/>
+  <edge id="w" timeLoss="30.0" waitingTime="30.0" entered="3" departed="0" left="3"/>
 </interval>
 <interval begin="60.00" end="90.00" id="signalbench">
-  <edge id="n" timeLoss="50.0" waitingTime="40.0" entered="5" departed="0" left="6"/>
+  <edge id="n" timeLoss="50.0" waitingTime="30.0" entered="5" departed="0" left="6"/>
   <edge id="w" sampledSeconds="0.00" entered="0" departed="0" left="0"/>
 </interval>
 </meandata>"""
@@ -68,11 +71,13 @@ def write_outputs(tmp_path):
 
 def test_time_series_by_hand(tmp_path):
     write_outputs(tmp_path)
-    t = read_intersection_tables(tmp_path, model(tmp_path), begin_s=0, end_s=90, interval_s=60)
+    t = read_intersection_tables(
+        tmp_path, model(tmp_path), begin_s=0, end_s=90, interval_s=60, queue_max=True
+    )
     rows = {(r["approach"], r["begin_s"]): r for r in t.timeseries}
     n0 = rows[("n", 0.0)]
     assert (n0["time_loss_s"], n0["vehicles"], n0["throughput_veh"]) == (100.0, 10.0, 9.0)
-    assert n0["queue_mean_veh"] == pytest.approx(180 / 60)  # both lanes, per step
+    assert n0["queue_mean_veh"] == pytest.approx(180 / 60)  # stood veh·s per second
     assert n0["queue_max_veh"] == 4  # the longest single-lane queue
     assert n0["green_s"] == 2 * 30  # two lanes green 0..30
     assert n0["green_utilisation"] == pytest.approx(9 / (60 * 0.5))
@@ -85,7 +90,9 @@ def test_time_series_by_hand(tmp_path):
 
 def test_window_sums_and_intersection_totals(tmp_path):
     write_outputs(tmp_path)
-    t = read_intersection_tables(tmp_path, model(tmp_path), begin_s=0, end_s=90, interval_s=60)
+    t = read_intersection_tables(
+        tmp_path, model(tmp_path), begin_s=0, end_s=90, interval_s=60, queue_max=True
+    )
     n = next(r for r in t.approaches if r["approach"] == "n")
     assert n["time_loss_s"] == 150 and n["throughput_veh"] == 15 and n["lanes"] == 2
     assert n["queue_mean_veh"] == pytest.approx((3.0 * 60 + 1.0 * 30) / 90)  # time-weighted
@@ -115,7 +122,45 @@ def test_no_green_gives_nan_utilisation(tmp_path):
 
 
 def test_measurement_file_names_every_lane(tmp_path):
-    path = write_measurement_file(model(tmp_path), tmp_path / "out", interval_s=30)
+    path = write_measurement_file(model(tmp_path), tmp_path / "out", interval_s=30, queue_max=True)
     text = path.read_text()
     assert text.count("<laneAreaDetector") == 3 and 'freq="30"' in text
     assert 'edges="n w"' in text and 'source="J"' in text
+
+
+def test_without_queue_max_no_e2_detectors_and_nan_max(tmp_path):
+    path = write_measurement_file(model(tmp_path), tmp_path / "out", interval_s=30)
+    assert "<laneAreaDetector" not in path.read_text() and "<edgeData" in path.read_text()
+    write_outputs(tmp_path)
+    (tmp_path / "e2.xml").unlink()  # not written, not read
+    t = read_intersection_tables(tmp_path, model(tmp_path), begin_s=0, end_s=90, interval_s=60)
+    assert all(math.isnan(r["queue_max_veh"]) for r in t.timeseries + t.approaches + t.intersections)
+    (j,) = t.intersections
+    assert j["queue_mean_veh"] == pytest.approx((180 + 30) / 60 * 60 / 90 + 30 / 30 * 30 / 90)
+
+
+def test_queue_max_asked_but_not_written_is_an_error(tmp_path):
+    write_outputs(tmp_path)
+    (tmp_path / "e2.xml").unlink()
+    with pytest.raises(SimulationError, match=r"e2\.xml"):
+        read_intersection_tables(
+            tmp_path, model(tmp_path), begin_s=0, end_s=90, interval_s=60, queue_max=True
+        )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_green_seconds_against_a_count_second_by_second(seed):
+    """Switches at whole seconds: the green of every lane and interval counted second by second."""
+    rng = np.random.default_rng(seed)
+    times = np.sort(rng.choice(np.arange(3, 200), size=12, replace=False)).astype(float)
+    states = ["".join(rng.choice(list("GgyrR"), size=4)) for _ in times]
+    links = [[0], [1, 2], [3], [5]]  # link 5 does not exist: never green
+    bounds = np.array([0.0, 50.0, 110.0, 170.0, 230.0])
+    got = _lane_green_seconds(list(zip(times, states, strict=True)), links, bounds, 230.0)
+    for j, lane in enumerate(links):
+        for i in range(len(bounds) - 1):
+            count = 0
+            for second in range(int(bounds[i]), int(bounds[i + 1])):
+                k = np.searchsorted(times, second, side="right") - 1
+                count += k >= 0 and any(n < 4 and states[k][n] in "Gg" for n in lane)
+            assert got[j, i] == count

@@ -145,6 +145,18 @@ def test_metrics_table_in_specs_and_stable_trial_ids():
     assert {"emissions", "interval_s", "sumo_version"} <= set(plain.key())
     with pytest.raises(SignalbenchError, match=r"metrics.emissions: expected true or false"):
         spec_from_dict({**base, "metrics": {"emissions": "yes"}})
+    # The opt-in longest-queue detectors: a new id only when asked for (old ids stay valid).
+    assert "queue_max" not in plain.key() and not plain.queue_max
+    queued = spec_from_dict({**base, "metrics": {"queue_max": True}})
+    assert queued.trials()[0].queue_max and queued.trials()[0].key()["queue_max"] is True
+    assert queued.trials()[0].trial_id != plain.trial_id
+    assert spec_from_dict(queued.to_dict()).trials()[0].trial_id == queued.trials()[0].trial_id
+    assert spec_from_dict(spec_from_dict(base).to_dict()).to_dict()["metrics"] == {
+        "emissions": False,
+        "interval_s": 60.0,
+    }
+    with pytest.raises(SignalbenchError, match=r"metrics.queue_max: expected true or false, got 1"):
+        spec_from_dict({**base, "metrics": {"queue_max": 1}})
 
 
 def two_releases(tmp_path):

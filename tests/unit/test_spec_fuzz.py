@@ -43,7 +43,7 @@ FIELDS = [
                            "sumo_version")),
     *(f"timing.{k}" for k in ("yellow_s", "all_red_s", "min_green_s", "max_green_s", "decision_interval_s")),
     *(f"run.{k}" for k in ("launcher", "workers", "retries", "timeout_s", "address", "keep_sumo_output")),
-    "metrics.emissions", "metrics.interval_s", "networks", "controllers",
+    "metrics.emissions", "metrics.interval_s", "metrics.queue_max", "networks", "controllers",
     *(f"networks.0.{k}" for k in ("id", "path", "route_files", "begin_s", "end_s", "timing", "generator",
                                   "name", "flow_veh_h", "rows", "cols", "od", "profile", "duration_s")),
     "networks.0.timing.yellow_s", "networks.0.timing.decision_interval_s",

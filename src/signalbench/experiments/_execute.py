@@ -221,7 +221,9 @@ def _configure(run: _Run, session: Session, controller: BuiltController) -> SimC
         additional_files=tuple(Path(f.name) if f.parent == outdir else f for f in config.additional_files),
     ).command(binary or "sumo", version=sumo_release(binary))
     if session.model.intersections:
-        measures = write_measurement_file(session.model, outdir, interval_s=spec.interval_s)
+        measures = write_measurement_file(
+            session.model, outdir, interval_s=spec.interval_s, queue_max=spec.queue_max
+        )
         config = config.with_additional((measures,))
     return config
 
@@ -282,6 +284,7 @@ def _record(run: _Run, session: Session, config: SimConfig) -> TrialResult:
             interval_s=spec.interval_s,
             step_length_s=spec.step_length_s,
             measure_from_s=scenario.begin_s + spec.warmup_s,
+            queue_max=spec.queue_max,
         ).as_columns()
         if model.intersections
         else {}

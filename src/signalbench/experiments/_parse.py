@@ -59,7 +59,7 @@ _TOP_KEYS = (
     "name", "description", "seeds", "demand", "backend", "sim", "timing", "run", "networks", "controllers",
     "metrics", "sensing",
 )  # fmt: skip
-_METRICS_KEYS = ("emissions", "interval_s")
+_METRICS_KEYS = ("emissions", "interval_s", "queue_max")
 _SIM_KEYS = ("step_length_s", "time_to_teleport_s", "duration_s", "warmup_s", "sumo_binary", "sumo_version")
 _RUN_KEYS = ("launcher", "workers", "retries", "timeout_s", "address", "keep_sumo_output")
 _TIMING_KEYS = ("yellow_s", "all_red_s", "min_green_s", "max_green_s", "decision_interval_s")
@@ -289,18 +289,21 @@ def _read_sim(errors: _Errors, data: Mapping[str, Any]) -> _Sim:
     return out
 
 
-def _read_metrics(errors: _Errors, raw: Any) -> tuple[bool, float]:
-    """Read the ``[metrics]`` table: emissions on or off, the interval of the time series."""
+def _read_metrics(errors: _Errors, raw: Any) -> tuple[bool, float, bool]:
+    """Read the ``[metrics]`` table: emissions, the interval of the time series, queue_max."""
     metrics = _table(errors, "metrics", raw)
     errors.unknown_keys("metrics.", metrics, _METRICS_KEYS)
-    emissions = metrics.get("emissions", False)
-    if not isinstance(emissions, bool):
-        errors.add("metrics.emissions", f"expected true or false, got {emissions!r}")
-        emissions = False
+    flags = []
+    for name in ("emissions", "queue_max"):
+        value = metrics.get(name, False)
+        if not isinstance(value, bool):
+            errors.add(f"metrics.{name}", f"expected true or false, got {value!r}")
+            value = False
+        flags.append(value)
     interval_s = _number(
         errors, "metrics.interval_s", metrics.get("interval_s", 60.0), minimum=MIN_STEP_S, maximum=MAX_TIME_S
     )
-    return emissions, interval_s or 60.0
+    return flags[0], interval_s or 60.0, flags[1]
 
 
 def _timing_table(errors: _Errors, where: str, raw: Any) -> tuple[dict[str, Any], float | None]:
@@ -876,7 +879,7 @@ def spec_from_dict(
     top = _read_top(errors, data)
     sim = _read_sim(errors, data)
     run = _run_settings(errors, data.get("run", {}))
-    emissions, interval_s = _read_metrics(errors, data.get("metrics", {}))
+    emissions, interval_s, queue_max = _read_metrics(errors, data.get("metrics", {}))
     timing, interval = _read_timing(errors, data.get("timing", {}))
     network_drafts = _read_networks(errors, data.get("networks"), sim, timing)
     controller_drafts = _read_controllers(errors, data.get("controllers"))
@@ -917,5 +920,6 @@ def spec_from_dict(
         run=run,
         emissions=emissions,
         interval_s=interval_s,
+        queue_max=queue_max,
         sensing=tuple(sensing),
     )

@@ -19,6 +19,7 @@ Layout of a spec file (every key optional unless marked)::
     [metrics]                           # what is measured besides the trip metrics
     emissions = false                   # CO2, NOx, fuel through SUMO's emissions device
     interval_s = 60                     # interval of the intersection time series
+    queue_max = false                   # longest lane queue (E2 detectors: SUMO ~1.15x CPU)
 
     [run]                               # execution; command-line flags override these
     launcher = "process"                # "process", "serial" or "ray"
@@ -283,6 +284,7 @@ class ExperimentSpec:
     run: RunSettings = field(default_factory=RunSettings)
     emissions: bool = False
     interval_s: float = 60.0
+    queue_max: bool = False
     sumo_version: str | None = None
     sensing: tuple[SensingConfig, ...] = ()
 
@@ -347,6 +349,7 @@ class ExperimentSpec:
                                 sumo_binary=self.sumo_binary,
                                 emissions=self.emissions,
                                 interval_s=self.interval_s,
+                                queue_max=self.queue_max,
                                 sumo_version=self.sumo_version,
                                 sensing=None if sens is None else sens.to_dict(),
                             )
@@ -397,7 +400,11 @@ class ExperimentSpec:
             "sim": sim,
             "timing": timing,
             "run": {k: v for k, v in dataclasses.asdict(self.run).items() if v is not None},
-            "metrics": {"emissions": self.emissions, "interval_s": self.interval_s},
+            "metrics": {
+                "emissions": self.emissions,
+                "interval_s": self.interval_s,
+                **({"queue_max": True} if self.queue_max else {}),
+            },
             "networks": networks,
             "controllers": [
                 {"id": c.id, "label": c.label, "params": dict(c.params)}

@@ -52,6 +52,8 @@ class TrialSpec:
         sumo_binary: a specific SUMO binary (traci backend), or None for eclipse-sumo's.
         emissions: equip vehicles with SUMO's emissions device (CO2, NOx, fuel metrics).
         interval_s: interval of the intersection time series [s].
+        queue_max: also measure ``queue_max_veh`` (E2 detectors on every signalised lane;
+            costs SUMO ~1.1-1.2x CPU at city scale); ``NaN`` without.
         sumo_version: a SUMO release installed with ``signalbench sumo install`` (e.g.
             ``"1.9.2"``), or None for eclipse-sumo's.
         generator: recipe of a generated network (``{"generator": "grid", "rows": 2, ...}``,
@@ -86,6 +88,7 @@ class TrialSpec:
     sumo_binary: str | None = None
     emissions: bool = False
     interval_s: float = 60.0
+    queue_max: bool = False
     sumo_version: str | None = None
     generator: Mapping[str, Any] | None = None
     flow_veh_h: float | None = None
@@ -128,6 +131,8 @@ class TrialSpec:
         sensing = data.pop("sensing")
         for name in ("label", "inputs", "route_files"):
             del data[name]
+        if not self.queue_max:  # opt-in measurement: trials without it keep their ids
+            del data["queue_max"]
         if sensing is not None and not _perfect(sensing):
             data["sensing"] = {k: v for k, v in sensing.items() if k != "name"}
         if self.generator is not None:

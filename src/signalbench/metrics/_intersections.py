@@ -5,8 +5,9 @@ output folder; SUMO then measures, at a fixed interval:
 
 - ``edgeData`` (mean data) on every incoming edge (approach) of every traffic light:
   time loss, waiting time, vehicles entered and vehicles that left the edge (throughput);
-- one lane-area (E2) detector over the whole length of every signalised incoming lane: halting
-  vehicles (speed < 0.1 m/s), their mean and maximum per interval (queue);
+- only when asked (``queue_max``): one lane-area (E2) detector over the whole length of every
+  signalised incoming lane, for the longest queue per interval (they cost SUMO ~1.1-1.2x CPU at
+  city scale); the mean queue is edgeData's waiting time per second, no detector needed;
 - ``SaveTLSSwitchStates`` events: every signal string shown, hence the green time of every lane.
 
 Because SUMO itself measures, the numbers are the same whether the signals run their own
@@ -62,10 +63,14 @@ TIMESERIES_COLUMNS: dict[str, tuple[str, str]] = {
         "vehicles that entered or were inserted on the approach (edgeData entered + departed)",
     ),
     "throughput_veh": ("veh", "vehicles that left the approach into the junction (edgeData left)"),
-    "queue_mean_veh": ("veh", "time-mean number of halting vehicles on the approach's signalised lanes (E2)"),
+    "queue_mean_veh": (
+        "veh",
+        "time-mean number of halting vehicles on the approach (edgeData waitingTime / interval)",
+    ),
     "queue_max_veh": (
         "veh",
-        "longest queue of any one signalised lane of the approach (E2 maxJamLengthInVehicles)",
+        "longest queue of any one signalised lane of the approach (E2 maxJamLengthInVehicles; "
+        "NaN unless [metrics] queue_max)",
     ),
     "green_s": ("lane·s", "green time summed over the approach's signalised lanes (tls states)"),
     "green_utilisation": (
@@ -86,24 +91,43 @@ INTERSECTION_COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True, kw_only=True)
-class IntersectionTables:
-    """Rows of the three intersection tables of one trial (column name -> value)."""
+_TABLES = (
+    ("timeseries", TIMESERIES_COLUMNS),
+    ("approaches", APPROACH_COLUMNS),
+    ("intersections", INTERSECTION_COLUMNS),
+)
 
-    timeseries: list[dict[str, Any]] = field(default_factory=list)
-    approaches: list[dict[str, Any]] = field(default_factory=list)
-    intersections: list[dict[str, Any]] = field(default_factory=list)
+
+@dataclass(frozen=True)
+class IntersectionTables:
+    """The three intersection tables of one trial, column-oriented (table -> column -> values)."""
+
+    columns: dict[str, dict[str, list[Any]]] = field(
+        default_factory=lambda: {name: {c: [] for c in cols} for name, cols in _TABLES}
+    )
 
     def as_columns(self) -> dict[str, dict[str, list[Any]]]:
         """Column-oriented form (JSON- and pickle-friendly), by table name."""
-        out: dict[str, dict[str, list[Any]]] = {}
-        for name, rows, cols in (
-            ("timeseries", self.timeseries, TIMESERIES_COLUMNS),
-            ("approaches", self.approaches, APPROACH_COLUMNS),
-            ("intersections", self.intersections, INTERSECTION_COLUMNS),
-        ):
-            out[name] = {c: [r.get(c) for r in rows] for c in cols}
-        return out
+        return self.columns
+
+    def _rows(self, name: str) -> list[dict[str, Any]]:
+        cols = self.columns[name]
+        return [dict(zip(cols, values, strict=True)) for values in zip(*cols.values(), strict=True)]
+
+    @property
+    def timeseries(self) -> list[dict[str, Any]]:
+        """Rows of the time series (column name -> value)."""
+        return self._rows("timeseries")
+
+    @property
+    def approaches(self) -> list[dict[str, Any]]:
+        """Rows of the approaches table."""
+        return self._rows("approaches")
+
+    @property
+    def intersections(self) -> list[dict[str, Any]]:
+        """Rows of the intersections table."""
+        return self._rows("intersections")
 
 
 def _lanes_by_approach(model: NetworkModel) -> dict[str, dict[str, list[str]]]:
@@ -116,8 +140,14 @@ def _lanes_by_approach(model: NetworkModel) -> dict[str, dict[str, list[str]]]:
     return out
 
 
-def write_measurement_file(model: NetworkModel, outdir: Path, *, interval_s: float) -> Path:
-    """Write the detectors and outputs of every traffic light of ``model``; return the file."""
+def write_measurement_file(
+    model: NetworkModel, outdir: Path, *, interval_s: float, queue_max: bool = False
+) -> Path:
+    """Write the detectors and outputs of every traffic light of ``model``; return the file.
+
+    ``queue_max`` adds one lane-area (E2) detector per signalised incoming lane, the only source
+    of ``queue_max_veh``; they cost SUMO 1.1-1.2x CPU at city scale (docs/performance.md).
+    """
     outdir.mkdir(parents=True, exist_ok=True)
     lines = ["<additional>"]
     edges = sorted({e for per in _lanes_by_approach(model).values() for e in per})
@@ -127,7 +157,7 @@ def write_measurement_file(model: NetworkModel, outdir: Path, *, interval_s: flo
             f'edges={quoteattr(" ".join(edges))} excludeEmpty="false" withInternal="false"/>'
         )
     for spec in model.intersections:
-        for lane in spec.incoming_lanes:
+        for lane in spec.incoming_lanes if queue_max else ():
             lines.append(
                 f"    <laneAreaDetector id={quoteattr('sb_' + lane.id)} lane={quoteattr(lane.id)} "
                 f'pos="0" endPos="{lane.length_m:.2f}" friendlyPos="true" freq="{interval_s:g}" '
@@ -161,24 +191,40 @@ def _intervals(begin_s: float, end_s: float, interval_s: float) -> list[tuple[fl
     return out
 
 
-def _green_seconds(
-    switches: list[tuple[float, str]], links: list[int], bounds: np.ndarray, end_s: float
+def _interval_index(begins: np.ndarray) -> dict[float, int]:
+    return {round(float(t), 6): i for i, t in enumerate(begins)}
+
+
+def _lane_green_seconds(
+    switches: list[tuple[float, str]], links: list[list[int]], bounds: np.ndarray, end_s: float
 ) -> np.ndarray:
-    """Seconds of each interval ``bounds[i]..bounds[i+1]`` in which any of ``links`` is green.
+    """Seconds of each interval ``bounds[i]..bounds[i+1]`` in which each lane is green.
+
+    An array (lanes x intervals); lane ``j`` is green when any of its ``links[j]`` shows G or g.
 
     The signal string holds from one switch to the next (the last until ``end_s``); the
     cumulative green time is piecewise linear, so an interval's green is a difference of two
     interpolated values.
     """
-    if not switches:
-        return np.zeros(len(bounds) - 1)
+    out = np.zeros((len(links), len(bounds) - 1))
+    if not switches or not links:
+        return out
+    width = max(len(state) for _, state in switches)
+    codes = np.array([state.ljust(width, "r").encode("ascii", "replace") for _, state in switches])
+    chars = codes.view("S1").reshape(len(switches), width)
+    green_link = (chars == b"G") | (chars == b"g")  # switches x links
+    green = np.zeros((len(switches), len(links)))
+    for j, lane_links in enumerate(links):
+        ok = [k for k in lane_links if k < width]
+        if ok:
+            green[:, j] = green_link[:, ok].any(axis=1)
     times = np.array([t for t, _ in switches] + [end_s], dtype=np.float64)
-    green = np.array(
-        [any(k < len(state) and state[k] in "Gg" for k in links) for _, state in switches], dtype=np.float64
-    )
-    cumulative = np.concatenate(([0.0], np.cumsum(green * np.diff(times))))
-    at = np.interp(bounds, times, cumulative)
-    return np.diff(at)
+    cumulative = np.vstack([np.zeros((1, len(links))), np.cumsum(green * np.diff(times)[:, None], axis=0)])
+    at_b = np.clip(bounds, times[0], times[-1])
+    j = np.clip(np.searchsorted(times, at_b, side="right") - 1, 0, len(switches) - 1)
+    at = cumulative[j] + (at_b - times[j])[:, None] * green[j]
+    out[:] = np.diff(at, axis=0).T
+    return out
 
 
 def read_intersection_tables(
@@ -190,117 +236,152 @@ def read_intersection_tables(
     interval_s: float,
     step_length_s: float = 1.0,
     measure_from_s: float | None = None,
+    queue_max: bool = False,
 ) -> IntersectionTables:
     """Read the outputs requested by :func:`write_measurement_file` into three tables.
 
     ``measure_from_s`` (begin + warm-up) leaves the intervals that start before it out of the
-    approach and intersection tables; the time series keeps every interval.
+    approach and intersection tables; the time series keeps every interval. ``queue_max``: the
+    E2 detectors were written (else ``queue_max_veh`` is ``NaN``). ``step_length_s`` is accepted
+    for older callers; no measure depends on it (all are per second of simulated time).
     """
     per_tls = _lanes_by_approach(model)
-    edge_rows: dict[tuple[str, float], dict[str, float]] = {}
+    intervals = _intervals(begin_s, end_s, interval_s)
+    n_int = len(intervals)
+    lo = np.array([a for a, _ in intervals], dtype=np.float64)
+    hi = np.array([b for _, b in intervals], dtype=np.float64)
+    slot = _interval_index(lo)
+    # Approaches in table order: traffic lights in model order, their incoming edges in lane order.
+    appr_tls: list[str] = []
+    appr_edge: list[str] = []
+    appr_lanes: list[list[str]] = []
+    for spec in model.intersections:
+        for edge, lanes in per_tls[spec.id].items():
+            appr_tls.append(spec.id)
+            appr_edge.append(edge)
+            appr_lanes.append(lanes)
+    n_appr = len(appr_edge)
+    edge_row = {e: i for i, e in enumerate(sorted(set(appr_edge)))}
+    edge_vals = np.zeros((len(edge_row), n_int, 4))  # time loss, waiting, vehicles, left
     for interval in _parse(outdir / _EDGE_FILE).iter("interval"):
-        t0 = float(interval.attrib["begin"])
-        for edge in interval.iter("edge"):
-            a = edge.attrib
-            edge_rows[(a["id"], t0)] = {
-                "time_loss_s": float(a.get("timeLoss", "0")),
-                "waiting_time_s": float(a.get("waitingTime", "0")),
-                "vehicles": float(a.get("entered", "0")) + float(a.get("departed", "0")),
-                "throughput_veh": float(a.get("left", "0")),
-            }
-    lane_rows: dict[tuple[str, float], tuple[float, float]] = {}
-    for interval in _parse(outdir / _E2_FILE).iter("interval"):
-        a = interval.attrib
-        t0, t1 = float(a["begin"]), float(a["end"])
-        steps = max(round((t1 - t0) / step_length_s), 1)
-        lane_rows[(a["id"].removeprefix("sb_"), t0)] = (
-            float(a.get("jamLengthInVehiclesSum", "0")) / steps,
-            float(a.get("maxJamLengthInVehicles", "0")),
-        )
+        i = slot.get(round(float(interval.attrib["begin"]), 6))
+        if i is None:
+            continue
+        for elem in interval.iter("edge"):
+            a = elem.attrib
+            r = edge_row.get(a["id"])
+            if r is not None:
+                edge_vals[r, i] = (
+                    float(a.get("timeLoss", "0")),
+                    float(a.get("waitingTime", "0")),
+                    float(a.get("entered", "0")) + float(a.get("departed", "0")),
+                    float(a.get("left", "0")),
+                )
+    rows = np.array([edge_row[e] for e in appr_edge], dtype=np.intp)
+    values = edge_vals[rows]  # approaches x intervals x 4
+    time_loss, waiting, vehicles, throughput = (values[:, :, k] for k in range(4))
+    span = hi - lo
+    # Halting vehicles on the approach, time-mean: its stood vehicle-seconds per second.
+    queue_mean = waiting / span
+    lane_max = np.full((n_appr, n_int), math.nan)
+    if queue_max:
+        lane_row = {lane: a for a, lanes in enumerate(appr_lanes) for lane in lanes}
+        lane_max[:] = 0.0
+        for interval in _parse(outdir / _E2_FILE).iter("interval"):
+            a = interval.attrib
+            r = lane_row.get(a["id"].removeprefix("sb_"))
+            i = slot.get(round(float(a["begin"]), 6))
+            if r is not None and i is not None:
+                lane_max[r, i] = max(lane_max[r, i], float(a.get("maxJamLengthInVehicles", "0")))
     switches: dict[str, list[tuple[float, str]]] = defaultdict(list)
     for elem in _parse(outdir / _TLS_FILE).iter("tlsState"):
         switches[elem.attrib["id"]].append((float(elem.attrib["time"]), elem.attrib["state"]))
-
-    timeseries: list[dict[str, Any]] = []
+    bounds = np.append(lo, end_s)
+    green = np.zeros((n_appr, n_int))
+    a0 = 0
     for spec in model.intersections:
         links_of: dict[str, list[int]] = defaultdict(list)
         for m in spec.movements:
             links_of[m.from_lane].append(m.link_index)
+        approaches = list(per_tls[spec.id].values())
+        lanes = [lane for group in approaches for lane in group]
         timeline = sorted(switches.get(spec.id, []), key=lambda x: x[0])
-        intervals = _intervals(begin_s, end_s, interval_s)
-        bounds = np.array([lo for lo, _ in intervals] + [end_s], dtype=np.float64)
-        for approach, lanes in per_tls[spec.id].items():
-            greens = np.sum(
-                [_green_seconds(timeline, links_of[lane], bounds, end_s) for lane in lanes], axis=0
-            )
-            for i, (lo, hi) in enumerate(intervals):
-                data = edge_rows.get((approach, lo), {})
-                queues = [lane_rows.get((lane, lo), (0.0, 0.0)) for lane in lanes]
-                green = float(greens[i])
-                throughput = data.get("throughput_veh", 0.0)
-                timeseries.append(
-                    {
-                        "tls": spec.id,
-                        "approach": approach,
-                        "begin_s": lo,
-                        "end_s": hi,
-                        "time_loss_s": data.get("time_loss_s", 0.0),
-                        "waiting_time_s": data.get("waiting_time_s", 0.0),
-                        "vehicles": data.get("vehicles", 0.0),
-                        "throughput_veh": throughput,
-                        "queue_mean_veh": sum(q[0] for q in queues),
-                        "queue_max_veh": max((q[1] for q in queues), default=0.0),
-                        "green_s": green,
-                        "green_utilisation": _utilisation(throughput, green),
-                    }
-                )
+        per_lane = _lane_green_seconds(timeline, [links_of[lane] for lane in lanes], bounds, end_s)
+        k = 0
+        for n, group in enumerate(approaches):
+            green[a0 + n] = per_lane[k : k + len(group)].sum(axis=0)
+            k += len(group)
+        a0 += len(approaches)
+
+    timeseries: dict[str, list[Any]] = {
+        "tls": np.repeat(np.array(appr_tls, dtype=object), n_int).tolist(),
+        "approach": np.repeat(np.array(appr_edge, dtype=object), n_int).tolist(),
+        "begin_s": np.tile(lo, n_appr).tolist(),
+        "end_s": np.tile(hi, n_appr).tolist(),
+        "time_loss_s": time_loss.ravel().tolist(),
+        "waiting_time_s": waiting.ravel().tolist(),
+        "vehicles": vehicles.ravel().tolist(),
+        "throughput_veh": throughput.ravel().tolist(),
+        "queue_mean_veh": queue_mean.ravel().tolist(),
+        "queue_max_veh": lane_max.ravel().tolist(),
+        "green_s": green.ravel().tolist(),
+        "green_utilisation": _utilisation(throughput, green).ravel().tolist(),
+    }
     start = begin_s if measure_from_s is None else measure_from_s
-    window = [r for r in timeseries if r["begin_s"] >= start - 1e-9]
-    approaches = _aggregate(window, ("tls", "approach"))
-    for row in approaches:
-        row["lanes"] = len(per_tls[row["tls"]][row["approach"]])
+    keep = lo >= start - 1e-9
+    if n_appr == 0 or not keep.any():
+        empty = IntersectionTables()
+        return IntersectionTables(columns={**empty.columns, "timeseries": timeseries})
+    w = span[keep]
+    sums = {
+        "time_loss_s": time_loss[:, keep].sum(axis=1),
+        "waiting_time_s": waiting[:, keep].sum(axis=1),
+        "vehicles": vehicles[:, keep].sum(axis=1),
+        "throughput_veh": throughput[:, keep].sum(axis=1),
+        "green_s": green[:, keep].sum(axis=1),
+    }
+    # Time-weighted mean over intervals; a signal's mean queue is the sum of its approaches'.
+    approach_queue = (queue_mean[:, keep] * w).sum(axis=1) / w.sum()
+    approach_max = lane_max[:, keep].max(axis=1)
+    approach_cols: dict[str, list[Any]] = {
+        "tls": list(appr_tls),
+        "approach": list(appr_edge),
+        **_derived(sums, approach_queue, approach_max),
+        "lanes": [len(lanes) for lanes in appr_lanes],
+    }
+    # Traffic lights: their approaches are consecutive rows.
+    firsts = np.flatnonzero(np.r_[True, np.array(appr_tls[1:]) != np.array(appr_tls[:-1])])
+    tls_sums = {c: np.add.reduceat(v, firsts) for c, v in sums.items()}
+    tls_cols: dict[str, list[Any]] = {
+        "tls": [appr_tls[i] for i in firsts],
+        **_derived(
+            tls_sums, np.add.reduceat(approach_queue, firsts), np.maximum.reduceat(approach_max, firsts)
+        ),
+    }
     return IntersectionTables(
-        timeseries=timeseries, approaches=approaches, intersections=_aggregate(window, ("tls",))
+        columns={
+            "timeseries": timeseries,
+            "approaches": {c: approach_cols[c] for c in APPROACH_COLUMNS},
+            "intersections": {c: tls_cols[c] for c in INTERSECTION_COLUMNS},
+        }
     )
 
 
-def _utilisation(throughput: float, green_lane_s: float) -> float:
-    return throughput / (green_lane_s * SATURATION_FLOW_VEH_S) if green_lane_s > 0 else math.nan
+def _utilisation(throughput: np.ndarray, green_lane_s: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(green_lane_s > 0, throughput / (green_lane_s * SATURATION_FLOW_VEH_S), math.nan)
 
 
-def _aggregate(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Sum over intervals (and approaches); queue mean is time-weighted, queue max the maximum.
-
-    Queue means of approaches add up (halting vehicles on all lanes); a signal's time-mean
-    queue is therefore the sum of its approaches' means.
-    """
-    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    for r in rows:
-        groups.setdefault(tuple(r[k] for k in keys), []).append(r)
-    out = []
-    for key, group in groups.items():
-        # Time-weighted mean over intervals, summed over approaches.
-        per_approach: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for r in group:
-            per_approach[r["approach"]].append(r)
-        queue_mean = 0.0
-        for arows in per_approach.values():
-            span = sum(r["end_s"] - r["begin_s"] for r in arows)
-            queue_mean += sum(r["queue_mean_veh"] * (r["end_s"] - r["begin_s"]) for r in arows) / span
-        sums = {
-            c: float(sum(r[c] for r in group))
-            for c in ("time_loss_s", "waiting_time_s", "vehicles", "throughput_veh", "green_s")
-        }
-        out.append(
-            {
-                **dict(zip(keys, key, strict=True)),
-                **sums,
-                "queue_mean_veh": queue_mean,
-                "queue_max_veh": float(max(r["queue_max_veh"] for r in group)),
-                "green_utilisation": _utilisation(sums["throughput_veh"], sums["green_s"]),
-                "time_loss_per_veh_s": sums["time_loss_s"] / sums["vehicles"]
-                if sums["vehicles"]
-                else math.nan,
-            }
-        )
-    return out
+def _derived(
+    sums: dict[str, np.ndarray], queue_mean: np.ndarray, queue_max: np.ndarray
+) -> dict[str, list[Any]]:
+    """Columns of an aggregated table from its sums and queues (ratios recomputed from the sums)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_veh = np.where(sums["vehicles"] > 0, sums["time_loss_s"] / sums["vehicles"], math.nan)
+    return {
+        **{c: v.tolist() for c, v in sums.items()},
+        "queue_mean_veh": queue_mean.tolist(),
+        "queue_max_veh": queue_max.tolist(),
+        "green_utilisation": _utilisation(sums["throughput_veh"], sums["green_s"]).tolist(),
+        "time_loss_per_veh_s": per_veh.tolist(),
+    }
