@@ -33,6 +33,26 @@ __all__ = ["LibsumoBackend"]
 _owner: LibsumoBackend | None = None
 
 
+_LANE_GETTERS = {
+    "vehicle_count": "getLastStepVehicleNumber",
+    "halting_count": "getLastStepHaltingNumber",
+    "occupancy": "getLastStepOccupancy",
+    "mean_speed_m_s": "getLastStepMeanSpeed",
+    "waiting_time_s": "getWaitingTime",
+}
+
+
+def _getter(ls: Any, domain: str, name: str) -> Any:
+    """Return libsumo's ``<domain>.<name>`` as the compiled function it wraps, when there is one.
+
+    libsumo's Python classes wrap every getter in a Python static method that only forwards to
+    ``libsumo._libsumo.<domain>_<name>``; calling that directly halves the per-call cost (the
+    same function, the same values). Falls back to the wrapper if a build lacks the name.
+    """
+    raw = getattr(getattr(ls, "_libsumo", None), f"{domain}_{name}", None)
+    return raw if raw is not None else getattr(getattr(ls, domain), name)
+
+
 def _load_libsumo() -> Any:
     prepare_process_env()
     try:
@@ -59,6 +79,7 @@ class LibsumoBackend(Closing):
         self._zones: tuple[str, ...] = ()
         self._zone_lanes: tuple[tuple[str, float], ...] = ()
         self._zone_vehicles = False
+        self._lane_getters: tuple[tuple[str, Any], ...] = ()
         self._open = False
         self._closed = False
 
@@ -129,28 +150,22 @@ class LibsumoBackend(Closing):
         self._vehicles = VEHICLES in fields
         self._keep = vehicle_filter
         self._lengths = tuple(float(self._ls.lane.getLength(lane_id)) for lane_id in self._lanes)
+        self._lane_getters = tuple((f, _getter(self._ls, "lane", _LANE_GETTERS[f])) for f in self._fields)
 
     def read_lanes(self) -> LaneReadings:
         """Read the watched lanes with direct getters."""
-        lane = self._ls.lane
-        getters = {
-            "vehicle_count": lane.getLastStepVehicleNumber,
-            "halting_count": lane.getLastStepHaltingNumber,
-            "occupancy": lane.getLastStepOccupancy,
-            "mean_speed_m_s": lane.getLastStepMeanSpeed,
-            "waiting_time_s": lane.getWaitingTime,
-        }
-        n = len(self._lanes)  # one getter call per lane and field: cheaper than subscriptions here
+        lanes = self._lanes
+        n = len(lanes)  # one getter call per lane and field: cheaper than subscriptions here
         return LaneReadings.build(
-            n, {f: np.fromiter(map(getters[f], self._lanes), np.float64, n) for f in self._fields}
+            n, {f: np.fromiter(map(get, lanes), np.float64, n) for f, get in self._lane_getters}
         )
 
     def read_vehicles(self) -> tuple[LaneVehicles, ...]:
         """Read each watched lane's vehicles with direct getters."""
         if not self._vehicles:
             raise SimulationError("read_vehicles() needs the 'vehicles' field in watch_lanes()")
-        lane, veh = self._ls.lane, self._ls.vehicle
-        ids = [lane.getLastStepVehicleIDs(lane_id) for lane_id in self._lanes]
+        ls = self._ls
+        ids = list(map(_getter(ls, "lane", "getLastStepVehicleIDs"), self._lanes))
         keep = self._keep
         if keep is not None:
             ids = [[v for v in lane_ids if keep(v)] for lane_ids in ids]
@@ -159,9 +174,9 @@ class LibsumoBackend(Closing):
         ends = np.repeat(np.asarray(self._lengths, dtype=np.float64), [len(v) for v in ids])
         return LaneVehicles.per_lane(
             ids,
-            ends - np.fromiter(map(veh.getLanePosition, flat), np.float64, n),
-            np.fromiter(map(veh.getSpeed, flat), np.float64, n),
-            np.fromiter(map(veh.getWaitingTime, flat), np.float64, n),
+            ends - np.fromiter(map(_getter(ls, "vehicle", "getLanePosition"), flat), np.float64, n),
+            np.fromiter(map(_getter(ls, "vehicle", "getSpeed"), flat), np.float64, n),
+            np.fromiter(map(_getter(ls, "vehicle", "getWaitingTime"), flat), np.float64, n),
         )
 
     def watch_detectors(
