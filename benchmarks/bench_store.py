@@ -109,7 +109,6 @@ def synthesise_dataset(source: Path, dest: Path) -> None:
     import pyarrow as pa
 
     from signalbench.analysis._dataset import DATASET_DIR, PART_TRIALS, _build, _encode_rows, _stamps, _write
-    from signalbench.analysis._rows import result_rows
     from signalbench.experiments import ResultStore, TrialResult
 
     src_store = ResultStore(source)
@@ -138,7 +137,7 @@ def synthesise_dataset(source: Path, dest: Path) -> None:
                     dict(data, trial_id=tid, spec=dict(data["spec"], seed=data["spec"]["seed"] + 1000 * k))
                 )
             )
-        rows = _encode_rows(result_rows(results), [stamps[t] for t in chunk])
+        rows = _encode_rows(results, [stamps[t] for t in chunk])
         tables = {}
         for name, table in src_tables.items():
             complete = [r for r in results if r.state == "complete"]

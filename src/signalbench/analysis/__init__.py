@@ -8,7 +8,7 @@ and PNG plots). The statistics (:func:`cell_stats`, :func:`paired_change`, :func
 :func:`seeds_for_change`) come from scipy.stats and fit heavy-tailed outcomes.
 """
 
-from signalbench.analysis._dataset import consolidate
+from signalbench.analysis._dataset import consolidate, stored_trials
 from signalbench.analysis._planning import SeedPlan, plan_seeds
 from signalbench.analysis._report import ReportOptions, write_report
 from signalbench.analysis._results import (
@@ -73,6 +73,7 @@ __all__ = [
     "read_timeseries",
     "result_rows",
     "seeds_for_change",
+    "stored_trials",
     "summarise",
     "sumo_version_key",
     "t_interval",

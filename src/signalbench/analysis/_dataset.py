@@ -7,8 +7,11 @@ and is brought up to date from the records whenever it is read (and by ``signalb
 trials finish):
 
 - ``part-<n>.rows.parquet``: one row per trial (:func:`result_rows`), with the record's stamp
-  (modification time and size) it was made from; written last, so a part without it is
-  incomplete and ignored;
+  (modification time and size) it was made from, and what planning a run and
+  ``results --summary`` need of the record (its spec, cell, inputs, demand label, scale,
+  gridlock: :data:`HIDDEN`); written last, so a part without it is incomplete and ignored.
+  Its metadata holds a digest of the code that derives rows from records
+  (:func:`derivation`): a part written by other code is rebuilt;
 - ``part-<n>.intersections.parquet`` and ``part-<n>.approaches.parquet`` (with the trial's
   key columns, as :func:`read_intersections` returns them), and ``part-<n>.queue.parquet``:
   the queue of each signal per interval, summed over its approaches (what the report's queue
@@ -23,29 +26,38 @@ without write access to the folder reads the missing records in memory.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 import os
 import shutil
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from signalbench._util import atomic_path, file_lock
-from signalbench.analysis._rows import demand_level, result_rows
+from signalbench.analysis._rows import demand_level, gridlocked, result_rows
 from signalbench.errors import SignalbenchError
-from signalbench.experiments import TABLES, ResultStore, TrialResult
+from signalbench.experiments import TABLES, ResultStore, StoredTrial, TrialResult, TrialSpec
+from signalbench.metrics import is_gridlocked
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-__all__ = ["DATASET_DIR", "Dataset", "consolidate", "open_dataset"]
+__all__ = ["DATASET_DIR", "Dataset", "consolidate", "open_dataset", "read_index", "stored_trials"]
 
 #: The dataset's folder under an experiment directory.
 DATASET_DIR = "dataset"
 #: Column of a part's rows holding the stamp of the record the row was made from.
 STAMP = "_stamp"
+#: Columns of a part's rows that are not result columns: what planning and summaries read
+#: (see :func:`read_index`), from :class:`StoredTrial` and the record's spec.
+HIDDEN = ("_cell", "_inputs", "_spec", "_demand_label", "_scale", "_gridlocked")
+#: Key of a rows file's metadata holding :func:`derivation`.
+DERIVATION = b"signalbench.derivation"
 #: The derived table of queue per signal and interval (sum over the signal's approaches).
 QUEUE = "queue"
 #: The per-trial tables held in the dataset as they are. The time series (the largest by far:
@@ -62,6 +74,27 @@ MAX_DEAD_SHARE = 0.25
 BATCH_ROWS = 256 * 1024
 #: A new part is written per this many records at most (bounds the memory of a rebuild).
 PART_TRIALS = 1000
+
+
+@functools.cache
+def derivation() -> str:
+    """Digest of the code that turns a record into its dataset row (these modules' source).
+
+    A part made by other code (an upgrade, an edit of a row's derivation) no longer counts
+    and is rebuilt from the records, so a row never says what this code would not.
+    """
+    digest = hashlib.sha256()
+    for module in (__name__, result_rows.__module__, TrialSpec.__module__, is_gridlocked.__module__):
+        path = getattr(sys.modules[module], "__file__", None)
+        digest.update(Path(path).read_bytes() if path else module.encode())
+    return digest.hexdigest()[:16]
+
+
+def _current(schema: pa.Schema) -> bool:
+    """Tell whether a rows file (its schema) was written by this code, with every column needed."""
+    metadata = schema.metadata or {}
+    names = set(schema.names)
+    return metadata.get(DERIVATION) == derivation().encode() and {*KEYS, *HIDDEN, STAMP} <= names
 
 
 def _stamps(store: ResultStore) -> dict[str, str]:
@@ -114,7 +147,7 @@ def _parts_on_disk(folder: Path) -> list[_Part]:
             del exc
             _remove(_Part(prefix, _empty_rows()))
             continue
-        if not set(KEYS) <= set(rows.column_names):  # written by an earlier format: rebuilt
+        if not _current(rows.schema):  # written by an earlier format or other code: rebuilt
             _remove(_Part(prefix, _empty_rows()))
             continue
         parts.append(_Part(prefix, rows))
@@ -237,7 +270,7 @@ def _build(
         got.append(stamps[tid])
     if not results:
         return _empty_rows(), {}
-    rows = _encode_rows(result_rows(results), got)
+    rows = _encode_rows(results, got)
     tables: dict[str, pa.Table] = {}
     for name in CONSOLIDATED:
         table = _table_rows(store, results, name)
@@ -291,7 +324,7 @@ def _merge(folder: Path, parts: list[_Part]) -> _Part:
                     if batch.num_rows:
                         writer.write_table(pa.Table.from_batches([batch]).cast(schema))
     with atomic_path(merged.path("rows")) as tmp:
-        pq.write_table(rows, tmp)
+        pq.write_table(rows.replace_schema_metadata({DERIVATION: derivation()}), tmp)
     for p in parts:
         _remove(p)
     return merged
@@ -315,10 +348,14 @@ def _kind(value: Any) -> int:
     return _TEXT
 
 
-def _encode_rows(rows: list[dict[str, Any]], stamps: list[str]) -> pa.Table:
-    """Rows of :func:`result_rows` as a table: text columns as text, the others as float64 + kind."""
+def _encode_rows(results: list[TrialResult], stamps: list[str]) -> pa.Table:
+    """Rows of :func:`result_rows` as a table: text columns as text, the others as float64 + kind.
+
+    With the :data:`HIDDEN` columns, the ``stamps`` and the :func:`derivation` in its metadata.
+    """
     import pyarrow as pa
 
+    rows = result_rows(results)
     columns: dict[str, Any] = {}
     for name in rows[0]:
         values = [row[name] for row in rows]
@@ -332,8 +369,15 @@ def _encode_rows(rows: list[dict[str, Any]], stamps: list[str]) -> pa.Table:
             pa.float64() if _TEXT not in kinds else pa.string(),
         )  # fmt: skip
         columns[_KIND + name] = pa.array(kinds, pa.int8())
+    index = [StoredTrial.of(r) for r in results]
+    columns["_cell"] = pa.array([t.cell_key for t in index], pa.string())
+    columns["_inputs"] = pa.array([t.inputs for t in index], pa.string())
+    columns["_spec"] = pa.array([t.spec_json for t in index], pa.string())
+    columns["_demand_label"] = pa.array([r.spec.demand_label for r in results], pa.string())
+    columns["_scale"] = pa.array([float(r.spec.scale) for r in results], pa.float64())
+    columns["_gridlocked"] = pa.array([gridlocked(r) for r in results], pa.bool_())
     columns[STAMP] = pa.array(stamps, pa.string())
-    return pa.table(columns)
+    return pa.table(columns).replace_schema_metadata({DERIVATION: derivation()})
 
 
 def _decode_rows(table: pa.Table) -> pd.DataFrame:
@@ -342,7 +386,7 @@ def _decode_rows(table: pa.Table) -> pd.DataFrame:
     import pandas as pd
 
     out: dict[str, Any] = {}
-    names = [n for n in table.column_names if not n.startswith(_KIND) and n != STAMP]
+    names = [n for n in table.column_names if not n.startswith(_KIND) and n != STAMP and n not in HIDDEN]
     for name in names:
         column = table.column(name)
         kind_name = _KIND + name
@@ -508,6 +552,70 @@ def open_dataset(store: ResultStore) -> Dataset:
         if exc.errno in (30,):  # read-only file system
             return _refresh(store, folder, write=False)
         raise
+
+
+def read_index(store: ResultStore, columns: Sequence[str]) -> pa.Table | None:
+    """``trial_id`` and ``columns`` of a part's rows for every record in ``trials/``, in trial id order.
+
+    Read only: a record's row comes from the dataset when a part holds it with the record's
+    stamp (written by this code), else from the record itself (read and encoded as a part
+    would be); nothing is written, and no table is read. None when the rows cannot be put
+    together (a column with text in one part and numbers in another): read the records.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    wanted = list(dict.fromkeys(["trial_id", *columns]))
+    stamps = _stamps(store)
+    folder = store.root / DATASET_DIR
+    parts = []
+    for path in sorted(folder.glob("part-*.rows.parquet")) if folder.is_dir() else ():
+        try:  # a part that is damaged, of other code, or removed meanwhile: its records are read
+            parquet = pq.ParquetFile(path)
+            if not _current(parquet.schema_arrow) or not set(wanted) <= set(parquet.schema_arrow.names):
+                continue
+            parts.append(_Part(None, parquet.read(columns=[*wanted, STAMP], use_threads=False)))
+        except (OSError, ValueError, pa.ArrowException):
+            continue
+    covered = _mark_live(parts, stamps)
+    tables = [p.rows if p.live is None else p.rows.filter(p.live) for p in parts]
+    missing = sorted(set(stamps) - covered)
+    records = [r for r in (store.get(tid) for tid in missing) if r is not None]
+    if records:
+        tables.append(_encode_rows(records, [stamps[r.trial_id] for r in records]))
+    tables = [t.select(wanted) for t in tables if t.num_rows]
+    if not tables:
+        return pa.table({name: pa.array([], pa.string()) for name in wanted}).slice(0, 0)
+    try:
+        table = pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    return table.take(table.column("trial_id").to_numpy(zero_copy_only=False).argsort(kind="stable"))
+
+
+def stored_trials(store: ResultStore) -> list[StoredTrial]:
+    """Every record of ``store`` as a :class:`StoredTrial`, from the dataset where it is fresh.
+
+    The same list as ``store.index()`` (which reads every record), in trial id order.
+    """
+    table = read_index(store, ["state", "seed", "_cell", "_inputs", "_spec"])
+    if table is None or not _is_number(table, "seed"):
+        return store.index()
+    names = ("trial_id", "state", "seed", "_cell", "_inputs", "_spec")
+    return [
+        StoredTrial(trial_id=tid, state=state, seed=int(seed), cell_key=cell, inputs=inputs, spec_json=spec)
+        for tid, state, seed, cell, inputs, spec in zip(
+            *(table.column(c).to_pylist() for c in names), strict=True
+        )
+    ]
+
+
+def _is_number(table: pa.Table, column: str) -> bool:
+    """Tell whether a column of ``table`` holds numbers only."""
+    import pyarrow as pa
+
+    kind = table.schema.field(column).type
+    return bool(pa.types.is_floating(kind) or pa.types.is_integer(kind))
 
 
 def consolidate(directory: Path | str) -> int:

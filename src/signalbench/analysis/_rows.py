@@ -9,7 +9,14 @@ from typing import Any
 from signalbench.experiments import TrialResult, TrialSpec
 from signalbench.metrics import EMISSION_METRICS, TRIP_METRICS, is_gridlocked
 
-__all__ = ["CONTROL_COLUMNS", "TRIAL_COLUMNS", "demand_level", "is_perfect_sensing", "result_rows"]
+__all__ = [
+    "CONTROL_COLUMNS",
+    "TRIAL_COLUMNS",
+    "demand_level",
+    "gridlocked",
+    "is_perfect_sensing",
+    "result_rows",
+]
 
 #: Identifying columns of every per-trial row, in order.
 TRIAL_COLUMNS = (
@@ -38,6 +45,14 @@ def is_perfect_sensing(spec: TrialSpec) -> bool:
     return sensing.get("model", "perfect") == "perfect" and not (
         sensing.get("faults") or sensing.get("attacks")
     )
+
+
+def gridlocked(r: TrialResult) -> bool:
+    """Tell whether a trial gridlocked (summaries; records before the 5 % rule kept a flag)."""
+    stuck, total = r.metrics.get("vehicles_stuck"), r.metrics.get("vehicles_total")
+    if stuck is None or total is None or math.isnan(float(stuck)) or math.isnan(float(total)):
+        return bool(r.metrics.get("gridlocked", 0))
+    return bool(is_gridlocked(stuck, total))
 
 
 def result_rows(results: list[TrialResult]) -> list[dict[str, Any]]:

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from signalbench.analysis._dataset import _is_number, read_index
 from signalbench.analysis._results import store_at
+from signalbench.analysis._rows import gridlocked
 from signalbench.analysis._stats import CellStats, Comparison, cell_stats, paired_changes, with_family
 from signalbench.errors import SignalbenchError
-from signalbench.experiments import TrialResult
-from signalbench.metrics import EMISSION_METRICS, TRIP_METRICS, is_gridlocked
+from signalbench.experiments import ResultStore, TrialResult
+from signalbench.metrics import EMISSION_METRICS, TRIP_METRICS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,11 +66,28 @@ def choose_baseline(labels: Sequence[str], wanted: str | None = None) -> str:
     return next((lab for lab in labels if lab.startswith("fixed-time")), labels[0])
 
 
-def _gridlocked(r: TrialResult) -> bool:
-    stuck, total = r.metrics.get("vehicles_stuck"), r.metrics.get("vehicles_total")
-    if stuck is None or total is None or math.isnan(float(stuck)) or math.isnan(float(total)):
-        return bool(r.metrics.get("gridlocked", 0))
-    return bool(is_gridlocked(stuck, total))
+@dataclass(frozen=True, slots=True)
+class _Trial:
+    """What a summary needs of one trial: its cell, seed, state, gridlock and metric values."""
+
+    key: tuple[str, str, str, str]  # network, demand label, sensing, label
+    scale: float
+    seed: int
+    complete: bool
+    gridlocked: bool
+    values: dict[str, float]
+
+    @classmethod
+    def of(cls, r: TrialResult, metrics: Sequence[str]) -> _Trial:
+        spec = r.spec
+        return cls(
+            key=(spec.network, spec.demand_label, spec.sensing_label, spec.display_label),
+            scale=spec.scale,
+            seed=spec.seed,
+            complete=r.state == "complete",
+            gridlocked=gridlocked(r),
+            values={m: float(r.metrics.get(m, math.nan)) for m in metrics},
+        )
 
 
 def summarise(
@@ -85,33 +104,35 @@ def summarise(
     the first ``fixed-time`` label, else the first label) on the metrics ``compare`` (default:
     the first metric), paired by seed; the comparisons of all rows form one family (Holm).
     """
-    groups: dict[tuple[str, str, str, str], list[TrialResult]] = {}
-    for r in results:
-        key = (r.spec.network, r.spec.demand_label, r.spec.sensing_label, r.spec.display_label)
-        groups.setdefault(key, []).append(r)
     compare = list(metrics[:1] if compare is None else compare)
+    wanted = list(dict.fromkeys([*metrics, *compare]))
+    return _summarise([_Trial.of(r, wanted) for r in results], metrics, baseline=baseline, compare=compare)
+
+
+def _summarise(
+    trials: Sequence[_Trial], metrics: Sequence[str], *, baseline: str | None, compare: Sequence[str]
+) -> list[SummaryRow]:
+    groups: dict[tuple[str, str, str, str], list[_Trial]] = {}
+    for t in trials:
+        groups.setdefault(t.key, []).append(t)
     rows: list[SummaryRow] = []
     for (network, demand_label, sensing, label), group in groups.items():
-        ok = [r for r in group if r.state == "complete"]
+        ok = [t for t in group if t.complete]
         rows.append(
             SummaryRow(
                 network=network,
-                demand=group[0].spec.scale,
+                demand=group[0].scale,
                 demand_label=demand_label,
                 sensing=sensing,
                 label=label,
                 trials=len(group),
                 failed=len(group) - len(ok),
-                gridlocked=sum(1 for r in ok if _gridlocked(r)),
-                metrics={m: cell_stats([float(r.metrics.get(m, math.nan)) for r in ok]) for m in metrics},
+                gridlocked=sum(1 for t in ok if t.gridlocked),
+                metrics={m: cell_stats([t.values[m] for t in ok]) for m in metrics},
             )
         )
     per_seed = {
-        key: {
-            m: {r.spec.seed: float(r.metrics.get(m, math.nan)) for r in g if r.state == "complete"}
-            for m in compare
-        }
-        for key, g in groups.items()
+        key: {m: {t.seed: t.values[m] for t in g if t.complete} for m in compare} for key, g in groups.items()
     }
     pending: list[tuple[int, str, tuple[dict[int, float], dict[int, float]]]] = []
     for i, row in enumerate(rows):
@@ -129,6 +150,32 @@ def summarise(
     for (i, metric, _), comparison in zip(pending, corrected, strict=True):
         rows[i].vs_baseline[metric] = comparison
     return rows
+
+
+def _trials(store: ResultStore, metrics: Sequence[str]) -> list[_Trial]:
+    """Return the trials of ``store`` in trial id order, from the consolidated dataset where it is fresh.
+
+    The same as :meth:`_Trial.of` over every record (which the fallback reads).
+    """
+    columns = ["network", "_demand_label", "sensing", "label", "_scale", "seed", "state", "_gridlocked"]
+    table = read_index(store, [*columns, *metrics])
+    if table is None or not all(_is_number(table, c) for c in ("_scale", "seed", *metrics)):
+        return [_Trial.of(r, metrics) for r in store]
+    values = {name: table.column(name).to_pylist() for name in ("trial_id", *columns)}
+    numbers = {m: table.column(m).to_numpy(zero_copy_only=False).astype(float).tolist() for m in metrics}
+    return [
+        _Trial(
+            key=(network, demand, sensing, label),
+            scale=scale,
+            seed=int(seed),
+            complete=state == "complete",
+            gridlocked=bool(stuck),
+            values={m: numbers[m][i] for m in metrics},
+        )
+        for i, (network, demand, sensing, label, scale, seed, state, stuck) in enumerate(
+            zip(*(values[c] for c in columns), strict=True)
+        )
+    ]
 
 
 def read_summary(
@@ -154,14 +201,14 @@ def read_summary(
     if unknown:
         known = ", ".join(sorted({*TRIP_METRICS, *EMISSION_METRICS}))
         raise SignalbenchError(f"unknown metric {unknown[0]!r}; choose from {known}")
-    results = store_at(directory).results()
-    labels = list(dict.fromkeys(r.spec.display_label for r in results))
+    trials = _trials(store_at(directory), metrics)
+    labels = list(dict.fromkeys(t.key[3] for t in trials))
     if baseline is not None and baseline not in labels:
         raise SignalbenchError(
             f"--baseline {baseline!r} is not a controller label here; labels: {', '.join(labels)}"
         )
     out: list[dict[str, Any]] = []
-    rows = summarise(results, metrics, baseline=baseline, compare=metrics)
+    rows = _summarise(trials, metrics, baseline=baseline, compare=metrics)
     order = {name: i for i, name in enumerate(dict.fromkeys(r.sensing for r in rows))}
     rows.sort(
         key=lambda r: (r.network, r.demand, r.demand_label, order[r.sensing], r.baseline is not None, r.label)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from signalbench._util import output_dir
-from signalbench.analysis import CONFIDENCE, CellStats, Comparison, SummaryRow, summarise
+from signalbench.analysis import CONFIDENCE, CellStats, Comparison, SummaryRow, stored_trials, summarise
 from signalbench.cli._console import error_console, make_console
 from signalbench.cli._console import plural as _n
 from signalbench.errors import SignalbenchError, SpecError
@@ -399,7 +399,9 @@ def run(args: argparse.Namespace) -> int:
     # The one place the output folder is decided and checked, before any work: the name is a
     # label (validated), so runs/<name> is one folder under runs/.
     out: Path = output_dir(args.out or Path("runs") / spec.name, create=False)
-    plan = plan_trials(spec.trials(), ResultStore(out), rerun=args.rerun)
+    store = ResultStore(out)
+    # From the consolidated dataset where it is fresh: a large experiment plans in seconds.
+    plan = plan_trials(spec.trials(), store, rerun=args.rerun, index=stored_trials(store))
     if args.dry_run:
         return _dry_run(console, spec, plan, out)
     _check_sumo(errors, spec)

@@ -35,7 +35,7 @@ from signalbench.experiments._spec import (
     RunSettings,
     needs_socket,
 )
-from signalbench.experiments._store import TABLES, ResultStore
+from signalbench.experiments._store import TABLES, ResultStore, StoredTrial
 from signalbench.experiments._trial import TrialResult, TrialSpec, TrialState
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "PlannedTrial",
     "ResultStore",
     "RunSettings",
+    "StoredTrial",
     "TrialInputs",
     "TrialResult",
     "TrialSpec",

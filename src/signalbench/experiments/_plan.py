@@ -10,14 +10,15 @@ of an input.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from signalbench.errors import SpecError
 from signalbench.experiments._fingerprint import Fingerprinter, describe_changes, group_reasons
-from signalbench.experiments._store import ResultStore
-from signalbench.experiments._trial import TrialResult, TrialSpec
+from signalbench.experiments._store import ResultStore, StoredTrial
+from signalbench.experiments._trial import TrialSpec
 
 __all__ = ["ExperimentPlan", "PlannedTrial", "TrialStatus", "plan_trials"]
 
@@ -95,8 +96,18 @@ class ExperimentPlan:
         return group_reasons(", ".join(t.reasons) for t in self.trials if t.status == "stale")
 
 
-def plan_trials(trials: Sequence[TrialSpec], store: ResultStore, *, rerun: bool = False) -> ExperimentPlan:
+def plan_trials(
+    trials: Sequence[TrialSpec],
+    store: ResultStore,
+    *,
+    rerun: bool = False,
+    index: Sequence[StoredTrial] | None = None,
+) -> ExperimentPlan:
     """Decide, for every trial, whether a run reuses, restores or runs it, and why.
+
+    ``index``: the store's records as :class:`StoredTrial` (the consolidated dataset has them,
+    see ``signalbench.analysis.stored_trials``); without it every record is read. The plan is
+    the same either way.
 
     Raises:
         SpecError: two trials of the spec are the same trial (e.g. two copies of one
@@ -104,23 +115,30 @@ def plan_trials(trials: Sequence[TrialSpec], store: ResultStore, *, rerun: bool 
 
     """
     _check_distinct(trials)
-    records = list(store)
+    records = store.index() if index is None else index
     by_id = {r.trial_id: r for r in records}
     current: dict[str, TrialSpec] = {}  # cell -> a current trial of it (inputs do not vary by seed)
     for t in trials:
         current.setdefault(t.cell_key, t)
-    stale: dict[str, list[TrialResult]] = {}
+    differs: dict[tuple[str, str], bool] = {}  # (cell, record's inputs) -> not the cell's inputs
+    stale: dict[str, list[StoredTrial]] = {}
     for r in records:
-        mine = current.get(r.spec.cell_key)
-        if mine is not None and dict(r.spec.inputs) != dict(mine.inputs):
-            stale.setdefault(r.spec.cell_key, []).append(r)
-    stale_seeds = {(cell, r.spec.seed) for cell, old in stale.items() for r in old}
+        mine = current.get(r.cell_key)
+        if mine is None:
+            continue
+        known = differs.get((r.cell_key, r.inputs))
+        if known is None:
+            known = differs[(r.cell_key, r.inputs)] = r.input_digests() != dict(mine.inputs)
+        if known:
+            stale.setdefault(r.cell_key, []).append(r)
+    stale_seeds = {(cell, r.seed) for cell, old in stale.items() for r in old}
     fingerprints = Fingerprinter()
     reasons: dict[str, tuple[str, ...]] = {}
     for cell, old in stale.items():
         trial = current[cell]
         paths = fingerprints.inputs(trial).paths
-        reasons[cell] = tuple(describe_changes(old[0].spec.inputs, trial.inputs, paths))
+        reasons[cell] = tuple(describe_changes(old[0].input_digests(), trial.inputs, paths))
+    restorable = _restorable_ids(store)
     planned: list[PlannedTrial] = []
     renamed: list[str] = []
     for t in trials:
@@ -130,9 +148,9 @@ def plan_trials(trials: Sequence[TrialSpec], store: ResultStore, *, rerun: bool 
             status = "rerun"
         elif record is not None:
             status = "complete" if record.state == "complete" else "failed before"
-            if record.state == "complete" and record.spec != t:
+            if record.state == "complete" and record.spec() != t:
                 renamed.append(t.trial_id)
-        elif _restorable(store, t.trial_id):
+        elif t.trial_id in restorable and _restorable(store, t.trial_id):
             status = "restore"
         elif (t.cell_key, t.seed) in stale_seeds:
             status = "stale"
@@ -156,6 +174,16 @@ def _check_distinct(trials: Sequence[TrialSpec]) -> None:
             labels = f"{other.display_label!r} and {t.display_label!r}"
             what = f"controllers {labels} run the same code with the same parameters"
         raise SpecError(f"{what}: their trials would be identical (keep one)")
+
+
+def _restorable_ids(store: ResultStore) -> set[str]:
+    """Ids with a superseded record (one directory scan; :func:`_restorable` reads the few that matter)."""
+    try:
+        with os.scandir(store.superseded_dir) as entries:
+            names = [e.name for e in entries]
+    except (FileNotFoundError, NotADirectoryError):
+        return set()
+    return {n[:-5] for n in names if n.endswith(".json") and not n.endswith(".why.json")}
 
 
 def _restorable(store: ResultStore, trial_id: str) -> bool:

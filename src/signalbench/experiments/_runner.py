@@ -130,8 +130,8 @@ def _run_locked(
             todo = failed
     finally:
         shutil.rmtree(scratch_root, ignore_errors=True)
-    by_id = {r.trial_id: r for r in store}
-    return [by_id[t.trial_id] for t in trials if t.trial_id in by_id]
+    # The spec's records only: a large store holds many more.
+    return [r for r in (store.get(t.trial_id) for t in trials) if r is not None]
 
 
 TrainingFn = Callable[[TrialSpec, int, dict[str, float]], None]

@@ -18,7 +18,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from signalbench._util import atomic_path, atomic_write_text, strict_json
 from signalbench.errors import SignalbenchError
 from signalbench.experiments._trial import TrialResult, TrialSpec
 
-__all__ = ["TABLES", "ResultStore", "atomic_write_parquet"]
+__all__ = ["TABLES", "ResultStore", "StoredTrial", "atomic_write_parquet"]
 
 #: Per-trial tables stored as Parquet.
 TABLES = ("intersections", "approaches", "timeseries")
@@ -39,6 +40,53 @@ def atomic_write_parquet(path: Path, columns: dict[str, list[Any]]) -> None:
 
     with atomic_path(path) as tmp:
         pq.write_table(pa.table(columns), tmp)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTrial:
+    """What planning a run needs of one stored record, without reading the record.
+
+    :meth:`of` takes it from a record; the consolidated dataset holds the same fields for
+    every record it covers (``signalbench.analysis.stored_trials``), so a run of a large
+    experiment plans without reading every record.
+
+    Attributes:
+        trial_id: the record's trial id.
+        state: ``complete`` or ``failed``.
+        seed: the spec's seed.
+        cell_key: :attr:`TrialSpec.cell_key` of the record's spec.
+        inputs: the spec's inputs as JSON (keys sorted).
+        spec_json: the spec as JSON (:meth:`TrialSpec.to_dict`, keys sorted).
+
+    """
+
+    trial_id: str
+    state: str
+    seed: int
+    cell_key: str
+    inputs: str
+    spec_json: str
+
+    @classmethod
+    def of(cls, result: TrialResult) -> StoredTrial:
+        """Take the fields of one record."""
+        spec = result.spec
+        return cls(
+            trial_id=result.trial_id,
+            state=result.state,
+            seed=int(spec.seed),
+            cell_key=spec.cell_key,
+            inputs=strict_json(dict(spec.inputs), sort_keys=True),
+            spec_json=strict_json(spec.to_dict(), sort_keys=True),
+        )
+
+    def spec(self) -> TrialSpec:
+        """Return the record's spec (equal to ``store.get(trial_id).spec``)."""
+        return TrialSpec.from_dict(json.loads(self.spec_json))
+
+    def input_digests(self) -> dict[str, str]:
+        """Return the spec's inputs (equal to ``dict(store.get(trial_id).spec.inputs)``)."""
+        return dict(json.loads(self.inputs))
 
 
 class ResultStore:
@@ -95,9 +143,19 @@ class ResultStore:
             path.unlink(missing_ok=True)
         return len(stale)
 
-    def completed_ids(self) -> set[str]:
-        """Ids of the trials whose record says complete."""
+    def completed_ids(self, index: Iterable[StoredTrial] | None = None) -> set[str]:
+        """Ids of the trials whose record says complete.
+
+        ``index``: the records as :class:`StoredTrial` (e.g. from the consolidated dataset),
+        instead of reading every record.
+        """
+        if index is not None:
+            return {t.trial_id for t in index if t.state == "complete"}
         return {r.trial_id for r in self if r.state == "complete"}
+
+    def index(self) -> list[StoredTrial]:
+        """Every stored record as a :class:`StoredTrial` (reads every record)."""
+        return [StoredTrial.of(r) for r in self]
 
     def _files(self, folder: Path, trial_id: str) -> list[tuple[Path, str]]:
         return [(folder / f"{trial_id}.{t}.parquet", f"{trial_id}.{t}.parquet") for t in TABLES] + [
