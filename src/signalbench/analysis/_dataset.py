@@ -56,6 +56,8 @@ STAMP = "_stamp"
 #: Columns of a part's rows that are not result columns: what planning and summaries read
 #: (see :func:`read_index`), from :class:`StoredTrial` and the record's spec.
 HIDDEN = ("_cell", "_inputs", "_spec", "_demand_label", "_scale", "_gridlocked")
+#: The hidden columns only planning reads (the largest: a spec's JSON per trial).
+SPECS = ("_inputs", "_spec")
 #: Key of a rows file's metadata holding :func:`derivation`.
 DERIVATION = b"signalbench.derivation"
 #: The derived table of queue per signal and interval (sum over the signal's approaches).
@@ -142,12 +144,18 @@ def _parts_on_disk(folder: Path) -> list[_Part]:
     for path in sorted(folder.glob("part-*.rows.parquet")):
         prefix = path.with_name(path.name.removesuffix(".rows.parquet"))
         try:
-            rows = pq.ParquetFile(path).read()
+            parquet = pq.ParquetFile(path)
+            current = _current(parquet.schema_arrow)
+            # The specs are for planning (read_index): left on disk here (a merge reads them).
+            rows = (
+                parquet.read(columns=[n for n in parquet.schema_arrow.names if n not in SPECS])
+                if current
+                else None
+            )
         except (OSError, ValueError) as exc:  # a damaged cache file: drop it, it is rebuilt
             del exc
-            _remove(_Part(prefix, _empty_rows()))
-            continue
-        if not _current(rows.schema):  # written by an earlier format or other code: rebuilt
+            current, rows = False, None
+        if rows is None:  # damaged, or written by an earlier format or other code: rebuilt
             _remove(_Part(prefix, _empty_rows()))
             continue
         parts.append(_Part(prefix, rows))
@@ -303,8 +311,10 @@ def _merge(folder: Path, parts: list[_Part]) -> _Part:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    full = [pq.read_table(p.path("rows")) if p.prefix is not None else p.rows for p in parts]
     rows = pa.concat_tables(
-        [p.rows if p.live is None else p.rows.filter(p.live) for p in parts], promote_options="permissive"
+        [r if p.live is None else r.filter(p.live) for p, r in zip(parts, full, strict=True)],
+        promote_options="permissive",
     )
     existing = [int(p.name.split(".")[0].split("-")[1]) for p in folder.glob("part-*.rows.parquet")]
     merged = _Part(folder / f"part-{max(existing, default=0) + 1:06d}", rows)
