@@ -64,13 +64,38 @@ def _short(name: str, width: int = 24) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
+#: A column of the by-controller plot draws every seed as a dot up to this many seeds, else
+#: this many evenly spaced quantiles of them: the same picture of the distribution at any
+#: number of seeds, for the cost of a few hundred dots.
+MAX_DOTS = 400
+
+
+def _values_by(ok: pd.DataFrame, keys: list[str], metric: str) -> dict[tuple[Any, ...], np.ndarray]:
+    """Return the metric's values (NaN left out) of each group of ``ok`` by ``keys``, in one pass.
+
+    Each group's values keep their order in ``ok``.
+    """
+    values = ok[metric].astype(float).to_numpy()
+    out: dict[tuple[Any, ...], np.ndarray] = {}
+    for key, index in ok.groupby(keys, sort=False, dropna=False).indices.items():
+        vals = values[index]
+        out[key if isinstance(key, tuple) else (key,)] = vals[~np.isnan(vals)]
+    return out
+
+
+def _dots(vals: np.ndarray) -> np.ndarray:
+    """Return ``vals``, or :data:`MAX_DOTS` evenly spaced quantiles of them if more."""
+    return vals if len(vals) <= MAX_DOTS else np.quantile(vals, np.linspace(0.0, 1.0, MAX_DOTS))
+
+
 def plot_by_controller(
     df: pd.DataFrame, metric: str, label: str, unit: str, path: Path, *, by_version: bool = False
 ) -> None:
     """One panel per network x demand: every seed's value, and the median with its 95 % interval.
 
     The median and its distribution-free interval are the primary mark (a thick bar and a
-    black tick), every seed is a dot, and the mean a small open diamond, so that the heavy tail
+    black tick), every seed is a dot (beyond :data:`MAX_DOTS` seeds, that many evenly spaced
+    quantiles of them), and the mean a small open diamond, so that the heavy tail
     of gridlocked seeds shows without taking over the picture. With ``by_version`` (trials of
     several SUMO releases), each controller gets one column per release side by side: the same
     colour, older releases lighter.
@@ -79,38 +104,46 @@ def plot_by_controller(
     from matplotlib.lines import Line2D
 
     ok = df[df["state"] == "complete"]
-    groups = list(ok.groupby(["network", "demand"], sort=False))
+    panels = ok.groupby(["network", "demand"], sort=False).indices
     labels = sorted(set(ok["label"]))
     palette = _palette(labels)
     versions: list[str | None] = (
         [*sorted({str(v) for v in ok["sumo_version"]}, key=sumo_version_key)] if by_version else [None]
     )
+    # The plot is drawn from these aggregates: each column's values once (a group-by), at most
+    # MAX_DOTS dots of them, its median, interval and mean.
+    keys = ["network", "demand", "sumo_version", "label"] if by_version else ["network", "demand", "label"]
+    cells = _values_by(ok, keys, metric)
+    quantiles = any(len(v) > MAX_DOTS for v in cells.values())
     per_label = len(versions)
     panel_w = max(4.2, (0.45 * per_label + 0.35) * len(labels) + 1.2)
-    cols = min(len(groups), 3 if panel_w <= 9 else 2)
-    rows = math.ceil(len(groups) / cols)
+    cols = min(len(panels), 3 if panel_w <= 9 else 2)
+    rows = math.ceil(len(panels) / cols)
     longest = max((len(_short(lab, 32)) for lab in labels), default=10)
     fig, axes = plt.subplots(
         rows, cols, figsize=(max(panel_w * cols, 6.5), (3.0 + 0.07 * longest) * rows), squeeze=False
     )
     width = 0.8 / per_label
     rng = np.random.default_rng(0)  # jitter of the seed dots, the same in every report
-    for ax, ((network, demand), part) in zip(axes.flat, groups, strict=False):
+    flows = ok.get("flow_veh_h")
+    for ax, ((network, demand), index) in zip(axes.flat, panels.items(), strict=False):
         x = np.arange(len(labels))
-        tops, dots = [1.0], []
+        tops: list[float] = [1.0]
+        panel: list[np.ndarray] = []
         for j, version in enumerate(versions):
-            mine = part if version is None else part[part["sumo_version"] == version]
             alpha = 1.0 if j == per_label - 1 else 0.5
             pos = x + (j - (per_label - 1) / 2) * width
             for k, lab in enumerate(labels):
-                vals = mine[mine["label"] == lab][metric].astype(float).dropna().to_numpy()
-                if not len(vals):
+                key = (network, demand, lab) if version is None else (network, demand, version, lab)
+                vals = cells.get(key)
+                if vals is None or not len(vals):
                     continue
                 st = cell_stats(list(vals))
                 colour = palette[lab][0]
-                jitter = rng.uniform(-0.32, 0.32, len(vals)) * width
+                dots = _dots(vals)
+                jitter = rng.uniform(-0.32, 0.32, len(dots)) * width
                 ax.scatter(
-                    pos[k] + jitter, vals, s=7, color=colour, alpha=0.55 * alpha, linewidths=0, zorder=2
+                    pos[k] + jitter, dots, s=7, color=colour, alpha=0.55 * alpha, linewidths=0, zorder=2
                 )
                 low = st.median if math.isnan(st.median_low) else st.median_low
                 high = st.median if math.isnan(st.median_high) else st.median_high
@@ -120,24 +153,27 @@ def plot_by_controller(
                 ax.scatter([pos[k]], [st.mean], marker="D", s=16, facecolors="white", edgecolors="black",
                            linewidths=0.8, zorder=5)  # fmt: skip
                 tops.append(high)
-                dots.extend(vals)
+                panel.append(vals)
+        values = np.concatenate(panel) if panel else np.empty(0)
+        part = None if flows is None else flows.iloc[index].to_frame()
         ax.set_xticks(x, [_short(lab, 32) for lab in labels], rotation=30, ha="right", fontsize=8)
         ax.set_title(f"{network}, {demand_text(demand, part)}", fontsize=10)
         ax.set_ylabel(f"{label} [{unit}]")
         # Gridlocked seeds can be ten times the rest: keep the medians readable and say how
-        # many dots lie above the axis.
-        top = 1.12 * max(max(tops), float(np.percentile(dots, 95)) if dots else 0.0)
+        # many seeds lie above the axis.
+        top = 1.12 * max(max(tops), float(np.percentile(values, 95)) if len(values) else 0.0)
         ax.set_ylim(0, top)
-        above = sum(1 for v in dots if v > top)
+        above = int(np.count_nonzero(values > top))
         if above:
             ax.text(0.99, 0.98, f"{above} seed values above the axis", transform=ax.transAxes,
                     ha="right", va="top", fontsize=7, color="dimgrey")  # fmt: skip
         ax.grid(axis="y", alpha=0.3)
-    for ax in list(axes.flat)[len(groups) :]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
+    dots_text = f"{MAX_DOTS} evenly spaced quantiles of the seeds" if quantiles else "every seed"
     fig.suptitle(
         f"{label[:1].upper()}{label[1:]} by controller\n"
-        "bar and black tick: median and its 95 % interval; dots: every seed; diamond: mean",
+        f"bar and black tick: median and its 95 % interval; dots: {dots_text}; diamond: mean",
         fontsize=10,
     )
     fig.tight_layout(rect=(0, 0, 1, 0.95) if by_version else (0, 0, 1, 1))
@@ -167,12 +203,12 @@ def plot_vs_demand(df: pd.DataFrame, metric: str, label: str, unit: str, path: P
     rows = math.ceil(len(networks) / cols)
     palette = _palette(ok["label"])
     fig, axes = plt.subplots(rows, cols, figsize=(6.4 * cols, 3.6 * rows), squeeze=False)
+    cells = _values_by(ok, ["network", "label", "demand"], metric)  # one pass; NaN left out
     for ax, network in zip(axes.flat, networks, strict=False):
         part = ok[ok["network"] == network]
         for lab in sorted(set(part["label"])):
-            mine = part[part["label"] == lab]
-            levels = sorted(set(mine["demand"]))
-            stats = [cell_stats(list(mine[mine["demand"] == d][metric].astype(float))) for d in levels]
+            levels = sorted(d for n, la, d in cells if n == network and la == lab)
+            stats = [cell_stats(list(cells[(network, lab, d)])) for d in levels]
             ax.errorbar(
                 levels,
                 [s.median for s in stats],
