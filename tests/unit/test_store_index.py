@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from signalbench.analysis import _dataset as dataset
 from signalbench.analysis import _summary as summary
-from signalbench.analysis import consolidate, read_summary, stored_trials
+from signalbench.analysis import consolidate, plan_seeds, read_summary, stored_trials
+from signalbench.errors import SignalbenchError
 from signalbench.experiments import ResultStore, TrialResult, TrialSpec, plan_trials
 
 LABELS = ("fixed-time", "max-pressure", "greedy")
@@ -55,11 +56,19 @@ def record(spec: TrialSpec, delay: float, *, state: str = "complete", stuck: int
     )
 
 
-def records_summary(root: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """``results --summary`` as it was: every record read (the dataset's index is not used)."""
+def records_summary(root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, object]:
+    """``results --summary`` and ``plan``'s seeds as they were: every record read."""
     with monkeypatch.context() as m:
         m.setattr(summary, "read_index", lambda *a, **k: None)
-        return read_summary(root).to_csv(index=False)
+        return summaries(root)
+
+
+def summaries(root: Path) -> tuple[str, object]:
+    try:
+        seeds: object = plan_seeds(root, (-20.0,), max_seeds=20)
+    except SignalbenchError as exc:
+        seeds = str(exc)
+    return read_summary(root).to_csv(index=False), repr(seeds)
 
 
 def check(store: ResultStore, specs: list[TrialSpec], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -70,7 +79,7 @@ def check(store: ResultStore, specs: list[TrialSpec], monkeypatch: pytest.Monkey
     assert plan_trials(specs, store, index=index) == plan_trials(specs, store)
     assert plan_trials(specs, store, index=index, rerun=True) == plan_trials(specs, store, rerun=True)
     if any(store.trials_dir.glob("*.json")):
-        assert read_summary(store.root).to_csv(index=False) == records_summary(store.root, monkeypatch)
+        assert summaries(store.root) == records_summary(store.root, monkeypatch)
 
 
 @pytest.fixture
@@ -137,11 +146,11 @@ def test_a_fresh_dataset_is_read_instead_of_the_records(store, monkeypatch):
         store.put(record(spec, 30.0))
     consolidate(store.root)
     expected = store.index()
-    summary_csv = read_summary(store.root).to_csv(index=False)
+    expected_summaries = summaries(store.root)
     monkeypatch.setattr(ResultStore, "get", lambda *a: _fail())
     monkeypatch.setattr(ResultStore, "__iter__", lambda *a: _fail())
     assert stored_trials(store) == expected
-    assert read_summary(store.root).to_csv(index=False) == summary_csv
+    assert summaries(store.root) == expected_summaries
 
 
 def test_stale_records_plan_the_same_from_the_dataset(store, monkeypatch):

@@ -11,7 +11,7 @@ import numpy as np
 
 from signalbench.analysis._results import store_at
 from signalbench.analysis._stats import CONFIDENCE, paired_change, seeds_for_change
-from signalbench.analysis._summary import choose_baseline
+from signalbench.analysis._summary import choose_baseline, summary_trials
 from signalbench.errors import SignalbenchError
 from signalbench.metrics import EMISSION_METRICS, TRIP_METRICS
 
@@ -76,13 +76,13 @@ def plan_seeds(
     bad = [c for c in changes_pct if not math.isfinite(c) or c <= -100.0 or c == 0.0]
     if bad:
         raise SignalbenchError(f"--change {bad[0]:g}: a relative change in % above -100 and not 0 (e.g. -10)")
-    results = [r for r in store_at(directory).results() if r.state == "complete"]
+    # From the consolidated dataset where it is fresh (the records otherwise), in trial id order.
+    trials = [t for t in summary_trials(store_at(directory), [metric]) if t.complete]
     cells: dict[tuple[str, str, str, str], dict[int, float]] = {}
-    for r in results:
-        value = float(r.metrics.get(metric, math.nan))
+    for t in trials:
+        value = t.values[metric]
         if not math.isnan(value):
-            key = (r.spec.network, r.spec.demand_label, r.spec.sensing_label, r.spec.display_label)
-            cells.setdefault(key, {})[r.spec.seed] = value
+            cells.setdefault(t.key, {})[t.seed] = value
     labels = list(dict.fromkeys(label for (_, _, _, label) in cells))
     if not labels:
         raise SignalbenchError(f"{directory}: no completed trial with {metric}")

@@ -152,7 +152,7 @@ def _summarise(
     return rows
 
 
-def _trials(store: ResultStore, metrics: Sequence[str]) -> list[_Trial]:
+def summary_trials(store: ResultStore, metrics: Sequence[str]) -> list[_Trial]:
     """Return the trials of ``store`` in trial id order, from the consolidated dataset where it is fresh.
 
     The same as :meth:`_Trial.of` over every record (which the fallback reads).
@@ -201,7 +201,7 @@ def read_summary(
     if unknown:
         known = ", ".join(sorted({*TRIP_METRICS, *EMISSION_METRICS}))
         raise SignalbenchError(f"unknown metric {unknown[0]!r}; choose from {known}")
-    trials = _trials(store_at(directory), metrics)
+    trials = summary_trials(store_at(directory), metrics)
     labels = list(dict.fromkeys(t.key[3] for t in trials))
     if baseline is not None and baseline not in labels:
         raise SignalbenchError(
