@@ -237,3 +237,26 @@ def _apply(store: ResultStore, op: tuple) -> None:  # type: ignore[type-arg]
         parts[op[1] % len(parts)].write_bytes(b"PAR1 damaged")
     elif kind == "drop part" and parts:
         parts[op[1] % len(parts)].unlink()
+
+
+def test_a_reader_without_write_access_skips_parts_of_other_code(store, monkeypatch):
+    """An upgraded reader of a shared folder it cannot write: the old parts stay, records are read."""
+    import signalbench
+
+    specs = [trial("fixed-time", seed) for seed in (1, 2)]
+    for spec in specs:
+        store.put(record(spec, 30.0))
+    consolidate(store.root)
+    (part,) = (store.root / "dataset").glob("part-*.rows.parquet")
+    pq.write_table(pq.read_table(part).replace_schema_metadata({dataset.DERIVATION: b"0000"}), part)
+    expected = signalbench.read_results(store.root).to_csv(index=False)  # (rebuilds: writable)
+    pq.write_table(pq.read_table(part).replace_schema_metadata({dataset.DERIVATION: b"0000"}), part)
+
+    def denied(*args: object, **kwargs: object) -> None:
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(dataset, "file_lock", denied)
+    monkeypatch.setattr(dataset, "_remove", denied)
+    monkeypatch.setattr(dataset, "_write", denied)
+    assert signalbench.read_results(store.root).to_csv(index=False) == expected
+    assert stored_trials(store) == store.index()

@@ -137,7 +137,8 @@ class _Part:
         return ids if self.live is None else ids.filter(self.live)
 
 
-def _parts_on_disk(folder: Path) -> list[_Part]:
+def _parts_on_disk(folder: Path, *, write: bool = True) -> list[_Part]:
+    """Return the parts this code wrote; others are removed (``write``) or, read only, skipped."""
     import pyarrow.parquet as pq
 
     parts = []
@@ -154,9 +155,10 @@ def _parts_on_disk(folder: Path) -> list[_Part]:
             )
         except (OSError, ValueError) as exc:  # a damaged cache file: drop it, it is rebuilt
             del exc
-            current, rows = False, None
+            rows = None
         if rows is None:  # damaged, or written by an earlier format or other code: rebuilt
-            _remove(_Part(prefix, _empty_rows()))
+            if write:  # (a reader without write access reads those records in memory)
+                _remove(_Part(prefix, _empty_rows()))
             continue
         parts.append(_Part(prefix, rows))
     return parts
@@ -635,7 +637,7 @@ def consolidate(directory: Path | str) -> int:
 
 def _refresh(store: ResultStore, folder: Path, *, write: bool) -> Dataset:
     stamps = _stamps(store)
-    parts = _parts_on_disk(folder) if folder.is_dir() else []
+    parts = _parts_on_disk(folder, write=write) if folder.is_dir() else []
     covered = _mark_live(parts, stamps)
     missing = sorted(set(stamps) - covered)
     for start in range(0, len(missing), PART_TRIALS):
