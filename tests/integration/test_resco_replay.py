@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from signalbench.controllers import registry
 from signalbench.experiments import TrialSpec, run_trial
 from signalbench.networks import catalog, load_scenario_model
+from signalbench.runtime import Episode
+from signalbench.signals import SignalTiming
+from signalbench.sim import SimConfig, make_backend
 
 pytestmark = pytest.mark.integration
 
@@ -63,3 +67,37 @@ def test_unknown_map_is_one_clear_error(tmp_path):
     assert result.state == "failed" and "map 'nope' is not in resco_signal_config.json" in (
         result.error or ""
     )
+
+
+def test_sumo_shows_what_the_actuator_holds_from_the_first_decision() -> None:
+    """RESCO replaces each light's program at reset, so its first green holds from the start.
+
+    The replay holds the first green on ingolstadt1 (all pressures 0 in the first minute);
+    SUMO's own 90 s program would go yellow at 57638 s. The episode must have taken the light
+    off its program although the state it set at the start was the one the program showed.
+    """
+    sc = catalog()["ingolstadt1-v0"].scenario()
+    backend = make_backend("libsumo")
+    seen: list[tuple[float, str, str]] = []
+    episodes: list[Episode] = []
+
+    def check(now: float, obs: object, requests: object) -> None:
+        seen.append((now, backend.signal_state("gneJ207"), episodes[0].actuators["gneJ207"].state))
+
+    cfg = SimConfig(
+        net_file=sc.net_file, route_files=sc.route_files, begin_s=sc.begin_s, end_s=sc.begin_s + 120.0, seed=1
+    )
+    episodes.append(
+        Episode(
+            backend=backend,
+            config=cfg,
+            model=load_scenario_model(sc),
+            controller=registry.build(f"{REPLAY}:RescoReplay", {"kind": "max-pressure"}),
+            timing=SignalTiming(yellow_s=3.0, all_red_s=0.0, min_green_s=0.0, max_green_s=None),
+            on_decision=check,
+        )
+    )
+    episodes[0].run()
+    assert len(seen) >= 10
+    assert [(t, shown) for t, shown, held in seen if shown != held] == []
+    assert seen[3][:2] == (57640.0, "GGgGrGGG")  # the program alone would show its yellow here

@@ -296,6 +296,9 @@ class Episode:
                 self.timelines[spec.id] = [(now, current)]
             if act.state != current:
                 self._set(spec.id, act.state, now, self.timelines)
+            else:  # set it all the same: that takes the light off its own program, which would
+                # otherwise keep cycling under an actuator that believes it holds this phase
+                backend.set_signal_state(spec.id, current)
         self._now = now
         self._next_decision = cfg.begin_s + self.decision_interval_s
         return self._observe() if self._advance() else None
