@@ -41,25 +41,40 @@ def test_lane_class_follows_the_links_green():
     assert lane_class(SPEC, "a_0", "yy") is None
 
 
-def _discharge_cycles(n_cycles: int, queue: int, first_s: float, headway_s: float, green_s: float):
+def _discharge_cycles(
+    n_cycles: int,
+    queue: int,
+    first_s: float,
+    headway_s: float,
+    green_s: float,
+    *,
+    green: str = "GG",
+    wait: tuple[int, float] = (0, 0.0),
+    waiting_cycles: int | None = None,
+):
     """Feed _observe a lane whose queue of ``queue`` halting cars crosses at known times.
 
-    Each cycle: 5 s of red with the queue standing, ``green_s`` of green from ``g0`` during which
-    car k crosses the stop line at ``g0 + first_s + k * headway_s``, 3 s of yellow, 10 s of red.
+    Each cycle: 5 s of red with the queue standing, ``green_s`` of ``green`` from ``g0`` during
+    which car k crosses the stop line at ``g0 + first_s + k * headway_s``, 3 s of yellow, 10 s
+    of red. ``wait = (k, w)``: car k and those behind it cross ``w`` later (waiting for a gap),
+    in the first ``waiting_cycles`` cycles (all by default).
     """
     active, samples, last_seen = {}, {}, {}
     step, t, before = 1.0, 0.0, "rr"
     for cycle in range(n_cycles):
         ids = [f"c{cycle}_{k}" for k in range(queue)]
         g0 = t + 5.0
-        crossings = [g0 + first_s + k * headway_s for k in range(queue)]
+        waits = waiting_cycles is None or cycle < waiting_cycles
+        crossings = [
+            g0 + first_s + k * headway_s + (wait[1] if waits and k >= wait[0] > 0 else 0.0) for k in range(queue)
+        ]
         end = g0 + green_s + 3.0 + 10.0
         while t < end:
             t += step
             if t <= g0:
                 state = "rr"
             elif t <= g0 + green_s:
-                state = "GG"
+                state = green
             elif t <= g0 + green_s + 3.0:
                 state = "yy"
             else:
@@ -85,6 +100,28 @@ def test_headways_give_the_saturation_flow_and_lost_time():
     # a queue of n clears at first_s + (n - 1) h = l1 + n h  =>  l1 = first_s - h = 1 s
     assert lane.startup_lost_s == pytest.approx(1.0, abs=0.2)
     assert lane.source == "lane" and lane.startups == 6
+
+
+def test_permissive_saturation_flow_leaves_out_the_waits_for_a_gap():
+    # a shared lane with a yielding left: the 4th car waits 12 s for a gap, the rest at 2 s
+    samples = _discharge_cycles(6, 10, 1.0, 2.0, 40.0, green="Gg", wait=(3, 12.0))
+    lane = _table(samples, sumo="test").lanes[("J", "a_0", "permissive")]
+    # measured while the queue discharges (2 s headways), not 10 cars over their 31 s
+    assert lane.saturation_flow_veh_h == pytest.approx(1800.0, rel=0.02)
+    # the wait is lost time of the discharge: t_10 - 10 h = 31 - 20 = 11 s beyond a blocked headway
+    assert lane.startup_lost_s == pytest.approx(11.0, abs=0.5)
+
+
+def test_permissive_queue_still_waiting_at_the_end_of_green():
+    # in 5 of 8 cycles the 3rd car finds no gap before the green ends (20 s): two cars cross
+    samples = _discharge_cycles(8, 10, 1.0, 2.0, 20.0, green="Gg", wait=(2, 40.0), waiting_cycles=5)
+    table = _table(samples, sumo="test")
+    lane = table.lanes[("J", "a_0", "permissive")]
+    # whole greens with a blocked head: the start-up loss exceeds a blocked headway (the
+    # shared-lane veto of the plans reads it)
+    assert lane.startup_lost_s > 6.0
+    # its saturation flow is what the queue showed while it moved (the 3 free cycles)
+    assert lane.saturation_flow_veh_h == pytest.approx(1800.0, rel=0.02)
 
 
 def test_end_gain_counts_what_crosses_after_the_green():

@@ -26,10 +26,14 @@ A protected discharge is cut where it stops being a saturated discharge: a headw
 :data:`MAX_HEADWAY_S` (blocked by spillback). Lanes are classed by their links in the green:
 **protected** (all ``G``) or **permissive** (some ``g``: a left turner yields to the opposing
 flow, and on a shared lane the vehicles behind it wait too). A permissive lane's saturation
-flow is its effective rate: the vehicles of the standing queue that crossed over the time they
-took after the start-up lost time, or over the whole green where part of the queue was still
-waiting at its end (no gap came), blocked stretches included; its start-up lost time is the
-median of t_n - n h over its discharges, h its median steady headway. Queued vehicles that
+flow is measured, like a protected lane's, only while its queue discharges: the median headway
+from the 3rd queued vehicle on, leaving out headways beyond :data:`MAX_HEADWAY_S` (a left turner
+waiting for a gap) and the wait to the end of a green that left part of the queue standing (the
+capacity an opposed left loses to gap acceptance is not a saturation headway; HCM treats it in
+its permitted-left model). Its start-up lost time is the median of t_n - n h over all its
+discharges, t_n the whole green where the queue was still waiting at its end, so a lane whose
+queue mostly does not move shows a loss beyond a blocked headway. A lane with too few
+discharging headways gets its effective rate over the greens it had. Queued vehicles that
 leave the lane sideways (a lane change) drop out of its queue.
 
 The pre-run drives the scenario with its own programs (the ones SUMO runs) for the whole window
@@ -83,7 +87,7 @@ MIN_DISCHARGES = 5
 _FEEDER_M = 100.0
 _HALTING_M_S = 0.1
 _ACCEL_M_S2 = 2.6  # SUMO's default passenger-car acceleration
-_FORMAT = "v3"  # bump when the measurement changes
+_FORMAT = "v4"  # bump when the measurement changes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,18 +131,25 @@ class _Samples:
             statistics.fmean(self.end_vehicles) if len(self.end_vehicles) >= MIN_DISCHARGES else end_vehicles
         )
         if kind == "permissive":
-            # A yielding queue: its rate over the green it had, blocked stretches included,
-            # after the start-up lost time (t_n - n h of the steady headways, median over
-            # discharges: robust to the waits for a gap).
+            # A yielding queue. Start-up lost time: the median of t_n - n h over its discharges,
+            # those whose head waited out the green included (t_n is then the whole green), so a
+            # queue that mostly does not move shows a loss beyond a blocked headway.
             steady = [h for pos, hs in self.by_position.items() if pos >= SATURATED_FROM for h in hs]
             if len(self.clearances) < MIN_DISCHARGES or len(steady) < MIN_SAMPLES:
                 return None
             lost = max(statistics.median(t - n * statistics.median(steady) for n, t in self.clearances), 0.0)
-            time_s = sum(max(t - lost, 0.0) for _, t in self.clearances)
-            crossed = sum(n for n, _ in self.clearances)
-            if crossed == 0 or time_s <= 0:
-                return None
-            h_s = time_s / crossed
+            # Saturation headway: measured only while the queue discharges (a field engineer's
+            # rule): headways longer than a blocked headway (a left turner waiting for a gap)
+            # and the waits to the end of the green are not discharge.
+            moving = [h for h in steady if h <= MAX_HEADWAY_S]
+            if len(moving) >= MIN_SAMPLES:
+                h_s = statistics.median(moving)
+            else:  # a queue that hardly ever moved: its effective rate over the greens it had
+                time_s = sum(max(t - lost, 0.0) for _, t in self.clearances)
+                crossed = sum(n for n, _ in self.clearances)
+                if crossed == 0 or time_s <= 0:
+                    return None
+                h_s = time_s / crossed
         else:
             saturated = [h for pos, hs in self.by_position.items() if pos >= SATURATED_FROM for h in hs]
             if len(saturated) < MIN_SAMPLES or len(self.clearances) < MIN_DISCHARGES:
