@@ -57,7 +57,7 @@ def test_program_controller_runs_safely_and_vehicles_flow(tmp_path, controller, 
         assert logic.get("programID") == "signalbench"
         timeline, end = installed_timeline(logic)
         yellows = [float(p.get("duration", "0")) for p in logic.iter("phase") if "y" in p.get("state", "")]
-        # sumo-actuated's default min green is per phase (the engineer's 10 s / 5 s): the
+        # sumo-actuated's min green may differ per phase (a min_green_s of None): the
         # shortest installed minDur is the rule every green must keep
         min_green = params.min_green_s
         if min_green is None:

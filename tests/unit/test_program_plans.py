@@ -17,6 +17,7 @@ from signalbench.controllers.programs import (
     WebsterParams,
     build_cycle,
     coordinated_links,
+    engineer_greens,
     phase_flow_ratios,
     primary_phases,
     split_greens,
@@ -212,6 +213,19 @@ def test_sumo_actuated_keeps_the_networks_phases_with_min_max_on_greens(tmp_path
     assert {p.get("key"): p.get("value") for p in logic.iter("param")}["max-gap"] == "3"
     delay = SumoDelayBased().programs(model)[0]
     assert delay.kind == "delay_based" and delay.params["detectorRange"] == "100"
+
+
+def test_sumo_actuated_default_greens_are_an_engineers():
+    # every phase 5 s minimum (in SUMO each phase runs at least its minimum in every cycle);
+    # maximum 1.5 x the Webster green, at least 15 s for through phases and 10 s for turn-only
+    greens = engineer_greens(SPEC, {}, None, min_green_s=None, max_green_s=None)
+    assert {low for low, _ in greens.values()} == {5.0}
+    assert greens["GrrG"][1] >= 15.0 and greens["rGgr"][1] >= 15.0
+    assert 10.0 <= greens["rrGr"][1] < 15.0
+    assert all(high <= 90.0 for _, high in greens.values())
+    # a minimum given applies to every phase, and the maximum is at least 5 s above it
+    given = engineer_greens(SPEC, {}, None, min_green_s=20.0, max_green_s=None)
+    assert all(low == 20.0 and high >= 25.0 for low, high in given.values())
 
 
 def test_edge_pairs_counted_from_vehroutes_in_the_window(tmp_path):

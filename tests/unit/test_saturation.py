@@ -66,7 +66,8 @@ def _discharge_cycles(
         g0 = t + 5.0
         waits = waiting_cycles is None or cycle < waiting_cycles
         crossings = [
-            g0 + first_s + k * headway_s + (wait[1] if waits and k >= wait[0] > 0 else 0.0) for k in range(queue)
+            g0 + first_s + k * headway_s + (wait[1] if waits and k >= wait[0] > 0 else 0.0)
+            for k in range(queue)
         ]
         end = g0 + green_s + 3.0 + 10.0
         while t < end:

@@ -28,7 +28,12 @@ from signalbench.controllers.programs.green_wave import (
     GreenWaveParams,
     coordinated_links,
 )
-from signalbench.controllers.programs.sumo_actuated import SumoActuated, SumoActuatedParams, actuated_program
+from signalbench.controllers.programs.sumo_actuated import (
+    SumoActuated,
+    SumoActuatedParams,
+    actuated_program,
+    engineer_greens,
+)
 from signalbench.controllers.programs.sumo_delay_based import SumoDelayBased, SumoDelayBasedParams
 from signalbench.controllers.programs.webster import Webster, WebsterParams, WebsterPlan, webster_plan
 
@@ -51,6 +56,7 @@ __all__ = [
     "actuated_program",
     "build_cycle",
     "coordinated_links",
+    "engineer_greens",
     "network_yellow_s",
     "phase_flow_ratios",
     "primary_phases",

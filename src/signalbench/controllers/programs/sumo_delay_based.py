@@ -5,8 +5,8 @@ Oertel & Wagner (2011), "Delay-time actuated traffic signal control for an isola
 intersection", TRB Annual Meeting): lane-area detectors reaching ``detectorRange`` upstream of
 each incoming lane sum the time loss of approaching vehicles; the green is extended while a
 vehicle with at least ``minTimeloss`` approaches on a green lane, between ``minDur`` and
-``maxDur``. Minimum and maximum greens as for ``sumo-actuated`` (an engineer's: 10 s / 5 s,
-1.5 x the Webster green for the trial's demand).
+``maxDur``. Minimum and maximum greens as for ``sumo-actuated`` (an engineer's: 5 s, 1.5 x
+the Webster green for the trial's demand).
 """
 
 from __future__ import annotations
