@@ -216,13 +216,20 @@ def test_sumo_actuated_keeps_the_networks_phases_with_min_max_on_greens(tmp_path
 
 
 def test_sumo_actuated_default_greens_are_an_engineers():
-    # every phase 5 s minimum (in SUMO each phase runs at least its minimum in every cycle);
-    # maximum 1.5 x the Webster green, at least 15 s for through phases and 10 s for turn-only
+    # gap-based: 10 s minimum on through phases (the queue stored below the detector), 5 s on
+    # turn-only; maximum 1.5 x the Webster green, at least 15 s through and 10 s turn-only
     greens = engineer_greens(SPEC, {}, None, min_green_s=None, max_green_s=None)
-    assert {low for low, _ in greens.values()} == {5.0}
+    assert greens["GrrG"][0] == greens["rGgr"][0] == 10.0 and greens["rrGr"][0] == 5.0
     assert greens["GrrG"][1] >= 15.0 and greens["rGgr"][1] >= 15.0
     assert 10.0 <= greens["rrGr"][1] < 15.0
     assert all(high <= 90.0 for _, high in greens.values())
+    # delay-based (detectors over the whole queue): 5 s on every phase, the same maximum
+    delay = engineer_greens(SPEC, {}, None, min_green_s=None, max_green_s=None, through_min_green_s=5.0)
+    assert {low for low, _ in delay.values()} == {5.0}
+    assert {s: high for s, (_, high) in delay.items()} == {s: high for s, (_, high) in greens.items()}
+    model = NetworkModel(net_file=None, intersections=(SPEC,))  # type: ignore[arg-type]
+    installed = SumoDelayBased().programs(model)[0]
+    assert {ph.min_dur_s for ph in installed.phases if ph.min_dur_s is not None} == {5.0}
     # a minimum given applies to every phase, and the maximum is at least 5 s above it
     given = engineer_greens(SPEC, {}, None, min_green_s=20.0, max_green_s=None)
     assert all(low == 20.0 and high >= 25.0 for low, high in given.values())

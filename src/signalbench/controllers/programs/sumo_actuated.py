@@ -6,14 +6,13 @@ at the speed limit upstream of the stop line, extends the current green while ve
 within ``max-gap`` seconds of each other, between the phase's ``minDur`` and ``maxDur``.
 
 The minimum and maximum greens are what a signal engineer sets (FHWA *Signal Timing Manual*,
-FHWA-HOP-08-024, 2008, sections 5.3.1-5.3.3): a minimum green of 5 s for every phase (the
-phases are detector-actuated, so the minimum only has to start the queue: the manual's longer
-through-phase minimums are for driver expectancy on fast arterials, which simulated drivers do
-not have, and in SUMO every phase runs at least its minimum in every cycle: 10 s on grid4x4's
-six through phases cost 17 % more delay, measured), and a maximum green of 1.5 times the green
-that Webster's method gives the phase for the trial's demand (with the saturation flows and lost
-times measured in SUMO), at least 15 s for a phase serving a through movement and 10 s for a
-turn-only phase, at most 90 s. Shared lanes whose
+FHWA-HOP-08-024, 2008, sections 5.3.1-5.3.3): a minimum green of 10 s for a phase that serves
+a through movement (its detectors sit ``detector-gap`` upstream, so the vehicles stored between
+them and the stop line must be served by the minimum) and 5 s for a turn-only phase, and a
+maximum green of 1.5 times the green that Webster's method gives the phase for the trial's
+demand (with the saturation flows and lost times measured in SUMO), at least 15 s for a phase
+serving a through movement and 10 s for a turn-only phase, at most 90 s.
+``sumo-delay-based``, whose detectors cover 100 m, uses 5 s on every phase. Shared lanes whose
 turning links yield (``g``) get detectors that can extend the green too (SUMO's
 ``jam-threshold``: without it SUMO only uses a lane's detector where all its links show ``G``).
 """
@@ -36,8 +35,10 @@ from signalbench.signals import GREEN, is_green_state
 
 __all__ = ["SumoActuated", "SumoActuatedParams", "actuated_program", "engineer_greens"]
 
-#: Minimum green of every phase [s] (detector-actuated phases; SUMO's own default).
+#: Minimum greens [s]: turn-only phases (and every phase of ``sumo-delay-based``), and
+#: ``sumo-actuated``'s phases serving a through movement.
 MIN_GREEN_S = 5.0
+THROUGH_MIN_GREEN_S = 10.0
 #: Smallest maximum green [s]: phases serving a through movement, turn-only phases.
 THROUGH_MAX_FLOOR_S = 15.0
 TURN_MAX_FLOOR_S = 10.0
@@ -51,7 +52,8 @@ class SumoActuatedParams:
     """Parameters of :class:`SumoActuated`.
 
     Attributes:
-        min_green_s: ``minDur`` of every green phase [s]; None: 5 s.
+        min_green_s: ``minDur`` of every green phase [s]; None: 10 s for a phase serving a
+            through movement, 5 s for a turn-only phase.
         max_green_s: ``maxDur`` of every green phase [s]; None: 1.5 x the phase's Webster
             green for the trial's demand, within [15 s (10 s for a turn-only phase), 90 s]
             (with a ``min_green_s`` given, at least that minimum + 5 s).
@@ -98,6 +100,7 @@ def engineer_greens(
     *,
     min_green_s: float | None,
     max_green_s: float | None,
+    through_min_green_s: float = THROUGH_MIN_GREEN_S,
 ) -> dict[str, tuple[float, float]]:
     """Minimum and maximum green of every green phase of the network's program, by state [s].
 
@@ -115,8 +118,9 @@ def engineer_greens(
         if not is_green_state(state) or state in out:
             continue
         if min_green_s is None:
-            low = MIN_GREEN_S
-            floor = THROUGH_MAX_FLOOR_S if _serves_through(spec, state) else TURN_MAX_FLOOR_S
+            through = _serves_through(spec, state)
+            low = through_min_green_s if through else MIN_GREEN_S
+            floor = THROUGH_MAX_FLOOR_S if through else TURN_MAX_FLOOR_S
         else:
             low, floor = min_green_s, min_green_s + 5.0
         high = max_green_s
@@ -158,6 +162,8 @@ def actuated_program(
 class _SumoProgramController(ProgramController):
     kind: ClassVar[str] = "actuated"
     needs_demand: ClassVar[bool] = True
+    #: Default minimum green of a phase serving a through movement [s].
+    through_min_green_s: ClassVar[float] = THROUGH_MIN_GREEN_S
     params: Any
 
     def _sumo_params(self) -> dict[str, str]:  # pragma: no cover - overridden
@@ -178,7 +184,12 @@ class _SumoProgramController(ProgramController):
         out = []
         for spec in model.intersections:
             greens = engineer_greens(
-                spec, flows or {}, discharge, min_green_s=p.min_green_s, max_green_s=p.max_green_s
+                spec,
+                flows or {},
+                discharge,
+                min_green_s=p.min_green_s,
+                max_green_s=p.max_green_s,
+                through_min_green_s=self.through_min_green_s,
             )
             out.append(actuated_program(spec, self.kind, self._sumo_params(), greens=greens))
         return out
