@@ -66,14 +66,7 @@ def _signalbench(network: str, variant: str, rng: Any) -> tuple[list[int], int]:
     timing = SignalTiming(max_green_s=None) if "no-max" in variant else SignalTiming()
     env = SignalEnv(network, duration_s=DURATION_S, timing=timing)
     env.reset(seed=1)
-    n, done, counts, steps = int(env.action_space.n), False, [], 0
-    while not done:
-        _, _, terminated, truncated, _ = env.step(int(rng.integers(n)))
-        done = terminated or truncated
-        steps += 1
-        if not done:
-            counts.append(libsumo.vehicle.getIDCount())
-    return counts, steps
+    return _random_actions(env, rng, libsumo.vehicle.getIDCount, 0)
 
 
 def _direct_switches() -> None:
@@ -122,17 +115,24 @@ def _sumo_rl(network: str, variant: str, rng: Any) -> tuple[list[int], int]:
     )  # fmt: skip
     env.reset()
     light = env.traffic_signals[env.ts_ids[0]]
-    n, done, counts, steps = int(env.action_space.n), False, [], 0
+    steps = 0
     if "late" in variant:  # hold the initial phase at the begin: the first real decision 5 s later
         env.step(light.green_phase)
         steps += 1
+    counts, steps = _random_actions(env, rng, traci.vehicle.getIDCount, steps)
+    env.close()
+    return counts, steps
+
+
+def _random_actions(env: Any, rng: Any, count: Any, steps: int) -> tuple[list[int], int]:
+    """Step ``env`` with uniformly drawn actions to its end; vehicles in the network after each step."""
+    n, done, counts = int(env.action_space.n), False, []
     while not done:
         _, _, terminated, truncated, _ = env.step(int(rng.integers(n)))
         done = terminated or truncated
         steps += 1
         if not done:
-            counts.append(traci.vehicle.getIDCount())
-    env.close()
+            counts.append(count())
     return counts, steps
 
 
