@@ -8,6 +8,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ _EPS_S = 1e-6
 #: Rounds of the advance loop in a row that may pass without stepping SUMO (actuator events
 #: due at the same instant); more means time cannot advance and the trial fails.
 _MAX_IDLE_ROUNDS = 8
+_HOLD = PhaseRequest.hold()  # what a lost request becomes
 #: From this many lights on, a controller that offers a vectorised decider decides for all
 #: lights in one call (same requests as the per-light path; see ``controllers._batch``).
 BATCH_MIN_LIGHTS = 16
@@ -225,27 +227,11 @@ class Episode:
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
             self.controller_time_s += time.perf_counter() - started
-            # What _apply does with these requests, without building them (a hold only runs the
-            # actuator's own timer: Actuator.request(now, hold) is Actuator.advance(now)).
+            # What _apply does with these requests, without building the mapping.
             lost = sensor.lost_requests(now)
             self.decisions += 1
             for tls, act, k in zip(ids, acts, answer, strict=True):
-                try:
-                    if tls in lost:  # lost on the way to the signal: the actuator holds what it shows
-                        act.validate(hold if k == HOLD else switch[k])
-                        self.lost_requests += 1
-                        changed = act.advance(now)
-                    elif k == HOLD:
-                        changed = act.advance(now)
-                    else:
-                        changed = act.request(now, switch[k])
-                except InvalidRequest as exc:
-                    raise ControllerError(
-                        f"controller {self.name!r} at intersection {tls!r} (t={now:g} s): "
-                        f"invalid request: {exc}"
-                    ) from exc
-                if changed is not None:
-                    self._set(tls, changed, now, self.timelines)
+                self._deliver(tls, act, hold if k == HOLD else switch[k], now, lost, self.timelines)
             running = self._next_decision_and_advance()
 
     # -- stepping API (used by run() and by the reinforcement-learning environments) ------
@@ -455,18 +441,30 @@ class Episode:
                 )
             if request is None:
                 request = PhaseRequest.hold()
-            try:
-                if tls in lost:  # lost on the way to the signal: the actuator holds what it shows
-                    act.validate(request)
-                    self.lost_requests += 1
-                    request = PhaseRequest.hold()
-                changed = act.request(now, request)
-            except InvalidRequest as exc:
-                raise ControllerError(
-                    f"controller {self.name!r} at intersection {tls!r} (t={now:g} s): invalid request: {exc}"
-                ) from exc
-            if changed is not None:
-                self._set(tls, changed, now, timelines)
+            self._deliver(tls, act, request, now, lost, timelines)
+
+    def _deliver(
+        self,
+        tls: str,
+        act: Actuator,
+        request: object,
+        now: float,
+        lost: AbstractSet[str],
+        timelines: dict[str, list[tuple[float, str]]],
+    ) -> None:
+        """Hand one request to its light's actuator; a lost request is checked, counted and held."""
+        try:
+            if tls in lost:  # lost on the way to the signal: the actuator holds what it shows
+                act.validate(request)
+                self.lost_requests += 1
+                request = _HOLD
+            changed = act.request(now, request)
+        except InvalidRequest as exc:
+            raise ControllerError(
+                f"controller {self.name!r} at intersection {tls!r} (t={now:g} s): invalid request: {exc}"
+            ) from exc
+        if changed is not None:
+            self._set(tls, changed, now, timelines)
 
 
 def _closest_green(current: str, states: list[str]) -> int:
