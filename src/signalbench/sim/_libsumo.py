@@ -80,6 +80,7 @@ class LibsumoBackend(Closing):
         self._zone_lanes: tuple[tuple[str, float], ...] = ()
         self._zone_vehicles = False
         self._lane_getters: tuple[tuple[str, Any], ...] = ()
+        self._vehicle_getters: tuple[Any, ...] = ()
         self._open = False
         self._closed = False
 
@@ -151,6 +152,13 @@ class LibsumoBackend(Closing):
         self._keep = vehicle_filter
         self._lengths = tuple(float(self._ls.lane.getLength(lane_id)) for lane_id in self._lanes)
         self._lane_getters = tuple((f, _getter(self._ls, "lane", _LANE_GETTERS[f])) for f in self._fields)
+        self._vehicle_getters = (
+            _getter(self._ls, "lane", "getLastStepVehicleIDs"),
+            *(
+                _getter(self._ls, "vehicle", name)
+                for name in ("getLanePosition", "getSpeed", "getWaitingTime")
+            ),
+        )
 
     def read_lanes(self) -> LaneReadings:
         """Read the watched lanes with direct getters."""
@@ -164,8 +172,8 @@ class LibsumoBackend(Closing):
         """Read each watched lane's vehicles with direct getters."""
         if not self._vehicles:
             raise SimulationError("read_vehicles() needs the 'vehicles' field in watch_lanes()")
-        ls = self._ls
-        ids = list(map(_getter(ls, "lane", "getLastStepVehicleIDs"), self._lanes))
+        vehicle_ids, position, speed, waiting = self._vehicle_getters
+        ids = list(map(vehicle_ids, self._lanes))
         keep = self._keep
         if keep is not None:
             ids = [[v for v in lane_ids if keep(v)] for lane_ids in ids]
@@ -174,9 +182,9 @@ class LibsumoBackend(Closing):
         ends = np.repeat(np.asarray(self._lengths, dtype=np.float64), [len(v) for v in ids])
         return LaneVehicles.per_lane(
             ids,
-            ends - np.fromiter(map(_getter(ls, "vehicle", "getLanePosition"), flat), np.float64, n),
-            np.fromiter(map(_getter(ls, "vehicle", "getSpeed"), flat), np.float64, n),
-            np.fromiter(map(_getter(ls, "vehicle", "getWaitingTime"), flat), np.float64, n),
+            ends - np.fromiter(map(position, flat), np.float64, n),
+            np.fromiter(map(speed, flat), np.float64, n),
+            np.fromiter(map(waiting, flat), np.float64, n),
         )
 
     def watch_detectors(
