@@ -97,6 +97,25 @@ def test_superset_phase_needs_no_yellow():
     assert act.mode is Mode.GREEN
 
 
+def test_yellow_on_every_switch_holds_the_old_green_where_none_is_lost():
+    # RESCO and sumo-rl: every switch goes through the yellow phase; where no link loses green
+    # that "yellow" is the old green, shown for yellow_s before the new green starts.
+    timing = SignalTiming(yellow_s=2, yellow_on_every_switch=True)
+    act = Actuator(["Grr", "GGr", "rrG"], timing, now_s=0.0)
+    assert act.request(10.0, PhaseRequest.switch(1)) is None  # still "Grr", now a transition
+    assert act.mode is Mode.YELLOW and act.in_transition and act.next_event_s() == 12.0
+    assert act.request(11.0, PhaseRequest.switch(2)) is None and act.overrides == {"in_transition": 1}
+    assert act.advance(12.0) == "GGr" and act.mode is Mode.GREEN and act.time_in_phase_s(12.0) == 0.0
+    assert act.request(20.0, PhaseRequest.switch(2)) == "yyr"  # a real yellow is unchanged
+    assert act.advance(22.0) == "rrG"
+    assert act.request(30.0, PhaseRequest.switch(2)) is None and act.mode is Mode.GREEN  # hold: no transition
+    act = Actuator(["Grr", "GGr"], timing, now_s=0.0)
+    asks = {10.0: PhaseRequest.switch(1), 20.0: PhaseRequest.switch(0), 30.0: PhaseRequest.switch(1)}
+    timeline = drive(act, 40, requests=asks)
+    assert timeline == [(0.0, "Grr"), (12.0, "GGr"), (20.0, "Gyr"), (22.0, "Grr"), (32.0, "GGr")]
+    assert audit_timeline(timeline, timing, end_s=40.0) == []
+
+
 def test_zero_yellow_zero_all_red_switches_at_once():
     act = Actuator(PHASES, SignalTiming(yellow_s=0, all_red_s=0), now_s=0.0)
     assert act.request(10.0, PhaseRequest.switch(1)) == PHASES[1]
@@ -128,6 +147,7 @@ def test_random_requests_never_violate_timing():
         SignalTiming(),
         SignalTiming(yellow_s=4, all_red_s=2, min_green_s=7, max_green_s=30),
         SignalTiming(yellow_s=2, all_red_s=0, min_green_s=0, max_green_s=None),
+        SignalTiming(yellow_s=2, all_red_s=1, min_green_s=0, max_green_s=None, yellow_on_every_switch=True),
     ):
         act = Actuator(PHASES, timing, now_s=0.0)
         requests = {

@@ -240,6 +240,25 @@ def test_network_timing_and_controller_interval_override(tmp_path):
     assert load_spec(path) == spec
 
 
+def test_yellow_on_every_switch_is_opt_in_and_keeps_other_ids(tmp_path):
+    plain = spec_from_dict(BASE)
+    held = spec_from_dict(
+        {**BASE, "networks": [{"id": "cologne3-v0", "timing": {"yellow_on_every_switch": True}}]}
+    )
+    assert not any(t.timing.yellow_on_every_switch for t in plain.trials())
+    assert all(t.timing.yellow_on_every_switch for t in held.trials())
+    assert "yellow_on_every_switch" not in plain.trials()[0].key()["timing"]  # stored trials keep their ids
+    assert {t.trial_id for t in plain.trials()}.isdisjoint(t.trial_id for t in held.trials())
+    path = tmp_path / "s.toml"
+    path.write_text(held.to_toml())
+    assert load_spec(path) == held
+    top = spec_from_dict({**BASE, "timing": {"yellow_on_every_switch": True}})
+    path.write_text(top.to_toml())
+    assert load_spec(path) == top and all(t.timing.yellow_on_every_switch for t in top.trials())
+    with pytest.raises(SpecError, match=r"timing.yellow_on_every_switch: expected true or false, got 'yes'"):
+        spec_from_dict({**BASE, "timing": {"yellow_on_every_switch": "yes"}})
+
+
 def test_zero_yellow_rejected_where_phases_conflict():
     with pytest.raises(
         SpecError, match=r"networks\[0\]: timing.yellow_s: is 0, but traffic light .* conflicting"

@@ -62,7 +62,9 @@ _TOP_KEYS = (
 _METRICS_KEYS = ("emissions", "interval_s", "queue_max")
 _SIM_KEYS = ("step_length_s", "time_to_teleport_s", "duration_s", "warmup_s", "sumo_binary", "sumo_version")
 _RUN_KEYS = ("launcher", "workers", "retries", "timeout_s", "address", "keep_sumo_output")
-_TIMING_KEYS = ("yellow_s", "all_red_s", "min_green_s", "max_green_s", "decision_interval_s")
+_TIMING_KEYS = (
+    "yellow_s", "all_red_s", "min_green_s", "max_green_s", "yellow_on_every_switch", "decision_interval_s",
+)  # fmt: skip
 _NETWORK_KEYS = ("id", "path", "route_files", "begin_s", "end_s", "timing")
 _CONTROLLER_KEYS = ("id", "label", "params", "decision_interval_s", "train")
 
@@ -325,6 +327,12 @@ def _timing_table(errors: _Errors, where: str, raw: Any) -> tuple[dict[str, Any]
             allow_none=True,
             maximum=MAX_TIME_S,
         )
+    if "yellow_on_every_switch" in raw:
+        flag = raw["yellow_on_every_switch"]
+        if isinstance(flag, bool):
+            kwargs["yellow_on_every_switch"] = flag
+        else:
+            errors.add(f"{where}.yellow_on_every_switch", f"expected true or false, got {flag!r}")
     interval = None
     if "decision_interval_s" in raw:
         interval = _interval(errors, f"{where}.decision_interval_s", raw["decision_interval_s"])

@@ -34,6 +34,7 @@ Layout of a spec file (every key optional unless marked)::
     all_red_s = 0.0
     min_green_s = 5.0
     max_green_s = 60.0                  # or "none"
+    yellow_on_every_switch = false      # true: the old green is held for yellow_s where no link loses it
     decision_interval_s = 5.0           # overrides each controller's own interval
 
     [[networks]]                        # required, one or more
@@ -372,6 +373,8 @@ class ExperimentSpec:
             "min_green_s": self.timing.min_green_s,
             "max_green_s": "none" if self.timing.max_green_s is None else self.timing.max_green_s,
         }
+        if self.timing.yellow_on_every_switch:
+            timing["yellow_on_every_switch"] = True
         if self.decision_interval_s is not None:
             timing["decision_interval_s"] = self.decision_interval_s
         networks = []

@@ -133,6 +133,8 @@ class TrialSpec:
             del data[name]
         if not self.queue_max:  # opt-in measurement: trials without it keep their ids
             del data["queue_max"]
+        if not self.timing.yellow_on_every_switch:  # opt-in rule: trials without it keep their ids
+            del data["timing"]["yellow_on_every_switch"]
         if sensing is not None and not _perfect(sensing):
             data["sensing"] = {k: v for k, v in sensing.items() if k != "name"}
         if self.generator is not None:

@@ -183,8 +183,9 @@ class Actuator:
         if now_s - self._green_start_s < self.timing.min_green_s - _EPS_S:
             self.overrides[Override.MIN_GREEN.value] += 1
             return changed
+        before = self._state
         self._begin_switch(now_s, target)
-        return self._state
+        return self._state if self._state != before else changed  # a held green shows no change yet
 
     def advance(self, now_s: float) -> str | None:
         """Run the actuator's own timer at ``now_s``; return the new string if it changed.
@@ -217,7 +218,7 @@ class Actuator:
 
     def _clear(self, now_s: float, old: str, new: str) -> None:
         """Start the clearance from ``old`` to green ``new`` (``new`` at once if none is needed)."""
-        if not loses_green(old, new):
+        if not loses_green(old, new) and not (self.timing.yellow_on_every_switch and old != new):
             self._start_green(now_s)  # no link loses green: nothing to clear
         elif self.timing.yellow_s > 0:
             self._mode = Mode.YELLOW

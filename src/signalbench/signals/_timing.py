@@ -32,6 +32,9 @@ class SignalTiming:
         all_red_s: red clearance after the yellow, before the next green [s].
         min_green_s: shortest green before a controller may switch away [s].
         max_green_s: longest green before the actuator forces the next phase [s], or None.
+        yellow_on_every_switch: pass through the yellow interval on every switch, also where no
+            link loses green (its "yellow" then shows the old green for ``yellow_s``), as RESCO
+            and sumo-rl do. False (the default): such a switch starts the new green at once.
 
     """
 
@@ -39,8 +42,12 @@ class SignalTiming:
     all_red_s: float = 0.0
     min_green_s: float = 5.0
     max_green_s: float | None = 60.0
+    yellow_on_every_switch: bool = False
 
     def __post_init__(self) -> None:
+        flag = self.yellow_on_every_switch
+        if not isinstance(flag, bool):
+            raise SpecError(f"timing.yellow_on_every_switch must be true or false, got {flag!r}")
         for name in ("yellow_s", "all_red_s", "min_green_s"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
