@@ -11,7 +11,8 @@ else:
 
 - per light, the lanes of each of the twelve direction movements as RESCO lists them, each
   list entry counted (a lane listed twice counts twice); a lane of the edge upstream of a stub
-  counts the vehicles on the stub's feeding lanes within range (``observed_upstream_m``);
+  counts the vehicles on that lane itself within range, as RESCO reads it (seen through the
+  stub's feeders, ``observed_upstream_m``, kept to that lane's stretch of them);
 - RESCO's phase discovery (the distinct green states of the first 500 s of the program from the
   window's begin, in the order seen) and its ``valid_acts`` (pair -> action), iterated in the
   file's order, the first on ties; an action whose state serves no vehicle (a pedestrian phase)
@@ -33,6 +34,7 @@ Lights the configuration does not name keep their own programs.
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +93,20 @@ def discovered_greens(program: tuple[tuple[str, float], ...], offset_s: float, b
     return seen
 
 
+_EPS_M = 1e-6  # a vehicle at a listed lane's very end or start is on that lane
+
+
+def _lane_lengths(net_file: Path, lanes: set[str]) -> dict[str, float]:
+    """Lengths [m] of ``lanes`` (listed lanes upstream of a light's own) read from the net file."""
+    found: dict[str, float] = {}
+    if lanes:
+        for _, elem in ET.iterparse(net_file):
+            if elem.tag == "lane" and elem.get("id") in lanes:
+                found[str(elem.get("id"))] = float(elem.get("length", "0"))
+            elem.clear()
+    return found
+
+
 class _Light:
     """One light as RESCO's ``Signal`` sees it."""
 
@@ -101,22 +117,25 @@ class _Light:
         pairs: list[list[int]],
         valid: Mapping[str, int] | None,
         begin_s: float,
+        lane_lengths: Mapping[str, float],
     ) -> None:
         self.id = spec.id
         self.lane_sets: dict[str, list[str]] = {k: list(v) for k, v in entry["lane_sets"].items()}
         self.downstream: dict[str, str | None] = dict(entry["downstream"])
         incoming = {ln.id: i for i, ln in enumerate(spec.incoming_lanes)}
-        self.source: dict[str, tuple[int, bool]] = {}
+        # listed lane -> (incoming lane index, span of distances to the stop line it covers)
+        self.source: dict[str, tuple[int, tuple[float, float]]] = {}
         for lanes in self.lane_sets.values():
             for lane in lanes:
                 if lane in incoming:
-                    self.source[lane] = (incoming[lane], False)
+                    i = incoming[lane]
+                    self.source[lane] = (i, (0.0, spec.incoming_lanes[i].length_m))
                 else:
                     for i, ln in enumerate(spec.incoming_lanes):
-                        if any(u == lane for u, _ in ln.upstream_lanes):
-                            self.source[lane] = (i, True)
+                        offset = next((off for u, off in ln.upstream_lanes if u == lane), None)
+                        if offset is not None:
+                            self.source[lane] = (i, (offset, offset + lane_lengths[lane]))
                             break
-        self.length = [ln.length_m for ln in spec.incoming_lanes]
         greens = discovered_greens(spec.program, spec.program_offset_s, begin_s)
         states = [p.state for p in spec.green_phases]
         order = list(valid.items()) if valid else [(str(p), p) for p in range(len(pairs))]
@@ -134,11 +153,12 @@ class _Light:
         """RESCO's ``observe``: queue (2021 memory) and approach per listed lane."""
         everyone: set[str] = set()
         obs: dict[str, dict[str, int]] = {}
-        for lane, (i, feeder) in self.source.items():
+        for lane, (i, (near, far)) in self.source.items():
             lv = o.in_lane_vehicles[i]
             counts = {"queue": 0, "approach": 0}
             for vid, dist, wait in zip(lv.ids, lv.dist_m, lv.waiting_s, strict=True):
-                if dist > range_m or (dist > self.length[i]) != feeder:
+                # RESCO reads the listed lane itself: only vehicles on it (within range)
+                if dist > range_m or not near - _EPS_M <= dist <= far + _EPS_M:
                     continue
                 everyone.add(vid)
                 if vid in self.memory or wait > 0:
@@ -196,8 +216,18 @@ class RescoReplay:
         config = configs[name]
         valid = config.get("valid_acts") or {}
         begin = BEGIN_S[name]
+        incoming = {ln.id for spec in network.intersections for ln in spec.incoming_lanes}
+        listed = {
+            lane
+            for spec in network.intersections
+            if spec.id in config
+            for lanes in config[spec.id]["lane_sets"].values()
+            for lane in lanes
+            if lane not in incoming
+        }
+        lengths = _lane_lengths(Path(network.net_file), listed)
         self.lights = {
-            spec.id: _Light(spec, config[spec.id], config["phase_pairs"], valid.get(spec.id), begin)
+            spec.id: _Light(spec, config[spec.id], config["phase_pairs"], valid.get(spec.id), begin, lengths)
             for spec in network.intersections
             if spec.id in config
         }
