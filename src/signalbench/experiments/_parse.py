@@ -137,6 +137,14 @@ class _Errors:
             raise SpecError(f"{self.source}: {count}{'; '.join(self.items)}")
 
 
+def _flag(errors: _Errors, where: str, value: Any) -> bool:
+    """Read a true/false setting; anything else is recorded as an error (and read as false)."""
+    if isinstance(value, bool):
+        return value
+    errors.add(where, f"expected true or false, got {value!r}")
+    return False
+
+
 def _number(
     errors: _Errors,
     where: str,
@@ -295,17 +303,12 @@ def _read_metrics(errors: _Errors, raw: Any) -> tuple[bool, float, bool]:
     """Read the ``[metrics]`` table: emissions, the interval of the time series, queue_max."""
     metrics = _table(errors, "metrics", raw)
     errors.unknown_keys("metrics.", metrics, _METRICS_KEYS)
-    flags = []
-    for name in ("emissions", "queue_max"):
-        value = metrics.get(name, False)
-        if not isinstance(value, bool):
-            errors.add(f"metrics.{name}", f"expected true or false, got {value!r}")
-            value = False
-        flags.append(value)
+    emissions = _flag(errors, "metrics.emissions", metrics.get("emissions", False))
+    queue_max = _flag(errors, "metrics.queue_max", metrics.get("queue_max", False))
     interval_s = _number(
         errors, "metrics.interval_s", metrics.get("interval_s", 60.0), minimum=MIN_STEP_S, maximum=MAX_TIME_S
     )
-    return flags[0], interval_s or 60.0, flags[1]
+    return emissions, interval_s or 60.0, queue_max
 
 
 def _timing_table(errors: _Errors, where: str, raw: Any) -> tuple[dict[str, Any], float | None]:
@@ -329,10 +332,7 @@ def _timing_table(errors: _Errors, where: str, raw: Any) -> tuple[dict[str, Any]
         )
     if "yellow_on_every_switch" in raw:
         flag = raw["yellow_on_every_switch"]
-        if isinstance(flag, bool):
-            kwargs["yellow_on_every_switch"] = flag
-        else:
-            errors.add(f"{where}.yellow_on_every_switch", f"expected true or false, got {flag!r}")
+        kwargs["yellow_on_every_switch"] = _flag(errors, f"{where}.yellow_on_every_switch", flag)
     interval = None
     if "decision_interval_s" in raw:
         interval = _interval(errors, f"{where}.decision_interval_s", raw["decision_interval_s"])
