@@ -33,6 +33,7 @@ entries, unfinished trips included (signalbench's ``mean_delay_s``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import sys
@@ -162,9 +163,15 @@ class Light:
         return pressure
 
 
+def _start(command: list[str], label: str) -> None:
+    """Start SUMO; traci's connection retries print to stderr, so stdout holds only the JSON lines."""
+    with contextlib.redirect_stdout(sys.stderr):
+        traci.start(command, label=label, stdout=sys.stderr)
+
+
 def discover(command: list[str], begin: float, label: str) -> dict[str, list[str]]:
     """Return the distinct non-yellow, not all-red states of every light over the first 500 s."""
-    traci.start([*command, "--begin", str(begin)], label=label)
+    _start([*command, "--begin", str(begin)], label)
     conn = traci.getConnection(label)
     seen: dict[str, list[str]] = {t: [] for t in conn.trafficlight.getIDList()}
     for _ in range(DISCOVERY_S):
@@ -208,7 +215,9 @@ def run(
     ]
     if scenario.additional_files:
         files += ["--additional-files", ",".join(map(str, scenario.additional_files))]
-    greens = discover([*files, "--no-warnings", "true"], scenario.begin_s, f"discover-{seed}")
+    greens = discover(
+        [*files, "--no-warnings", "true", "--no-step-log", "true"], scenario.begin_s, f"discover-{seed}"
+    )
     trip = out / f"tripinfo-{name}-{kind}-{seed}{'-as-replay' if as_replay else ''}.xml"
     command = [*files, "--begin", str(scenario.begin_s), "--end", str(scenario.end_s), "--step-length", "1"]
     command += [
@@ -223,7 +232,7 @@ def run(
     ]
     command += ["--duration-log.disable", "true", "--tripinfo-output", str(trip)]
     command += ["--tripinfo-output.write-unfinished", "true"]
-    traci.start(command, label=f"run-{seed}")
+    _start(command, f"run-{seed}")
     conn = traci.getConnection(f"run-{seed}")
     lights_ids = [t for t in config if t not in ("phase_pairs", "valid_acts")]
     lights = {t: Light(conn, t, config, greens[t], step, yellow) for t in lights_ids}
@@ -294,9 +303,22 @@ def _lengths(replay: Any, net_file: Path, lanes: list[str]) -> dict[str, float]:
 def _seeds(text: str) -> list[int]:
     first, _, last = text.partition("-")
     try:
-        return list(range(int(first), int(last or first) + 1))
+        seeds = list(range(int(first), int(last or first) + 1))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--seeds: expected N or N-M, got {text!r}") from None
+        seeds = []
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"expected N or N-M with N <= M, got {text!r}")
+    return seeds
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=_seeds, default=[1], help="N or N-M (default 1)")
     ap.add_argument("--sumo-version", default="1.9.2", help="installed SUMO release (default 1.9.2)")
     ap.add_argument("--as-replay", action="store_true", help="the replay's two departures from RESCO")
-    ap.add_argument("--duration-s", type=float, help="simulate only the first S seconds of the window")
+    ap.add_argument("--duration-s", type=_positive, help="simulate only the first S seconds of the window")
     ap.add_argument("--out", type=Path, help="keep tripinfo files here (default: a temporary folder)")
     args = ap.parse_args(argv)
     try:
@@ -333,6 +355,15 @@ def main(argv: list[str] | None = None) -> int:
     except SignalbenchError as exc:
         print(f"resco_loop: {exc}", file=sys.stderr)
         return 2
+    except (traci.exceptions.TraCIException, traci.exceptions.FatalTraCIError, ET.ParseError) as exc:
+        print(
+            f"resco_loop: {args.network} {args.kind}: SUMO failed ({exc}); see its messages above",
+            file=sys.stderr,
+        )
+        return 1
+    except KeyboardInterrupt:
+        print("resco_loop: interrupted; the seeds printed above are complete", file=sys.stderr)
+        return 130
     return 0
 
 
