@@ -145,7 +145,7 @@ def test_the_replay_is_rescos_own_loop_on_ingolstadt7(tmp_path):
 
 
 def test_ingolstadt21_parts_from_rescos_loop_only_where_rescos_green_serves_no_vehicle(tmp_path):
-    """The cause of ingolstadt21 max-pressure's deviation, pinned (README, cause 7).
+    """The one difference between the replay and RESCO's max-pressure on ingolstadt21 (README, cause 7).
 
     RESCO's configuration maps one action of cluster_1427494838_273472399 to a green that serves
     only pedestrians, which the actuator cannot show; four listed lanes are out of the replay's
