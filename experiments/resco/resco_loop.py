@@ -51,6 +51,9 @@ from signalbench.sim import resolve_sumo, sumo_binary
 HERE = Path(__file__).parent
 CONFIG = json.loads((HERE / "resco_signal_config.json").read_text())
 DISCOVERY_S = 500  # RESCO's phase discovery: the first 500 steps
+#: RESCO's twelve direction movements in its order (the indices of ``phase_pairs``); kept here
+#: rather than imported from the replay, so that the loop stays an independent check of it.
+ORDER = ("S-W", "S-S", "S-E", "W-N", "W-W", "W-S", "N-E", "N-N", "N-W", "E-S", "E-E", "E-N")
 
 
 def _replay_module() -> Any:
@@ -234,21 +237,20 @@ def run(
     command += ["--tripinfo-output.write-unfinished", "true"]
     _start(command, f"run-{seed}")
     conn = traci.getConnection(f"run-{seed}")
-    lights_ids = [t for t in config if t not in ("phase_pairs", "valid_acts")]
-    lights = {t: Light(conn, t, config, greens[t], step, yellow) for t in lights_ids}
+    ids = [t for t in config if t not in ("phase_pairs", "valid_acts")]
+    lights = {t: Light(conn, t, config, greens[t], step, yellow) for t in ids}
     model = load_scenario_model(scenario)
     # the greens signalbench's actuator can show: the network's green phases (no pedestrian-only one)
     program_greens = {tls: {p.state for p in model[tls].green_phases} for tls in lights}
     if as_replay:
         replay = _replay_module()
+        # one pass over the net file for every listed lane (the replay reads only those upstream)
+        lengths = replay._lane_lengths(
+            scenario.net_file, {ln for light in lights.values() for ln in light.lanes}
+        )
         for tls, light in lights.items():
             seen = replay._Light(
-                model[tls],
-                config[tls],
-                config["phase_pairs"],
-                None,
-                scenario.begin_s,
-                _lengths(replay, scenario.net_file, light.lanes),
+                model[tls], config[tls], config["phase_pairs"], None, scenario.begin_s, lengths
             )
             light.blind = set(light.lanes) - set(seen.source)
     valid = config.get("valid_acts")
@@ -291,13 +293,6 @@ def run(
         "off_program_actions": {t: n for t, n in off_program.items() if n},
         "blind_lanes": sorted(ln for light in lights.values() for ln in light.blind),
     }  # fmt: skip
-
-
-ORDER = ("S-W", "S-S", "S-E", "W-N", "W-W", "W-S", "N-E", "N-N", "N-W", "E-S", "E-E", "E-N")
-
-
-def _lengths(replay: Any, net_file: Path, lanes: list[str]) -> dict[str, float]:
-    return dict(replay._lane_lengths(net_file, set(lanes)))
 
 
 def _seeds(text: str) -> list[int]:
