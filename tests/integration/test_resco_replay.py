@@ -123,21 +123,20 @@ def _replay_delay(tmp_path: Path, network: str, kind: str) -> float:
     return float(result.metrics["mean_delay_s"])
 
 
+def _loop(tmp_path: Path, network: str, *, as_replay: bool) -> dict:
+    """RESCO's max-pressure loop (experiments/resco/resco_loop.py), seed 1, first 300 s, bundled SUMO."""
+    return _module(LOOP).run(
+        network, "max-pressure", 1, sumo_binary(), as_replay=as_replay, out=tmp_path, duration_s=300.0
+    )
+
+
 def test_the_replay_is_rescos_own_loop_on_ingolstadt7(tmp_path):
     """experiments/resco/resco_loop.py drives RESCO's loop over TraCI with no signalbench episode.
 
     ingolstadt7 has lanes listed upstream of a stub and switches that keep every green (cause 6):
     the replay must give the loop's delay, not a close one.
     """
-    loop = _module(LOOP).run(
-        "ingolstadt7-resco-v0",
-        "max-pressure",
-        1,
-        sumo_binary(),
-        as_replay=False,
-        out=tmp_path,
-        duration_s=300.0,
-    )
+    loop = _loop(tmp_path, "ingolstadt7-resco-v0", as_replay=False)
     assert loop["off_program_actions"] == {} and loop["decisions"] == 30
     assert _replay_delay(tmp_path, "ingolstadt7-resco-v0", "max-pressure") == pytest.approx(
         loop["mean_delay_s"], rel=1e-9
@@ -151,25 +150,8 @@ def test_ingolstadt21_parts_from_rescos_loop_only_where_rescos_green_serves_no_v
     only pedestrians, which the actuator cannot show; four listed lanes are out of the replay's
     reach. With those two behaviours the loop gives the replay's delay exactly; without, not.
     """
-    loop = _module(LOOP)
-    resco = loop.run(
-        "ingolstadt21-resco-v0",
-        "max-pressure",
-        1,
-        sumo_binary(),
-        as_replay=False,
-        out=tmp_path,
-        duration_s=300.0,
-    )
-    mimic = loop.run(
-        "ingolstadt21-resco-v0",
-        "max-pressure",
-        1,
-        sumo_binary(),
-        as_replay=True,
-        out=tmp_path,
-        duration_s=300.0,
-    )
+    resco = _loop(tmp_path, "ingolstadt21-resco-v0", as_replay=False)
+    mimic = _loop(tmp_path, "ingolstadt21-resco-v0", as_replay=True)
     ours = _replay_delay(tmp_path, "ingolstadt21-resco-v0", "max-pressure")
     assert set(resco["off_program_actions"]) == {"cluster_1427494838_273472399"}
     assert mimic["blind_lanes"] == ["272042143_1", "272042145_1", "315358250#0_3", "315358250#1_3"]
